@@ -1,0 +1,139 @@
+"""Units (departments, county governments, the secretariat), their aliases, accounts with roles, and the audit trail."""
+
+import re
+import unicodedata
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class UnitKind(models.TextChoices):
+    DEPARTMENT = "department", "市直部门"
+    COUNTY = "county", "县(市、区)政府"
+    SECRETARIAT = "secretariat", "医改办"
+
+
+def normalize_unit_name(name: str) -> str:
+    """The form under which names and aliases are compared: NFKC (full-width -> half-width), no spaces, 〔〕 as ()."""
+    name = unicodedata.normalize("NFKC", name or "")
+    name = name.replace("〔", "(").replace("〕", ")").replace("[", "(").replace("]", ")")
+    return re.sub(r"\s+", "", name)
+
+
+class Unit(models.Model):
+    name = models.CharField("规范名称", max_length=100, unique=True)
+    short_name = models.CharField("简称", max_length=50, blank=True)
+    kind = models.CharField("类型", max_length=20, choices=UnitKind.choices, default=UnitKind.DEPARTMENT)
+    email = models.EmailField("联系邮箱", blank=True)
+    webhook_url = models.URLField("群机器人 Webhook", blank=True, help_text="企业微信或钉钉群机器人地址，可留空")
+    sort_order = models.PositiveIntegerField("排序", default=0)
+    is_active = models.BooleanField("启用", default=True)
+    deleted_at = models.DateTimeField("删除时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "单位"
+        verbose_name_plural = "单位"
+        ordering = ["kind", "sort_order", "name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
+
+
+class UnitAlias(models.Model):
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="aliases", verbose_name="单位")
+    alias = models.CharField("别名", max_length=100)
+    normalized = models.CharField(max_length=100, unique=True, editable=False)
+
+    class Meta:
+        verbose_name = "单位别名"
+        verbose_name_plural = "单位别名"
+        ordering = ["alias"]
+
+    def __str__(self):
+        return f"{self.alias} → {self.unit.name}"
+
+    def save(self, *args, **kwargs):
+        self.normalized = normalize_unit_name(self.alias)
+        super().save(*args, **kwargs)
+
+
+class Role(models.TextChoices):
+    SECRETARIAT = "secretariat", "医改办工作人员"
+    REPORTER = "reporter", "填报员"
+    LEADER = "leader", "领导"
+    ADMIN = "admin", "系统管理员"
+    AUDITOR = "auditor", "安全审计员"
+
+
+class User(AbstractUser):
+    role = models.CharField("角色", max_length=20, choices=Role.choices, default=Role.REPORTER)
+    unit = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="users", verbose_name="所属单位"
+    )
+    display_name = models.CharField("姓名", max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = "账号"
+        verbose_name_plural = "账号"
+
+    def __str__(self):
+        return self.display_name or self.username
+
+    @property
+    def is_secretariat(self) -> bool:
+        return self.role == Role.SECRETARIAT
+
+    @property
+    def is_reporter(self) -> bool:
+        return self.role == Role.REPORTER
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role == Role.LEADER
+
+    @property
+    def is_admin_role(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_auditor(self) -> bool:
+        return self.role == Role.AUDITOR
+
+    @property
+    def can_edit_ledger(self) -> bool:
+        return self.is_active and self.role == Role.SECRETARIAT
+
+    @property
+    def sees_all_units(self) -> bool:
+        return self.role in (Role.SECRETARIAT, Role.LEADER)
+
+
+class AuditEntry(models.Model):
+    """Append-only record of who changed what. The application never updates or deletes these rows."""
+
+    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="操作人"
+    )
+    actor_name = models.CharField("操作人", max_length=150, blank=True)
+    ip = models.GenericIPAddressField("来源地址", null=True, blank=True)
+    action = models.CharField("操作", max_length=40, db_index=True)
+    object_type = models.CharField("对象类型", max_length=40, blank=True, db_index=True)
+    object_id = models.CharField("对象编号", max_length=40, blank=True, db_index=True)
+    object_repr = models.CharField("对象", max_length=300, blank=True)
+    changes = models.JSONField("变更", default=dict, blank=True)  # {field: [old, new]}
+    message = models.TextField("说明", blank=True)
+
+    class Meta:
+        verbose_name = "审计记录"
+        verbose_name_plural = "审计记录"
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id", "-at"])]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"

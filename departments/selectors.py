@@ -1,0 +1,65 @@
+"""Reads for units and accounts."""
+
+
+from django.db.models import QuerySet
+
+from .models import Unit, UnitAlias, UnitKind, normalize_unit_name
+
+
+def units_active() -> QuerySet[Unit]:
+    return Unit.objects.filter(deleted_at__isnull=True)
+
+
+def unit_lookup_table() -> dict[str, Unit]:
+    """normalized name/short name/alias -> Unit, built with two queries; callers that resolve many names use it."""
+    table: dict[str, Unit] = {}
+    units = {u.pk: u for u in units_active()}
+    for u in units.values():
+        table.setdefault(normalize_unit_name(u.name), u)
+        if u.short_name:
+            table.setdefault(normalize_unit_name(u.short_name), u)
+    for alias in UnitAlias.objects.all():
+        if alias.unit_id in units:
+            table[alias.normalized] = units[alias.unit_id]
+    return table
+
+
+def resolve_in_table(table: dict[str, Unit], name: str) -> Unit | None:
+    key = normalize_unit_name(name)
+    if not key:
+        return None
+    unit = table.get(key)
+    if unit is None and not key.startswith("市"):
+        # Plans write 市 only on the first unit of a list: 卫生健康委 means 市卫生健康委.
+        unit = table.get("市" + key)
+    return unit
+
+
+def unit_resolve(*, name: str) -> Unit | None:
+    return resolve_in_table(unit_lookup_table(), name)
+
+
+def unit_suggestions(*, name: str, limit: int = 3, table: dict[str, Unit] | None = None) -> list[Unit]:
+    """The closest known units for a name nobody knows, for "did you mean" messages."""
+    from rapidfuzz import fuzz, process
+
+    table = table if table is not None else unit_lookup_table()
+    key = normalize_unit_name(name)
+    if not key or not table:
+        return []
+    matches = process.extract(key, list(table.keys()), scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=50)
+    seen, result = set(), []
+    for candidate, _score, _ in matches:
+        unit = table[candidate]
+        if unit.pk not in seen:
+            seen.add(unit.pk)
+            result.append(unit)
+        if len(result) >= limit:
+            break
+    return result
+
+
+def counties() -> QuerySet[Unit]:
+    return units_active().filter(kind=UnitKind.COUNTY)
+
+

@@ -1,0 +1,99 @@
+"""Writes for units, accounts and the audit trail."""
+
+from django.db import transaction
+
+from .models import AuditEntry, Role, Unit, UnitAlias, User, normalize_unit_name
+from .selectors import unit_resolve
+
+
+class ApplicationError(Exception):
+    """A domain error with a message for the user (Chinese). `field` names what was wrong, if one thing was."""
+
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None, extra: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.extra = extra or {}
+
+
+class PermissionDeniedError(ApplicationError):
+    status_code = 403
+
+
+class ConflictError(ApplicationError):
+    """A stale edit: someone saved the object after the caller read it."""
+
+    status_code = 409
+
+
+def _request_ip(request) -> str | None:
+    if request is None:
+        return None
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    return (forwarded.split(",")[0].strip() or None) if forwarded else request.META.get("REMOTE_ADDR")
+
+
+def audit_log(
+    *,
+    actor=None,
+    action: str,
+    obj=None,
+    object_type: str = "",
+    object_id: str = "",
+    changes: dict | None = None,
+    message: str = "",
+    request=None,
+) -> AuditEntry:
+    """Append one audit record: who, when, from where, what, old and new values."""
+    if actor is None and request is not None and getattr(request, "user", None) and request.user.is_authenticated:
+        actor = request.user
+    if obj is not None:
+        object_type = object_type or obj._meta.model_name
+        object_id = object_id or str(obj.pk)
+    return AuditEntry.objects.create(
+        actor=actor if (actor is not None and actor.pk) else None,
+        actor_name=(actor.get_username() if actor is not None else "系统"),
+        ip=_request_ip(request),
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=str(obj)[:300] if obj is not None else "",
+        changes=changes or {},
+        message=message,
+    )
+
+
+@transaction.atomic
+def unit_add_alias(*, unit: Unit, alias: str, actor=None) -> UnitAlias:
+    existing = unit_resolve(name=alias)
+    if existing is not None and existing != unit:
+        raise ApplicationError(f"别名“{alias}”已指向单位“{existing.name}”。", field="alias")
+    obj, created = UnitAlias.objects.get_or_create(normalized=normalize_unit_name(alias), defaults={"unit": unit, "alias": alias})
+    if created:
+        audit_log(actor=actor, action="alias_add", obj=unit, changes={"alias": [None, alias]})
+    return obj
+
+
+@transaction.atomic
+def user_upsert(*, username: str, role: str, password: str, unit_name: str | None = None, actor=None) -> tuple[User, bool]:
+    """Create or update an account. A reporter must belong to a unit."""
+    if role not in Role.values:
+        raise ApplicationError(f"未知角色“{role}”，可选：{', '.join(Role.values)}。", field="role")
+    unit = None
+    if unit_name:
+        unit = unit_resolve(name=unit_name)
+        if unit is None:
+            raise ApplicationError(f"找不到单位“{unit_name}”（可用规范名称或别名）。", field="unit")
+    if role == Role.REPORTER and unit is None:
+        raise ApplicationError("填报员账号必须指定所属单位（--unit）。", field="unit")
+    user, created = User.objects.get_or_create(username=username, defaults={"role": role})
+    user.role = role
+    user.unit = unit
+    user.is_staff = role == Role.ADMIN  # the administrator works in the Django admin
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    audit_log(actor=actor, action="user_create" if created else "user_update", obj=user, changes={"role": [None, role]})
+    return user, created

@@ -1,0 +1,3 @@
+"""REST API of reporting periods, reports, notifications, roll-ups and the dashboard."""
+
+urlpatterns: list = []

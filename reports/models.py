@@ -1,0 +1,247 @@
+"""Reporting periods, progress reports and their review, reminders and notifications."""
+
+import datetime as dt
+import uuid
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import models
+
+from departments.models import Unit
+from tasks.models import Document, Progress, Target, Task
+
+
+def default_due_date(year: int, quarter: int) -> dt.date:
+    """The 20th of the quarter's last month, as the plans ask ("9月20日前报送当前季度…")."""
+    return dt.date(year, quarter * 3, 20)
+
+
+class Period(models.Model):
+    year = models.PositiveSmallIntegerField("年度")
+    quarter = models.PositiveSmallIntegerField("季度", choices=[(q, f"第{'一二三四'[q - 1]}季度") for q in range(1, 5)])
+    due_date = models.DateField("报送截止日")
+    is_open = models.BooleanField("开放填报", default=False)
+    document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.SET_NULL, related_name="periods", verbose_name="依据文件"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "填报期"
+        verbose_name_plural = "填报期"
+        ordering = ["-year", "-quarter"]
+        constraints = [models.UniqueConstraint(fields=["year", "quarter"], name="period_unique_quarter")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        suffix = "（年度）" if self.quarter == 4 else ""
+        return f"{self.year}年第{'一二三四'[self.quarter - 1]}季度{suffix}"
+
+    @property
+    def due_at(self) -> dt.datetime:
+        """The moment after which a submission is late: the end of the due date in Asia/Shanghai."""
+        tz = ZoneInfo(settings.TIME_ZONE)
+        return dt.datetime.combine(self.due_date + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+
+    @property
+    def start_date(self) -> dt.date:
+        return dt.date(self.year, self.quarter * 3 - 2, 1)
+
+    @property
+    def end_date(self) -> dt.date:
+        nxt = dt.date(self.year + (self.quarter == 4), 1 if self.quarter == 4 else self.quarter * 3 + 1, 1)
+        return nxt - dt.timedelta(days=1)
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft", "草稿"
+    SUBMITTED = "submitted", "已提交"
+    RETURNED = "returned", "已退回"
+    ACCEPTED = "accepted", "已通过"
+
+
+class Report(models.Model):
+    """One unit's report on one task for one period."""
+
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="reports", verbose_name="任务")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="reports", verbose_name="单位")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="reports", verbose_name="填报期")
+    status = models.CharField("状态", max_length=20, choices=ReportStatus.choices, default=ReportStatus.DRAFT)
+    progress = models.CharField("进展", max_length=20, choices=Progress.choices, default=Progress.NOT_STARTED)
+    percent = models.PositiveSmallIntegerField("完成百分比", null=True, blank=True)
+    text = models.TextField("本期进展情况", blank=True)
+    problems = models.TextField("存在问题", blank=True)
+    next_steps = models.TextField("下步打算", blank=True)
+    submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
+    first_submitted_at = models.DateTimeField("首次提交时间", null=True, blank=True)
+    is_late = models.BooleanField("逾期提交", default=False)
+    return_reason = models.TextField("退回原因", blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField("审核时间", null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField("版本", default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "进展报告"
+        verbose_name_plural = "进展报告"
+        ordering = ["period_id", "task_id", "unit_id"]
+        constraints = [models.UniqueConstraint(fields=["task", "unit", "period"], name="report_unique_task_unit_period")]
+        indexes = [
+            models.Index(fields=["period", "unit", "status"]),
+            models.Index(fields=["period", "task"]),
+        ]
+
+    def __str__(self):
+        return f"{self.period} {self.unit} {self.task.path_key}"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status == ReportStatus.ACCEPTED
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED)
+
+
+class ReportRevision(models.Model):
+    """A snapshot taken at each submission, return, acceptance and reopen: earlier versions stay visible."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    action = models.CharField(max_length=20)  # submit / return / accept / reopen
+    data = models.JSONField(default=dict)
+    reason = models.TextField(blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["report_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["report", "number"], name="revision_unique_number")]
+
+
+class TargetValue(models.Model):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="target_values")
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="reported_values")
+    value = models.DecimalField("实际值", max_digits=14, decimal_places=4)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["report", "target"], name="targetvalue_unique")]
+
+
+def attachment_path(instance, filename):
+    # Random names: the original name is kept in the row, never on disk.
+    return f"attachments/{dt.date.today():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path)
+    original_name = models.CharField("文件名", max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "附件"
+        verbose_name_plural = "附件"
+
+
+class Reminder(models.Model):
+    """A reminder claimed before it is sent. The unique key makes every sweep, retry and second beat idempotent."""
+
+    class Kind(models.TextChoices):
+        PERIOD_BEFORE = "period_before", "报送临近"
+        PERIOD_DUE = "period_due", "今日截止"
+        PERIOD_OVERDUE = "period_overdue", "逾期未报"
+        TASK_BEFORE = "task_before", "任务节点临近"
+        TASK_OVERDUE = "task_overdue", "任务节点超期"
+        RETURNED = "returned", "报告退回"
+        MANUAL = "manual", "人工催报"
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    subject_key = models.CharField(max_length=60)  # "period:5", "task:12", "report:7:rev3", "manual:<uuid>"
+    stage = models.CharField(max_length=40)  # "d7", "d0", "overdue1", "m2020-12-31:d30", …
+    period = models.ForeignKey(Period, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
+    escalation = models.PositiveSmallIntegerField(default=0)  # 0 reporters, 1 + secretariat, 2 + leaders
+    send_on = models.DateField()
+    message = models.TextField()
+    link = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "催报记录"
+        verbose_name_plural = "催报记录"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "kind", "subject_key", "stage"], name="reminder_unique_claim")
+        ]
+
+
+class Delivery(models.Model):
+    """One attempt-tracked send of a reminder over one channel to one recipient."""
+
+    class Channel(models.TextChoices):
+        INBOX = "inbox", "站内信"
+        EMAIL = "email", "邮件"
+        WEBHOOK = "webhook", "群机器人"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待发送"
+        SENT = "sent", "已送达"
+        FAILED = "failed", "失败"
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    recipient = models.CharField(max_length=300)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "发送记录"
+        verbose_name_plural = "发送记录"
+        constraints = [
+            models.UniqueConstraint(fields=["reminder", "channel", "recipient"], name="delivery_unique_recipient")
+        ]
+
+
+class Notification(models.Model):
+    """The in-app inbox."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    reminder = models.ForeignKey(Reminder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=20)
+    message = models.TextField()
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "reminder"], condition=models.Q(reminder__isnull=False), name="notification_once"
+            )
+        ]
+
+    @property
+    def read(self) -> bool:
+        return self.read_at is not None

@@ -1,0 +1,279 @@
+
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+
+from departments.permissions import LedgerWritePermission
+from departments.services import ApplicationError
+
+from .lights import task_light
+from .models import Document, Target, Task
+from .selectors import TaskFilterError, task_list_prefetch, tasks_filter, tasks_sorted, tasks_visible_to
+from .services import MilestoneData, TargetData, TaskData, parse_date, parse_decimal, task_create, task_update
+
+
+def _number(v):
+    if v is None:
+        return None
+    return int(v) if v == v.to_integral_value() else float(v)
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Document
+        fields = ["id", "doc_number", "title", "issuer", "issued_on"]
+
+
+class DocumentList(generics.ListAPIView):
+    serializer_class = DocumentSerializer
+    queryset = Document.objects.order_by("issued_on", "id")
+
+
+class TargetOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    indicator = serializers.CharField()
+    op = serializers.CharField()
+    value = serializers.SerializerMethodField()
+    unit = serializers.CharField()
+    due = serializers.DateField(allow_null=True)
+    baseline = serializers.SerializerMethodField()
+    latest_value = serializers.SerializerMethodField()
+    text = serializers.CharField()
+
+    @extend_schema_field(OpenApiTypes.ANY)
+    def get_value(self, t: Target):
+        if t.op == Target.Op.BETWEEN:
+            return [_number(t.value), _number(t.value_high)]
+        return _number(t.value)
+
+    @extend_schema_field(OpenApiTypes.NUMBER)
+    def get_baseline(self, t):
+        return _number(t.baseline)
+
+    @extend_schema_field(OpenApiTypes.NUMBER)
+    def get_latest_value(self, t):
+        return _number(t.latest_value)
+
+
+class MilestoneOutSerializer(serializers.Serializer):
+    date = serializers.DateField(allow_null=True)
+    text = serializers.CharField()
+
+
+class TaskSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    document = serializers.CharField(source="document.doc_number", read_only=True)
+    document_id = serializers.IntegerField(read_only=True)
+    path = serializers.ListField(child=serializers.CharField(), read_only=True)
+    title = serializers.CharField(read_only=True)
+    text = serializers.CharField(read_only=True)
+    note = serializers.CharField(read_only=True)
+    lead_units = serializers.SerializerMethodField()
+    responsible_units = serializers.SerializerMethodField()
+    counties = serializers.SerializerMethodField()
+    deadline = serializers.DateField(read_only=True)
+    next_due = serializers.DateField(source="open_due", read_only=True)
+    milestones = MilestoneOutSerializer(many=True, read_only=True)
+    targets = TargetOutSerializer(many=True, read_only=True)
+    status = serializers.CharField(read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    light = serializers.SerializerMethodField()
+    light_reason = serializers.SerializerMethodField()
+    version = serializers.IntegerField(read_only=True)
+
+    def _light(self, obj):
+        cache = self.context.setdefault("_lights", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = task_light(obj, today=self.context["today"])
+        return cache[obj.pk]
+
+    def get_lead_units(self, obj) -> list[str]:
+        return [u.name for u in obj.lead_units]
+
+    def get_responsible_units(self, obj) -> list[str]:
+        return [u.name for u in obj.responsible_units]
+
+    def get_counties(self, obj) -> list[str]:
+        return [u.name for u in obj.counties]
+
+    def get_light(self, obj) -> str:
+        return self._light(obj).light
+
+    def get_light_reason(self, obj) -> str:
+        return self._light(obj).reason
+
+
+class MilestoneInSerializer(serializers.Serializer):
+    date = serializers.CharField(allow_null=True, allow_blank=True, required=False)
+    text = serializers.CharField(allow_blank=True, required=False, default="")
+
+
+class TargetInSerializer(serializers.Serializer):
+    indicator = serializers.CharField()
+    op = serializers.CharField()
+    value = serializers.JSONField()
+    unit = serializers.CharField(allow_blank=True, required=False, default="")
+    due = serializers.CharField(allow_null=True, allow_blank=True, required=False)
+    baseline = serializers.JSONField(required=False, allow_null=True)
+    text = serializers.CharField(allow_blank=True, required=False, default="")
+
+
+class TaskWriteSerializer(serializers.Serializer):
+    document = serializers.CharField(required=False, help_text="文号或文件 id（新建时必填）")
+    path = serializers.JSONField(required=False, help_text='["二","(一)","1"] 或 "二.(一).1"')
+    title = serializers.CharField(required=False, allow_blank=True)
+    text = serializers.CharField(required=False, allow_blank=True)
+    note = serializers.CharField(required=False, allow_blank=True)
+    status = serializers.CharField(required=False)
+    lead_units = serializers.ListField(child=serializers.CharField(), required=False)
+    responsible_units = serializers.ListField(child=serializers.CharField(), required=False)
+    counties = serializers.ListField(child=serializers.CharField(), required=False)
+    milestones = MilestoneInSerializer(many=True, required=False)
+    targets = TargetInSerializer(many=True, required=False)
+    version = serializers.IntegerField(required=False)
+
+
+def _path(value) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [p for p in value.replace("．", ".").split(".") if p.strip()]
+    if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value) or not value:
+        raise ApplicationError("编号 path 应为编号列表，例如 [\"二\", \"(一)\", \"1\"]。", field="path")
+    return [p.strip() for p in value]
+
+
+def task_data_from(validated: dict) -> TaskData:
+    """Turn validated API/form input into TaskData, with Chinese messages naming the field."""
+    data = TaskData(
+        title=validated.get("title"),
+        text=validated.get("text"),
+        note=validated.get("note"),
+        status=validated.get("status"),
+        path=_path(validated.get("path")),
+        lead_units=validated.get("lead_units"),
+        responsible_units=validated.get("responsible_units"),
+        counties=validated.get("counties"),
+    )
+    if "milestones" in validated:
+        data.milestones = [
+            MilestoneData(
+                date=parse_date(m.get("date"), field_name="milestones", label=f"第 {i} 个时间节点的日期"),
+                text=m.get("text") or "",
+            )
+            for i, m in enumerate(validated["milestones"], start=1)
+        ]
+    if "targets" in validated:
+        targets = []
+        for i, t in enumerate(validated["targets"], start=1):
+            value, high = t.get("value"), None
+            if isinstance(value, list):
+                if len(value) != 2:
+                    raise ApplicationError(f"第 {i} 个指标的目标值区间应为两个数字。", field="targets")
+                value, high = value
+            label = f"第 {i} 个指标的目标值"
+            targets.append(
+                TargetData(
+                    indicator=t["indicator"],
+                    op=t["op"],
+                    value=parse_decimal(value, field_name="targets", label=label),
+                    value_high=parse_decimal(high, field_name="targets", label=label),
+                    unit=t.get("unit") or "",
+                    due=parse_date(t.get("due"), field_name="targets", label=f"第 {i} 个指标的到期日"),
+                    baseline=parse_decimal(t.get("baseline"), field_name="targets", label=f"第 {i} 个指标的基线值"),
+                    text=t.get("text") or "",
+                )
+            )
+        data.targets = targets
+    return data
+
+
+def _today():
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+TASK_FILTER_PARAMS = [
+    OpenApiParameter("document", str, description="文号或文件 id"),
+    OpenApiParameter("lead_unit", str, description="牵头单位（名称、别名或 id）"),
+    OpenApiParameter("unit", str, description="牵头或责任单位（名称、别名或 id）"),
+    OpenApiParameter("county", str, description="县(市、区)（名称或 id）"),
+    OpenApiParameter("status", str, description="not_started / in_progress / completed / lagging 或中文"),
+    OpenApiParameter("light", str, description="overdue / due_soon / normal / done 或中文"),
+    OpenApiParameter("overdue", bool),
+    OpenApiParameter("search", str),
+    OpenApiParameter("sort", str, description="path, -path, deadline, -deadline, title, status"),
+]
+
+
+class TaskListCreate(generics.GenericAPIView):
+    permission_classes = [LedgerWritePermission]
+    serializer_class = TaskSerializer
+
+    def get_queryset(self):
+        return tasks_visible_to(user=self.request.user)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "today": _today()}
+
+    @extend_schema(parameters=TASK_FILTER_PARAMS)
+    def get(self, request):
+        try:
+            qs = tasks_filter(self.get_queryset(), params=request.query_params, today=_today())
+        except TaskFilterError as e:
+            raise ApplicationError(e.message, field=e.field) from None
+        qs = task_list_prefetch(tasks_sorted(qs, sort=request.query_params.get("sort")))
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=TaskWriteSerializer, responses={201: TaskSerializer})
+    def post(self, request):
+        incoming = TaskWriteSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        ref = (incoming.validated_data.get("document") or "").strip()
+        if not ref:
+            raise ApplicationError("新建任务需要指定文件 document（文号或 id）。", field="document")
+        doc = Document.objects.filter(doc_number=ref).first() or (
+            Document.objects.filter(pk=int(ref)).first() if ref.isdigit() else None
+        )
+        if doc is None:
+            raise ApplicationError(f"找不到文件“{ref}”。", field="document")
+        task = task_create(document=doc, data=task_data_from(incoming.validated_data), actor=request.user, request=request)
+        return Response(self.get_serializer(task).data, status=status.HTTP_201_CREATED)
+
+
+class TaskDetail(generics.GenericAPIView):
+    permission_classes = [LedgerWritePermission]
+    serializer_class = TaskSerializer
+
+    def get_queryset(self):
+        return task_list_prefetch(tasks_visible_to(user=self.request.user))
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "today": _today()}
+
+    def get(self, request, pk):
+        return Response(self.get_serializer(get_object_or_404(self.get_queryset(), pk=pk)).data)
+
+    @extend_schema(request=TaskWriteSerializer)
+    def patch(self, request, pk):
+        task = get_object_or_404(self.get_queryset(), pk=pk)
+        incoming = TaskWriteSerializer(data=request.data, partial=True)
+        incoming.is_valid(raise_exception=True)
+        if "version" not in incoming.validated_data:
+            raise ApplicationError("缺少版本号 version：请提交读取任务时得到的 version。", field="version")
+        data = task_data_from(incoming.validated_data)
+        task = task_update(task=task, data=data, version=incoming.validated_data["version"], actor=request.user, request=request)
+        return Response(self.get_serializer(task).data)
+
+
+urlpatterns = [
+    path("documents/", DocumentList.as_view(), name="api-documents"),
+    path("tasks/", TaskListCreate.as_view(), name="api-tasks"),
+    path("tasks/<int:pk>/", TaskDetail.as_view(), name="api-task"),
+]
+

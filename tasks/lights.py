@@ -1,0 +1,100 @@
+"""The deadline light (超期 / 临期 / 正常 / 已完成) and its one-line reason, computed in one place.
+
+Filtering and sorting use the denormalised `Task.open_due` (see `light_q`); the reason is worked out in Python
+for the rows on screen from the task's prefetched milestones and targets.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Case, CharField, Q, Value, When
+
+from .models import Light, Progress, Task
+
+
+@dataclass(frozen=True)
+class LightInfo:
+    light: str
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return Light(self.light).label
+
+
+def _soon(today: dt.date) -> dt.date:
+    return today + dt.timedelta(days=settings.LIGHT_DUE_SOON_DAYS)
+
+
+def open_items(task: Task):
+    """(date, kind, object) for every dated milestone not done and every dated target not met, earliest first."""
+    items = [(m.date, "milestone", m) for m in task.milestones.all() if m.date and not m.done]
+    items += [(t.due, "target", t) for t in task.targets.all() if t.due and not t.is_met]
+    return sorted(items, key=lambda i: (i[0], i[1]))
+
+
+def compute_open_due(task: Task) -> dt.date | None:
+    items = open_items(task)
+    return items[0][0] if items else None
+
+
+def compute_deadline(task: Task) -> dt.date | None:
+    dates = [m.date for m in task.milestones.all() if m.date] + [t.due for t in task.targets.all() if t.due]
+    return max(dates) if dates else None
+
+
+def _describe(kind: str, obj) -> str:
+    if kind == "target":
+        latest = f"最新值 {obj.latest_value.normalize():f}{obj.unit}" if obj.latest_value is not None else "尚无填报值"
+        return f"的目标“{obj.label}”", latest
+    text = obj.text or "时间节点"
+    context = (obj.context or "").strip()
+    if context and len(context) > 30:
+        context = context[:30] + "…"
+    return f"的节点“{context or text}”", "任务未完成"
+
+
+def task_light(task: Task, *, today: dt.date) -> LightInfo:
+    if task.status == Progress.COMPLETED:
+        return LightInfo(Light.DONE, "任务已完成")
+    items = open_items(task)
+    if not items:
+        return LightInfo(Light.NORMAL, "没有带日期的未完成节点")
+    date, kind, obj = items[0]
+    what, state = _describe(kind, obj)
+    if date < today:
+        days = (today - date).days
+        return LightInfo(Light.OVERDUE, f"{date:%Y-%m-%d} {what}已过期 {days} 天，{state}")
+    if date <= _soon(today):
+        days = (date - today).days
+        when = "今天到期" if days == 0 else f"还有 {days} 天到期"
+        return LightInfo(Light.DUE_SOON, f"{date:%Y-%m-%d} {what}{when}，{state}")
+    return LightInfo(Light.NORMAL, f"下一节点 {date:%Y-%m-%d}{what[1:]}")
+
+
+def light_q(light: str, *, today: dt.date) -> Q:
+    """A filter selecting the tasks with this light, for querysets of Task."""
+    not_done = ~Q(status=Progress.COMPLETED)
+    match light:
+        case Light.DONE:
+            return Q(status=Progress.COMPLETED)
+        case Light.OVERDUE:
+            return not_done & Q(open_due__lt=today)
+        case Light.DUE_SOON:
+            return not_done & Q(open_due__gte=today, open_due__lte=_soon(today))
+        case Light.NORMAL:
+            return not_done & (Q(open_due__isnull=True) | Q(open_due__gt=_soon(today)))
+    raise ValueError(light)
+
+
+def annotate_light(queryset, *, today: dt.date):
+    return queryset.annotate(
+        light=Case(
+            When(light_q(Light.DONE, today=today), then=Value(Light.DONE.value)),
+            When(light_q(Light.OVERDUE, today=today), then=Value(Light.OVERDUE.value)),
+            When(light_q(Light.DUE_SOON, today=today), then=Value(Light.DUE_SOON.value)),
+            default=Value(Light.NORMAL.value),
+            output_field=CharField(),
+        )
+    )

@@ -1,0 +1,303 @@
+"""Policy documents and their tasks: units, milestones (deadlines), numeric targets."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from departments.models import Unit
+
+CHINESE_DIGITS = "零一二三四五六七八九十"
+
+
+def _chinese_number(text: str) -> int | None:
+    """一 -> 1, 十二 -> 12, 二十三 -> 23; None if not a Chinese numeral."""
+    if not text or any(c not in CHINESE_DIGITS + "百" for c in text):
+        return None
+    if text == "十":
+        return 10
+    total, current = 0, 0
+    for c in text:
+        if c == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif c == "百":
+            total += (current or 1) * 100
+            current = 0
+        else:
+            current = CHINESE_DIGITS.index(c)
+    return total + current
+
+
+def path_segment_number(segment: str) -> int:
+    core = segment.strip("()（）.、．")
+    if core.isdigit():
+        return int(core)
+    return _chinese_number(core) or 0
+
+
+def path_sort_key(path: list[str]) -> str:
+    """A string that sorts tasks in plan order: 二.(一).10 after 二.(一).9."""
+    return ".".join(f"{path_segment_number(s):04d}" for s in path)
+
+
+def path_display(path: list[str]) -> str:
+    return ".".join(path)
+
+
+def path_numbering(path: list[str]) -> str:
+    """The last segment as the plan writes it: 一、 (一) 1. (1)."""
+    if not path:
+        return ""
+    last = path[-1]
+    if last.startswith("("):
+        return last
+    if last.isdigit():
+        return f"{last}."
+    return f"{last}、"
+
+
+class Document(models.Model):
+    doc_number = models.CharField("文号", max_length=100, unique=True, null=True, blank=True)
+    title = models.CharField("标题", max_length=300)
+    short_title = models.CharField("简称", max_length=200, blank=True)
+    issuer = models.CharField("发文机关", max_length=200, blank=True)
+    issued_on = models.DateField("发文日期", null=True, blank=True)
+    reporting_dates = models.JSONField("报送时间", default=list, blank=True)  # [{text, month, day}]
+    source_text = models.TextField("原文", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "政策文件"
+        verbose_name_plural = "政策文件"
+        ordering = ["-issued_on", "id"]
+
+    def __str__(self):
+        return self.doc_number or self.title
+
+
+class Progress(models.TextChoices):
+    NOT_STARTED = "not_started", "未启动"
+    IN_PROGRESS = "in_progress", "推进中"
+    COMPLETED = "completed", "已完成"
+    LAGGING = "lagging", "滞后"
+
+
+class Light(models.TextChoices):
+    OVERDUE = "overdue", "超期"
+    DUE_SOON = "due_soon", "临期"
+    NORMAL = "normal", "正常"
+    DONE = "done", "已完成"
+
+
+class TaskQuerySet(models.QuerySet):
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+
+class Task(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="tasks", verbose_name="文件")
+    path = models.JSONField("编号路径", default=list)  # ["二", "(一)", "1"]
+    path_key = models.CharField("编号", max_length=100)  # "二.(一).1", unique in a document
+    sort_key = models.CharField(max_length=100, db_index=True, editable=False)
+    section = models.JSONField("所属章节", default=list, blank=True)  # headings above the task
+    title = models.CharField("任务名称", max_length=500)
+    text = models.TextField("任务内容", blank=True)
+    note = models.TextField("备注", blank=True)
+    status = models.CharField("进展状态", max_length=20, choices=Progress.choices, default=Progress.NOT_STARTED)
+    # Denormalised schedule, refreshed by tasks.services.task_refresh_schedule whenever milestones,
+    # targets, values or the status change, so lights can be filtered and sorted in SQL at province scale.
+    open_due = models.DateField("最早未完成节点", null=True, blank=True, db_index=True)
+    deadline = models.DateField("最终时限", null=True, blank=True, db_index=True)
+    version = models.PositiveIntegerField("版本", default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField("删除时间", null=True, blank=True, db_index=True)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "任务"
+        verbose_name_plural = "任务"
+        ordering = ["document_id", "sort_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "path_key"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="task_unique_path_in_document",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.path_key} {self.title}"
+
+    def save(self, *args, **kwargs):
+        self.path_key = path_display(self.path)
+        self.sort_key = path_sort_key(self.path)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        if not (self.title or "").strip():
+            raise ValidationError({"title": "任务名称不能为空。"})
+        if not isinstance(self.path, list) or not self.path or not all(isinstance(s, str) and s for s in self.path):
+            raise ValidationError({"path": "编号路径应为非空的编号列表，例如 二.(一).1。"})
+
+    @property
+    def numbering(self) -> str:
+        return path_numbering(self.path)
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == Progress.COMPLETED
+
+    def _units(self, role):
+        # Uses the prefetch cache when the caller prefetched task_units__unit.
+        return [tu.unit for tu in sorted(self.task_units.all(), key=lambda tu: tu.position) if tu.role == role]
+
+    @property
+    def lead_units(self):  # 牵头单位
+        return self._units(TaskUnit.Role.LEAD)
+
+    @property
+    def responsible_units(self):  # 责任单位
+        return self._units(TaskUnit.Role.RESPONSIBLE)
+
+    @property
+    def counties(self):  # 各县(市、区)政府
+        return self._units(TaskUnit.Role.COUNTY)
+
+    @property
+    def counties_involved(self) -> bool:
+        return bool(self.counties)
+
+
+class TaskUnit(models.Model):
+    """A unit's part in a task. One table for all three roles keeps roll-ups to a single join."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", "牵头单位"
+        RESPONSIBLE = "responsible", "责任单位"
+        COUNTY = "county", "县(市、区)"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="task_units")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="task_units")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "任务单位"
+        verbose_name_plural = "任务单位"
+        constraints = [models.UniqueConstraint(fields=["task", "unit", "role"], name="taskunit_unique")]
+        indexes = [models.Index(fields=["unit", "role"])]
+
+    def __str__(self):
+        return f"{self.task_id} {self.get_role_display()} {self.unit}"
+
+
+class Milestone(models.Model):
+    """One deadline of a task (a task often has several). `date` is null for relative limits (15个工作日内)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="milestones")
+    date = models.DateField("时限", null=True, blank=True)
+    text = models.CharField("时限原文", max_length=200, blank=True)
+    context = models.TextField("说明", blank=True)
+    done = models.BooleanField("已完成", default=False)
+
+    class Meta:
+        verbose_name = "时间节点"
+        verbose_name_plural = "时间节点"
+        ordering = [models.F("date").asc(nulls_last=True), "id"]
+
+    def __str__(self):
+        return f"{self.date or self.text}"
+
+
+class Target(models.Model):
+    class Op(models.TextChoices):
+        GE = ">=", "≥"
+        LE = "<=", "≤"
+        EQ = "=", "="
+        GT = ">", ">"
+        LT = "<", "<"
+        APPROX = "~", "约"
+        BETWEEN = "between", "介于"
+        INCREASE = "+=", "增加"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="targets")
+    text = models.TextField("指标原文", blank=True)
+    indicator = models.CharField("指标", max_length=200)
+    op = models.CharField("比较", max_length=10, choices=Op.choices)
+    value = models.DecimalField("目标值", max_digits=14, decimal_places=4)
+    value_high = models.DecimalField("目标值上限", max_digits=14, decimal_places=4, null=True, blank=True)
+    unit = models.CharField("单位", max_length=30, blank=True)
+    due = models.DateField("到期日", null=True, blank=True)
+    baseline = models.DecimalField("基线值", max_digits=14, decimal_places=4, null=True, blank=True)
+    # Latest reported actual value, kept here by the reporting services so lights and "targets at risk"
+    # need no scan of the report history.
+    latest_value = models.DecimalField("最新值", max_digits=14, decimal_places=4, null=True, blank=True)
+    latest_value_at = models.DateTimeField("最新值时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "量化指标"
+        verbose_name_plural = "量化指标"
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.label
+
+    def clean(self):
+        if self.op == self.Op.BETWEEN:
+            if self.value_high is None:
+                raise ValidationError({"value_high": "“介于”需要填写上限值。"})
+            if self.value_high < self.value:
+                raise ValidationError({"value_high": "上限值不能小于下限值。"})
+
+    @property
+    def value_display(self) -> str:
+        def fmt(v: Decimal) -> str:
+            return format(v.normalize(), "f") if v is not None else ""
+
+        if self.op == self.Op.BETWEEN:
+            return f"{fmt(self.value)}–{fmt(self.value_high)}{self.unit}"
+        return f"{fmt(self.value)}{self.unit}"
+
+    @property
+    def label(self) -> str:
+        sign = {">=": "≥", "<=": "≤", "=": "=", ">": ">", "<": "<", "~": "约", "between": "", "+=": "增加"}[self.op]
+        return f"{self.indicator}{sign}{self.value_display}"
+
+    def is_met_by(self, actual: Decimal | None) -> bool | None:
+        """Whether an actual value meets the target; None when there is no value to judge."""
+        if actual is None:
+            return None
+        v = self.value
+        match self.op:
+            case ">=":
+                return actual >= v
+            case ">":
+                return actual > v
+            case "<=":
+                return actual <= v
+            case "<":
+                return actual < v
+            case "=":
+                return actual == v
+            case "~":
+                return abs(actual - v) <= abs(v) * Decimal("0.05")
+            case "between":
+                return v <= actual <= (self.value_high if self.value_high is not None else v)
+            case "+=":
+                base = self.baseline if self.baseline is not None else Decimal(0)
+                return actual - base >= v
+        return None
+
+    @property
+    def is_met(self) -> bool | None:
+        return self.is_met_by(self.latest_value)
+
+
+def today_local() -> dt.date:
+    from django.utils import timezone
+
+    return timezone.localdate()

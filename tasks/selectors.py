@@ -1,0 +1,136 @@
+"""Reads of the ledger. Every lookup by id goes through `tasks_visible_to`."""
+
+import datetime as dt
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from departments.models import Role, Unit, UnitKind
+from departments.selectors import unit_resolve
+
+from .lights import annotate_light, light_q
+from .models import Light, Progress, Task, TaskUnit
+
+
+def unit_task_q(unit: Unit) -> Q:
+    """Tasks a unit carries: as lead or responsible unit, or as a county involved in the task."""
+    return Q(Exists(TaskUnit.objects.filter(task=OuterRef("pk"), unit=unit)))
+
+
+def tasks_visible_to(*, user) -> QuerySet[Task]:
+    """The one rule for who sees which task (pages, API, exports).
+
+    Secretariat, leaders and the administrator read the whole ledger; a reporter reads the tasks its unit
+    carries; anyone else (the auditor) reads none.
+    """
+    qs = Task.objects.alive().select_related("document")
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.role in (Role.SECRETARIAT, Role.LEADER, Role.ADMIN) or user.is_superuser:
+        return qs
+    if user.role == Role.REPORTER and user.unit_id:
+        return qs.filter(unit_task_q(user.unit))
+    return qs.none()
+
+
+def task_list_prefetch(qs: QuerySet[Task]) -> QuerySet[Task]:
+    return qs.prefetch_related("task_units__unit", "milestones", "targets")
+
+
+def _unit_from_param(value) -> Unit | None:
+    value = str(value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return Unit.objects.filter(pk=int(value)).first()
+    return unit_resolve(name=value)
+
+
+def _choice_from_param(value: str, choices) -> str | None:
+    value = (value or "").strip()
+    for c in choices:
+        if value in (c.value, c.label):
+            return c.value
+    return None
+
+
+class TaskFilterError(ValueError):
+    def __init__(self, message, field):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+def tasks_filter(qs: QuerySet[Task], *, params, today: dt.date) -> QuerySet[Task]:
+    """Apply the ledger filters shared by the page, the API and the Excel export.
+
+    `params` is a QueryDict-like mapping: document, lead_unit, unit, county, status, light, overdue, search.
+    Unknown values raise TaskFilterError with a message naming the filter.
+    """
+    document = (params.get("document") or "").strip()
+    if document:
+        if document.isdigit():
+            qs = qs.filter(Q(document_id=int(document)) | Q(document__doc_number=document))
+        else:
+            qs = qs.filter(document__doc_number=document)
+    for name, role, label in (("lead_unit", TaskUnit.Role.LEAD, "牵头单位"), ("unit", None, "单位"), ("county", TaskUnit.Role.COUNTY, "县(市、区)")):
+        raw = params.get(name)
+        if not raw:
+            continue
+        unit = _unit_from_param(raw)
+        if unit is None:
+            raise TaskFilterError(f"筛选条件“{label}”的值“{raw}”不是已知单位。", name)
+        sub = TaskUnit.objects.filter(task=OuterRef("pk"), unit=unit)
+        if role is not None:
+            sub = sub.filter(role=role)
+        elif unit.kind != UnitKind.COUNTY:
+            sub = sub.filter(role__in=[TaskUnit.Role.LEAD, TaskUnit.Role.RESPONSIBLE])
+        qs = qs.filter(Exists(sub))
+    status = params.get("status")
+    if status:
+        value = _choice_from_param(status, Progress)
+        if value is None:
+            raise TaskFilterError(f"筛选条件“进展状态”的值“{status}”无效。", "status")
+        qs = qs.filter(status=value)
+    light = params.get("light")
+    if light:
+        value = _choice_from_param(light, Light)
+        if value is None:
+            raise TaskFilterError(f"筛选条件“亮灯”的值“{light}”无效。", "light")
+        qs = qs.filter(light_q(value, today=today))
+    overdue = (params.get("overdue") or "").strip().lower()
+    if overdue in ("true", "1", "yes", "on"):
+        qs = qs.filter(light_q(Light.OVERDUE, today=today))
+    elif overdue in ("false", "0", "no"):
+        qs = qs.exclude(light_q(Light.OVERDUE, today=today))
+    elif overdue:
+        raise TaskFilterError(f"筛选条件“超期”的值“{params.get('overdue')}”无效，应为 true 或 false。", "overdue")
+    search = (params.get("search") or params.get("q") or "").strip()
+    if search:
+        qs = qs.filter(Q(title__icontains=search) | Q(text__icontains=search) | Q(path_key__icontains=search))
+    return qs
+
+
+SORTS = {
+    "path": ("document_id", "sort_key"),
+    "-path": ("-document_id", "-sort_key"),
+    "deadline": ("open_due", "document_id", "sort_key"),
+    "-deadline": ("-open_due", "document_id", "sort_key"),
+    "title": ("title",),
+    "-title": ("-title",),
+    "status": ("status", "document_id", "sort_key"),
+    "-status": ("-status", "document_id", "sort_key"),
+    "updated": ("-updated_at",),
+}
+
+
+def tasks_sorted(qs: QuerySet[Task], *, sort: str | None) -> QuerySet[Task]:
+    from django.db.models import F
+
+    if sort == "deadline":
+        return qs.order_by(F("open_due").asc(nulls_last=True), "document_id", "sort_key")
+    if sort == "-deadline":
+        return qs.order_by(F("open_due").desc(nulls_last=True), "document_id", "sort_key")
+    return qs.order_by(*SORTS.get(sort or "path", SORTS["path"]))
+
+
+def tasks_with_light(qs: QuerySet[Task], *, today: dt.date) -> QuerySet[Task]:
+    return annotate_light(qs, today=today)

@@ -1,0 +1,358 @@
+"""Everything that writes documents and tasks. Every change leaves an audit record and bumps the version."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from departments.models import Unit, UnitKind
+from departments.selectors import resolve_in_table, unit_lookup_table, unit_suggestions
+from departments.services import ApplicationError, ConflictError, audit_log
+
+from .lights import compute_deadline, compute_open_due
+from .models import Document, Milestone, Progress, Target, Task, TaskUnit
+
+
+@dataclass
+class MilestoneData:
+    date: dt.date | None
+    text: str = ""
+    context: str = ""
+    done: bool = False
+
+
+@dataclass
+class TargetData:
+    indicator: str
+    op: str
+    value: Decimal
+    value_high: Decimal | None = None
+    unit: str = ""
+    due: dt.date | None = None
+    baseline: Decimal | None = None
+    text: str = ""
+
+
+@dataclass
+class TaskData:
+    """What a person (form, API, import) may set on a task. None means "leave as it is" on update."""
+
+    title: str | None = None
+    text: str | None = None
+    note: str | None = None
+    status: str | None = None
+    path: list[str] | None = None
+    section: list[str] | None = None
+    lead_units: list[str] | None = None  # names or aliases
+    responsible_units: list[str] | None = None
+    counties: list[str] | None = None  # county names, or ["*"] for every county
+    milestones: list[MilestoneData] | None = None
+    targets: list[TargetData] | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def parse_decimal(value, *, field_name: str, label: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        raise ApplicationError(f"{label}“{value}”不是数字。", field=field_name) from None
+    if not number.is_finite():
+        raise ApplicationError(f"{label}“{value}”不是有效数字。", field=field_name)
+    if abs(number) >= Decimal("1e10"):
+        raise ApplicationError(f"{label}“{value}”超出范围。", field=field_name)
+    return number
+
+
+def parse_date(value, *, field_name: str, label: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ApplicationError(f"{label}“{value}”不是有效日期（格式 YYYY-MM-DD）。", field=field_name) from None
+
+
+def resolve_units(names: list[str], *, field_name: str, label: str, table=None) -> list[Unit]:
+    table = table if table is not None else unit_lookup_table()
+    units: list[Unit] = []
+    for name in names:
+        name = (name or "").strip()
+        if not name:
+            continue
+        unit = resolve_in_table(table, name)
+        if unit is None:
+            hints = unit_suggestions(name=name, table=table)
+            hint = f"，您是否要找：{'、'.join(u.name for u in hints)}" if hints else ""
+            raise ApplicationError(f"{label}中的“{name}”不是已知单位{hint}。", field=field_name)
+        if unit not in units:
+            units.append(unit)
+    return units
+
+
+def _resolve_counties(names: list[str], table) -> list[Unit]:
+    if names == ["*"]:
+        return list(Unit.objects.filter(kind=UnitKind.COUNTY, deleted_at__isnull=True))
+    units = resolve_units(names, field_name="counties", label="县(市、区)", table=table)
+    for u in units:
+        if u.kind != UnitKind.COUNTY:
+            raise ApplicationError(f"“{u.name}”不是县(市、区)政府。", field="counties")
+    return units
+
+
+def task_snapshot(task: Task) -> dict:
+    """The task's user-visible state as plain values, for history diffs and the conflict message."""
+    return {
+        "title": task.title,
+        "text": task.text,
+        "note": task.note,
+        "status": Progress(task.status).label,
+        "path": task.path_key,
+        "lead_units": "、".join(u.name for u in task.lead_units),
+        "responsible_units": "、".join(u.name for u in task.responsible_units),
+        "counties": "、".join(u.name for u in task.counties),
+        "milestones": "；".join(
+            f"{m.date:%Y-%m-%d}" + (f"（{m.text}）" if m.text else "") if m.date else m.text
+            for m in task.milestones.all()
+        ),
+        "targets": "；".join(t.label + (f"（{t.due:%Y-%m-%d}）" if t.due else "") for t in task.targets.all()),
+    }
+
+
+FIELD_LABELS = {
+    "title": "任务名称",
+    "text": "任务内容",
+    "note": "备注",
+    "status": "进展状态",
+    "path": "编号",
+    "lead_units": "牵头单位",
+    "responsible_units": "责任单位",
+    "counties": "县(市、区)",
+    "milestones": "时间节点",
+    "targets": "量化指标",
+    "document": "文件",
+}
+
+
+def diff_snapshots(old: dict, new: dict) -> dict:
+    return {k: [old.get(k), new.get(k)] for k in new if old.get(k) != new.get(k)}
+
+
+def _validate_data(data: TaskData, *, creating: bool):
+    if creating or data.title is not None:
+        if not (data.title or "").strip():
+            raise ApplicationError("任务名称不能为空。", field="title")
+        if len(data.title) > 500:
+            raise ApplicationError("任务名称不能超过 500 个字。", field="title")
+    if data.status is not None and data.status not in Progress.values:
+        labels = {v.label: v.value for v in Progress}
+        if data.status in labels:
+            data.status = labels[data.status]
+        else:
+            raise ApplicationError(
+                f"进展状态“{data.status}”无效，可选：{'、'.join(labels)}。", field="status"
+            )
+    if creating and not data.path:
+        raise ApplicationError("编号不能为空（例如 二.(一).1）。", field="path")
+    for i, t in enumerate(data.targets or [], start=1):
+        if not (t.indicator or "").strip():
+            raise ApplicationError(f"第 {i} 个指标缺少指标名称。", field="targets")
+        if t.op not in Target.Op.values:
+            raise ApplicationError(
+                f"第 {i} 个指标的比较方式“{t.op}”无效，可选：{'、'.join(Target.Op.values)}。", field="targets"
+            )
+        if t.value is None:
+            raise ApplicationError(f"第 {i} 个指标缺少目标值。", field="targets")
+        if t.op == Target.Op.BETWEEN and (t.value_high is None or t.value_high < t.value):
+            raise ApplicationError(f"第 {i} 个指标为“介于”，需要填写不小于下限的上限值。", field="targets")
+
+
+def _write_units(task: Task, data: TaskData, table):
+    roles = [
+        (TaskUnit.Role.LEAD, data.lead_units, "lead_units", "牵头单位"),
+        (TaskUnit.Role.RESPONSIBLE, data.responsible_units, "responsible_units", "责任单位"),
+    ]
+    for role, names, field_name, label in roles:
+        if names is None:
+            continue
+        units = resolve_units(names, field_name=field_name, label=label, table=table)
+        TaskUnit.objects.filter(task=task, role=role).delete()
+        TaskUnit.objects.bulk_create([TaskUnit(task=task, unit=u, role=role, position=i) for i, u in enumerate(units)])
+    if data.counties is not None:
+        units = _resolve_counties(data.counties, table)
+        TaskUnit.objects.filter(task=task, role=TaskUnit.Role.COUNTY).delete()
+        TaskUnit.objects.bulk_create(
+            [TaskUnit(task=task, unit=u, role=TaskUnit.Role.COUNTY, position=i) for i, u in enumerate(units)]
+        )
+
+
+def _write_schedule(task: Task, data: TaskData):
+    if data.milestones is not None:
+        task.milestones.all().delete()
+        Milestone.objects.bulk_create(
+            [Milestone(task=task, date=m.date, text=m.text[:200], context=m.context, done=m.done) for m in data.milestones]
+        )
+    if data.targets is not None:
+        # Keep rows (and their reported values) for targets that are still there; match by indicator and op.
+        existing = {(t.indicator, t.op): t for t in task.targets.all()}
+        keep = []
+        for t in data.targets:
+            obj = existing.pop((t.indicator, t.op), None) or Target(task=task)
+            for attr in ("indicator", "op", "value", "value_high", "unit", "due", "baseline", "text"):
+                setattr(obj, attr, getattr(t, attr))
+            obj.value_high = obj.value_high if obj.op == Target.Op.BETWEEN else None
+            try:
+                obj.full_clean(exclude=["task"])
+            except ValidationError as e:
+                raise ApplicationError(f"量化指标“{t.indicator}”：{'；'.join(e.messages)}", field="targets") from None
+            obj.save()
+            keep.append(obj.pk)
+        task.targets.exclude(pk__in=keep).delete()
+
+
+def task_refresh_schedule(*, task: Task) -> None:
+    """Recompute the denormalised dates the light filters use."""
+    task = Task.objects.prefetch_related("milestones", "targets").get(pk=task.pk)
+    Task.objects.filter(pk=task.pk).update(open_due=compute_open_due(task), deadline=compute_deadline(task))
+
+
+def _fresh(task_id: int) -> Task:
+    return Task.objects.prefetch_related("task_units__unit", "milestones", "targets").get(pk=task_id)
+
+
+@transaction.atomic
+def task_create(*, document: Document, data: TaskData, actor=None, request=None, table=None) -> Task:
+    _validate_data(data, creating=True)
+    task = Task(
+        document=document,
+        path=data.path,
+        section=data.section or [],
+        title=data.title.strip(),
+        text=data.text or "",
+        note=data.note or "",
+        status=data.status or Progress.NOT_STARTED,
+    )
+    try:
+        task.full_clean(exclude=["path_key", "sort_key"], validate_constraints=False)
+    except ValidationError as e:
+        raise ApplicationError("；".join(e.messages)) from None
+    if Task.objects.alive().filter(document=document, path_key=".".join(data.path)).exists():
+        raise ApplicationError(f"文件 {document} 中已有编号为 {'.'.join(data.path)} 的任务。", field="path")
+    task.save()
+    table = table if table is not None else unit_lookup_table()
+    _write_units(task, data, table)
+    _write_schedule(task, data)
+    task_refresh_schedule(task=task)
+    task = _fresh(task.pk)
+    audit_log(
+        actor=actor, request=request, action="task_create", obj=task, changes=diff_snapshots({}, task_snapshot(task))
+    )
+    return task
+
+
+@transaction.atomic
+def task_update(*, task: Task, data: TaskData, version: int | None, actor=None, request=None, table=None) -> Task:
+    """Apply a change read at `version`. A stale version is refused with what changed since (no silent overwrite)."""
+    locked = Task.objects.select_for_update().get(pk=task.pk)
+    if version is None:
+        raise ApplicationError("缺少版本号 version：请先读取任务再修改。", field="version")
+    current = _fresh(locked.pk)
+    if int(version) != locked.version:
+        since = _changes_since(locked, int(version))
+        raise ConflictError(
+            f"保存被拒绝：此任务在您打开后已被他人修改（当前版本 {locked.version}，您的版本 {version}）。"
+            "请刷新后重新修改。",
+            field="version",
+            extra={"current_version": locked.version, "changes": since},
+        )
+    _validate_data(data, creating=False)
+    before = task_snapshot(current)
+    if data.title is not None:
+        locked.title = data.title.strip()
+    for attr in ("text", "note", "status", "section"):
+        if getattr(data, attr) is not None:
+            setattr(locked, attr, getattr(data, attr))
+    if data.path is not None and data.path != locked.path:
+        if Task.objects.alive().filter(document=locked.document, path_key=".".join(data.path)).exclude(pk=locked.pk).exists():
+            raise ApplicationError(f"文件 {locked.document} 中已有编号为 {'.'.join(data.path)} 的任务。", field="path")
+        locked.path = data.path
+    table = table if table is not None else unit_lookup_table()
+    _write_units(locked, data, table)
+    _write_schedule(locked, data)
+    after_obj = _fresh(locked.pk)
+    after_obj.title, after_obj.text, after_obj.note, after_obj.status = locked.title, locked.text, locked.note, locked.status
+    after_obj.path_key = ".".join(locked.path)
+    changes = diff_snapshots(before, task_snapshot(after_obj))
+    if not changes:
+        return current
+    locked.version = F("version") + 1
+    locked.save()
+    task_refresh_schedule(task=locked)
+    audit_log(actor=actor, request=request, action="task_update", obj=locked, changes=changes)
+    return _fresh(locked.pk)
+
+
+def _changes_since(task: Task, version: int) -> list[dict]:
+    """What others changed after `version`, newest last: shown to the person whose save was refused."""
+    from departments.models import AuditEntry
+
+    entries = AuditEntry.objects.filter(object_type="task", object_id=str(task.pk), action="task_update").order_by("at", "id")
+    recent = list(entries)[max(version - 1, 0) :] if version >= 1 else list(entries)
+    return [
+        {
+            "by": e.actor_name,
+            "at": e.at.isoformat(),
+            "changes": {FIELD_LABELS.get(k, k): v for k, v in e.changes.items()},
+        }
+        for e in recent
+    ]
+
+
+@transaction.atomic
+def task_set_status(*, task: Task, status: str, actor=None, request=None) -> Task:
+    """Status change that is not a person's edit of the task (e.g. an accepted lead report)."""
+    return task_update(task=task, data=TaskData(status=status), version=task.version, actor=actor, request=request)
+
+
+@transaction.atomic
+def task_delete(*, task: Task, actor=None, request=None) -> None:
+    from django.utils import timezone
+
+    Task.objects.filter(pk=task.pk).update(deleted_at=timezone.now(), version=F("version") + 1)
+    audit_log(actor=actor, request=request, action="task_delete", obj=task)
+
+
+@transaction.atomic
+def task_restore(*, task: Task, actor=None, request=None) -> None:
+    if Task.objects.alive().filter(document=task.document, path_key=task.path_key).exclude(pk=task.pk).exists():
+        raise ApplicationError(f"无法恢复：文件中已有编号为 {task.path_key} 的任务。", field="path")
+    Task.objects.filter(pk=task.pk).update(deleted_at=None, version=F("version") + 1)
+    audit_log(actor=actor, request=request, action="task_restore", obj=task)
+
+
+@transaction.atomic
+def document_upsert(
+    *, doc_number: str | None, title: str, issuer: str = "", issued_on=None, reporting_dates=None, source_text="", actor=None
+) -> tuple[Document, bool]:
+    if not (title or "").strip():
+        raise ApplicationError("文件标题不能为空。", field="title")
+    lookup = {"doc_number": doc_number} if doc_number else {"doc_number": None, "title": title}
+    doc, created = Document.objects.get_or_create(
+        **lookup,
+        defaults={
+            "title": title,
+            "issuer": issuer or "",
+            "issued_on": issued_on,
+            "reporting_dates": reporting_dates or [],
+            "source_text": source_text or "",
+        },
+    )
+    if created:
+        audit_log(actor=actor, action="document_create", obj=doc)
+    return doc, created
