@@ -1,3 +1,5 @@
+from .views import reminders, reporting, rollups
+
 app_name = "reports"
 
-urlpatterns: list = []
+urlpatterns = reporting.urlpatterns + reminders.urlpatterns + rollups.urlpatterns

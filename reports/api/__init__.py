@@ -1,0 +1,5 @@
+"""REST API of the reports app, one module per capability so each can grow on its own."""
+
+from . import reminders, reporting, rollups
+
+urlpatterns = reporting.urlpatterns + reminders.urlpatterns + rollups.urlpatterns

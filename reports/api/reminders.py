@@ -1,0 +1,3 @@
+"""reminders API; see reports/api/__init__.py."""
+
+urlpatterns: list = []

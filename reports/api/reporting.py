@@ -1,0 +1,3 @@
+"""reporting API; see reports/api/__init__.py."""
+
+urlpatterns: list = []

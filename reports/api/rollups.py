@@ -1,0 +1,3 @@
+"""rollups API; see reports/api/__init__.py."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Browser pages of the reports app, one module per capability."""

@@ -1,0 +1,3 @@
+"""reporting pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""rollups pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Excel import and export pages (see tasks/excel.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Plan extraction: paste or upload a plan, review the draft ledger, confirm."""
+
+urlpatterns: list = []
