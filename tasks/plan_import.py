@@ -1,0 +1,192 @@
+"""From a published plan to a draft ledger, and from the reviewed draft to tasks in the ledger.
+
+The extraction engine (tasks/extraction) knows nothing of Django; this module feeds it the unit names and
+aliases from the database and writes what a person confirmed.
+"""
+
+# The engine is imported inside the functions: it is pure Python and only needed when a plan is read.
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+
+from departments.models import Unit, UnitAlias, UnitKind
+from departments.selectors import resolve_in_table, unit_lookup_table, unit_suggestions
+from departments.services import ApplicationError, audit_log, unit_add_alias
+
+from .models import Document
+from .services import MilestoneData, TargetData, TaskData, document_upsert, parse_date, parse_decimal, task_create
+
+MAX_PLAN_CHARS = 300_000
+
+
+def resolver_from_db():
+    from .extraction import UnitResolver
+
+    aliases = {a.alias: a.unit.name for a in UnitAlias.objects.select_related("unit") if a.unit.deleted_at is None}
+    names = []
+    for unit in Unit.objects.filter(deleted_at__isnull=True).exclude(kind=UnitKind.COUNTY):
+        names.append(unit.name)
+        if unit.short_name:
+            aliases.setdefault(unit.short_name, unit.name)
+    return UnitResolver(aliases, names)
+
+
+def plan_read(*, data: bytes, filename: str) -> str:
+    from .extraction import ExtractionError, read_plan_file
+
+    try:
+        return read_plan_file(data, filename=filename)
+    except ExtractionError as e:
+        raise ApplicationError(e.message, field="file") from None
+
+
+def plan_extract(*, text: str) -> dict:
+    """Extract a draft ledger; annotate every unknown unit name with the closest known units."""
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("没有可读取的文本：请粘贴文件正文或上传文件。", field="text")
+    if len(text) > MAX_PLAN_CHARS:
+        raise ApplicationError(f"文本过长（{len(text)} 字），上限为 {MAX_PLAN_CHARS} 字。", field="text")
+    from .extraction import ExtractionError, extract_plan
+
+    try:
+        result = extract_plan(text, resolver_from_db())
+    except ExtractionError as e:
+        raise ApplicationError(e.message, field="text") from None
+    if not result.get("tasks"):
+        raise ApplicationError("未在文本中找到编号的任务（如“一、”“(一)”“1.”），请确认粘贴的是实施方案或任务分工。", field="text")
+    table = unit_lookup_table()
+    unknown: dict[str, list[str]] = {}
+    for task in result["tasks"]:
+        for name in task.get("lead_units", []) + task.get("responsible_units", []):
+            if resolve_in_table(table, name) is None and name not in unknown:
+                unknown[name] = [u.name for u in unit_suggestions(name=name, table=table)]
+    result["unknown_units"] = unknown
+    return result
+
+
+def _draft_task_data(task: dict, *, index: int) -> TaskData:
+    label = f"第 {index} 项任务"
+    milestones = [
+        MilestoneData(
+            date=parse_date(d.get("date"), field_name="deadlines", label=f"{label}的时限"),
+            text=(d.get("text") or "")[:200],
+            context=d.get("context") or "",
+        )
+        for d in task.get("deadlines", [])
+    ]
+    targets = []
+    for t in task.get("targets", []):
+        value, high = (t.get("value"), None) if not isinstance(t.get("value"), list) else t["value"]
+        targets.append(
+            TargetData(
+                indicator=(t.get("indicator") or "").strip(),
+                op=t.get("op") or "",
+                value=parse_decimal(value, field_name="targets", label=f"{label}的目标值"),
+                value_high=parse_decimal(high, field_name="targets", label=f"{label}的目标上限"),
+                unit=t.get("unit") or "",
+                due=parse_date(t.get("by"), field_name="targets", label=f"{label}的指标到期日"),
+                text=t.get("text") or "",
+            )
+        )
+    return TaskData(
+        path=[str(p) for p in task.get("path", [])],
+        section=task.get("section") or [],
+        title=(task.get("title") or "").strip(),
+        text=task.get("text") or "",
+        lead_units=task.get("lead_units") or [],
+        responsible_units=task.get("responsible_units") or [],
+        counties=["*"] if task.get("counties_involved") else [],
+        milestones=milestones,
+        targets=targets,
+    )
+
+
+@transaction.atomic
+def plan_import_confirm(*, draft: dict, mappings: dict[str, str], actor=None, request=None) -> Document:
+    """Write a reviewed draft: new aliases for the mappings a person confirmed, the document, its tasks, and
+    reporting periods from the report-back dates. All or nothing.
+
+    `mappings` maps each unknown name to a unit id (becomes an alias of that unit), "new" (a new department
+    is created under that name) or "" (the name is dropped from the task).
+    """
+    from reports.models import Period, default_due_date
+
+    dropped = set()
+    for name, choice in mappings.items():
+        if choice == "new":
+            unit, created = Unit.objects.get_or_create(name=name, defaults={"kind": UnitKind.DEPARTMENT})
+            if created:
+                audit_log(actor=actor, request=request, action="unit_create", obj=unit)
+        elif choice:
+            unit = Unit.objects.filter(pk=choice, deleted_at__isnull=True).first()
+            if unit is None:
+                raise ApplicationError(f"“{name}”对应的单位不存在。", field="mappings")
+            unit_add_alias(unit=unit, alias=name, actor=actor)
+        else:
+            dropped.add(name)
+    if not draft.get("tasks"):
+        raise ApplicationError("草稿中没有任务。", field="tasks")
+    doc_number = (draft.get("doc_number") or "").strip() or None
+    if doc_number and Document.objects.filter(doc_number=doc_number).exists():
+        raise ApplicationError(f"文号 {doc_number} 的文件已在台账中，不能重复导入。", field="doc_number")
+    issued_on = parse_date(draft.get("issued_on"), field_name="issued_on", label="发文日期")
+    document, _ = document_upsert(
+        doc_number=doc_number,
+        title=(draft.get("title") or "").strip(),
+        issuer=draft.get("issuer") or "",
+        issued_on=issued_on,
+        reporting_dates=draft.get("reporting_dates") or [],
+        source_text=draft.get("source_text") or "",
+        actor=actor,
+    )
+    table = unit_lookup_table()
+    seen_paths = set()
+    for index, task in enumerate(draft["tasks"], start=1):
+        data = _draft_task_data(task, index=index)
+        data.lead_units = [n for n in data.lead_units if n not in dropped]
+        data.responsible_units = [n for n in data.responsible_units if n not in dropped]
+        key = ".".join(data.path)
+        if key in seen_paths:
+            raise ApplicationError(f"第 {index} 项任务的编号 {key} 与前面的任务重复。", field="path")
+        seen_paths.add(key)
+        try:
+            task_create(document=document, data=data, actor=actor, request=request, table=table)
+        except ApplicationError as e:
+            raise ApplicationError(f"第 {index} 项任务（{key}）：{e.message}", field=e.field) from None
+    year = issued_on.year if issued_on else dt.date.today().year
+    for rd in draft.get("reporting_dates") or []:
+        month, day = int(rd.get("month") or 0), int(rd.get("day") or 0)
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            continue
+        quarter = (month - 1) // 3 + 1
+        due = dt.date(int(rd.get("year") or year), month, min(day, 28) if month == 2 else day)
+        period, created = Period.objects.get_or_create(
+            year=due.year, quarter=quarter, defaults={"due_date": due or default_due_date(due.year, quarter), "document": document}
+        )
+        if created:
+            audit_log(actor=actor, request=request, action="period_create", obj=period)
+    audit_log(
+        actor=actor, request=request, action="plan_import", obj=document, message=f"从文件读取导入任务 {len(draft['tasks'])} 项"
+    )
+    return document
+
+
+def json_ready(result: dict) -> dict:
+    """Decimals and dates as JSON values (the engine already returns plain values; this guards extensions)."""
+
+    def conv(v):
+        if isinstance(v, Decimal):
+            return int(v) if v == v.to_integral_value() else float(v)
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [conv(x) for x in v]
+        return v
+
+    return conv(result)
+
+
