@@ -1,0 +1,527 @@
+"""extract_plan: from the text of a plan to its ledger (tasks, units, deadlines, targets)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from .attribution import Attribution, find_attribution, parse_attribution
+from .dates import DateContext, Deadline, cn_to_int, find_deadlines, parse_deadline_cell
+from .errors import ExtractionError
+from .targets import find_targets
+from .text import LABEL_START_RE, clean_lines, match_marker, paragraphs, squeeze_spaces
+from .units import UnitResolver
+
+_DOC_NUMBER_RE = re.compile(
+    r"(?P<org>[\u4e00-\u9fff]{1,12})\s*[〔\[(【]\s*(?P<year>(?:19|20)\d{2})\s*[〕\])】]\s*(?P<n>\d{1,4})\s*号"
+)
+_TITLE_END_RE = re.compile(
+    r"(?:通知|意见|方案|决定|函|办法|规定|批复|报告|计划|要点|通报|规划|细则|任务|清单|分工|措施)(?:\(试行\))?$"
+)
+_PLAN_TITLE_RE = re.compile(
+    r"(?:方案|任务|计划|意见|要点|规划|办法|措施|清单|分工|解读|安排)(?:\(试行\)|\(\d{4}[-—]\d{4}年\))?$"
+)
+_ISSUER_RE = re.compile(r"(?:办公室|办公厅|人民政府|委员会|领导小组|医改办|秘书处|局|委|厅|党委|政府)$")
+_DATE_LINE_RE = re.compile(r"^(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日$")
+_CN_DATE_LINE_RE = re.compile(
+    r"^(?P<y>[〇○零一二三四五六七八九]{4})年(?P<m>[一二三四五六七八九十]{1,2})月(?P<d>[一二三四五六七八九十]{1,3})日$"
+)
+_ATTACHMENT_RE = re.compile(r"^附\s*件\s*(?P<n>\d{0,2})\s*(?::|$|\s)")
+_REPORTING_RE = re.compile(
+    r"(?:(?P<y>(?:19|20)\d{2})年)?(?P<m>\d{1,2})月(?P<d>\d{1,2})日(?:前|之前|以前)(?=[^。;]{0,12}(?:报送|上报|报告|提交|报))"
+)
+# Sections that describe the plan rather than ask for work: never tasks in documents without attributions.
+_NON_TASK_RE = re.compile(
+    r"总体要求|指导思想|基本原则|工作原则|主要目标|工作目标|总体目标|发展目标|实施步骤|工作步骤|进度安排|时间安排|"
+    r"实施阶段|部署阶段|适用范围|背景|依据|必要性|起草|制定过程|编制过程|意义|名词解释|解读机关|解读人|联系方式"
+)
+
+_TABLE_ROLES = (
+    ("lead", re.compile(r"牵头")),
+    ("resp", re.compile(r"责任单位|责任部门|配合|参与|协办|责任主体|实施主体")),
+    ("deadline", re.compile(r"时限|期限|时间|节点|进度")),
+    ("seq", re.compile(r"^(?:序号|编号|序|No\.?)$")),
+    ("target", re.compile(r"目标|指标|预期")),
+    ("task", re.compile(r"任务|内容|措施|事项|工作|名称|举措")),
+    ("note", re.compile(r"备注|说明")),
+)
+
+
+@dataclass
+class Item:
+    kind: str
+    label: str
+    path: list[str]
+    parent: Item | None
+    paras: list[str] = field(default_factory=list)
+    attribution: Attribution | None = None
+    row: dict | None = None  # cells of a table row, by role
+    children: list[Item] = field(default_factory=list)
+    closed: bool = False
+
+    @property
+    def text(self) -> str:
+        out = ""
+        for para in self.paras:
+            if out and out[-1] not in "。!?;:)”":
+                out += para
+            else:
+                out = f"{out}\n{para}" if out else para
+        return out
+
+    @property
+    def heading(self) -> str:
+        first = self.paras[0] if self.paras else ""
+        marker = match_marker(first)
+        rest = first[marker[2]:] if marker else first
+        return rest
+
+
+def _title_of(item: Item) -> str:
+    rest = item.heading
+    cut = len(rest)
+    for stop in ("。", ";", "!", "?"):
+        i = rest.find(stop)
+        if 0 < i < cut:
+            cut = i
+    if item.attribution and item.paras and len(item.paras) == 1:
+        marker = match_marker(item.paras[0])
+        att_at = item.attribution.start - (marker[2] if marker else 0)
+        if 0 < att_at < cut:
+            cut = att_at
+    title = rest[:cut].strip(" :,")
+    if len(title) > 60 and "," in title:
+        title = title[: title.index(",")]
+    return title
+
+
+# ---------------------------------------------------------------- header
+
+
+def _parse_header(lines: list[str]) -> dict:
+    nonblank = [(i, line) for i, line in enumerate(lines) if line]
+    first_marker = next((i for i, line in nonblank if match_marker(line) and match_marker(line)[0] == "l1"), len(lines))
+    header = [(i, line) for i, line in nonblank if i < first_marker][:120]
+
+    doc_number = None
+    for _, line in header:
+        m = _DOC_NUMBER_RE.search(line)
+        if m:
+            org = re.sub(r"^.*?(?:文号|字号|发文)[:]?", "", m.group("org"))
+            doc_number = f"{org}〔{m.group('year')}〕{m.group('n')}号"
+            break
+
+    title = issuer = None
+    title_at = -1
+    for pos, (i, line) in enumerate(header):
+        at = line.find("关于")
+        if at == -1 or "关于本站" in line or (at > 0 and not _ISSUER_RE.search(line[:at].strip())):
+            continue
+        parts = [line]
+        j = pos
+        while not _title_complete("".join(parts)) and j + 1 < len(header) and len(parts) < 5:
+            j += 1
+            if _DOC_NUMBER_RE.search(header[j][1]):
+                break
+            parts.append(header[j][1])
+        joined = "".join(parts)
+        if not _title_complete(joined):
+            continue
+        title, title_at = joined, header[j][0]
+        if at > 0:
+            issuer = line[:at].strip()
+        elif pos > 0 and _ISSUER_RE.search(header[pos - 1][1]) and len(header[pos - 1][1]) <= 60 \
+                and not re.search(r"[。,;:]", header[pos - 1][1]):
+            issuer = header[pos - 1][1]
+            title = issuer + title
+        break
+
+    plan_title = _plan_title(header, after=title_at)
+    if title is None:
+        title = plan_title
+
+    issued_on = None
+    for i, line in enumerate(lines):
+        if i <= title_at:
+            continue
+        issued_on = _date_line(line)
+        if issued_on:
+            if issuer is None:
+                issuer = _issuer_before(lines, i)
+            break
+    if issuer:
+        issuer = "、".join(issuer.split())
+    return {
+        "doc_number": doc_number,
+        "title": title or "",
+        "plan_title": plan_title,
+        "issuer": issuer,
+        "issued_on": issued_on,
+    }
+
+
+def _title_complete(text: str) -> bool:
+    return text.count("《") <= text.count("》") and bool(_TITLE_END_RE.search(text))
+
+
+def _plan_title(header: list[tuple[int, str]], after: int) -> str | None:
+    for pos, (i, line) in enumerate(header):
+        if i <= after or line.startswith("关于") or re.search(r"[。;:]", line) or len(line) > 60 or _date_line(line):
+            continue
+        candidates = [line]
+        if pos + 1 < len(header) and len(line) < 40 and not re.search(r"[。;:,]", header[pos + 1][1]) \
+                and not _date_line(header[pos + 1][1]):
+            candidates.append(line + header[pos + 1][1])
+        for cand in candidates:
+            if _PLAN_TITLE_RE.search(cand) and len(cand) >= 6 and not cand.startswith("《"):
+                return squeeze_spaces(cand)
+    return None
+
+
+def _date_line(line: str) -> dt.date | None:
+    m = _DATE_LINE_RE.match(line)
+    try:
+        if m:
+            return dt.date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+        m = _CN_DATE_LINE_RE.match(line)
+        if m:
+            return dt.date(cn_to_int(m.group("y")), cn_to_int(m.group("m")), cn_to_int(m.group("d")))
+    except (TypeError, ValueError):
+        return None
+    return None
+
+
+def _issuer_before(lines: list[str], at: int) -> str | None:
+    found: list[str] = []
+    for line in reversed(lines[max(0, at - 6): at]):
+        if not line:
+            continue
+        if _ISSUER_RE.search(line) and len(line) <= 40 and not re.search(r"[。,;:]", line):
+            found.insert(0, line)
+        else:
+            break
+    return " ".join(found) or None
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _cells(line: str) -> list[str]:
+    line = line.strip()
+    if line.startswith("|"):
+        line = line[1:]
+    if line.endswith("|"):
+        line = line[:-1]
+    return [squeeze_spaces(c.strip()) for c in line.split("|")]
+
+
+def _table_roles(cells: list[str]) -> list[str] | None:
+    roles: list[str] = []
+    for cell in cells:
+        role = ""
+        for name, regex in _TABLE_ROLES:
+            if cell and regex.search(cell) and len(cell) <= 16:
+                role = name
+                break
+        roles.append(role)
+    if ("task" in roles) and ("lead" in roles or "resp" in roles):
+        return roles
+    return None
+
+
+def _seq_kind(seq: str) -> tuple[str, str] | None:
+    seq = seq.strip().rstrip("、.")
+    if not seq:
+        return None
+    if seq.isdigit():
+        return "l3", seq
+    marker = match_marker(seq if seq[-1] in ")" else seq + "、")
+    if marker:
+        return marker[0], marker[1]
+    return None
+
+
+# ---------------------------------------------------------------- structure
+
+
+class _Builder:
+    def __init__(self, resolver: UnitResolver | None):
+        self.resolver = resolver
+        self.items: list[Item] = []
+        self.stack: list[Item] = []
+        self.root: list[str] = []
+        self.current: Item | None = None
+        self.orphans: list[str] = []
+        self.roles: list[str] | None = None
+
+    def _push(self, kind: str, label: str) -> Item:
+        for depth, open_item in enumerate(self.stack):
+            if open_item.kind == kind:
+                del self.stack[depth:]
+                break
+        parent = self.stack[-1] if self.stack else None
+        item = Item(kind, label, [*self.root, *(s.label for s in self.stack), label], parent)
+        if parent:
+            parent.children.append(item)
+        self.stack.append(item)
+        self.items.append(item)
+        self.current = item
+        return item
+
+    def paragraph(self, para: str) -> None:
+        if para.count("|") >= 2:
+            self.table_row(_cells(para))
+            return
+        attachment = _ATTACHMENT_RE.match(para)
+        if attachment and len(para) <= 40:
+            self.stack, self.current, self.roles = [], None, None
+            self.root = [f"附件{attachment.group('n')}"]
+            return
+        marker = match_marker(para)
+        if marker and len(para) > marker[2]:
+            self._push(marker[0], marker[1]).paras.append(para)
+            self._refresh(self.current)
+            return
+        item = self.current
+        if item is None or item.row is not None:
+            self.orphans.append(para)
+            return
+        if item.closed and not LABEL_START_RE.match(para):
+            self.orphans.append(para)
+            self.current = None if self._ends_section(para) else item
+            return
+        item.paras.append(para)
+        self._refresh(item)
+
+    def _ends_section(self, para: str) -> bool:
+        return True
+
+    def _refresh(self, item: Item) -> None:
+        att = find_attribution(item.text, self.resolver)
+        item.attribution = att
+        item.closed = att is not None
+
+    def table_row(self, cells: list[str]) -> None:
+        roles = _table_roles(cells)
+        if roles:
+            self.roles = roles
+            return
+        if not self.roles:
+            self.orphans.append(" ".join(c for c in cells if c))
+            return
+        roles = self.roles
+        row = {role: "" for role in ("seq", "task", "target", "lead", "resp", "deadline", "note")}
+        for role, cell in zip(roles, cells):
+            if role and cell:
+                row[role] = f"{row[role]} {cell}".strip() if row[role] else cell
+        if "seq" not in roles and cells and _seq_kind(cells[0]):
+            row["seq"] = cells[0]
+        filled = [c for c in cells if c]
+        if not filled:
+            return
+        seq = _seq_kind(row["seq"]) if row["seq"] else None
+        has_units = bool(row["lead"] or row["resp"])
+        if seq is None and not row["seq"]:
+            first = filled[0]
+            marker = match_marker(first)
+            if marker and len(set(filled)) == 1:
+                self._push(marker[0], marker[1]).paras.append(first)
+                self.current.row = None
+                self.current.closed = True
+                return
+            last = self.items[-1] if self.items and self.items[-1].row is not None else None
+            if last is not None:
+                for role, value in row.items():
+                    if value and role != "seq":
+                        last.row[role] = f"{last.row[role]}{value}"
+                self._finish_row(last)
+                return
+            seq = ("l3", str(sum(1 for i in self.items if i.row is not None) + 1))
+        if seq is None:
+            seq = ("l3", row["seq"])
+        task_text = row["task"] or next((c for c in filled if c != row["seq"]), "")
+        if not has_units and not row["deadline"] and seq[0] in ("l1", "l2") and len(task_text) <= 40:
+            item = self._push(seq[0], seq[1])
+            item.paras.append(task_text)
+            item.closed = True
+            return
+        item = self._push(seq[0], seq[1])
+        item.row = row
+        self._finish_row(item)
+
+    def _finish_row(self, item: Item) -> None:
+        row = item.row
+        item.paras = [p for p in (row["task"], f"目标:{row['target']}" if row["target"] else "") if p]
+        parts = []
+        if row["lead"]:
+            parts.append(f"牵头单位:{row['lead']}")
+        if row["resp"]:
+            parts.append(f"责任单位:{row['resp']}")
+        att = parse_attribution(";".join(parts), self.resolver) if parts else None
+        if att is not None:
+            att.text = ";".join(parts)
+            att.start = len(item.text)
+            att.rule = "table"
+        item.attribution = att
+        item.closed = True
+
+
+def _tasks(items: list[Item]) -> tuple[list[Item], bool]:
+    attributed = [i for i in items if i.attribution is not None or i.row is not None]
+    if attributed:
+        chosen = set(id(i) for i in attributed)
+        # an unattributed item among attributed siblings is still a task (its units left empty)
+        for item in items:
+            if id(item) in chosen or item.children or not item.paras:
+                continue
+            siblings = item.parent.children if item.parent else [i for i in items if i.parent is None]
+            with_att = sum(1 for s in siblings if id(s) in chosen)
+            if with_att and with_att * 2 >= len(siblings):
+                chosen.add(id(item))
+        return [i for i in items if id(i) in chosen], True
+    leaves = []
+    for item in items:
+        if item.children or not item.paras:
+            continue
+        chain = []
+        node = item
+        while node:
+            chain.append(_title_of(node))
+            node = node.parent
+        if any(_NON_TASK_RE.search(t) for t in chain):
+            continue
+        leaves.append(item)
+    return leaves, False
+
+
+def _attribution_deadlines(att: Attribution, ctx: DateContext) -> list[dict]:
+    out: list[dict] = []
+    for clause in att.deadline_texts:
+        found = parse_deadline_cell(clause, ctx)
+        for d in found:
+            if d.date is None and d.end < len(clause) and d.text != clause:
+                out.append({"text": clause[: d.end], "date": None})
+            else:
+                out.append(d.as_dict())
+    return out
+
+
+def _doc_year(header: dict) -> int | None:
+    for text in (header.get("plan_title") or "", header.get("title") or ""):
+        m = re.search(r"((?:19|20)\d{2})年", text)
+        if m:
+            return int(m.group(1))
+    if header.get("issued_on"):
+        return header["issued_on"].year
+    if header.get("doc_number"):
+        m = re.search(r"〔(\d{4})〕", header["doc_number"])
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def _reporting_dates(paras: list[str], year: int | None) -> list[dict]:
+    out = []
+    for para in paras:
+        for m in _REPORTING_RE.finditer(para):
+            month, day = int(m.group("m")), int(m.group("d"))
+            y = int(m.group("y")) if m.group("y") else year
+            entry = {"text": m.group(0)[m.group(0).find(m.group("m") + "月"):] if not m.group("y") else m.group(0),
+                     "month": month, "day": day, "year": y}
+            try:
+                entry["date"] = dt.date(y, month, day).isoformat() if y else None
+            except ValueError:
+                continue
+            out.append(entry)
+    return out
+
+
+def extract_plan(text: str, resolver: UnitResolver | None = None) -> dict:
+    """The ledger of one plan, in the shape of ``extract_ledger --json``.
+
+    Raises ExtractionError when the text is empty or has no numbered tasks (a plan without
+    tasks is never returned). Units are canonical names when ``resolver`` knows them; names it
+    does not know are kept as written and listed in each task's ``unknown_units``.
+    """
+    if text is None or not str(text).strip():
+        raise ExtractionError("文本为空，没有可提取的内容。")
+    try:
+        return _extract(str(text), resolver)
+    except ExtractionError:
+        raise
+    except Exception as exc:  # the engine must never surface another exception type
+        raise ExtractionError(f"解析方案时出错：{type(exc).__name__}: {exc}") from exc
+
+
+def _extract(text: str, resolver: UnitResolver | None) -> dict:
+    lines = clean_lines(text)
+    header = _parse_header(lines)
+    paras = paragraphs(lines)
+    builder = _Builder(resolver)
+    for para in paras:
+        builder.paragraph(para)
+    task_items, attributed = _tasks(builder.items)
+    if not task_items:
+        raise ExtractionError("未在文本中找到编号任务（如“一、”“（一）”“1.”开头且注明牵头/责任单位的条目），请确认上传的是实施方案或任务分工文件。")
+
+    ctx = DateContext(_doc_year(header), header["issued_on"])
+    tasks = []
+    for item in task_items:
+        tasks.append(_task_dict(item, ctx, resolver))
+    task_ids = {id(i) for i in task_items}
+    other_paras = builder.orphans + [p for i in builder.items if id(i) not in task_ids for p in i.paras]
+    issued = header["issued_on"]
+    return {
+        "doc_number": header["doc_number"],
+        "title": header["title"],
+        "plan_title": header["plan_title"],
+        "issuer": header["issuer"],
+        "issued_on": issued.isoformat() if issued else None,
+        "reporting_dates": _reporting_dates(other_paras, ctx.doc_year),
+        "has_attributions": attributed,
+        "tasks": tasks,
+    }
+
+
+def _task_dict(item: Item, ctx: DateContext, resolver: UnitResolver | None) -> dict:
+    text = item.text
+    att = item.attribution
+    if item.row is not None:
+        body = text
+    else:
+        body = text[: att.start] if att else text
+    deadlines: list[Deadline] = find_deadlines(body, ctx)
+    deadline_dicts = [d.as_dict() for d in deadlines]
+    if item.row is not None and item.row.get("deadline"):
+        cell = parse_deadline_cell(item.row["deadline"], ctx)
+        deadline_dicts.extend(d.as_dict() for d in cell)
+        deadlines = deadlines + [d for d in cell if d.date]
+    if att is not None:
+        deadline_dicts.extend(_attribution_deadlines(att, ctx))
+    targets = find_targets(body, [d for d in deadlines if d.start < len(body)] if item.row is None else find_deadlines(body, ctx))
+    if item.row is not None and not any(t["by"] for t in targets):
+        cell_dates = [d for d in deadline_dicts if d["date"]]
+        if cell_dates:
+            for t in targets:
+                t["by"] = cell_dates[-1]["date"]
+    section = []
+    node = item.parent
+    while node:
+        section.insert(0, _title_of(node))
+        node = node.parent
+    return {
+        "path": item.path,
+        "section": section,
+        "title": _title_of(item),
+        "text": text,
+        "lead_units": list(att.lead) if att else [],
+        "responsible_units": list(att.responsible) if att else [],
+        "counties_involved": bool(att and att.counties_involved),
+        "county_units": list(att.county_units) if att else [],
+        "unknown_units": list(att.unknown) if att else [],
+        "attribution_text": att.text if att else "",
+        "lead_rule": att.rule if att else "none",
+        "deadlines": deadline_dicts,
+        "targets": targets,
+    }

@@ -1,0 +1,179 @@
+"""Cleaning raw plan text: HTML debris, traditional characters, punctuation, hard line breaks."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from functools import lru_cache
+
+_BLOCK_TAGS = (
+    "p|div|br|li|ul|ol|tr|table|tbody|thead|h[1-6]|section|article|header|footer|blockquote|dd|dt|dl|"
+    "center|hr|form|nav|aside|pre|address|option|select|legend|fieldset|figure|figcaption"
+)
+_SCRIPT_RE = re.compile(r"<(script|style|head|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.S | re.I)
+_BLOCK_TAG_RE = re.compile(rf"</?(?:{_BLOCK_TAGS})\b[^<>]{{0,2000}}>", re.I)
+_CELL_TAG_RE = re.compile(r"</t[dh]\s*>", re.I)
+_ANY_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9:-]*\b[^<>]{0,2000}>|<![^<>]{0,500}>")
+_HAS_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?>")
+
+_PUNCT = {
+    "（": "(", "）": ")", "：": ":", "；": ";", "，": ",", "！": "!", "？": "?", "％": "%", "．": ".",
+    "～": "~", "﹝": "〔", "﹞": "〕", "\u3000": " ", "\xa0": " ", "\u2002": " ", "\u2003": " ", "\u2009": " ",
+    "－": "-", "／": "/", "＋": "+", "｜": "|", "「": "“", "」": "”", "『": "‘", "』": "’", "﹐": ",",
+    "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": "", "\t": " | ", "─": "—", "―": "—",
+    "＜": "<", "＞": ">", "＝": "=", "［": "[", "］": "]", "＂": "\"",
+}
+_PUNCT.update({chr(0xFF10 + i): str(i) for i in range(10)})
+_PUNCT.update({chr(0xFF21 + i): chr(0x41 + i) for i in range(26)})
+_PUNCT.update({chr(0xFF41 + i): chr(0x61 + i) for i in range(26)})
+_PUNCT_TABLE = str.maketrans(_PUNCT)
+
+_BULLET_RE = re.compile(r"^[•·●◆■□▪◇○※►\-*]+\s*")
+_CJK = r"\u3400-\u9fff"
+_CJK_SPACE_RE = re.compile(rf"(?<=[{_CJK}“”、,。;:()《》〔〕])\s+(?=[{_CJK}“”、,。;:()《》〔〕\d])|(?<=[\d%])\s+(?=[{_CJK}])")
+
+# Numbering markers, in the usual nesting order 一、 → (一) → 1. → (1) → ①.
+CN_NUM = "一二三四五六七八九十"
+MARKER_RE = re.compile(
+    rf"^(?:"
+    rf"(?P<l1>[{CN_NUM}]{{1,3}})\s*[、.]"
+    rf"|\(\s*(?P<l2>[{CN_NUM}]{{1,3}})\s*\)|(?P<l2b>[{CN_NUM}]{{1,3}})\)"
+    rf"|(?P<l3>\d{{1,2}})\s*(?:[、.](?!\d)|\s(?=[{_CJK}]))"
+    rf"|\(\s*(?P<l4>\d{{1,2}})\s*\)|(?P<l4b>\d{{1,2}})\)"
+    rf"|(?P<l5>[①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳])"
+    rf")\s*"
+)
+LABEL_START_RE = re.compile(
+    r"^(?:牵头单位|牵头部门|责任单位|责任部门|配合单位|配合部门|参与单位|参与部门|协办单位|主办单位|完成时限|完成时间|时间节点|时限要求|进度安排)"
+)
+_TERMINAL = set("。!?;:)")
+_NARROW_RE = re.compile(r"[0-9A-Za-z,.()%]")
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    if not text or text.isascii():
+        return text
+    return _t2s().convert(text)
+
+
+def strip_html(text: str) -> str:
+    if "<" in text and _HAS_TAG_RE.search(text):
+        text = _SCRIPT_RE.sub("\n", text)
+        text = _CELL_TAG_RE.sub(" | ", text)
+        text = _BLOCK_TAG_RE.sub("\n", text)
+        text = _ANY_TAG_RE.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
+    return text
+
+
+def normalize_chars(text: str) -> str:
+    """HTML debris out, simplified characters, half-width ASCII punctuation."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    text = strip_html(text)
+    text = to_simplified(text)
+    return text.translate(_PUNCT_TABLE)
+
+
+def clean_line(line: str) -> str:
+    line = line.strip()
+    line = _BULLET_RE.sub("", line) if line[:1] in "•·●◆■□▪◇○※►*" else line
+    line = re.sub(r"[ ]{2,}", " ", line)
+    return line.strip()
+
+
+def squeeze_spaces(text: str) -> str:
+    """Spaces between Chinese characters are layout, not content."""
+    return _CJK_SPACE_RE.sub("", text).strip()
+
+
+def match_marker(text: str):
+    """(kind, normalised label, end offset) when ``text`` starts with a numbering marker."""
+    m = MARKER_RE.match(text)
+    if not m:
+        return None
+    for kind, label in (("l1", "{}"), ("l2", "({})"), ("l2b", "({})"), ("l3", "{}"), ("l4", "({})"),
+                        ("l4b", "({})"), ("l5", "{}")):
+        value = m.group(kind)
+        if value:
+            return kind[:2], label.format(value), m.end()
+    return None  # pragma: no cover
+
+
+def _is_table_row(line: str) -> bool:
+    return line.count("|") >= 2
+
+
+def _starts_block(line: str) -> bool:
+    return bool(match_marker(line)) or line.startswith("——") or bool(LABEL_START_RE.match(line)) or line.startswith("附件")
+
+
+def _is_heading(line: str, width: int | None) -> bool:
+    marker = match_marker(line)
+    if not marker:
+        return False
+    rest = line[marker[2]:]
+    return "。" not in rest and len(rest) <= 40 and (width is None or len(line) < width - 2)
+
+
+def _wrap_width(lines: list[str]) -> int | None:
+    """The line width of hard-wrapped text (PDF text layers, some web pages), if any."""
+    long_lines = [len(line) for line in lines if len(line) >= 16]
+    if len(long_lines) < 8:
+        return None
+    counts = Counter(long_lines)
+    best, best_n = None, 0
+    for width in counts:
+        n = counts[width] + counts.get(width - 1, 0) + counts.get(width + 1, 0)
+        if n > best_n or (n == best_n and best is not None and width > best):
+            best, best_n = width, n
+    if best is not None and best_n >= max(6, len(long_lines) * 0.3):
+        return best + 1 if counts.get(best + 1, 0) else best
+    return None
+
+
+def clean_lines(text: str) -> list[str]:
+    """Normalised lines; blank lines kept as ''."""
+    return [clean_line(line) for line in normalize_chars(text).split("\n")]
+
+
+def paragraphs(lines: list[str]) -> list[str]:
+    """Join hard-wrapped lines back into paragraphs."""
+    width = _wrap_width([line for line in lines if line])
+    out: list[str] = []
+    blank = False
+    for line in lines:
+        if not line:
+            blank = True
+            continue
+        if out and _should_join(out[-1], line, blank, width):
+            out[-1] = out[-1] + line
+        else:
+            out.append(line)
+        blank = False
+    return [squeeze_spaces(p) for p in out]
+
+
+def _should_join(prev: str, nxt: str, blank: bool, width: int | None) -> bool:
+    if _is_table_row(prev) or _is_table_row(nxt):
+        return False
+    if prev.count("《") > prev.count("》"):
+        return not _starts_block(nxt)
+    if _starts_block(nxt) or blank:
+        return False
+    if prev[-1] in _TERMINAL:
+        return False
+    if width is not None:
+        if len(prev) >= width - 2:
+            return True
+        # Latin letters, digits and half-width punctuation are narrower: such a full line has fewer characters.
+        return len(prev) >= width * 0.75 and bool(_NARROW_RE.search(prev)) and not _is_heading(prev, width)
+    return not _is_heading(prev, width)
