@@ -5,6 +5,7 @@ import unicodedata
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -80,6 +81,19 @@ class User(AbstractUser):
     class Meta:
         verbose_name = "账号"
         verbose_name_plural = "账号"
+        constraints = [
+            # 三员分立: the auditor can never also administer the system (staff / superuser).
+            models.CheckConstraint(
+                condition=~models.Q(role="auditor", is_superuser=True) & ~models.Q(role="auditor", is_staff=True),
+                name="user_auditor_is_not_administrator",
+                violation_error_message="安全审计员不能同时是系统管理员（三员分立）。",
+            ),
+        ]
+
+    def clean(self):
+        super().clean()
+        if self.role == Role.AUDITOR and (self.is_superuser or self.is_staff):
+            raise ValidationError({"role": "安全审计员不能同时是系统管理员（三员分立）。"})
 
     def __str__(self):
         return self.display_name or self.username
@@ -113,8 +127,20 @@ class User(AbstractUser):
         return self.role in (Role.SECRETARIAT, Role.LEADER)
 
 
+class AuditEntryQuerySet(models.QuerySet):
+    """Bulk writes that would rewrite history are refused (PostgreSQL also refuses them with a trigger)."""
+
+    def update(self, **kwargs):
+        raise PermissionError("审计记录不可修改。")
+
+    def delete(self):
+        raise PermissionError("审计记录不可删除。")
+
+
 class AuditEntry(models.Model):
     """Append-only record of who changed what. The application never updates or deletes these rows."""
+
+    objects = AuditEntryQuerySet.as_manager()
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -137,3 +163,11 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("审计记录不可修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("审计记录不可删除。")

@@ -28,10 +28,17 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     role = Role.REPORTER
     password = factory.PostGenerationMethodCall("set_password", "Passw0rd!x")
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        # set_password only hashes; store the hash explicitly (factory_boy no longer saves implicitly).
+        if create and results:
+            instance.save(update_fields=["password"])
 
 
 class DocumentFactory(factory.django.DjangoModelFactory):
