@@ -92,7 +92,7 @@ class UnitResolver:
         key = unit_key(clean_unit_name(name))
         if not key:
             return None
-        if prefix and not _PREFIX_RE.match(key):
+        if prefix and (not _PREFIX_RE.match(key) or key.startswith("市场")):
             hit = self._lookup(unit_key(prefix) + key)
             if hit:
                 return hit
