@@ -63,3 +63,17 @@ def counties() -> QuerySet[Unit]:
     return units_active().filter(kind=UnitKind.COUNTY)
 
 
+def unit_datalist_options(*, kinds: list[str] | None = None) -> list[tuple[str, str]]:
+    """(what a person may type, the canonical name it resolves to) for an <input list> datalist.
+
+    Canonical names, short names and aliases all appear, so typing 市卫健委 offers 市卫生健康委.
+    """
+    units = {u.pk: u for u in units_active().filter(**({"kind__in": kinds} if kinds else {}))}
+    options: dict[str, str] = {}
+    for u in sorted(units.values(), key=lambda u: (u.kind, u.sort_order, u.name)):
+        options.setdefault(u.name, u.name)
+        if u.short_name:
+            options.setdefault(u.short_name, u.name)
+    for alias in UnitAlias.objects.filter(unit_id__in=units.keys()).order_by("alias"):
+        options.setdefault(alias.alias, units[alias.unit_id].name)
+    return list(options.items())

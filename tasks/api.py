@@ -4,9 +4,11 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from departments.permissions import LedgerWritePermission
+from departments.permissions import LedgerWritePermission, can_edit_ledger
 from departments.services import ApplicationError
 
 from .lights import task_light
@@ -247,7 +249,9 @@ class TaskListCreate(generics.GenericAPIView):
 
 
 class TaskDetail(generics.GenericAPIView):
-    permission_classes = [LedgerWritePermission]
+    # Reads are narrowed by the selector; the write check comes after the lookup so that a task the caller
+    # cannot see answers 404 rather than 403.
+    permission_classes = [IsAuthenticated]
     serializer_class = TaskSerializer
 
     def get_queryset(self):
@@ -262,6 +266,8 @@ class TaskDetail(generics.GenericAPIView):
     @extend_schema(request=TaskWriteSerializer)
     def patch(self, request, pk):
         task = get_object_or_404(self.get_queryset(), pk=pk)
+        if not can_edit_ledger(request.user):
+            raise PermissionDenied(LedgerWritePermission.message)
         incoming = TaskWriteSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         if "version" not in incoming.validated_data:

@@ -44,7 +44,7 @@ def compute_deadline(task: Task) -> dt.date | None:
     return max(dates) if dates else None
 
 
-def _describe(kind: str, obj) -> str:
+def _describe(kind: str, obj) -> tuple[str, str]:
     if kind == "target":
         latest = f"最新值 {obj.latest_value.normalize():f}{obj.unit}" if obj.latest_value is not None else "尚无填报值"
         return f"的目标“{obj.label}”", latest
@@ -70,7 +70,7 @@ def task_light(task: Task, *, today: dt.date) -> LightInfo:
         days = (date - today).days
         when = "今天到期" if days == 0 else f"还有 {days} 天到期"
         return LightInfo(Light.DUE_SOON, f"{date:%Y-%m-%d} {what}{when}，{state}")
-    return LightInfo(Light.NORMAL, f"下一节点 {date:%Y-%m-%d}{what[1:]}")
+    return LightInfo(Light.NORMAL, f"下一节点 {date:%Y-%m-%d} {what[1:]}")
 
 
 def light_q(light: str, *, today: dt.date) -> Q:

@@ -122,15 +122,44 @@ SORTS = {
 }
 
 
-def tasks_sorted(qs: QuerySet[Task], *, sort: str | None) -> QuerySet[Task]:
-    from django.db.models import F
+LIGHT_RANK = {Light.OVERDUE: 0, Light.DUE_SOON: 1, Light.NORMAL: 2, Light.DONE: 3}
 
+
+def tasks_sorted(qs: QuerySet[Task], *, sort: str | None, today: dt.date | None = None) -> QuerySet[Task]:
+    """Order by one of SORTS, or by light ("light": red first; needs `today`)."""
+    from django.db.models import Case, F, IntegerField, Value, When
+
+    if sort in ("light", "-light") and today is not None:
+        rank = Case(
+            *(When(light_q(light, today=today), then=Value(r)) for light, r in LIGHT_RANK.items()),
+            default=Value(2),
+            output_field=IntegerField(),
+        )
+        qs = qs.annotate(light_rank=rank)
+        first = "light_rank" if sort == "light" else "-light_rank"
+        return qs.order_by(first, F("open_due").asc(nulls_last=True), "document_id", "sort_key", "id")
+    # "id" last: pages of a list ordered by a non-unique column must not repeat or skip rows.
     if sort == "deadline":
-        return qs.order_by(F("open_due").asc(nulls_last=True), "document_id", "sort_key")
+        return qs.order_by(F("open_due").asc(nulls_last=True), "document_id", "sort_key", "id")
     if sort == "-deadline":
-        return qs.order_by(F("open_due").desc(nulls_last=True), "document_id", "sort_key")
-    return qs.order_by(*SORTS.get(sort or "path", SORTS["path"]))
+        return qs.order_by(F("open_due").desc(nulls_last=True), "document_id", "sort_key", "id")
+    return qs.order_by(*SORTS.get(sort or "path", SORTS["path"]), "id")
 
 
 def tasks_with_light(qs: QuerySet[Task], *, today: dt.date) -> QuerySet[Task]:
     return annotate_light(qs, today=today)
+
+
+def tasks_deleted_visible_to(*, user) -> QuerySet[Task]:
+    """Soft-deleted tasks, which only those who may edit the ledger see (to restore them)."""
+    from departments.permissions import can_edit_ledger
+
+    qs = Task.objects.filter(deleted_at__isnull=False).select_related("document")
+    return qs if can_edit_ledger(user) else qs.none()
+
+
+def task_history(*, task: Task) -> QuerySet:
+    """The audit trail of one task, newest first."""
+    from departments.models import AuditEntry
+
+    return AuditEntry.objects.filter(object_type="task", object_id=str(task.pk)).order_by("-at", "-id")

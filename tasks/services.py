@@ -164,6 +164,10 @@ def _validate_data(data: TaskData, *, creating: bool):
         if not (t.indicator or "").strip():
             raise ApplicationError(f"第 {i} 个指标缺少指标名称。", field="targets")
         if t.op not in Target.Op.values:
+            # Forms and spreadsheets write the sign as people read it (≥, 介于); store the canonical op.
+            by_label = {o.label: o.value for o in Target.Op} | {"≧": ">=", "≦": "<=", "＝": "=", "～": "~"}
+            t.op = by_label.get((t.op or "").strip(), t.op)
+        if t.op not in Target.Op.values:
             raise ApplicationError(
                 f"第 {i} 个指标的比较方式“{t.op}”无效，可选：{'、'.join(Target.Op.values)}。", field="targets"
             )
@@ -194,18 +198,26 @@ def _write_units(task: Task, data: TaskData, table):
 
 def _write_schedule(task: Task, data: TaskData):
     if data.milestones is not None:
+        # A form edits date and text only; keep the plan's context sentence and the done flag of unchanged rows.
+        previous = {(m.date, m.text): m for m in task.milestones.all()}
+        rows = []
+        for m in data.milestones:
+            old = previous.get((m.date, m.text[:200]))
+            context = m.context or (old.context if old else "")
+            done = m.done or (old.done if old else False)
+            rows.append(Milestone(task=task, date=m.date, text=m.text[:200], context=context, done=done))
         task.milestones.all().delete()
-        Milestone.objects.bulk_create(
-            [Milestone(task=task, date=m.date, text=m.text[:200], context=m.context, done=m.done) for m in data.milestones]
-        )
+        Milestone.objects.bulk_create(rows)
     if data.targets is not None:
         # Keep rows (and their reported values) for targets that are still there; match by indicator and op.
         existing = {(t.indicator, t.op): t for t in task.targets.all()}
         keep = []
         for t in data.targets:
             obj = existing.pop((t.indicator, t.op), None) or Target(task=task)
-            for attr in ("indicator", "op", "value", "value_high", "unit", "due", "baseline", "text"):
+            for attr in ("indicator", "op", "value", "value_high", "unit", "due", "baseline"):
                 setattr(obj, attr, getattr(t, attr))
+            if t.text or obj.pk is None:  # a form that does not carry the plan's wording keeps it
+                obj.text = t.text
             obj.value_high = obj.value_high if obj.op == Target.Op.BETWEEN else None
             try:
                 obj.full_clean(exclude=["task"])
@@ -260,8 +272,12 @@ def task_create(*, document: Document, data: TaskData, actor=None, request=None,
 def task_update(*, task: Task, data: TaskData, version: int | None, actor=None, request=None, table=None) -> Task:
     """Apply a change read at `version`. A stale version is refused with what changed since (no silent overwrite)."""
     locked = Task.objects.select_for_update().get(pk=task.pk)
-    if version is None:
+    if version is None or version == "":
         raise ApplicationError("缺少版本号 version：请先读取任务再修改。", field="version")
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise ApplicationError(f"版本号 version“{version}”不是整数。", field="version") from None
     current = _fresh(locked.pk)
     if int(version) != locked.version:
         since = _changes_since(locked, int(version))
@@ -298,16 +314,26 @@ def task_update(*, task: Task, data: TaskData, version: int | None, actor=None, 
     return _fresh(locked.pk)
 
 
+VERSIONED_ACTIONS = ("task_update", "task_delete", "task_restore")
+ACTION_LABELS = {"task_create": "新建", "task_update": "修改", "task_delete": "删除", "task_restore": "恢复"}
+
+
 def _changes_since(task: Task, version: int) -> list[dict]:
     """What others changed after `version`, newest last: shown to the person whose save was refused."""
+    from django.utils import timezone
+
     from departments.models import AuditEntry
 
-    entries = AuditEntry.objects.filter(object_type="task", object_id=str(task.pk), action="task_update").order_by("at", "id")
+    # Every action that bumps the version leaves one of these entries, so version N has N-1 of them before it.
+    entries = AuditEntry.objects.filter(
+        object_type="task", object_id=str(task.pk), action__in=VERSIONED_ACTIONS
+    ).order_by("at", "id")
     recent = list(entries)[max(version - 1, 0) :] if version >= 1 else list(entries)
     return [
         {
             "by": e.actor_name,
-            "at": e.at.isoformat(),
+            "at": timezone.localtime(e.at).isoformat(timespec="seconds"),
+            "action": ACTION_LABELS.get(e.action, e.action),
             "changes": {FIELD_LABELS.get(k, k): v for k, v in e.changes.items()},
         }
         for e in recent

@@ -9,7 +9,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--role", required=True, choices=Role.values)
+        # No argparse `choices`: its refusal is in English; user_upsert answers in Chinese with the valid roles.
+        parser.add_argument("--role", required=True, help="、".join(Role.values))
         parser.add_argument("--password", required=True)
         parser.add_argument("--unit", help="单位的规范名称或任一别名")
 
