@@ -14,7 +14,7 @@ from .text import LABEL_START_RE, clean_lines, match_marker, paragraphs, squeeze
 from .units import UnitResolver
 
 _DOC_NUMBER_RE = re.compile(
-    r"(?P<org>[\u4e00-\u9fff]{1,12})\s*[〔\[(【]\s*(?P<year>(?:19|20)\d{2})\s*[〕\])】]\s*(?P<n>\d{1,4})\s*号"
+    r"(?P<org>[A-Za-z\u4e00-\u9fff]{1,12})\s*[〔\[(【]\s*(?P<year>(?:19|20)\d{2})\s*[〕\])】]\s*(?P<n>\d{1,4})\s*号"
 )
 _TITLE_END_RE = re.compile(
     r"(?:通知|意见|方案|决定|函|办法|规定|批复|报告|计划|要点|通报|规划|细则|任务|清单|分工|措施)(?:\(试行\))?$"
@@ -37,6 +37,7 @@ _NON_TASK_RE = re.compile(
     r"实施阶段|部署阶段|适用范围|背景|依据|必要性|起草|制定过程|编制过程|意义|名词解释|解读机关|解读人|联系方式"
 )
 
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 _TABLE_ROLES = (
     ("lead", re.compile(r"牵头")),
     ("resp", re.compile(r"责任单位|责任部门|配合|参与|协办|责任主体|实施主体")),
@@ -174,7 +175,7 @@ def _plan_title(header: list[tuple[int, str]], after: int) -> str | None:
                 and not _date_line(header[pos + 1][1]):
             candidates.append(line + header[pos + 1][1])
         for cand in candidates:
-            if _PLAN_TITLE_RE.search(cand) and len(cand) >= 6 and not cand.startswith("《"):
+            if _PLAN_TITLE_RE.search(cand) and len(cand) >= 6 and (not cand.startswith("《") or cand.endswith("解读")):
                 return squeeze_spaces(cand)
     return None
 
@@ -382,7 +383,7 @@ def _tasks(items: list[Item]) -> tuple[list[Item], bool]:
         return [i for i in items if id(i) in chosen], True
     leaves = []
     for item in items:
-        if item.children or not item.paras:
+        if item.children or not item.paras or len(_CJK_RE.findall(item.text)) < 4:
             continue
         chain = []
         node = item

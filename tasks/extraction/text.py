@@ -47,6 +47,7 @@ MARKER_RE = re.compile(
 LABEL_START_RE = re.compile(
     r"^(?:牵头单位|牵头部门|责任单位|责任部门|配合单位|配合部门|参与单位|参与部门|协办单位|主办单位|完成时限|完成时间|时间节点|时限要求|进度安排)"
 )
+_ATTACHMENT_LINE_RE = re.compile(r"^附\s*件\s*\d{0,2}\s*$")
 _TERMINAL = set("。!?;:)")
 _NARROW_RE = re.compile(r"[0-9A-Za-z,.()%]")
 
@@ -167,7 +168,7 @@ def _should_join(prev: str, nxt: str, blank: bool, width: int | None) -> bool:
         return False
     if prev.count("《") > prev.count("》"):
         return not _starts_block(nxt)
-    if _starts_block(nxt) or blank:
+    if _starts_block(nxt) or blank or _ATTACHMENT_LINE_RE.match(prev):
         return False
     if prev[-1] in _TERMINAL:
         return False
