@@ -1,0 +1,304 @@
+"""Reads of periods and progress reports, and the one permission rule for reports.
+
+Other engineers build on these (reminders, roll-ups, dashboard); the names and return shapes are stable:
+
+- ``reports_visible_to(*, user)``: the reports a user may read; every lookup of a report by id goes through it.
+- ``report_can_edit(*, user, report)`` / ``report_can_review(*, user)``: who may write / review.
+- ``units_due_for_period(*, period)`` / ``tasks_for_unit_in_period(*, unit, period)``: who owes which report.
+- ``period_submission_status(*, period)``: per unit, due / submitted / on time / late / returned / missing.
+- ``period_current()``: the open period a reporter lands on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from departments.models import Role, Unit
+from tasks.models import Task, TaskUnit
+
+from .models import Attachment, Period, Report, ReportStatus
+
+# ---------------------------------------------------------------------------------------------------------------
+# Permission rule (used by the pages, the DRF permission classes and the services)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _active(user) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def report_can_review(*, user) -> bool:
+    """Return, accept, reopen: the secretariat (医改办) only."""
+    return _active(user) and user.role == Role.SECRETARIAT
+
+
+def report_can_edit(*, user, report: Report) -> bool:
+    """Write the content of a report (draft, submit, attachments): a reporter of the report's own unit.
+
+    A lead unit reads the reports of its responsible units and counties but never writes them; the
+    secretariat reviews but does not write; leaders only read.
+    """
+    return _active(user) and user.role == Role.REPORTER and user.unit_id is not None and user.unit_id == report.unit_id
+
+
+def reporter_may_write_for(*, user, task: Task, unit: Unit | None = None) -> bool:
+    """A reporter may start a report on a task its unit carries (as lead, responsible unit or county)."""
+    unit = unit or (user.unit if _active(user) else None)
+    if not (_active(user) and user.role == Role.REPORTER and unit is not None and user.unit_id == unit.pk):
+        return False
+    return TaskUnit.objects.filter(task=task, unit=unit).exists() and task.deleted_at is None
+
+
+def reports_visible_to(*, user) -> QuerySet[Report]:
+    """The one rule for who reads which report (pages, API, attachment downloads, task page).
+
+    Secretariat and leaders read every report. A reporter reads its own unit's reports and, for the tasks its
+    unit leads (牵头), the reports of the other units on those tasks (read-only). Anyone else reads none.
+    """
+    qs = Report.objects.select_related("task", "task__document", "unit", "period")
+    if not _active(user):
+        return qs.none()
+    if user.role in (Role.SECRETARIAT, Role.LEADER):
+        return qs
+    if user.role == Role.REPORTER and user.unit_id:
+        leads = TaskUnit.objects.filter(task=OuterRef("task_id"), unit_id=user.unit_id, role=TaskUnit.Role.LEAD)
+        return qs.filter(task__deleted_at__isnull=True).filter(Q(unit_id=user.unit_id) | Q(Exists(leads)))
+    return qs.none()
+
+
+def report_get_visible(*, user, pk) -> Report:
+    """One report by id, or Http404 if the user may not see it."""
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(reports_visible_to(user=user), pk=pk)
+
+
+def attachments_visible_to(*, user) -> QuerySet[Attachment]:
+    return Attachment.objects.select_related("report").filter(report__in=reports_visible_to(user=user).values("pk"))
+
+
+def tasks_led_by(*, unit: Unit) -> QuerySet[Task]:
+    return Task.objects.alive().filter(
+        Exists(TaskUnit.objects.filter(task=OuterRef("pk"), unit=unit, role=TaskUnit.Role.LEAD))
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Periods
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def periods_all() -> QuerySet[Period]:
+    return Period.objects.order_by("-year", "-quarter")
+
+
+def periods_open() -> QuerySet[Period]:
+    return periods_all().filter(is_open=True)
+
+
+def period_current() -> Period | None:
+    """The period reporters fill in: the latest open one, else the latest one."""
+    return periods_open().first() or periods_all().first()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Who owes which report
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def tasks_for_unit_in_period(*, unit: Unit, period: Period | None = None) -> QuerySet[Task]:
+    """The tasks a unit reports on: those it leads or shares, and for a county those that involve it.
+
+    Every live task the unit carries owes one report per period (the plan asks for quarterly progress on all
+    tasks); ``period`` is accepted so that a later rule (e.g. tasks created after the quarter) has one place.
+    """
+    return (
+        Task.objects.alive()
+        .filter(Exists(TaskUnit.objects.filter(task=OuterRef("pk"), unit=unit)))
+        .select_related("document")
+        .prefetch_related("task_units__unit", "targets", "milestones")
+        .order_by("document_id", "sort_key")
+    )
+
+
+def due_pairs(*, period: Period | None = None) -> QuerySet[TaskUnit]:
+    """(task, unit) pairs that owe a report: one per active unit per live task it carries, whatever its role.
+
+    Same rule as reports.obligations (reminders, roll-ups): deleted or deactivated units owe nothing.
+    """
+    return (
+        TaskUnit.objects.filter(task__deleted_at__isnull=True, unit__deleted_at__isnull=True, unit__is_active=True)
+        .values("task_id", "unit_id")
+        .distinct()
+        .order_by()
+    )
+
+
+@dataclass
+class UnitSubmission:
+    """One unit's reporting in one period (报送情况)."""
+
+    unit: Unit
+    due: int = 0  # reports owed: one per task the unit carries
+    submitted: int = 0  # submitted or accepted
+    accepted: int = 0
+    on_time: int = 0  # submitted/accepted and first submitted before the end of the due date
+    late: int = 0  # submitted/accepted, first submitted after the due date
+    returned: int = 0  # returned (or reopened), waiting to be resubmitted
+    draft: int = 0  # started, not submitted
+    missing: int = 0  # due - submitted: includes drafts, returned reports and reports never started
+    awaiting_review: int = 0  # submitted, not yet accepted or returned
+    report_ids: list[int] = field(default_factory=list)
+
+    @property
+    def timeliness(self) -> str:
+        """按时 / 逾期提交 / 未提交 for the unit as a whole."""
+        if self.missing:
+            return "未提交"
+        return "逾期提交" if self.late else "按时"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.due > 0 and self.missing == 0
+
+
+def period_submission_status(*, period: Period) -> list[UnitSubmission]:
+    """Per unit that owes reports in the period: due, submitted, accepted, on time, late, returned, missing.
+
+    Three queries whatever the size of the ledger. Units are ordered as the Unit model orders them.
+    """
+    due_by_unit: dict[int, int] = defaultdict(int)
+    for row in due_pairs(period=period):
+        due_by_unit[row["unit_id"]] += 1
+    units = {u.pk: u for u in Unit.objects.filter(pk__in=due_by_unit.keys())}
+    rows = {pk: UnitSubmission(unit=u, due=due_by_unit[pk]) for pk, u in units.items()}
+    reports = Report.objects.filter(period=period, unit_id__in=rows.keys(), task__deleted_at__isnull=True).values_list(
+        "pk", "unit_id", "status", "is_late"
+    )
+    for pk, unit_id, status, is_late in reports:
+        row = rows[unit_id]
+        row.report_ids.append(pk)
+        if status in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED):
+            row.submitted += 1
+            row.late += 1 if is_late else 0
+            row.on_time += 0 if is_late else 1
+            row.accepted += 1 if status == ReportStatus.ACCEPTED else 0
+            row.awaiting_review += 1 if status == ReportStatus.SUBMITTED else 0
+        elif status == ReportStatus.RETURNED:
+            row.returned += 1
+        else:
+            row.draft += 1
+    for row in rows.values():
+        row.missing = max(row.due - row.submitted, 0)
+    unit_order = list(Unit.objects.filter(pk__in=rows.keys()).values_list("pk", flat=True))  # Unit.Meta.ordering
+    return [rows[pk] for pk in unit_order]
+
+
+def period_totals(status_rows: list[UnitSubmission]) -> dict:
+    keys = ("due", "submitted", "accepted", "on_time", "late", "returned", "draft", "missing", "awaiting_review")
+    return {k: sum(getattr(r, k) for r in status_rows) for k in keys}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The reporter's form
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FormRow:
+    """One row of a reporter's quarterly form: a task, the unit's part in it, and its report (if started)."""
+
+    task: Task
+    roles: list[str]  # labels: 牵头单位 / 责任单位 / 县(市、区)
+    report: Report | None
+    is_lead: bool
+    target_values: dict[int, object]  # target id -> Decimal reported in this report
+
+    @property
+    def editable(self) -> bool:
+        return self.report is None or self.report.status in (ReportStatus.DRAFT, ReportStatus.RETURNED)
+
+    @property
+    def status(self) -> str:
+        return self.report.status if self.report else "none"
+
+    @property
+    def status_label(self) -> str:
+        return self.report.get_status_display() if self.report else "未填报"
+
+
+def form_rows_for(*, unit: Unit, period: Period) -> list[FormRow]:
+    """The reporter's form for a period: one row per task the unit carries, with its report and values."""
+    tasks = list(tasks_for_unit_in_period(unit=unit, period=period))
+    reports = {
+        r.task_id: r
+        for r in Report.objects.filter(period=period, unit=unit, task_id__in=[t.pk for t in tasks]).prefetch_related(
+            "target_values", "attachments"
+        )
+    }
+    rows = []
+    for task in tasks:
+        roles = [tu.get_role_display() for tu in task.task_units.all() if tu.unit_id == unit.pk]
+        report = reports.get(task.pk)
+        values = {tv.target_id: tv.value for tv in report.target_values.all()} if report else {}
+        is_lead = any(tu.unit_id == unit.pk and tu.role == TaskUnit.Role.LEAD for tu in task.task_units.all())
+        rows.append(FormRow(task=task, roles=roles, report=report, is_lead=is_lead, target_values=values))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Task-side views: the lead unit's side-by-side and the task page history
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def task_period_reports(*, task: Task, period: Period, user) -> list[dict]:
+    """Every unit carrying the task, in role order (lead, responsible, counties), with its visible report."""
+    visible = {
+        r.unit_id: r
+        for r in reports_visible_to(user=user)
+        .filter(task=task, period=period)
+        .prefetch_related("target_values__target", "attachments")
+    }
+    order = {TaskUnit.Role.LEAD: 0, TaskUnit.Role.RESPONSIBLE: 1, TaskUnit.Role.COUNTY: 2}
+    task_units = sorted(
+        TaskUnit.objects.filter(task=task).select_related("unit"), key=lambda tu: (order[tu.role], tu.position)
+    )
+    rows, seen = [], set()
+    for tu in task_units:
+        if tu.unit_id in seen:
+            continue
+        seen.add(tu.unit_id)
+        rows.append({"unit": tu.unit, "role": tu.get_role_display(), "report": visible.get(tu.unit_id)})
+    return rows
+
+
+def task_report_history(*, task: Task, user) -> dict:
+    """For the task page: reports per period and unit, and each target's reported values over time.
+
+    Returns {"periods": [(period, [report, ...])], "targets": [(target, [(period, unit, value, met), ...])]},
+    newest period first, restricted to what the user may see.
+    """
+    reports = list(
+        reports_visible_to(user=user)
+        .filter(task=task)
+        .prefetch_related("target_values")
+        .order_by("-period__year", "-period__quarter", "unit__kind", "unit__sort_order", "unit__name")
+    )
+    by_period: dict[int, tuple[Period, list[Report]]] = {}
+    for r in reports:
+        by_period.setdefault(r.period_id, (r.period, []))[1].append(r)
+    targets = []
+    for target in task.targets.all():
+        points = []
+        for r in reports:
+            if r.status not in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED):
+                continue
+            for tv in r.target_values.all():
+                if tv.target_id == target.pk:
+                    points.append((r.period, r.unit, tv.value, target.is_met_by(tv.value)))
+        points.sort(key=lambda p: (p[0].year, p[0].quarter, p[1].name))
+        targets.append((target, points))
+    return {"periods": list(by_period.values()), "targets": targets}

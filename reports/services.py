@@ -1,0 +1,684 @@
+"""Everything that writes periods, progress reports and their attachments.
+
+The review workflow (状态流转)::
+
+    draft ──submit──▶ submitted ──accept──▶ accepted (locked)
+      ▲                  │                     │
+      └──── returned ◀───┘ return(reason)      │ reopen(reason, audited)
+                ▲                              │
+                └──────────────────────────────┘
+
+- Reporters of the report's unit write drafts and submit; the secretariat returns, accepts and reopens.
+- Every change bumps ``Report.version``; a caller passing a stale ``version`` gets ConflictError (409).
+- Every change leaves an audit record; submit/return/accept/reopen also leave a ReportRevision snapshot.
+- Timeliness (is_late) is decided by the *first* submission against ``period.due_at`` (end of the due date,
+  Asia/Shanghai): a unit that reported on time and was asked to fix something is not made late by the fix.
+- Target.latest_value follows the newest submitted/accepted report (newest period first, the lead unit's
+  report preferred within a period); returned reports do not count.
+- Task status: when a lead unit's report is accepted, the task's status follows the lead units' accepted
+  reports of the newest period that has them (all leads 已完成 → 已完成; any 滞后 → 滞后; otherwise 推进中).
+  Only the secretariat's acceptance moves the ledger, never a reporter's own claim.
+
+Names used by other engineers: report_get_or_create_for, report_save_draft, report_submit, report_return,
+report_accept, report_reopen, attachment_add, attachment_remove, period_open, period_close, period_set_due_date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import zipfile
+from decimal import Decimal
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from departments.models import Role, Unit
+from departments.services import ApplicationError, ConflictError, PermissionDeniedError, audit_log
+from tasks.models import Progress, Target, Task, TaskUnit
+from tasks.services import parse_decimal
+
+from .models import (
+    Attachment,
+    Notification,
+    Period,
+    Report,
+    ReportRevision,
+    ReportStatus,
+    TargetValue,
+    default_due_date,
+)
+from .selectors import report_can_edit, report_can_review, reporter_may_write_for
+
+log = logging.getLogger(__name__)
+
+EDITABLE = (ReportStatus.DRAFT, ReportStatus.RETURNED)
+TEXT_FIELDS = {"text": "本期进展情况", "problems": "存在问题", "next_steps": "下步打算"}
+TEXT_MAX = 5000
+
+# ---------------------------------------------------------------------------------------------------------------
+# Periods
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _parse_year_quarter(year, quarter) -> tuple[int, int]:
+    try:
+        year = int(str(year).strip())
+    except (TypeError, ValueError):
+        raise ApplicationError(f"年度“{year}”不是有效年份。", field="year") from None
+    if not 2000 <= year <= 2100:
+        raise ApplicationError(f"年度“{year}”超出范围（2000–2100）。", field="year")
+    try:
+        quarter = int(str(quarter).strip())
+    except (TypeError, ValueError):
+        raise ApplicationError(f"季度“{quarter}”无效，应为 1–4。", field="quarter") from None
+    if quarter not in (1, 2, 3, 4):
+        raise ApplicationError(f"季度“{quarter}”无效，应为 1–4。", field="quarter")
+    return year, quarter
+
+
+def _parse_due(value) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ApplicationError(f"报送截止日“{value}”不是有效日期（格式 YYYY-MM-DD）。", field="due_date") from None
+
+
+def _require_reviewer(actor):
+    if not report_can_review(user=actor):
+        raise PermissionDeniedError("只有医改办工作人员可以执行此操作。")
+
+
+@transaction.atomic
+def period_open(*, year, quarter, due_date=None, actor=None) -> tuple[Period, bool]:
+    """Open the reporting period (year, quarter); due date defaults to the 20th of the quarter's last month.
+
+    Opening a period that exists re-opens it (and sets the due date if one is given). Returns (period, created).
+    """
+    _require_reviewer(actor)
+    year, quarter = _parse_year_quarter(year, quarter)
+    due = _parse_due(due_date)
+    period = Period.objects.select_for_update().filter(year=year, quarter=quarter).first()
+    if period is None:
+        try:
+            with transaction.atomic():
+                period = Period.objects.create(
+                    year=year, quarter=quarter, due_date=due or default_due_date(year, quarter), is_open=True
+                )
+        except IntegrityError:
+            period = Period.objects.select_for_update().get(year=year, quarter=quarter)
+        else:
+            audit_log(
+                actor=actor,
+                action="period_open",
+                obj=period,
+                changes={"is_open": [None, True], "due_date": [None, period.due_date.isoformat()]},
+            )
+            return period, True
+    changes = {}
+    if not period.is_open:
+        changes["is_open"] = [False, True]
+        period.is_open = True
+    if due and due != period.due_date:
+        changes["due_date"] = [period.due_date.isoformat(), due.isoformat()]
+        period.due_date = due
+    if changes:
+        period.save()
+        audit_log(actor=actor, action="period_open", obj=period, changes=changes)
+    return period, False
+
+
+@transaction.atomic
+def period_close(*, period: Period, actor=None) -> Period:
+    """Close a period: no new reports can be started in it (existing ones can still be finished and reviewed)."""
+    _require_reviewer(actor)
+    period = Period.objects.select_for_update().get(pk=period.pk)
+    if period.is_open:
+        period.is_open = False
+        period.save(update_fields=["is_open"])
+        audit_log(actor=actor, action="period_close", obj=period, changes={"is_open": [True, False]})
+    return period
+
+
+@transaction.atomic
+def period_set_due_date(*, period: Period, due_date, actor=None) -> Period:
+    """Change a period's due date. Reports already submitted keep the timeliness they had when submitted."""
+    _require_reviewer(actor)
+    due = _parse_due(due_date)
+    if due is None:
+        raise ApplicationError("请填写报送截止日。", field="due_date")
+    period = Period.objects.select_for_update().get(pk=period.pk)
+    if due != period.due_date:
+        old = period.due_date
+        period.due_date = due
+        period.save(update_fields=["due_date"])
+        audit_log(actor=actor, action="period_due_date", obj=period, changes={"due_date": [old.isoformat(), due.isoformat()]})
+    return period
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reports: creation and content
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def report_get_or_create_for(*, task: Task, unit: Unit, period: Period, actor=None) -> tuple[Report, bool]:
+    """The one report of (task, unit, period), created as a draft if it does not exist yet.
+
+    Race-safe: the database's unique constraint decides; a concurrent creator's IntegrityError is caught inside a
+    savepoint and the row the winner committed is returned. Returns (report, created).
+    """
+    existing = Report.objects.filter(task=task, unit=unit, period=period).first()
+    if existing is not None:
+        return existing, False
+    if actor is not None and not reporter_may_write_for(user=actor, task=task, unit=unit):
+        raise PermissionDeniedError("只能填报本单位承担的任务。")
+    if not TaskUnit.objects.filter(task=task, unit=unit).exists():
+        raise ApplicationError(f"{unit.name}不承担任务 {task.path_key}，不能填报。", field="task")
+    if not period.is_open:
+        raise ApplicationError(f"{period.label}未开放填报。", field="period")
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(task=task, unit=unit, period=period, updated_by=actor)
+            audit_log(actor=actor, action="report_create", obj=report)
+    except IntegrityError:
+        # Another request created it between our read and our insert: the constraint kept it to one row.
+        return Report.objects.get(task=task, unit=unit, period=period), False
+    return report, True
+
+
+def _progress_value(raw) -> str:
+    value = str(raw or "").strip()
+    for choice in Progress:
+        if value in (choice.value, choice.label):
+            return choice.value
+    labels = "、".join(Progress.labels)
+    raise ApplicationError(f"进展 progress“{raw}”无效，应为：{labels}。", field="progress")
+
+
+def _percent_value(raw) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise ApplicationError(f"完成百分比 percent“{raw}”不是数字，应为 0–100 的整数。", field="percent")
+    try:
+        number = Decimal(str(raw).strip().rstrip("%"))
+    except ArithmeticError:
+        raise ApplicationError(f"完成百分比 percent“{raw}”不是数字，应为 0–100 的整数。", field="percent") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ApplicationError(f"完成百分比 percent“{raw}”应为 0–100 的整数。", field="percent")
+    if not 0 <= number <= 100:
+        raise ApplicationError(f"完成百分比 percent“{raw}”超出范围，应在 0 到 100 之间。", field="percent")
+    return int(number)
+
+
+def _target_values(raw, task: Task) -> dict[int, Decimal | None]:
+    """[{target, value}] (API) or {target_id: value} (form) -> {target_id: Decimal or None (clear)}."""
+    targets = {t.pk: t for t in task.targets.all()}
+    if isinstance(raw, dict):
+        items = [{"target": k, "value": v} for k, v in raw.items()]
+    elif isinstance(raw, list):
+        items = raw
+    else:
+        raise ApplicationError("指标实际值 target_values 应为列表：[{\"target\": 指标id, \"value\": 数值}]。", field="target_values")
+    out: dict[int, Decimal | None] = {}
+    for i, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or "target" not in item:
+            raise ApplicationError(f"指标实际值 target_values 第 {i} 项应包含 target 和 value。", field="target_values")
+        try:
+            target_id = int(str(item["target"]).strip())
+        except (TypeError, ValueError):
+            raise ApplicationError(f"指标实际值 target_values 第 {i} 项的 target“{item['target']}”无效。", field="target_values") from None
+        target = targets.get(target_id)
+        if target is None:
+            raise ApplicationError(
+                f"指标实际值 target_values 第 {i} 项：指标 {target_id} 不属于任务 {task.path_key}。", field="target_values"
+            )
+        value = item.get("value")
+        if isinstance(value, bool):
+            raise ApplicationError(f"指标“{target.indicator}”的实际值“{value}”不是数字。", field="target_values")
+        out[target_id] = parse_decimal(value, field_name="target_values", label=f"指标“{target.indicator}”的实际值")
+    return out
+
+
+def report_clean_data(*, task: Task, data: dict) -> dict:
+    """Validate report input (API body or form row). Only the keys present are returned (PATCH semantics).
+
+    Raises ApplicationError with a Chinese message naming the field; nothing is written.
+    """
+    if not isinstance(data, dict):
+        raise ApplicationError("请求内容应为 JSON 对象。")
+    clean: dict = {}
+    if "progress" in data:
+        clean["progress"] = _progress_value(data["progress"])
+    if "percent" in data:
+        clean["percent"] = _percent_value(data["percent"])
+    for name, label in TEXT_FIELDS.items():
+        if name in data:
+            value = data[name]
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                raise ApplicationError(f"{label} {name} 应为文字。", field=name)
+            value = value.strip()
+            if len(value) > TEXT_MAX:
+                raise ApplicationError(f"{label} {name} 不能超过 {TEXT_MAX} 字（现有 {len(value)} 字）。", field=name)
+            clean[name] = value
+    if "target_values" in data and data["target_values"] is not None:
+        clean["target_values"] = _target_values(data["target_values"], task)
+    return clean
+
+
+def report_snapshot(report: Report) -> dict:
+    """The report's content as plain values: stored in revisions, compared in audit records."""
+    return {
+        "status": report.status,
+        "progress": report.progress,
+        "percent": report.percent,
+        "text": report.text,
+        "problems": report.problems,
+        "next_steps": report.next_steps,
+        "target_values": {
+            str(tv.target_id): format(tv.value.normalize(), "f") for tv in report.target_values.order_by("target_id")
+        },
+        "submitted_at": report.submitted_at.isoformat() if report.submitted_at else None,
+        "is_late": report.is_late,
+        "return_reason": report.return_reason,
+        "version": report.version,
+    }
+
+
+def _diff(before: dict, after: dict) -> dict:
+    return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k) and k != "version"}
+
+
+def _lock(report: Report, version: int | None) -> Report:
+    locked = Report.objects.select_for_update().select_related("task", "unit", "period").get(pk=report.pk)
+    if version is not None:
+        try:
+            version = int(version)
+        except (TypeError, ValueError):
+            raise ApplicationError(f"版本号 version“{version}”无效。", field="version") from None
+        if version != locked.version:
+            raise ConflictError(
+                f"保存被拒绝：此报告在您打开后已被修改（当前版本 {locked.version}，您的版本 {version}）。请刷新后重新填写。",
+                field="version",
+                extra={"current_version": locked.version},
+            )
+    return locked
+
+
+def _revision(report: Report, *, action: str, actor, reason: str = "") -> ReportRevision:
+    number = (report.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
+    return ReportRevision.objects.create(
+        report=report, number=number, action=action, data=report_snapshot(report), reason=reason, actor=actor
+    )
+
+
+def _bump(report: Report, actor, fields: list[str]) -> None:
+    report.version += 1
+    report.updated_by = actor if actor is not None and actor.pk else None
+    report.save(update_fields=[*fields, "version", "updated_by", "updated_at"])
+
+
+@transaction.atomic
+def report_save_draft(*, report: Report, data: dict, version: int | None, actor, now: dt.datetime | None = None) -> Report:
+    """Save the content of a draft or returned report read at ``version`` (None skips the check: internal use).
+
+    Only the keys present in ``data`` change. Nothing changes → no new version, no audit record.
+    """
+    locked = _lock(report, version)
+    if not report_can_edit(user=actor, report=locked):
+        raise PermissionDeniedError("只能修改本单位的报告。")
+    if locked.status == ReportStatus.ACCEPTED:
+        raise ApplicationError("报告已审核通过并锁定；如需修改，请联系医改办重新打开。", field="status")
+    if locked.status == ReportStatus.SUBMITTED:
+        raise ApplicationError("报告已提交，正在等待医改办审核，不能修改。", field="status")
+    clean = report_clean_data(task=locked.task, data=data)
+    before = report_snapshot(locked)
+    fields = []
+    for name in ("progress", "percent", "text", "problems", "next_steps"):
+        if name in clean and getattr(locked, name) != clean[name]:
+            setattr(locked, name, clean[name])
+            fields.append(name)
+    values_changed = False
+    if "target_values" in clean:
+        current = {tv.target_id: tv for tv in locked.target_values.all()}
+        for target_id, value in clean["target_values"].items():
+            row = current.get(target_id)
+            if value is None:
+                if row is not None:
+                    row.delete()
+                    values_changed = True
+            elif row is None:
+                TargetValue.objects.create(report=locked, target_id=target_id, value=value)
+                values_changed = True
+            elif row.value != value:
+                row.value = value
+                row.save(update_fields=["value"])
+                values_changed = True
+    if not fields and not values_changed:
+        return locked
+    _bump(locked, actor, fields)
+    audit_log(actor=actor, action="report_save_draft", obj=locked, changes=_diff(before, report_snapshot(locked)))
+    return locked
+
+
+@transaction.atomic
+def report_submit(*, report: Report, actor, now: dt.datetime | None = None, version: int | None = None) -> Report:
+    """Submit a draft or returned report. Late if first submitted at or after the end of the due date."""
+    now = now or timezone.now()
+    locked = _lock(report, version)
+    if not report_can_edit(user=actor, report=locked):
+        raise PermissionDeniedError("只能提交本单位的报告。")
+    if locked.status == ReportStatus.SUBMITTED:
+        raise ApplicationError("报告已提交，正在等待审核，无需重复提交。", field="status")
+    if locked.status == ReportStatus.ACCEPTED:
+        raise ApplicationError("报告已审核通过并锁定，不能再次提交。", field="status")
+    if not locked.text.strip():
+        raise ApplicationError(f"任务 {locked.task.path_key}：提交前请填写本期进展情况。", field="text")
+    before = report_snapshot(locked)
+    locked.status = ReportStatus.SUBMITTED
+    locked.submitted_at = now
+    if locked.first_submitted_at is None:
+        locked.first_submitted_at = now
+    locked.is_late = locked.first_submitted_at >= locked.period.due_at
+    _bump(locked, actor, ["status", "submitted_at", "first_submitted_at", "is_late"])
+    _revision(locked, action="submit", actor=actor)
+    audit_log(actor=actor, action="report_submit", obj=locked, changes=_diff(before, report_snapshot(locked)))
+    targets_refresh_latest(task=locked.task)
+    return locked
+
+
+def _notify_unit(report: Report, *, kind: str, message: str) -> None:
+    from django.urls import reverse
+
+    link = reverse("reports:detail", args=[report.pk])
+    users = report.unit.users.filter(role=Role.REPORTER, is_active=True)
+    Notification.objects.bulk_create([Notification(user=u, kind=kind, message=message, link=link) for u in users])
+
+
+def _hook_returned(report_id: int) -> None:
+    """Queue ``reports.jobs.report_returned_notify(report_id)`` (the reminders engineer's email/webhook send)
+    after commit, if that module and job exist; the inbox notification above does not depend on it."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("reports.jobs") is None:
+        return
+    jobs = importlib.import_module("reports.jobs")
+    if hasattr(jobs, "report_returned_notify"):
+        transaction.on_commit(lambda: jobs.report_returned_notify.delay(report_id))
+
+
+@transaction.atomic
+def report_return(*, report: Report, reason: str, actor, version: int | None = None, now=None) -> Report:
+    """Send a submitted report back to its unit with a reason. The unit is told in its inbox."""
+    _require_reviewer(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("退回报告必须填写退回原因。", field="reason")
+    locked = _lock(report, version)
+    if locked.status != ReportStatus.SUBMITTED:
+        raise ApplicationError(f"只有已提交的报告可以退回（当前状态：{locked.get_status_display()}）。", field="status")
+    before = report_snapshot(locked)
+    locked.status = ReportStatus.RETURNED
+    locked.return_reason = reason
+    locked.reviewed_by = actor
+    locked.reviewed_at = now or timezone.now()
+    _bump(locked, actor, ["status", "return_reason", "reviewed_by", "reviewed_at"])
+    _revision(locked, action="return", actor=actor, reason=reason)
+    audit_log(actor=actor, action="report_return", obj=locked, changes=_diff(before, report_snapshot(locked)), message=reason)
+    _notify_unit(
+        locked,
+        kind="returned",
+        message=f"{locked.period.label}任务 {locked.task.path_key}“{locked.task.title[:30]}”的报告被退回：{reason}",
+    )
+    _hook_returned(locked.pk)
+    targets_refresh_latest(task=locked.task)
+    return locked
+
+
+@transaction.atomic
+def report_accept(*, report: Report, actor, version: int | None = None, now=None) -> Report:
+    """Accept a submitted report: it is locked; only an audited reopen changes it again."""
+    _require_reviewer(actor)
+    locked = _lock(report, version)
+    if locked.status != ReportStatus.SUBMITTED:
+        raise ApplicationError(f"只有已提交的报告可以审核通过（当前状态：{locked.get_status_display()}）。", field="status")
+    before = report_snapshot(locked)
+    locked.status = ReportStatus.ACCEPTED
+    locked.return_reason = ""
+    locked.reviewed_by = actor
+    locked.reviewed_at = now or timezone.now()
+    _bump(locked, actor, ["status", "return_reason", "reviewed_by", "reviewed_at"])
+    _revision(locked, action="accept", actor=actor)
+    audit_log(actor=actor, action="report_accept", obj=locked, changes=_diff(before, report_snapshot(locked)))
+    targets_refresh_latest(task=locked.task)
+    _task_status_from_lead_reports(task=locked.task, report=locked, actor=actor)
+    return locked
+
+
+@transaction.atomic
+def report_reopen(*, report: Report, reason: str, actor, version: int | None = None, now=None) -> Report:
+    """Unlock an accepted report for correction, with a reason; it goes back to the unit as returned."""
+    _require_reviewer(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("重新打开报告必须填写原因。", field="reason")
+    locked = _lock(report, version)
+    if locked.status != ReportStatus.ACCEPTED:
+        raise ApplicationError(f"只有已审核通过的报告可以重新打开（当前状态：{locked.get_status_display()}）。", field="status")
+    before = report_snapshot(locked)
+    locked.status = ReportStatus.RETURNED
+    locked.return_reason = reason
+    locked.reviewed_by = actor
+    locked.reviewed_at = now or timezone.now()
+    _bump(locked, actor, ["status", "return_reason", "reviewed_by", "reviewed_at"])
+    _revision(locked, action="reopen", actor=actor, reason=reason)
+    audit_log(actor=actor, action="report_reopen", obj=locked, changes=_diff(before, report_snapshot(locked)), message=reason)
+    _notify_unit(
+        locked,
+        kind="returned",
+        message=f"{locked.period.label}任务 {locked.task.path_key}“{locked.task.title[:30]}”的报告已被重新打开：{reason}",
+    )
+    _hook_returned(locked.pk)
+    targets_refresh_latest(task=locked.task)
+    return locked
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Ledger side effects: latest target values and the task status
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def targets_refresh_latest(*, task: Task) -> None:
+    """Keep Target.latest_value / latest_value_at on the newest submitted or accepted value, then the lights.
+
+    Newest period first; within a period the lead unit's report wins, then the latest submission.
+    """
+    from tasks.services import task_refresh_schedule
+
+    lead_ids = set(TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD).values_list("unit_id", flat=True))
+    changed = False
+    for target in Target.objects.filter(task=task):
+        candidates = list(
+            TargetValue.objects.filter(
+                target=target, report__status__in=[ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]
+            ).select_related("report__period")
+        )
+        best = None
+        if candidates:
+            best = max(
+                candidates,
+                key=lambda tv: (
+                    tv.report.period.year,
+                    tv.report.period.quarter,
+                    tv.report.unit_id in lead_ids,
+                    tv.report.submitted_at or dt.datetime.min.replace(tzinfo=dt.UTC),
+                ),
+            )
+        value = best.value if best else None
+        at = best.report.submitted_at if best else None
+        if target.latest_value != value or target.latest_value_at != at:
+            Target.objects.filter(pk=target.pk).update(latest_value=value, latest_value_at=at)
+            changed = True
+    if changed:
+        task_refresh_schedule(task=task)
+
+
+def _task_status_from_lead_reports(*, task: Task, report: Report, actor) -> None:
+    from tasks.services import task_set_status
+
+    lead_ids = list(TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD).values_list("unit_id", flat=True))
+    if report.unit_id not in lead_ids:
+        return
+    newer = Report.objects.filter(
+        task=task, unit_id__in=lead_ids, status=ReportStatus.ACCEPTED, period__year__gt=report.period.year
+    ).exists() or Report.objects.filter(
+        task=task,
+        unit_id__in=lead_ids,
+        status=ReportStatus.ACCEPTED,
+        period__year=report.period.year,
+        period__quarter__gt=report.period.quarter,
+    ).exists()
+    if newer:
+        return  # an older quarter's acceptance never overrides a newer one
+    accepted = dict(
+        Report.objects.filter(task=task, period=report.period, unit_id__in=lead_ids, status=ReportStatus.ACCEPTED)
+        .values_list("unit_id", "progress")
+    )
+    progresses = set(accepted.values())
+    if progresses == {Progress.COMPLETED} and len(accepted) == len(set(lead_ids)):
+        status = Progress.COMPLETED
+    elif Progress.LAGGING in progresses:
+        status = Progress.LAGGING
+    elif progresses & {Progress.COMPLETED, Progress.IN_PROGRESS}:
+        status = Progress.IN_PROGRESS
+    else:
+        status = Progress.NOT_STARTED
+    fresh = Task.objects.get(pk=task.pk)
+    if fresh.status != status:
+        task_set_status(task=fresh, status=status, actor=actor)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Attachments
+# ---------------------------------------------------------------------------------------------------------------
+
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Compound File Binary: .doc / .xls
+
+# extension -> (label, the kinds `filetype` may report for it, content type served)
+ALLOWED_TYPES: dict[str, tuple[str, set[str], str]] = {
+    ".pdf": ("PDF", {"pdf"}, "application/pdf"),
+    ".doc": ("Word", {"doc", "xls", "ppt"}, "application/msword"),
+    ".docx": ("Word", {"docx"}, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ".xls": ("Excel", {"xls", "doc", "ppt"}, "application/vnd.ms-excel"),
+    ".xlsx": ("Excel", {"xlsx"}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ".jpg": ("图片", {"jpg"}, "image/jpeg"),
+    ".jpeg": ("图片", {"jpg"}, "image/jpeg"),
+    ".png": ("图片", {"png"}, "image/png"),
+    ".gif": ("图片", {"gif"}, "image/gif"),
+    ".bmp": ("图片", {"bmp"}, "image/bmp"),
+}
+ZIP_MARKERS = {".docx": "word/document.xml", ".xlsx": "xl/workbook.xml"}
+
+
+def _human_size(n: int) -> str:
+    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def attachment_check(*, name: str, head: bytes, size: int, fileobj=None) -> str:
+    """Check an upload's type, size and content; returns the content type to serve it with."""
+    ext = PurePath(name or "").suffix.lower()
+    allowed = "PDF、Word（doc/docx）、Excel（xls/xlsx）、图片（jpg/png/gif/bmp）"
+    if ext not in ALLOWED_TYPES:
+        raise ApplicationError(f"附件“{name}”的类型不允许，只能上传 {allowed}。", field="attachments")
+    if size <= 0:
+        raise ApplicationError(f"附件“{name}”是空文件。", field="attachments")
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if size > limit:
+        raise ApplicationError(
+            f"附件“{name}”大小 {_human_size(size)}，超过上限 {_human_size(limit)}。", field="attachments"
+        )
+    import filetype
+
+    label, kinds, content_type = ALLOWED_TYPES[ext]
+    kind = filetype.guess(head)
+    found = kind.extension if kind else None
+    ok = found in kinds
+    if ext in (".doc", ".xls"):
+        ok = head.startswith(OLE) and (found is None or found in kinds)
+    elif ext in ZIP_MARKERS and found in ("zip", "docx", "xlsx", None) and fileobj is not None and head.startswith(b"PK"):
+        # filetype reads only the first bytes; some writers put the telling zip entry further in.
+        try:
+            fileobj.seek(0)
+            with zipfile.ZipFile(fileobj) as zf:
+                ok = ZIP_MARKERS[ext] in zf.namelist()
+        except zipfile.BadZipFile:
+            ok = False
+        finally:
+            fileobj.seek(0)
+    if not ok:
+        raise ApplicationError(
+            f"附件“{name}”的内容与扩展名不符（扩展名为 {ext}，内容不是{label}文件），已拒绝。", field="attachments"
+        )
+    return content_type
+
+
+@transaction.atomic
+def attachment_add(*, report: Report, file, actor) -> Attachment:
+    """Store an uploaded file on a report under a random name, after checking type, size and content."""
+    locked = Report.objects.select_for_update().get(pk=report.pk)
+    if not report_can_edit(user=actor, report=locked):
+        raise PermissionDeniedError("只能给本单位的报告上传附件。")
+    if locked.status not in EDITABLE:
+        raise ApplicationError(f"报告{locked.get_status_display()}，不能再添加附件。", field="attachments")
+    name = PurePath(getattr(file, "name", "") or "").name[:255]
+    size = getattr(file, "size", None)
+    if size is None:
+        file.seek(0, 2)
+        size = file.tell()
+    file.seek(0)
+    head = file.read(8192)
+    file.seek(0)
+    content_type = attachment_check(name=name, head=head, size=size, fileobj=file)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: file.read(1024 * 1024), b""):
+        digest.update(chunk)
+    file.seek(0)
+    attachment = Attachment(
+        report=locked, original_name=name, content_type=content_type, size=size, sha256=digest.hexdigest(), uploaded_by=actor
+    )
+    # Stored under a random name (reports.models.attachment_path). If the transaction rolls back after this
+    # point an unreferenced file may remain on disk: harmless (random name, never served), and rare.
+    attachment.file.save(name, file, save=False)
+    attachment.save()
+    audit_log(
+        actor=actor,
+        action="attachment_add",
+        obj=locked,
+        changes={"attachment": [None, name]},
+        message=f"{name}（{_human_size(size)}，sha256 {attachment.sha256[:12]}…）",
+    )
+    return attachment
+
+
+@transaction.atomic
+def attachment_remove(*, attachment: Attachment, actor) -> None:
+    report = Report.objects.select_for_update().get(pk=attachment.report_id)
+    if not report_can_edit(user=actor, report=report):
+        raise PermissionDeniedError("只能删除本单位报告的附件。")
+    if report.status not in EDITABLE:
+        raise ApplicationError(f"报告{report.get_status_display()}，不能删除附件。", field="attachments")
+    name, stored, storage = attachment.original_name, attachment.file.name, attachment.file.storage
+    attachment.delete()
+    audit_log(actor=actor, action="attachment_remove", obj=report, changes={"attachment": [name, None]})
+    transaction.on_commit(lambda: storage.delete(stored))
