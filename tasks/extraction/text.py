@@ -6,6 +6,7 @@ import html
 import re
 from collections import Counter
 from functools import lru_cache
+from pathlib import Path
 
 _BLOCK_TAGS = (
     "p|div|br|li|ul|ol|tr|table|tbody|thead|h[1-6]|section|article|header|footer|blockquote|dd|dt|dl|"
@@ -59,9 +60,29 @@ def _t2s():
     return OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _traditional_chars() -> frozenset[str]:
+    """Characters OpenCC's t2s changes; text without any of them needs no conversion."""
+    import opencc
+
+    path = Path(opencc.__file__).with_name("dictionary") / "TSCharacters.txt"
+    chars = set()
+    try:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            key, _, values = line.partition("\t")
+            if len(key) == 1 and values.split(" ")[0] != key:
+                chars.add(key)
+    except OSError:  # pragma: no cover - unusual packaging: convert everything
+        return frozenset()
+    return frozenset(chars)
+
+
 def to_simplified(text: str) -> str:
     if not text or text.isascii():
         return text
+    trad = _traditional_chars()
+    if trad and trad.isdisjoint(text):
+        return text  # already simplified: skip OpenCC, the slowest step of extraction
     return _t2s().convert(text)
 
 
