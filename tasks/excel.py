@@ -1,0 +1,1109 @@
+"""Excel in and out in the layout offices use: the ledger export and import, with bad-file defences.
+
+Reading: python-calamine, after the file has been checked (size, type, encryption, zip bomb, XML entities, row
+and column counts) without inflating anything unchecked. Writing: openpyxl builds the workbook (styles, merged
+two-row header, widths, print setup, frozen header); the data rows are streamed into its sheet XML as inline
+strings, because openpyxl's own cell writer manages ~4,000 rows/s here and offices export 10,000-task ledgers.
+Every text cell is written with t="inlineStr", so a value starting with = + - @ tab or CR stays text.
+"""
+
+import datetime as dt
+import io
+import re
+import unicodedata
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from departments.models import AuditEntry, Unit, UnitKind, normalize_unit_name
+from departments.selectors import resolve_in_table, unit_lookup_table, unit_suggestions
+from departments.services import ApplicationError
+
+from .models import Document, Milestone, Progress, Target, Task, TaskUnit, path_display, path_sort_key
+from .resources import (
+    ALL_COUNTIES_TEXT,
+    COLUMN_BY_KEY,
+    LEDGER_COLUMNS,
+    PERIOD_GROUP,
+    TaskState,
+    normalize_cell,
+    parse_ref,
+    ref_text,
+    row_fingerprint,
+    snapshot,
+    task_cells,
+)
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+MAX_ZIP_MEMBERS = 2000
+MAX_INFLATION_RATIO = 200  # sheet XML compresses 10-30x; 200x is a bomb, not a ledger
+HEADER_SCAN_ROWS = 30
+
+
+class SpreadsheetError(ApplicationError):
+    """The file itself cannot be read (not the rows in it)."""
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.0f} MB"
+
+
+def max_uncompressed_bytes() -> int:
+    return getattr(settings, "IMPORT_MAX_UNCOMPRESSED_BYTES", max(10 * settings.IMPORT_MAX_BYTES, 200 * 1024 * 1024))
+
+
+# --------------------------------------------------------------------------------------------------- reading
+
+
+def _check_zip(data: bytes) -> None:
+    """Check an .xlsx before anything inflates it: member count and sizes, ratio, entities, rows and columns."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, EOFError, ValueError):
+        raise SpreadsheetError("文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file") from None
+    names = {m.filename for m in members}
+    if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
+        raise SpreadsheetError("文件不是 Excel 工作簿（.xlsx / .xls）。", field="file")
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise SpreadsheetError(f"文件包含的部件过多（{len(members)} 个，上限 {MAX_ZIP_MEMBERS} 个），拒绝读取。", field="file")
+    limit = max_uncompressed_bytes()
+    declared = sum(m.file_size for m in members)
+    if declared > limit:
+        raise SpreadsheetError(
+            f"文件解压后过大（{_mb(declared)}，上限 {_mb(limit)}），疑似压缩炸弹，拒绝读取。", field="file"
+        )
+    for m in members:
+        if m.file_size > 1024 * 1024 and m.file_size > MAX_INFLATION_RATIO * max(m.compress_size, 1):
+            raise SpreadsheetError(
+                f"文件压缩比异常（{m.file_size // max(m.compress_size, 1)} 倍，上限 {MAX_INFLATION_RATIO} 倍），"
+                "疑似压缩炸弹，拒绝读取。",
+                field="file",
+            )
+    max_rows, max_cols = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS
+    for m in members:
+        if not m.filename.endswith((".xml", ".rels")):
+            continue
+        is_sheet = m.filename.startswith("xl/worksheets/")
+        rows, widest, tail = 0, 0, b""
+        try:
+            # ZipExtFile never returns more than the declared size and checks the CRC at the end,
+            # so a member that lies about its size fails here instead of inflating without bound.
+            with archive.open(m) as fh:
+                while chunk := fh.read(1024 * 1024):
+                    window = tail + chunk
+                    upper = window[:4096].upper() if not tail else b""
+                    if b"<!DOCTYPE" in window or b"<!ENTITY" in window or b"<!DOCTYPE" in upper:
+                        raise SpreadsheetError(
+                            "文件包含 XML 实体或 DOCTYPE 声明，出于安全原因拒绝读取。请用 Excel 或 WPS 另存后再上传。",
+                            field="file",
+                        )
+                    if is_sheet:
+                        rows += chunk.count(b"<row")
+                        if rows > max_rows + HEADER_SCAN_ROWS:
+                            raise SpreadsheetError(
+                                f"表格行数超过上限（最多 {max_rows} 行），请拆分后分批导入。", field="file"
+                            )
+                        for ref in re.findall(rb'<c r="([A-Z]{1,3})\d', window):
+                            widest = max(widest, _column_number(ref.decode()))
+                        for ref in re.findall(rb'<row r="(\d+)"', window):
+                            if int(ref) > max_rows + HEADER_SCAN_ROWS:
+                                raise SpreadsheetError(
+                                    f"表格行数超过上限（最多 {max_rows} 行），请拆分后分批导入。", field="file"
+                                )
+                        if widest > max_cols:
+                            raise SpreadsheetError(
+                                f"表格列数超过上限（最多 {max_cols} 列），请删除多余的列后再导入。", field="file"
+                            )
+                    tail = chunk[-32:]
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as e:
+            if isinstance(e, RuntimeError) and "encrypt" in str(e).lower():
+                raise SpreadsheetError("文件已加密（设置了打开密码），请取消密码后再上传。", field="file") from None
+            raise SpreadsheetError("文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file") from None
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 26 -> AA."""
+    index += 1
+    out = ""
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _check_ole(data: bytes) -> None:
+    # An encrypted .xlsx is an OLE container holding "EncryptedPackage"; an encrypted .xls is caught by calamine.
+    if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
+        raise SpreadsheetError("文件已加密（设置了打开密码），请取消密码后再上传。", field="file")
+    if len(data) < 1536:
+        raise SpreadsheetError("文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file")
+
+
+def read_rows(data: bytes) -> list[list]:
+    """All rows of the first worksheet that has content, as Python values; row i is Excel row i+1."""
+    import python_calamine as pc
+
+    if not data:
+        raise SpreadsheetError("文件是空的。", field="file")
+    if len(data) > settings.IMPORT_MAX_BYTES:
+        raise SpreadsheetError(
+            f"文件过大（{len(data) / 1024 / 1024:.1f} MB），上限为 {_mb(settings.IMPORT_MAX_BYTES)}。", field="file"
+        )
+    if data.startswith(ZIP_MAGIC):
+        _check_zip(data)
+    elif data.startswith(OLE_MAGIC):
+        _check_ole(data)
+    else:
+        raise SpreadsheetError("文件不是 Excel 表格（只支持 .xlsx 和 .xls，包括 WPS 保存的文件）。", field="file")
+    try:
+        workbook = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        rows: list[list] = []
+        for index in range(min(len(workbook.sheet_names), 20)):
+            sheet = workbook.get_sheet_by_index(index)
+            if sheet.height > settings.IMPORT_MAX_ROWS + HEADER_SCAN_ROWS:
+                raise SpreadsheetError(
+                    f"表格行数超过上限（最多 {settings.IMPORT_MAX_ROWS} 行），请拆分后分批导入。", field="file"
+                )
+            if sheet.width > settings.IMPORT_MAX_COLUMNS:
+                raise SpreadsheetError(
+                    f"表格列数超过上限（最多 {settings.IMPORT_MAX_COLUMNS} 列），请删除多余的列后再导入。", field="file"
+                )
+            rows = sheet.to_python(skip_empty_area=False)
+            if any(any(v not in ("", None) for v in r) for r in rows[:HEADER_SCAN_ROWS]):
+                break
+        return rows
+    except pc.PasswordError:
+        raise SpreadsheetError("文件已加密（设置了打开密码），请取消密码后再上传。", field="file") from None
+    except SpreadsheetError:
+        raise
+    except Exception as e:  # calamine raises several error types for damaged content
+        if "password" in str(e).lower() or "encrypt" in str(e).lower():
+            raise SpreadsheetError("文件已加密（设置了打开密码），请取消密码后再上传。", field="file") from None
+        raise SpreadsheetError("文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file") from None
+
+
+def cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d}"
+    if isinstance(value, dt.date):
+        return f"{value:%Y-%m-%d}"
+    return str(value)
+
+
+# --------------------------------------------------------------------------------------------------- dates
+
+_YMD = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_YM = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})(?!\d)\s*月?")
+_HALF = re.compile(r"(\d{4})\s*年?\s*(上半年|年中|下半年)")
+_QUARTER = re.compile(r"(\d{4})\s*年?\s*第?\s*([一二三四1-4])\s*季度")
+_Y = re.compile(r"(\d{4})\s*年")
+_YEAR_ANYWHERE = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+DATE_HINT = "可写作 2022-06-30、2022年12月、2022年底、2020.12 或 Excel 日期"
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    if not 1 <= month <= 12:
+        raise ValueError(month)
+    nxt = dt.date(year + (month == 12), 1 if month == 12 else month + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
+def parse_deadline(value) -> dt.date | None:
+    """A deadline as offices type it; None when it names no date (15个工作日内, 长期). ValueError if it is wrong."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 20000 <= value <= 80000:
+            return EXCEL_EPOCH + dt.timedelta(days=int(value))
+        raise ValueError(value)
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    if not text:
+        return None
+    if re.fullmatch(r"\d{5}(\.0+)?", text):
+        return parse_deadline(float(text))
+    if m := _YMD.search(text):
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    if m := _HALF.search(text):
+        return dt.date(int(m[1]), 6, 30) if m[2] in ("上半年", "年中") else dt.date(int(m[1]), 12, 31)
+    if m := _QUARTER.search(text):
+        q = "一二三四".find(m[2]) + 1 if m[2] in "一二三四" else int(m[2])
+        return _month_end(int(m[1]), q * 3)
+    if m := _YM.search(text):
+        return _month_end(int(m[1]), int(m[2]))
+    if m := _Y.search(text):
+        return dt.date(int(m[1]), 12, 31)
+    if re.fullmatch(r"\d{4}", text):
+        return dt.date(int(text), 12, 31)
+    if _YEAR_ANYWHERE.search(text):
+        raise ValueError(text)
+    return None
+
+
+def parse_deadlines(value) -> list[tuple[dt.date | None, str]]:
+    if isinstance(value, dt.date | int | float) and not isinstance(value, bool):
+        date = parse_deadline(value)
+        return [(date, "")]
+    pieces = [p.strip() for p in re.split(r"[；;\n]+", str(value or "")) if p.strip()]
+    result = []
+    for piece in pieces:
+        result.append((parse_deadline(piece), piece[:200]))
+    return result
+
+
+# --------------------------------------------------------------------------------------------------- headers
+
+
+def _norm_header(text) -> str:
+    text = unicodedata.normalize("NFKC", cell_text(text))
+    return re.sub(r"[\s*＊:：]", "", text)
+
+
+def _header_lookup() -> dict[str, str]:
+    lookup = {}
+    for col in LEDGER_COLUMNS:
+        for name in (col.header, *col.synonyms):
+            n = _norm_header(name)
+            lookup.setdefault(n, col.key)
+            lookup.setdefault(re.sub(r"\(.*?\)", "", n), col.key)
+    return lookup
+
+
+def find_header(rows: list[list]) -> tuple[dict[str, int], dict[str, str], int]:
+    """(key -> column index, key -> header text, index of the first data row). Finds a one- or two-row header."""
+    lookup = _header_lookup()
+
+    def match(row):
+        found = {}
+        for i, v in enumerate(row):
+            n = _norm_header(v)
+            key = lookup.get(n) or lookup.get(re.sub(r"\(.*?\)", "", n))
+            if key and key not in found:
+                found[key] = i
+        return found
+
+    for r, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        found = match(row)
+        if len(found) >= 3 and "title" in found:
+            start = r + 1
+            if start < len(rows):
+                extra = {k: i for k, i in match(rows[start]).items() if k not in found}
+                if extra:
+                    found.update(extra)
+                    start += 1
+            headers = {}
+            for k, i in found.items():
+                below = cell_text(rows[start - 1][i]) if start - 1 > r and i < len(rows[start - 1]) else ""
+                headers[k] = below or cell_text(rows[r][i])
+            return found, headers, start
+    raise SpreadsheetError(
+        "找不到表头：前 30 行中没有包含“序号”“重点任务”“牵头单位”等列名的行。请使用标准台账格式（可先导出一份作为模板）。",
+        field="file",
+    )
+
+
+# --------------------------------------------------------------------------------------------------- numbering
+
+_LEVEL_PATTERNS = [
+    (0, re.compile(r"^(附件\d*|附表\d*)\s*[、.．:：]?\s*")),
+    (0, re.compile(r"^([一二三四五六七八九十百]+)\s*[、.．,，]\s*")),
+    (1, re.compile(r"^[(（]([一二三四五六七八九十百]+)[)）]\s*[、.．]?\s*")),
+    (2, re.compile(r"^(\d+)\s*[.．、,，]?\s*(?=\D|$)")),
+    (3, re.compile(r"^[(（](\d+)[)）]\s*[、.．]?\s*")),
+]
+_FULL_PATH = re.compile(r"^[一二三四五六七八九十百]+(\.[(（]?[一二三四五六七八九十百\d]+[)）]?)+$")
+
+
+def parse_numbering(text: str) -> tuple[int, str, str] | None:
+    """'(一)聚焦…' -> (1, '(一)', '聚焦…'); '1.' -> (2, '1', ''). None if the text does not start with a number."""
+    text = unicodedata.normalize("NFKC", text or "").strip()
+    for level, pattern in _LEVEL_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            token = m[1]
+            segment = f"({token})" if level in (1, 3) else token
+            return level, segment, text[m.end() :].strip()
+    return None
+
+
+# --------------------------------------------------------------------------------------------------- import plan
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str  # "E（牵头单位）"
+    message: str
+
+    def __str__(self):
+        return f"第 {self.row} 行, 列 {self.column}: {self.message}"
+
+    @property
+    def english(self) -> str:
+        return f"row {self.row}, column {self.column}: {self.message}"
+
+
+@dataclass
+class Conflict:
+    row: int
+    task_id: int
+    path: str
+    title: str
+    file_version: int
+    current_version: int
+
+    def __str__(self):
+        return (
+            f"第 {self.row} 行（{self.path} {self.title}）：导出后此任务已在系统中被修改"
+            f"（文件中版本 {self.file_version}，当前版本 {self.current_version}），未覆盖。请重新导出后再修改。"
+        )
+
+
+@dataclass
+class RowPlan:
+    row: int
+    document_key: str
+    path: list[str]
+    section: list[str]
+    state: TaskState  # the task as it will be
+    existing: TaskState | None = None
+    changed: set = field(default_factory=set)
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    new_documents: list[str] = field(default_factory=list)
+    rows: int = 0
+    written: bool = False
+    changes: list[dict] = field(default_factory=list)  # [{row, path, title, fields}] for the preview
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class _Ctx:
+    """Lookups shared by every row of one import: units, documents, the existing tasks."""
+
+    def __init__(self, *, document: Document | None):
+        self.table = unit_lookup_table()
+        self.units = {u.pk: u for u in self.table.values()}
+        self.all_counties = sorted(
+            (u for u in self.units.values() if u.kind == UnitKind.COUNTY), key=lambda u: (u.sort_order, u.name)
+        )
+        self.document = document
+        self.docs_by_key: dict[str, Document | None] = {}
+
+    def resolve_document(self, text: str) -> tuple[str, Document | None]:
+        """(key, document or None when it will be created)."""
+        if self.document is not None:
+            return f"id:{self.document.pk}", self.document
+        text = unicodedata.normalize("NFKC", text or "").strip()
+        if text in self.docs_by_key:
+            return self._key(text), self.docs_by_key[text]
+        number = _doc_number_in(text)
+        doc = (
+            Document.objects.filter(doc_number=text).first()
+            or Document.objects.filter(title=text).first()
+            or (Document.objects.filter(doc_number=number).first() if number else None)
+            or _doc_by_normalized_number(number or text)
+        )
+        self.docs_by_key[text] = doc
+        return self._key(text), doc
+
+    def _key(self, text):
+        doc = self.docs_by_key.get(text)
+        return f"id:{doc.pk}" if doc else f"new:{text}"
+
+
+def _doc_number_in(text: str) -> str | None:
+    m = re.search(r"[\w\u4e00-\u9fff]{1,12}[〔\[(（【]\d{4}[〕\])）】]\s*\d+\s*号", text)
+    return m[0] if m else None
+
+
+def _doc_by_normalized_number(text: str):
+    target = normalize_unit_name(text)
+    if not target:
+        return None
+    for doc in Document.objects.exclude(doc_number=None).only("id", "doc_number", "title"):
+        if normalize_unit_name(doc.doc_number) == target:
+            return doc
+    return None
+
+
+def _split_names(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKC", text or "")
+    # 各县(市、区)政府 contains a 、 of its own: protect it before splitting.
+    text = re.sub(r"各县\s*[(〔\[]市[、,]区[)〕\]]\s*(政府)?", "\x00ALL\x00", text)
+    names = [n.strip() for n in re.split(r"[、,，;；/\n\s]+", text) if n.strip()]
+    return [ALL_COUNTIES_TEXT if n == "\x00ALL\x00" else n.replace("\x00", "") for n in names]
+
+
+def load_states(task_ids: list[int] | None = None, *, documents: list[int] | None = None, qs=None, lock=False):
+    """TaskStates for tasks by id and/or document, with units, milestones and targets, in a few queries."""
+    from django.db.models import Q
+
+    units = {u.pk: u for u in Unit.objects.all()}
+    if qs is None:
+        cond = Q(pk__in=task_ids or []) | Q(document_id__in=documents or [])
+        qs = Task.objects.alive().filter(cond)
+    base = qs
+    if lock:
+        qs = qs.select_for_update()
+    docs = {}
+    tasks = list(
+        qs.values_list("id", "version", "document_id", "path", "title", "text", "note", "status", "section")
+    )
+    doc_ids = {t[2] for t in tasks}
+    for d in Document.objects.filter(pk__in=doc_ids).only("id", "doc_number", "title"):
+        docs[d.pk] = d
+    states = {}
+    for tid, version, doc_id, path, title, text, note, status, section in tasks:
+        states[tid] = TaskState(
+            id=tid, version=version, document_id=doc_id, document_label=docs[doc_id].doc_number or docs[doc_id].title,
+            path=list(path), title=title, text=text, note=note, status=status, lead=[], responsible=[], counties=[],
+            milestones=[], targets=[], section=list(section or []),
+        )
+    if not states:
+        return states
+    id_filter = _id_filter(list(states), base)
+    roles = {TaskUnit.Role.LEAD: "lead", TaskUnit.Role.RESPONSIBLE: "responsible", TaskUnit.Role.COUNTY: "counties"}
+    for task_id, unit_id, role in (
+        TaskUnit.objects.filter(**id_filter).order_by("task_id", "role", "position", "id").values_list("task_id", "unit_id", "role")
+    ):
+        if task_id in states:
+            getattr(states[task_id], roles[role]).append(units[unit_id])
+    for task_id, date, text, context, done in (
+        Milestone.objects.filter(**id_filter)
+        .order_by("task_id", F("date").asc(nulls_last=True), "id")
+        .values_list("task_id", "date", "text", "context", "done")
+    ):
+        if task_id in states:
+            states[task_id].milestones.append((date, text, context, done))
+    for target in Target.objects.filter(**id_filter).order_by("id"):
+        if target.task_id in states:
+            states[target.task_id].targets.append(target)
+    return states
+
+
+def _id_filter(ids: list[int], qs) -> dict:
+    # Large id lists go as a subquery (SQLite limits the number of parameters).
+    if len(ids) <= 500:
+        return {"task_id__in": ids}
+    return {"task_id__in": qs.model.objects.filter(pk__in=qs.values("pk")).values("pk")}
+
+
+def _schedule(state: TaskState) -> tuple[dt.date | None, dt.date | None]:
+    """(open_due, deadline) as tasks.lights computes them, from plain values."""
+    items = [d for d, _t, _c, done in state.milestones if d and not done]
+    items += [t.due for t in state.targets if t.due and not t.is_met]
+    dates = [d for d, *_ in state.milestones if d] + [t.due for t in state.targets if t.due]
+    return (min(items) if items else None), (max(dates) if dates else None)
+
+
+def plan_import(rows: list[list], *, document: Document | None = None, lock: bool = False) -> tuple[ImportResult, list, dict]:
+    """Read, validate and match every row; nothing is written. Returns (result, row plans, context)."""
+    result = ImportResult()
+    columns, headers, start = find_header(rows)
+    ctx = _Ctx(document=document)
+    county_count = len(ctx.all_counties)
+
+    def label(key):
+        return f"{column_letter(columns[key])}（{headers.get(key) or COLUMN_BY_KEY[key].header}）"
+
+    def get(row, key):
+        i = columns.get(key)
+        return row[i] if i is not None and i < len(row) else None
+
+    if document is None and "source" not in columns:
+        raise SpreadsheetError(
+            "表格中没有“任务来源(文件/文号)”列：请在导入时选择任务所属的文件（--document 文号）。", field="document"
+        )
+
+    stack: dict[int, str] = {}
+    headings: dict[int, str] = {}
+    parsed: list[tuple[int, dict, tuple | None]] = []  # (excel row, cells, ref)
+    plans: list[RowPlan] = []
+    seen_paths: dict[tuple[str, str], int] = {}
+    for r in range(start, len(rows)):
+        row = rows[r]
+        excel_row = r + 1
+        if len(row) > settings.IMPORT_MAX_COLUMNS:
+            row = row[: settings.IMPORT_MAX_COLUMNS]
+        nonempty = [v for v in row if cell_text(v).strip()]
+        if not nonempty:
+            continue
+        ref = parse_ref(cell_text(get(row, "ref"))) if "ref" in columns else None
+        seq_text = cell_text(get(row, "seq")).strip()
+        title_text = cell_text(get(row, "title")).strip()
+        detail = any(cell_text(get(row, k)).strip() for k in ("lead", "responsible", "deadline", "status", "note", "text"))
+        numbering = parse_numbering(seq_text) if seq_text else None
+        if numbering is None and not seq_text and not title_text and len(nonempty) == 1:
+            numbering = parse_numbering(cell_text(nonempty[0]))
+            if numbering is None:
+                continue  # a note under the table (注：…) or a stray merged cell
+            seq_text = cell_text(nonempty[0])
+        if ref is None and not detail and numbering is not None and len(nonempty) <= 2 and (numbering[2] or len(nonempty) == 2):
+            level, segment, rest = numbering
+            heading = rest or next((cell_text(v).strip() for v in nonempty if cell_text(v).strip() != seq_text), "")
+            stack = {k: v for k, v in stack.items() if k < level}
+            headings = {k: v for k, v in headings.items() if k < level}
+            stack[level], headings[level] = segment, heading
+            continue
+        if not seq_text and not title_text:
+            continue
+        errors_before = len(result.errors)
+
+        def err(key, message, _row=excel_row):
+            col = label(key) if key in columns else key
+            result.errors.append(RowError(_row, col, message))
+
+        # Numbering and path
+        path = None
+        if _FULL_PATH.match(unicodedata.normalize("NFKC", seq_text).replace("（", "(").replace("）", ")")):
+            path = unicodedata.normalize("NFKC", seq_text).split(".")
+        elif numbering is not None:
+            level, segment, _rest = numbering
+            path = [stack[k] for k in sorted(stack) if k < level] + [segment]
+            stack = {k: v for k, v in stack.items() if k < level}
+            headings = {k: v for k, v in headings.items() if k < level}
+            stack[level] = segment
+        elif seq_text:
+            err("seq", f"序号“{seq_text}”无法识别，应为 一、 (一) 1. (1) 这样的编号。")
+        else:
+            err("seq", "缺少序号。")
+        if not title_text:
+            err("title", "重点任务（任务名称）不能为空。")
+        elif len(title_text) > 500:
+            err("title", f"重点任务不能超过 500 个字（现有 {len(title_text)} 个）。")
+
+        status = None
+        status_text = cell_text(get(row, "status")).strip()
+        if status_text:
+            labels = {p.label: p.value for p in Progress} | {p.value: p.value for p in Progress}
+            labels |= {"序时推进": Progress.IN_PROGRESS, "正在推进": Progress.IN_PROGRESS, "完成": Progress.COMPLETED}
+            status = labels.get(status_text)
+            if status is None:
+                err("status", f"完成状态“{status_text}”无效，可选：{'、'.join(p.label for p in Progress)}。")
+
+        def units_of(key, text):
+            found, counties = [], []
+            for name in _split_names(text):
+                if name == ALL_COUNTIES_TEXT:
+                    counties = list(ctx.all_counties)
+                    continue
+                unit = resolve_in_table(ctx.table, name)
+                if unit is None:
+                    hints = unit_suggestions(name=name, table=ctx.table)
+                    hint = f"，您是否要找：{'、'.join(u.name for u in hints)}" if hints else ""
+                    err(key, f"{COLUMN_BY_KEY[key].header}中的“{name}”不是已知单位{hint}。")
+                elif unit.kind == UnitKind.COUNTY and key == "responsible":
+                    if unit not in counties:
+                        counties.append(unit)
+                elif unit not in found:
+                    found.append(unit)
+            return found, counties
+
+        lead, _ = units_of("lead", cell_text(get(row, "lead")))
+        responsible, counties = units_of("responsible", cell_text(get(row, "responsible")))
+
+        deadline_raw = get(row, "deadline")
+        milestones = []
+        try:
+            milestones = [(d, t, "", False) for d, t in parse_deadlines(deadline_raw)]
+        except (ValueError, OverflowError):
+            err("deadline", f"完成时限“{cell_text(deadline_raw)}”不是可识别的日期（{DATE_HINT}）。")
+
+        doc_text = cell_text(get(row, "source")).strip()
+        if document is None and not doc_text:
+            err("source", "缺少任务来源（文件/文号），或在导入时指定任务所属的文件。")
+        doc_key, doc = ctx.resolve_document(doc_text) if (document is not None or doc_text) else ("", None)
+
+        if path is not None and doc_key:
+            pk = (doc_key, path_display(path))
+            if pk in seen_paths:
+                err("seq", f"编号 {path_display(path)} 与第 {seen_paths[pk]} 行重复。")
+            else:
+                seen_paths[pk] = excel_row
+
+        if len(result.errors) > errors_before:
+            continue
+        cells = {k: cell_text(get(row, k)) for k in ("source", "title", "text", "lead", "responsible", "deadline", "status", "note")}
+        state = TaskState(
+            id=None, version=1, document_id=doc.pk if doc else None, document_label=doc_text, path=path,
+            title=title_text, text=normalize_cell(cell_text(get(row, "text"))), note=normalize_cell(cell_text(get(row, "note"))),
+            status=status or Progress.NOT_STARTED, lead=lead, responsible=responsible, counties=counties,
+            milestones=milestones, section=[headings[k] for k in sorted(headings)],
+        )
+        plans.append(RowPlan(excel_row, doc_key, path, state.section, state))
+        parsed.append((excel_row, cells, ref, status is not None))
+        if not doc and doc_text and doc_text not in result.new_documents and document is None:
+            result.new_documents.append(doc_text)
+    result.rows = len(plans)
+    if result.errors:
+        return result, [], {}
+
+    # Match rows to existing tasks: by stable id first, then by document + path.
+    ids = [ref[0] for _r, _c, ref, _s in parsed if ref]
+    doc_ids = list({p.state.document_id for p in plans if p.state.document_id})
+    existing = load_states(ids, documents=doc_ids, lock=lock)
+    by_path = {(s.document_id, s.path_key): s for s in existing.values()}
+    claimed: dict[int, int] = {}
+    for plan, (excel_row, cells, ref, status_given) in zip(plans, parsed, strict=True):
+        current = None
+        if ref and ref[0] in existing:
+            current = existing[ref[0]]
+        elif plan.state.document_id:
+            current = by_path.get((plan.state.document_id, path_display(plan.path)))
+        if current is None:
+            if plan.state.document_id and (plan.state.document_id, path_display(plan.path)) in by_path:
+                pass
+            result.created += 1
+            continue
+        if current.id in claimed:
+            result.errors.append(
+                RowError(excel_row, label("seq"), f"与第 {claimed[current.id]} 行是同一个任务（{current.path_key}），不能重复导入。")
+            )
+            continue
+        claimed[current.id] = excel_row
+        plan.existing = current
+        if ref and row_fingerprint(path_display(plan.path), cells) == ref[2]:
+            result.unchanged += 1  # nobody touched this row in the file
+            continue
+        changed = _changed_fields(plan, current, status_given, county_count)
+        if not changed:
+            result.unchanged += 1
+            continue
+        if ref and ref[1] < current.version:
+            result.conflicts.append(Conflict(excel_row, current.id, current.path_key, current.title, ref[1], current.version))
+            plan.existing = None
+            plan.changed = {"__conflict__"}
+            continue
+        if "path" in changed:
+            other = by_path.get((current.document_id, path_display(plan.path)))
+            if other is not None and other.id != current.id:
+                result.errors.append(
+                    RowError(excel_row, label("seq"), f"编号 {path_display(plan.path)} 已被任务“{other.title}”使用。")
+                )
+                continue
+        plan.changed = changed
+        result.updated += 1
+        result.changes.append(
+            {"row": excel_row, "path": current.path_key, "title": current.title, "fields": sorted(changed)}
+        )
+    return result, plans, {"ctx": ctx, "county_count": county_count}
+
+
+def _changed_fields(plan: RowPlan, current: TaskState, status_given: bool, county_count: int) -> set:
+    new = plan.state
+    changed = set()
+    for attr in ("title", "text", "note"):
+        if normalize_cell(getattr(new, attr)) != normalize_cell(getattr(current, attr)):
+            changed.add(attr)
+    if status_given and new.status != current.status:
+        changed.add("status")
+    if [u.pk for u in new.lead] != [u.pk for u in current.lead]:
+        changed.add("lead")
+    if [u.pk for u in new.responsible] != [u.pk for u in current.responsible]:
+        changed.add("responsible")
+    if {u.pk for u in new.counties} != {u.pk for u in current.counties}:
+        changed.add("counties")
+    old_text = "；".join((t or (f"{d:%Y-%m-%d}" if d else "")) for d, t, *_ in current.milestones)
+    new_text = "；".join((t or (f"{d:%Y-%m-%d}" if d else "")) for d, t, *_ in new.milestones)
+    if new_text != old_text and [(d, t) for d, t, *_ in new.milestones] != [(d, t) for d, t, *_ in current.milestones]:
+        changed.add("milestones")
+    if new.path != current.path:
+        changed.add("path")
+    return changed
+
+
+# --------------------------------------------------------------------------------------------------- import write
+
+
+def _audit_rows(entries: list[tuple[str, int, str, dict]], *, actor, request) -> None:
+    from departments.services import _request_ip
+
+    if actor is None and request is not None and getattr(request, "user", None) and request.user.is_authenticated:
+        actor = request.user
+    name = actor.get_username() if actor is not None else "系统"
+    ip = _request_ip(request)
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor=actor if (actor is not None and actor.pk) else None, actor_name=name, ip=ip, action=action,
+                object_type="task", object_id=str(task_id), object_repr=repr_[:300], changes=changes, message="Excel 导入",
+            )
+            for action, task_id, repr_, changes in entries
+        ],
+        batch_size=1000,
+    )
+
+
+def _apply(plans: list[RowPlan], *, actor, request) -> None:
+    from .services import diff_snapshots, document_upsert
+
+    now = timezone.now()
+    docs: dict[str, Document] = {}
+    for plan in plans:
+        if plan.state.document_id is None and plan.existing is None and plan.changed != {"__conflict__"}:
+            key = plan.state.document_label
+            if key not in docs:
+                number = _doc_number_in(key)
+                title = key.replace(number, "").strip(" 《》()（）") if number else key
+                docs[key], _ = document_upsert(doc_number=number, title=title or key, actor=actor)
+            plan.state.document_id = docs[key].pk
+            plan.state.document_label = key
+
+    new = [p for p in plans if p.existing is None and p.changed != {"__conflict__"}]
+    upd = [p for p in plans if p.existing is not None and p.changed]
+    audits = []
+
+    # Creates
+    objs = []
+    for p in new:
+        s = p.state
+        open_due, deadline = _schedule(s)
+        objs.append(
+            Task(
+                document_id=s.document_id, path=s.path, path_key=path_display(s.path), sort_key=path_sort_key(s.path),
+                section=s.section, title=s.title, text=s.text, note=s.note, status=s.status, open_due=open_due,
+                deadline=deadline, version=1,
+            )
+        )
+    Task.objects.bulk_create(objs, batch_size=1000)
+    units, miles = [], []
+    for p, obj in zip(new, objs, strict=True):
+        p.state.id = obj.pk
+        for role, lst in ((TaskUnit.Role.LEAD, p.state.lead), (TaskUnit.Role.RESPONSIBLE, p.state.responsible), (TaskUnit.Role.COUNTY, p.state.counties)):
+            units += [TaskUnit(task_id=obj.pk, unit=u, role=role, position=i) for i, u in enumerate(lst)]
+        miles += [Milestone(task_id=obj.pk, date=d, text=t, context=c, done=done) for d, t, c, done in p.state.milestones]
+        audits.append(("task_create", obj.pk, f"{obj.path_key} {obj.title}", diff_snapshots({}, snapshot(p.state))))
+
+    # Updates
+    changed_objs, unit_roles, mile_tasks = [], [], []
+    for p in upd:
+        cur, s = p.existing, p.state
+        after = TaskState(
+            id=cur.id, version=cur.version + 1, document_id=cur.document_id, document_label=cur.document_label,
+            path=s.path if "path" in p.changed else cur.path,
+            title=s.title if "title" in p.changed else cur.title,
+            text=s.text if "text" in p.changed else cur.text,
+            note=s.note if "note" in p.changed else cur.note,
+            status=s.status if "status" in p.changed else cur.status,
+            lead=s.lead if "lead" in p.changed else cur.lead,
+            responsible=s.responsible if "responsible" in p.changed else cur.responsible,
+            counties=s.counties if "counties" in p.changed else cur.counties,
+            milestones=s.milestones if "milestones" in p.changed else cur.milestones,
+            targets=cur.targets, section=cur.section,
+        )
+        open_due, deadline = _schedule(after)
+        changed_objs.append(
+            Task(
+                pk=cur.id, path=after.path, path_key=after.path_key, sort_key=path_sort_key(after.path), title=after.title,
+                text=after.text, note=after.note, status=after.status, version=after.version, open_due=open_due,
+                deadline=deadline, updated_at=now,
+            )
+        )
+        for key, role, lst in (("lead", TaskUnit.Role.LEAD, after.lead), ("responsible", TaskUnit.Role.RESPONSIBLE, after.responsible), ("counties", TaskUnit.Role.COUNTY, after.counties)):
+            if key in p.changed:
+                unit_roles.append((cur.id, role))
+                units += [TaskUnit(task_id=cur.id, unit=u, role=role, position=i) for i, u in enumerate(lst)]
+        if "milestones" in p.changed:
+            mile_tasks.append(cur.id)
+            miles += [Milestone(task_id=cur.id, date=d, text=t, context=c, done=done) for d, t, c, done in after.milestones]
+        audits.append(("task_update", cur.id, f"{after.path_key} {after.title}", diff_snapshots(snapshot(cur), snapshot(after))))
+    if changed_objs:
+        Task.objects.bulk_update(
+            changed_objs,
+            ["path", "path_key", "sort_key", "title", "text", "note", "status", "version", "open_due", "deadline", "updated_at"],
+            batch_size=500,
+        )
+    by_role = defaultdict(list)
+    for task_id, role in unit_roles:
+        by_role[role].append(task_id)
+    for role, ids in by_role.items():
+        for i in range(0, len(ids), 500):
+            TaskUnit.objects.filter(task_id__in=ids[i : i + 500], role=role).delete()
+    for i in range(0, len(mile_tasks), 500):
+        Milestone.objects.filter(task_id__in=mile_tasks[i : i + 500]).delete()
+    TaskUnit.objects.bulk_create(units, batch_size=2000)
+    Milestone.objects.bulk_create(miles, batch_size=2000)
+    _audit_rows(audits, actor=actor, request=request)
+
+
+def ledger_import(
+    *, data: bytes, document: Document | None = None, dry_run: bool = True, actor=None, request=None
+) -> ImportResult:
+    """Preview (dry_run) or write a ledger file. Writes happen in one transaction and only when no row has an error;
+    rows edited in the file but changed in the app since the export are reported as conflicts and left alone."""
+    rows = read_rows(data)
+    if dry_run:
+        result, _plans, _ctx = plan_import(rows, document=document)
+        return result
+    try:
+        with transaction.atomic():
+            result, plans, _ctx = plan_import(rows, document=document, lock=True)
+            if result.errors:
+                return result
+            _apply(plans, actor=actor, request=request)
+            result.written = True
+    except IntegrityError:
+        raise ApplicationError("导入失败：编号与其他任务冲突（可能同时有人在修改台账），未写入任何数据，请重新预览。") from None
+    return result
+
+
+# --------------------------------------------------------------------------------------------------- export
+
+
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    value = _ILLEGAL_XML.sub("", value)
+    # A CR would become LF when read back; the character reference keeps it.
+    return escape(value).replace("\r", "&#13;")
+
+
+@dataclass
+class SheetSpec:
+    title: str
+    subtitle: str
+    columns: list  # [(header, width, group)]
+    rows: list  # [(kind, [values])]: kind "data" or "section"
+    hidden_last: bool = False
+    name: str = "台账"
+
+
+def _build_sheet(wb, spec: SheetSpec, styles_holder: dict):
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    ws = wb.create_sheet(spec.name)
+    ncols = len(spec.columns)
+    last = get_column_letter(ncols - 1 if spec.hidden_last else ncols)
+    thin = Side(style="thin", color="808080")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    ws.append([spec.title])
+    ws.merge_cells(f"A1:{last}1")
+    ws["A1"].font = Font(bold=True, size=16)
+    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
+    ws.row_dimensions[1].height = 30
+    ws.append([spec.subtitle])
+    ws.merge_cells(f"A2:{last}2")
+    ws["A2"].alignment = Alignment(horizontal="right")
+    head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+    head_align = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    grouped = any(g for _h, _w, g in spec.columns)
+    row1 = [(g or h) for h, _w, g in spec.columns]
+    row2 = [(h if g else None) for h, _w, g in spec.columns]
+    ws.append(row1)
+    if grouped:
+        ws.append(row2)
+    header_rows = [3, 4] if grouped else [3]
+    for r in header_rows:
+        for c in range(1, ncols + 1):
+            cell = ws.cell(row=r, column=c)
+            cell.font, cell.fill, cell.alignment, cell.border = head_font, head_fill, head_align, border
+    if grouped:
+        c = 0
+        while c < ncols:
+            h, _w, g = spec.columns[c]
+            if g:
+                end = c
+                while end + 1 < ncols and spec.columns[end + 1][2] == g:
+                    end += 1
+                ws.merge_cells(start_row=3, start_column=c + 1, end_row=3, end_column=end + 1)
+                c = end + 1
+            else:
+                ws.merge_cells(start_row=3, start_column=c + 1, end_row=4, end_column=c + 1)
+                c += 1
+    for i, (_h, width, _g) in enumerate(spec.columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    if spec.hidden_last:
+        ws.column_dimensions[get_column_letter(ncols)].hidden = True
+    first_data = header_rows[-1] + 1
+    ws.freeze_panes = f"B{first_data}"
+    ws.print_title_rows = f"{header_rows[0]}:{header_rows[-1]}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    # Merges for section rows must be known before saving; their rows are written later as raw XML.
+    r = first_data
+    for kind, _values in spec.rows:
+        if kind == "section":
+            ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=ncols - 1 if spec.hidden_last else ncols)
+        r += 1
+    # Placeholder cells carrying the data and section styles; their style ids are read back from the XML.
+    marker = first_data
+    data_cell = ws.cell(row=marker, column=1, value="§DATA§")
+    data_cell.alignment = Alignment(wrap_text=True, vertical="top")
+    data_cell.border = border
+    sec_cell = ws.cell(row=marker, column=2, value="§SECTION§")
+    sec_cell.font = Font(bold=True)
+    sec_cell.alignment = Alignment(vertical="center", wrap_text=True)
+    sec_cell.border = border
+    sec_cell.fill = PatternFill("solid", fgColor="F2F2F2")
+    styles_holder[ws.title] = (spec, first_data)
+    return ws
+
+
+def _rows_xml(spec: SheetSpec, first_row: int, s_data: str, s_section: str) -> str:
+    letters = [column_letter(i) for i in range(len(spec.columns))]
+    out = []
+    r = first_row
+    for kind, values in spec.rows:
+        style = s_section if kind == "section" else s_data
+        cells = []
+        for i, value in enumerate(values):
+            if value is None or value == "":
+                cells.append(f'<c r="{letters[i]}{r}" s="{style}"/>')
+            else:
+                cells.append(
+                    f'<c r="{letters[i]}{r}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{_xml_text(str(value))}</t></is></c>'
+                )
+        out.append(f'<row r="{r}">{"".join(cells)}</row>')
+        r += 1
+    return "".join(out)
+
+
+def write_workbook(specs: list[SheetSpec]) -> bytes:
+    """An .xlsx with one sheet per spec: openpyxl writes the frame, the data rows are streamed into its XML."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    holder: dict = {}
+    sheets = [_build_sheet(wb, spec, holder) for spec in specs]
+    frame = io.BytesIO()
+    wb.save(frame)
+    frame.seek(0)
+    source = zipfile.ZipFile(frame)
+    out = io.BytesIO()
+    sheet_paths = {f"xl/worksheets/sheet{i}.xml": ws.title for i, ws in enumerate(sheets, start=1)}
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename in sheet_paths:
+                spec, first_data = holder[sheet_paths[item.filename]]
+                xml = content.decode("utf-8")
+                m = re.search(rf'<row r="{first_data}"[^>]*>.*?</row>', xml, re.S)
+                s_data = re.search(r'<c r="A\d+" s="(\d+)"', m[0])[1]
+                s_section = re.search(r'<c r="B\d+" s="(\d+)"', m[0])[1]
+                xml = xml[: m.start()] + _rows_xml(spec, first_data, s_data, s_section) + xml[m.end() :]
+                last_row = first_data + len(spec.rows) - 1
+                xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{column_letter(len(spec.columns) - 1)}{max(last_row, first_data)}"/>', xml)
+                content = xml.encode("utf-8")
+            target.writestr(item, content, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def ledger_states(qs) -> list[TaskState]:
+    """The tasks of a queryset as TaskStates, in ledger order (document, then plan order)."""
+    qs = qs.order_by("document_id", "sort_key")
+    ids = list(qs.values_list("id", flat=True))
+    states = load_states(qs=Task.objects.filter(pk__in=qs.values("pk")))
+    return [states[i] for i in ids if i in states]
+
+
+def _period_reports(period, task_ids) -> dict[int, tuple[str, str, str]]:
+    """The lead unit's report text for each task in a period."""
+    from reports.models import Report
+
+    lead = defaultdict(list)
+    for task_id, unit_id in TaskUnit.objects.filter(role=TaskUnit.Role.LEAD, task__in=task_ids).order_by("position").values_list("task_id", "unit_id"):
+        lead[task_id].append(unit_id)
+    out = {}
+    for task_id, unit_id, text, problems, next_steps in Report.objects.filter(period=period, task__in=task_ids).values_list(
+        "task_id", "unit_id", "text", "problems", "next_steps"
+    ):
+        if lead.get(task_id) and unit_id == lead[task_id][0]:
+            out[task_id] = (text, problems, next_steps)
+    return out
+
+
+def ledger_export(*, qs, period=None, title: str | None = None, now: dt.datetime | None = None) -> bytes:
+    """The ledger in the standard layout, one row per task under section rows for the plan's headings."""
+    now = now or timezone.now()
+    states = ledger_states(qs)
+    county_count = Unit.objects.filter(kind=UnitKind.COUNTY, deleted_at__isnull=True).count()
+    reports = _period_reports(period, qs.values("pk")) if period is not None else {}
+    documents = {s.document_id for s in states}
+    if title is None:
+        if len(documents) == 1:
+            doc = Document.objects.get(pk=next(iter(documents)))
+            title = f"{doc.short_title or doc.title}任务台账"
+        else:
+            title = "深化医药卫生体制改革重点任务台账"
+    local = timezone.localtime(now)
+    subtitle = f"导出时间：{local:%Y-%m-%d %H:%M}" + (f"　本期：{period.label}" if period is not None else "")
+    width = len(LEDGER_COLUMNS)
+    rows = []
+    emitted: set = set()
+    for s in states:
+        for depth in range(1, len(s.path)):
+            key = (s.document_id, tuple(s.path[:depth]))
+            if key in emitted:
+                continue
+            emitted.add(key)
+            heading = s.section[depth - 1] if depth - 1 < len(s.section) else ""
+            from .models import path_numbering
+
+            rows.append(("section", [path_numbering(s.path[:depth]), heading] + [""] * (width - 2)))
+        cells = task_cells(s, county_count=county_count, report=reports.get(s.id))
+        values = [cells[c.key] for c in LEDGER_COLUMNS[:-1]] + [ref_text(s, cells)]
+        rows.append(("data", values))
+    columns = [(c.header, c.width, c.group) for c in LEDGER_COLUMNS]
+    return write_workbook([SheetSpec(title=title, subtitle=subtitle, columns=columns, rows=rows, hidden_last=True)])
+
+
+def export_filename(prefix: str, now: dt.datetime | None = None) -> str:
+    local = timezone.localtime(now or timezone.now())
+    return f"{prefix}-{local:%Y%m%d-%H%M}.xlsx"
+
+
+__all__ = [
+    "PERIOD_GROUP",
+    "ImportResult",
+    "RowError",
+    "SpreadsheetError",
+    "column_letter",
+    "ledger_export",
+    "ledger_import",
+    "parse_deadline",
+    "read_rows",
+    "write_workbook",
+]

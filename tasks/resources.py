@@ -1,0 +1,233 @@
+"""The Excel column mapping of the ledger (标准台账格式), one place for export, import and the admin.
+
+`LEDGER_COLUMNS` is the layout offices use; `task_cells` turns a task into the text of those cells. The
+django-import-export `TaskResource` exposes the same mapping (admin exports, scripts). The bulk import and the
+styled export in tasks/excel.py do not run rows through Resource.import_data: with validation it manages a few
+hundred rows per second, far from the 5,000 rows/s the offices' 10,000-task ledgers need, so that path reads with
+python-calamine and writes with bulk queries, using these same column definitions and cell functions.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+
+from import_export import fields, resources
+
+from .models import Progress, Task, path_numbering
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    width: float
+    synonyms: tuple[str, ...] = ()
+    group: str = ""  # second header row: columns under one merged group heading
+
+
+PERIOD_GROUP = "本期工作情况"
+
+LEDGER_COLUMNS: list[Column] = [
+    Column("seq", "序号", 8, ("编号", "序", "排序")),
+    Column("source", "任务来源(文件/文号)", 18, ("任务来源", "文件", "文号", "来源", "文件/文号", "依据文件")),
+    Column("title", "重点任务", 28, ("任务名称", "重点工作任务", "工作任务", "任务", "重点工作", "主要任务")),
+    Column("text", "目标任务/指标", 48, ("目标任务", "任务内容", "具体内容", "目标任务及指标", "工作内容", "指标", "主要内容")),
+    Column("lead", "牵头单位", 16, ("牵头部门", "牵头", "牵头责任单位")),
+    Column("responsible", "责任单位", 22, ("责任部门", "配合单位", "参与单位", "协办单位")),
+    Column("deadline", "完成时限", 14, ("时间节点", "完成时间", "时限", "完成期限", "时限要求")),
+    Column("progress", "本期进展情况", 36, ("进展情况", "工作进展", "进展", "推进情况"), PERIOD_GROUP),
+    Column("problems", "存在问题", 24, ("问题", "存在的问题", "困难问题"), PERIOD_GROUP),
+    Column("next_steps", "下步打算", 24, ("下步计划", "下一步打算", "下一步工作"), PERIOD_GROUP),
+    Column("status", "完成状态", 10, ("进展状态", "状态", "完成情况")),
+    Column("note", "备注", 14, ()),
+    Column("ref", "系统编号(请勿修改)", 14, ("系统编号",)),
+]
+COLUMN_BY_KEY = {c.key: c for c in LEDGER_COLUMNS}
+# Columns a re-import compares; the period columns belong to reports, not to the task.
+EDITABLE_KEYS = ("source", "title", "text", "lead", "responsible", "deadline", "status", "note")
+ALL_COUNTIES_TEXT = "各县(市、区)政府"
+
+
+def document_label(document) -> str:
+    return document.doc_number or document.title
+
+
+@dataclass
+class TaskState:
+    """A task as plain values: what the Excel export writes and the import compares, loaded in a few queries."""
+
+    id: int | None
+    version: int
+    document_id: int | None
+    document_label: str
+    path: list[str]
+    title: str
+    text: str
+    note: str
+    status: str
+    lead: list  # Units, in order
+    responsible: list
+    counties: list
+    milestones: list  # [(date|None, text, context, done)]
+    targets: list = field(default_factory=list)  # Target objects (for lights and the history snapshot)
+    section: list = field(default_factory=list)
+
+    @property
+    def path_key(self) -> str:
+        return ".".join(self.path)
+
+    @classmethod
+    def from_task(cls, task: Task) -> "TaskState":
+        return cls(
+            id=task.pk,
+            version=task.version,
+            document_id=task.document_id,
+            document_label=document_label(task.document),
+            path=list(task.path),
+            title=task.title,
+            text=task.text,
+            note=task.note,
+            status=task.status,
+            lead=task.lead_units,
+            responsible=task.responsible_units,
+            counties=task.counties,
+            milestones=[(m.date, m.text, m.context, m.done) for m in task.milestones.all()],
+            targets=list(task.targets.all()),
+            section=list(task.section or []),
+        )
+
+
+def milestones_text(milestones) -> str:
+    return "；".join((text or (f"{date:%Y-%m-%d}" if date else "")) for date, text, *_ in milestones).strip("；")
+
+
+def responsible_text(state: TaskState, *, county_count: int) -> str:
+    names = [u.name for u in state.responsible]
+    if state.counties and county_count and len(state.counties) >= county_count:
+        names.append(ALL_COUNTIES_TEXT)
+    else:
+        names += [u.name for u in state.counties]
+    return "、".join(names)
+
+
+def task_cells(state: TaskState, *, county_count: int, report=None) -> dict[str, str]:
+    """The ledger cells of a task as text."""
+    return {
+        "seq": path_numbering(state.path),
+        "source": state.document_label,
+        "title": state.title,
+        "text": state.text,
+        "lead": "、".join(u.name for u in state.lead),
+        "responsible": responsible_text(state, county_count=county_count),
+        "deadline": milestones_text(state.milestones),
+        "progress": report[0] if report else "",
+        "problems": report[1] if report else "",
+        "next_steps": report[2] if report else "",
+        "status": Progress(state.status).label,
+        "note": state.note,
+    }
+
+
+def snapshot(state: TaskState) -> dict:
+    """Same keys and wording as tasks.services.task_snapshot, for the task history."""
+    return {
+        "title": state.title,
+        "text": state.text,
+        "note": state.note,
+        "status": Progress(state.status).label,
+        "path": state.path_key,
+        "lead_units": "、".join(u.name for u in state.lead),
+        "responsible_units": "、".join(u.name for u in state.responsible),
+        "counties": "、".join(u.name for u in state.counties),
+        "milestones": "；".join(
+            f"{d:%Y-%m-%d}" + (f"（{t}）" if t else "") if d else t for d, t, *_ in state.milestones
+        ),
+        "targets": "；".join(t.label + (f"（{t.due:%Y-%m-%d}）" if t.due else "") for t in state.targets),
+    }
+
+
+def normalize_cell(value: str) -> str:
+    return (value or "").replace("\r\n", "\n").strip()
+
+
+def row_fingerprint(path_key: str, cells: dict[str, str]) -> str:
+    """A short hash of what the export wrote, so a re-import can tell rows someone edited from untouched ones."""
+    text = "\x1f".join([path_key] + [normalize_cell(cells.get(k, "")) for k in EDITABLE_KEYS])
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def ref_text(state: TaskState, cells: dict[str, str]) -> str:
+    """The hidden stable reference: id, version read, fingerprint of the exported row."""
+    return f"T{state.id}:v{state.version}:{row_fingerprint(state.path_key, cells)}"
+
+
+def parse_ref(value: str) -> tuple[int, int, str] | None:
+    value = (value or "").strip()
+    parts = value.split(":")
+    if len(parts) != 3 or not parts[0].startswith("T") or not parts[1].startswith("v"):
+        return None
+    try:
+        return int(parts[0][1:]), int(parts[1][1:]), parts[2]
+    except ValueError:
+        return None
+
+
+class TaskResource(resources.ModelResource):
+    """The ledger columns for django-import-export (admin and scripted exports); same cells as the Excel export."""
+
+    seq = fields.Field(column_name="序号")
+    source = fields.Field(column_name=COLUMN_BY_KEY["source"].header)
+    title_cell = fields.Field(column_name="重点任务")
+    text_cell = fields.Field(column_name="目标任务/指标")
+    lead = fields.Field(column_name="牵头单位")
+    responsible = fields.Field(column_name="责任单位")
+    deadline_cell = fields.Field(column_name="完成时限")
+    status_cell = fields.Field(column_name="完成状态")
+    note_cell = fields.Field(column_name="备注")
+    ref = fields.Field(column_name=COLUMN_BY_KEY["ref"].header)
+
+    class Meta:
+        model = Task
+        fields = export_order = (
+            "seq", "source", "title_cell", "text_cell", "lead", "responsible", "deadline_cell", "status_cell", "note_cell", "ref"
+        )
+
+    def __init__(self, *args, county_count: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.county_count = county_count
+        self._cache: dict[int, dict] = {}
+
+    def _cells(self, task):
+        if task.pk not in self._cache:
+            state = TaskState.from_task(task)
+            self._cache[task.pk] = (state, task_cells(state, county_count=self.county_count))
+        return self._cache[task.pk]
+
+    def dehydrate_seq(self, task):
+        return self._cells(task)[1]["seq"]
+
+    def dehydrate_source(self, task):
+        return self._cells(task)[1]["source"]
+
+    def dehydrate_title_cell(self, task):
+        return self._cells(task)[1]["title"]
+
+    def dehydrate_text_cell(self, task):
+        return self._cells(task)[1]["text"]
+
+    def dehydrate_lead(self, task):
+        return self._cells(task)[1]["lead"]
+
+    def dehydrate_responsible(self, task):
+        return self._cells(task)[1]["responsible"]
+
+    def dehydrate_deadline_cell(self, task):
+        return self._cells(task)[1]["deadline"]
+
+    def dehydrate_status_cell(self, task):
+        return self._cells(task)[1]["status"]
+
+    def dehydrate_note_cell(self, task):
+        return self._cells(task)[1]["note"]
+
+    def dehydrate_ref(self, task):
+        return ref_text(*self._cells(task))
