@@ -62,11 +62,10 @@ def main() -> None:
     start = time.perf_counter()
     import subprocess
 
-    subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, %r)\n"
+    subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, {!r})\n"
                     "from tasks.extraction import extract_plan\n"
-                    "import time; t=time.perf_counter(); extract_plan(open(%r, encoding='utf-8').read()); "
-                    "print(f'cold start (new process, incl. OpenCC load): {time.perf_counter()-t:.3f}s')"
-                    % (str(ROOT), str(SEEDS / "pingdingshan-2020-plan.txt"))], check=False)
+                    "import time; t=time.perf_counter(); extract_plan(open({!r}, encoding='utf-8').read()); "
+                    "print(f'cold start (new process, incl. OpenCC load): {{time.perf_counter()-t:.3f}}s')".format(str(ROOT), str(SEEDS / "pingdingshan-2020-plan.txt"))], check=False)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ _VERB_RE = re.compile(
 )
 _ALL_LEAD_VERBS = {"按职责分工负责", "按职责分别负责", "按职责分工落实", "分别牵头负责", "分别牵头", "共同牵头", "分别负责", "牵头负责", "牵头"}
 _RESP_VERBS = {"参与", "配合", "协助", "协办", "参加"}
+_MARKED_LEAD_RE = re.compile(r"([^()、,;:]{2,30}?)[(（](?:牵头|牵头单位|牵头部门)[)）]")
 _SEP_RE = re.compile(r"[,;。\n]")
 _OPEN = "(（〔[【"
 _CLOSE = ")）〕]】"
@@ -132,6 +133,14 @@ def parse_attribution(content: str, resolver: UnitResolver | None, strict: bool 
     """
     content = content.strip()
     att = Attribution(text=content, start=0)
+    marked_leads: list[str] = []
+    if _MARKED_LEAD_RE.search(content):
+        # 责任单位:市卫健委(牵头)、市财政局 -- the lead is marked after its name
+        def mark(m: re.Match) -> str:
+            marked_leads.append(clean_unit_name(re.split(r"[:、,;]", m.group(1))[-1]))
+            return m.group(1)
+
+        content = _MARKED_LEAD_RE.sub(mark, content)
     names = _Names(resolver)
     pieces: list[tuple[str, str]] = []  # (kind, text) where kind is lead / resp / deadline / ''
     pos = 0
@@ -154,6 +163,7 @@ def parse_attribution(content: str, resolver: UnitResolver | None, strict: bool 
     lead_raw: list[str] = []
     resp_raw: list[str] = []
     each_leads = False
+    explicit_lead = has_lead_label
     labelled = any(k for k, _ in pieces)
     found_verb = False
     for kind, text in pieces:
@@ -196,7 +206,9 @@ def parse_attribution(content: str, resolver: UnitResolver | None, strict: bool 
                 found_verb = True
                 if verb in _RESP_VERBS:
                     resp_raw.extend(body_names)
-                elif verb in _ALL_LEAD_VERBS:
+                elif verb in _ALL_LEAD_VERBS and not (explicit_lead and verb not in ("牵头", "牵头负责")):
+                    if verb in ("牵头", "牵头负责"):
+                        explicit_lead = True
                     lead_raw.extend(body_names)
                     if verb != "牵头" and verb != "牵头负责":
                         each_leads = True
@@ -233,6 +245,11 @@ def parse_attribution(content: str, resolver: UnitResolver | None, strict: bool 
         return None
     if not (lead_raw or resp_raw or att.county_units):
         return None
+    if marked_leads:
+        everyone = [n for n in lead_raw + resp_raw]
+        lead_raw = [n for n in everyone if clean_unit_name(n) in marked_leads]
+        resp_raw = [n for n in everyone if clean_unit_name(n) not in marked_leads]
+        has_lead_label = True
     if labelled and not has_lead_label and not lead_raw and resp_raw:
         # only 责任单位 written: the first listed unit leads
         lead_raw, resp_raw = resp_raw[:1], resp_raw[1:]

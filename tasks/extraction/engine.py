@@ -82,9 +82,9 @@ class Item:
 def _title_of(item: Item) -> str:
     rest = item.heading
     cut = len(rest)
-    for stop in ("。", ";", "!", "?"):
+    for stop in ("。", ";", "!", "?", ":"):
         i = rest.find(stop)
-        if 0 < i < cut:
+        if (4 if stop == ":" else 0) < i < cut:
             cut = i
     if item.attribution and item.paras and len(item.paras) == 1:
         marker = match_marker(item.paras[0])
@@ -115,7 +115,7 @@ def _parse_header(lines: list[str]) -> dict:
 
     title = issuer = None
     title_at = -1
-    for pos, (i, line) in enumerate(header):
+    for pos, (_i, line) in enumerate(header):
         at = line.find("关于")
         if at == -1 or "关于本站" in line or (at > 0 and not _ISSUER_RE.search(line[:at].strip())):
             continue
@@ -313,7 +313,7 @@ class _Builder:
             return
         roles = self.roles
         row = {role: "" for role in ("seq", "task", "target", "lead", "resp", "deadline", "note")}
-        for role, cell in zip(roles, cells):
+        for role, cell in zip(roles, cells, strict=False):
             if role and cell:
                 row[role] = f"{row[role]} {cell}".strip() if row[role] else cell
         if "seq" not in roles and cells and _seq_kind(cells[0]):
@@ -368,7 +368,33 @@ class _Builder:
         item.closed = True
 
 
+def _lift_trailing_attributions(items: list[Item]) -> None:
+    """1.推进X。 (1)…  (2)…(牵头单位:…): the attribution after the last sub-item is the parent's."""
+    for parent in items:
+        kids = parent.children
+        if parent.attribution is not None or parent.row is not None or len(kids) < 2:
+            continue
+        if kids[-1].attribution is None or kids[-1].children or any(k.attribution or k.children or k.row for k in kids[:-1]):
+            continue
+        if any(s is not parent and s.attribution is not None for s in (parent.parent.children if parent.parent else [])) \
+                or _has_attributed_sibling(parent, items):
+            parent.paras = parent.paras + [p for k in kids for p in k.paras]
+            parent.attribution = kids[-1].attribution
+            offset = len(parent.text) - len(kids[-1].text)
+            parent.attribution.start += max(0, offset)
+            for k in kids:
+                k.attribution = None
+                k.paras = []
+            parent.children = []
+
+
+def _has_attributed_sibling(parent: Item, items: list[Item]) -> bool:
+    siblings = parent.parent.children if parent.parent else [i for i in items if i.parent is None]
+    return any(s is not parent and (s.attribution is not None) for s in siblings)
+
+
 def _tasks(items: list[Item]) -> tuple[list[Item], bool]:
+    _lift_trailing_attributions(items)
     attributed = [i for i in items if i.attribution is not None or i.row is not None]
     if attributed:
         chosen = set(id(i) for i in attributed)

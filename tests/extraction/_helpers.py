@@ -82,7 +82,7 @@ def compare_with_gold(result: dict, gold: dict, *, check_text: bool = True) -> l
         if got_t != want_t:
             problems.append(f"{path} targets {got_t} != {want_t}")
         else:
-            for x, y in zip(t["targets"], g["targets"]):
+            for x, y in zip(t["targets"], g["targets"], strict=False):
                 if not indicator_close(x["indicator"], y["indicator"]):
                     problems.append(f"{path} indicator {x['indicator']!r} vs {y['indicator']!r}")
         if check_text and re.sub(r"\s", "", t["text"]) != re.sub(r"\s", "", g["text"]):

@@ -220,3 +220,28 @@ def test_text_without_numbered_tasks_raises_a_chinese_error(resolver):
 def test_empty_or_garbage_text_raises_extraction_error_only(resolver, bad):
     with pytest.raises(ExtractionError):
         extract_plan(bad, resolver)
+
+
+def test_lead_marked_after_its_name(resolver):
+    task = only_task(plan("(一)推进医联体建设。(责任单位:市医保局、市卫健委(牵头)、市财政局)"), resolver)
+    assert task["lead_units"] == ["市卫生健康委"]
+    assert task["responsible_units"] == ["市医疗保障局", "市财政局"]
+
+
+def test_units_working_by_remit_after_an_explicit_lead_are_responsible(resolver):
+    task = only_task(plan("(一)推进医联体建设。(市卫健委牵头,市医保局、市财政局等按职责分工负责)"), resolver)
+    assert task["lead_units"] == ["市卫生健康委"]
+    assert task["responsible_units"] == ["市医疗保障局", "市财政局"]
+
+
+def test_sub_items_closed_by_one_attribution_make_one_task(resolver):
+    text = plan(
+        "(一)推进医联体建设。(市卫健委负责)",
+        "(二)完善医保支付。具体包括:",
+        "1.推行按病种付费;",
+        "2.探索按人头付费。(牵头单位:市医保局;责任单位:市卫健委)",
+    )
+    tasks = extract_plan(text, resolver)["tasks"]
+    assert [t["path"] for t in tasks] == [["一", "(一)"], ["一", "(二)"]]
+    assert tasks[1]["lead_units"] == ["市医疗保障局"]
+    assert "按病种付费" in tasks[1]["text"] and "按人头付费" in tasks[1]["text"]
