@@ -20,8 +20,9 @@ run: install
 	$(PY) manage.py load_demo
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install-test
-	$(PY) -m pytest
+# Installs what is missing (Debian packages too), starts throwaway PostgreSQL + Redis, runs every test.
+test:
+	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/test.sh $(PYTEST_ARGS)
 
 lint: install-test
 	$(VENV)/bin/ruff check .
