@@ -38,4 +38,8 @@ def navigation(request):
         unread = user.notifications.filter(read_at__isnull=True).count()
     except Exception:  # noqa: BLE001 - the header must render even if the inbox table is unavailable
         unread = 0
-    return {"nav_items": items, "unread_count": unread}
+    try:
+        inbox_url = reverse("reports:inbox")
+    except NoReverseMatch:
+        inbox_url = ""
+    return {"nav_items": items, "unread_count": unread, "inbox_url": inbox_url}

@@ -735,8 +735,8 @@ def report_returned_notify(*, report_id: int, now: dt.datetime | None = None, de
 def manual_reminder_message(*, unit: Unit, period: Period | None) -> str:
     if period is None:
         return f"医改办提醒：请{unit.display_name}及时登录医改台账，报送任务进展。"
-    missing = missing_counts_by_unit(period=period).filter(unit_id=unit.pk).first()
-    n = missing["reports_missing"] if missing else 0
+    rows = list(missing_counts_by_unit(period=period).filter(unit_id=unit.pk))
+    n = rows[0]["reports_missing"] if rows else 0
     if not n:
         return f"医改办提醒：请{unit.display_name}关注{period.label}任务进展报送。"
     return f"医改办催报：{unit.display_name}{period.label}尚有 {n} 项任务进展未提交，截止日 {period.due_date:%Y-%m-%d}，请尽快报送。"
@@ -789,10 +789,37 @@ def reminder_send_manual(
     return reminder
 
 
+# --------------------------------------------------------------------------------------------------------------
+# The inbox
+# --------------------------------------------------------------------------------------------------------------
+
+
+def notifications_visible_to(*, user):
+    """A user's own inbox; nobody reads anyone else's notifications (other ids answer 404)."""
+    if not user or not user.is_authenticated:
+        return Notification.objects.none()
+    return Notification.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def notification_mark_read(*, notification: Notification, now: dt.datetime | None = None) -> bool:
+    """Mark one notification read; True if it was unread. Conditional, so a double click is harmless."""
+    now = now or timezone.now()
+    updated = Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
+    notification.read_at = notification.read_at or now
+    return bool(updated)
+
+
+def notification_mark_all_read(*, user, now: dt.datetime | None = None) -> int:
+    return notifications_visible_to(user=user).filter(read_at__isnull=True).update(read_at=now or timezone.now())
+
+
 __all__ = [
     "PlannedReminder",
     "delivery_send",
     "escalation_for_round",
+    "notification_mark_all_read",
+    "notification_mark_read",
+    "notifications_visible_to",
     "period_stage_on",
     "reminder_send_manual",
     "reminders_claim",
