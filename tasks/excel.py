@@ -1039,8 +1039,8 @@ def ledger_states(qs) -> list[TaskState]:
     return [states[i] for i in ids if i in states]
 
 
-def _period_reports(period, task_ids) -> dict[int, tuple[str, str, str]]:
-    """The lead unit's report text for each task in a period."""
+def _period_reports(period, task_ids, unit_ids=None) -> dict[int, tuple[str, str, str]]:
+    """The lead unit's report text for each task in a period (only of `unit_ids` when given)."""
     from reports.models import Report
 
     lead = defaultdict(list)
@@ -1050,17 +1050,22 @@ def _period_reports(period, task_ids) -> dict[int, tuple[str, str, str]]:
     for task_id, unit_id, text, problems, next_steps in Report.objects.filter(period=period, task__in=task_ids).values_list(
         "task_id", "unit_id", "text", "problems", "next_steps"
     ):
-        if lead.get(task_id) and unit_id == lead[task_id][0]:
+        if lead.get(task_id) and unit_id == lead[task_id][0] and (unit_ids is None or unit_id in unit_ids):
             out[task_id] = (text, problems, next_steps)
     return out
 
 
-def ledger_export(*, qs, period=None, title: str | None = None, now: dt.datetime | None = None) -> bytes:
-    """The ledger in the standard layout, one row per task under section rows for the plan's headings."""
+def ledger_export(
+    *, qs, period=None, title: str | None = None, now: dt.datetime | None = None, report_units: set | None = None
+) -> bytes:
+    """The ledger in the standard layout, one row per task under section rows for the plan's headings.
+
+    With a period, 本期进展情况/存在问题/下步打算 come from the lead unit's report (only reports of `report_units`
+    when given, so a reporter's export shows no other unit's text)."""
     now = now or timezone.now()
     states = ledger_states(qs)
     county_count = Unit.objects.filter(kind=UnitKind.COUNTY, deleted_at__isnull=True).count()
-    reports = _period_reports(period, qs.values("pk")) if period is not None else {}
+    reports = _period_reports(period, qs.values("pk"), report_units) if period is not None else {}
     documents = {s.document_id for s in states}
     if title is None:
         if len(documents) == 1:
