@@ -9,7 +9,9 @@ from .models import default_due_date
 
 
 class PeriodOpenForm(forms.Form):
-    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100, error_messages={"invalid": "年度应为数字。"})
+    year = forms.IntegerField(
+        label="年度", min_value=2000, max_value=2100, error_messages={"invalid": "年度应为数字。"}
+    )
     quarter = forms.TypedChoiceField(
         label="季度", coerce=int, choices=[(q, f"第{'一二三四'[q - 1]}季度") for q in range(1, 5)]
     )
@@ -31,7 +33,10 @@ class DueDateForm(forms.Form):
     due_date = forms.DateField(
         label="报送截止日",
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"required": "请填写报送截止日。", "invalid": "报送截止日不是有效日期（格式 YYYY-MM-DD）。"},
+        error_messages={
+            "required": "请填写报送截止日。",
+            "invalid": "报送截止日不是有效日期（格式 YYYY-MM-DD）。",
+        },
     )
 
 

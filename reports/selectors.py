@@ -41,7 +41,12 @@ def report_can_edit(*, user, report: Report) -> bool:
     A lead unit reads the reports of its responsible units and counties but never writes them; the
     secretariat reviews but does not write; leaders only read.
     """
-    return _active(user) and user.role == Role.REPORTER and user.unit_id is not None and user.unit_id == report.unit_id
+    return (
+        _active(user)
+        and user.role == Role.REPORTER
+        and user.unit_id is not None
+        and user.unit_id == report.unit_id
+    )
 
 
 def reporter_may_write_for(*, user, task: Task, unit: Unit | None = None) -> bool:
@@ -64,7 +69,9 @@ def reports_visible_to(*, user) -> QuerySet[Report]:
     if user.role in (Role.SECRETARIAT, Role.LEADER):
         return qs
     if user.role == Role.REPORTER and user.unit_id:
-        leads = TaskUnit.objects.filter(task=OuterRef("task_id"), unit_id=user.unit_id, role=TaskUnit.Role.LEAD)
+        leads = TaskUnit.objects.filter(
+            task=OuterRef("task_id"), unit_id=user.unit_id, role=TaskUnit.Role.LEAD
+        )
         return qs.filter(task__deleted_at__isnull=True).filter(Q(unit_id=user.unit_id) | Q(Exists(leads)))
     return qs.none()
 
@@ -77,7 +84,9 @@ def report_get_visible(*, user, pk) -> Report:
 
 
 def attachments_visible_to(*, user) -> QuerySet[Attachment]:
-    return Attachment.objects.select_related("report").filter(report__in=reports_visible_to(user=user).values("pk"))
+    return Attachment.objects.select_related("report").filter(
+        report__in=reports_visible_to(user=user).values("pk")
+    )
 
 
 def tasks_led_by(*, unit: Unit) -> QuerySet[Task]:
@@ -130,7 +139,9 @@ def due_pairs(*, period: Period | None = None) -> QuerySet[TaskUnit]:
     Same rule as reports.obligations (reminders, roll-ups): deleted or deactivated units owe nothing.
     """
     return (
-        TaskUnit.objects.filter(task__deleted_at__isnull=True, unit__deleted_at__isnull=True, unit__is_active=True)
+        TaskUnit.objects.filter(
+            task__deleted_at__isnull=True, unit__deleted_at__isnull=True, unit__is_active=True
+        )
         .values("task_id", "unit_id")
         .distinct()
         .order_by()
@@ -175,9 +186,9 @@ def period_submission_status(*, period: Period) -> list[UnitSubmission]:
         due_by_unit[row["unit_id"]] += 1
     units = {u.pk: u for u in Unit.objects.filter(pk__in=due_by_unit.keys())}
     rows = {pk: UnitSubmission(unit=u, due=due_by_unit[pk]) for pk, u in units.items()}
-    reports = Report.objects.filter(period=period, unit_id__in=rows.keys(), task__deleted_at__isnull=True).values_list(
-        "pk", "unit_id", "status", "is_late"
-    )
+    reports = Report.objects.filter(
+        period=period, unit_id__in=rows.keys(), task__deleted_at__isnull=True
+    ).values_list("pk", "unit_id", "status", "is_late")
     for pk, unit_id, status, is_late in reports:
         row = rows[unit_id]
         row.report_ids.append(pk)
@@ -193,12 +204,24 @@ def period_submission_status(*, period: Period) -> list[UnitSubmission]:
             row.draft += 1
     for row in rows.values():
         row.missing = max(row.due - row.submitted, 0)
-    unit_order = list(Unit.objects.filter(pk__in=rows.keys()).values_list("pk", flat=True))  # Unit.Meta.ordering
+    unit_order = list(
+        Unit.objects.filter(pk__in=rows.keys()).values_list("pk", flat=True)
+    )  # Unit.Meta.ordering
     return [rows[pk] for pk in unit_order]
 
 
 def period_totals(status_rows: list[UnitSubmission]) -> dict:
-    keys = ("due", "submitted", "accepted", "on_time", "late", "returned", "draft", "missing", "awaiting_review")
+    keys = (
+        "due",
+        "submitted",
+        "accepted",
+        "on_time",
+        "late",
+        "returned",
+        "draft",
+        "missing",
+        "awaiting_review",
+    )
     return {k: sum(getattr(r, k) for r in status_rows) for k in keys}
 
 
@@ -235,9 +258,9 @@ def form_rows_for(*, unit: Unit, period: Period) -> list[FormRow]:
     tasks = list(tasks_for_unit_in_period(unit=unit, period=period))
     reports = {
         r.task_id: r
-        for r in Report.objects.filter(period=period, unit=unit, task_id__in=[t.pk for t in tasks]).prefetch_related(
-            "target_values", "attachments"
-        )
+        for r in Report.objects.filter(
+            period=period, unit=unit, task_id__in=[t.pk for t in tasks]
+        ).prefetch_related("target_values", "attachments")
     }
     rows = []
     for task in tasks:
@@ -264,7 +287,8 @@ def task_period_reports(*, task: Task, period: Period, user) -> list[dict]:
     }
     order = {TaskUnit.Role.LEAD: 0, TaskUnit.Role.RESPONSIBLE: 1, TaskUnit.Role.COUNTY: 2}
     task_units = sorted(
-        TaskUnit.objects.filter(task=task).select_related("unit"), key=lambda tu: (order[tu.role], tu.position)
+        TaskUnit.objects.filter(task=task).select_related("unit"),
+        key=lambda tu: (order[tu.role], tu.position),
     )
     rows, seen = [], set()
     for tu in task_units:

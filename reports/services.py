@@ -89,7 +89,9 @@ def _parse_due(value) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ApplicationError(f"报送截止日“{value}”不是有效日期（格式 YYYY-MM-DD）。", field="due_date") from None
+        raise ApplicationError(
+            f"报送截止日“{value}”不是有效日期（格式 YYYY-MM-DD）。", field="due_date"
+        ) from None
 
 
 def _require_reviewer(actor):
@@ -160,7 +162,12 @@ def period_set_due_date(*, period: Period, due_date, actor=None) -> Period:
         old = period.due_date
         period.due_date = due
         period.save(update_fields=["due_date"])
-        audit_log(actor=actor, action="period_due_date", obj=period, changes={"due_date": [old.isoformat(), due.isoformat()]})
+        audit_log(
+            actor=actor,
+            action="period_due_date",
+            obj=period,
+            changes={"due_date": [old.isoformat(), due.isoformat()]},
+        )
     return period
 
 
@@ -211,7 +218,9 @@ def _percent_value(raw) -> int | None:
     try:
         number = Decimal(str(raw).strip().rstrip("%"))
     except ArithmeticError:
-        raise ApplicationError(f"完成百分比 percent“{raw}”不是数字，应为 0–100 的整数。", field="percent") from None
+        raise ApplicationError(
+            f"完成百分比 percent“{raw}”不是数字，应为 0–100 的整数。", field="percent"
+        ) from None
     if not number.is_finite() or number != number.to_integral_value():
         raise ApplicationError(f"完成百分比 percent“{raw}”应为 0–100 的整数。", field="percent")
     if not 0 <= number <= 100:
@@ -227,24 +236,35 @@ def _target_values(raw, task: Task) -> dict[int, Decimal | None]:
     elif isinstance(raw, list):
         items = raw
     else:
-        raise ApplicationError("指标实际值 target_values 应为列表：[{\"target\": 指标id, \"value\": 数值}]。", field="target_values")
+        raise ApplicationError(
+            '指标实际值 target_values 应为列表：[{"target": 指标id, "value": 数值}]。', field="target_values"
+        )
     out: dict[int, Decimal | None] = {}
     for i, item in enumerate(items, start=1):
         if not isinstance(item, dict) or "target" not in item:
-            raise ApplicationError(f"指标实际值 target_values 第 {i} 项应包含 target 和 value。", field="target_values")
+            raise ApplicationError(
+                f"指标实际值 target_values 第 {i} 项应包含 target 和 value。", field="target_values"
+            )
         try:
             target_id = int(str(item["target"]).strip())
         except (TypeError, ValueError):
-            raise ApplicationError(f"指标实际值 target_values 第 {i} 项的 target“{item['target']}”无效。", field="target_values") from None
+            raise ApplicationError(
+                f"指标实际值 target_values 第 {i} 项的 target“{item['target']}”无效。", field="target_values"
+            ) from None
         target = targets.get(target_id)
         if target is None:
             raise ApplicationError(
-                f"指标实际值 target_values 第 {i} 项：指标 {target_id} 不属于任务 {task.path_key}。", field="target_values"
+                f"指标实际值 target_values 第 {i} 项：指标 {target_id} 不属于任务 {task.path_key}。",
+                field="target_values",
             )
         value = item.get("value")
         if isinstance(value, bool):
-            raise ApplicationError(f"指标“{target.indicator}”的实际值“{value}”不是数字。", field="target_values")
-        out[target_id] = parse_decimal(value, field_name="target_values", label=f"指标“{target.indicator}”的实际值")
+            raise ApplicationError(
+                f"指标“{target.indicator}”的实际值“{value}”不是数字。", field="target_values"
+            )
+        out[target_id] = parse_decimal(
+            value, field_name="target_values", label=f"指标“{target.indicator}”的实际值"
+        )
     return out
 
 
@@ -269,7 +289,9 @@ def report_clean_data(*, task: Task, data: dict) -> dict:
                 raise ApplicationError(f"{label} {name} 应为文字。", field=name)
             value = value.strip()
             if len(value) > TEXT_MAX:
-                raise ApplicationError(f"{label} {name} 不能超过 {TEXT_MAX} 字（现有 {len(value)} 字）。", field=name)
+                raise ApplicationError(
+                    f"{label} {name} 不能超过 {TEXT_MAX} 字（现有 {len(value)} 字）。", field=name
+                )
             clean[name] = value
     if "target_values" in data and data["target_values"] is not None:
         clean["target_values"] = _target_values(data["target_values"], task)
@@ -286,7 +308,8 @@ def report_snapshot(report: Report) -> dict:
         "problems": report.problems,
         "next_steps": report.next_steps,
         "target_values": {
-            str(tv.target_id): format(tv.value.normalize(), "f") for tv in report.target_values.order_by("target_id")
+            str(tv.target_id): format(tv.value.normalize(), "f")
+            for tv in report.target_values.order_by("target_id")
         },
         "submitted_at": report.submitted_at.isoformat() if report.submitted_at else None,
         "is_late": report.is_late,
@@ -296,7 +319,9 @@ def report_snapshot(report: Report) -> dict:
 
 
 def _diff(before: dict, after: dict) -> dict:
-    return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k) and k != "version"}
+    return {
+        k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k) and k != "version"
+    }
 
 
 def _lock(report: Report, version: int | None) -> Report:
@@ -329,7 +354,9 @@ def _bump(report: Report, actor, fields: list[str]) -> None:
 
 
 @transaction.atomic
-def report_save_draft(*, report: Report, data: dict, version: int | None, actor, now: dt.datetime | None = None) -> Report:
+def report_save_draft(
+    *, report: Report, data: dict, version: int | None, actor, now: dt.datetime | None = None
+) -> Report:
     """Save the content of a draft or returned report read at ``version`` (None skips the check: internal use).
 
     Only the keys present in ``data`` change. Nothing changes → no new version, no audit record.
@@ -367,12 +394,16 @@ def report_save_draft(*, report: Report, data: dict, version: int | None, actor,
     if not fields and not values_changed:
         return locked
     _bump(locked, actor, fields)
-    audit_log(actor=actor, action="report_save_draft", obj=locked, changes=_diff(before, report_snapshot(locked)))
+    audit_log(
+        actor=actor, action="report_save_draft", obj=locked, changes=_diff(before, report_snapshot(locked))
+    )
     return locked
 
 
 @transaction.atomic
-def report_submit(*, report: Report, actor, now: dt.datetime | None = None, version: int | None = None) -> Report:
+def report_submit(
+    *, report: Report, actor, now: dt.datetime | None = None, version: int | None = None
+) -> Report:
     """Submit a draft or returned report. Late if first submitted at or after the end of the due date."""
     now = now or timezone.now()
     locked = _lock(report, version)
@@ -402,7 +433,9 @@ def _notify_unit(report: Report, *, kind: str, message: str) -> None:
 
     link = reverse("reports:detail", args=[report.pk])
     users = report.unit.users.filter(role=Role.REPORTER, is_active=True)
-    Notification.objects.bulk_create([Notification(user=u, kind=kind, message=message, link=link) for u in users])
+    Notification.objects.bulk_create(
+        [Notification(user=u, kind=kind, message=message, link=link) for u in users]
+    )
 
 
 def _hook_returned(report_id: int) -> None:
@@ -427,7 +460,9 @@ def report_return(*, report: Report, reason: str, actor, version: int | None = N
         raise ApplicationError("退回报告必须填写退回原因。", field="reason")
     locked = _lock(report, version)
     if locked.status != ReportStatus.SUBMITTED:
-        raise ApplicationError(f"只有已提交的报告可以退回（当前状态：{locked.get_status_display()}）。", field="status")
+        raise ApplicationError(
+            f"只有已提交的报告可以退回（当前状态：{locked.get_status_display()}）。", field="status"
+        )
     before = report_snapshot(locked)
     locked.status = ReportStatus.RETURNED
     locked.return_reason = reason
@@ -435,7 +470,13 @@ def report_return(*, report: Report, reason: str, actor, version: int | None = N
     locked.reviewed_at = now or timezone.now()
     _bump(locked, actor, ["status", "return_reason", "reviewed_by", "reviewed_at"])
     _revision(locked, action="return", actor=actor, reason=reason)
-    audit_log(actor=actor, action="report_return", obj=locked, changes=_diff(before, report_snapshot(locked)), message=reason)
+    audit_log(
+        actor=actor,
+        action="report_return",
+        obj=locked,
+        changes=_diff(before, report_snapshot(locked)),
+        message=reason,
+    )
     _notify_unit(
         locked,
         kind="returned",
@@ -452,7 +493,9 @@ def report_accept(*, report: Report, actor, version: int | None = None, now=None
     _require_reviewer(actor)
     locked = _lock(report, version)
     if locked.status != ReportStatus.SUBMITTED:
-        raise ApplicationError(f"只有已提交的报告可以审核通过（当前状态：{locked.get_status_display()}）。", field="status")
+        raise ApplicationError(
+            f"只有已提交的报告可以审核通过（当前状态：{locked.get_status_display()}）。", field="status"
+        )
     before = report_snapshot(locked)
     locked.status = ReportStatus.ACCEPTED
     locked.return_reason = ""
@@ -475,7 +518,9 @@ def report_reopen(*, report: Report, reason: str, actor, version: int | None = N
         raise ApplicationError("重新打开报告必须填写原因。", field="reason")
     locked = _lock(report, version)
     if locked.status != ReportStatus.ACCEPTED:
-        raise ApplicationError(f"只有已审核通过的报告可以重新打开（当前状态：{locked.get_status_display()}）。", field="status")
+        raise ApplicationError(
+            f"只有已审核通过的报告可以重新打开（当前状态：{locked.get_status_display()}）。", field="status"
+        )
     before = report_snapshot(locked)
     locked.status = ReportStatus.RETURNED
     locked.return_reason = reason
@@ -483,7 +528,13 @@ def report_reopen(*, report: Report, reason: str, actor, version: int | None = N
     locked.reviewed_at = now or timezone.now()
     _bump(locked, actor, ["status", "return_reason", "reviewed_by", "reviewed_at"])
     _revision(locked, action="reopen", actor=actor, reason=reason)
-    audit_log(actor=actor, action="report_reopen", obj=locked, changes=_diff(before, report_snapshot(locked)), message=reason)
+    audit_log(
+        actor=actor,
+        action="report_reopen",
+        obj=locked,
+        changes=_diff(before, report_snapshot(locked)),
+        message=reason,
+    )
     _notify_unit(
         locked,
         kind="returned",
@@ -506,7 +557,9 @@ def targets_refresh_latest(*, task: Task) -> None:
     """
     from tasks.services import task_refresh_schedule
 
-    lead_ids = set(TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD).values_list("unit_id", flat=True))
+    lead_ids = set(
+        TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD).values_list("unit_id", flat=True)
+    )
     changed = False
     for target in Target.objects.filter(task=task):
         candidates = list(
@@ -537,23 +590,29 @@ def targets_refresh_latest(*, task: Task) -> None:
 def _task_status_from_lead_reports(*, task: Task, report: Report, actor) -> None:
     from tasks.services import task_set_status
 
-    lead_ids = list(TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD).values_list("unit_id", flat=True))
+    lead_ids = list(
+        TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD).values_list("unit_id", flat=True)
+    )
     if report.unit_id not in lead_ids:
         return
-    newer = Report.objects.filter(
-        task=task, unit_id__in=lead_ids, status=ReportStatus.ACCEPTED, period__year__gt=report.period.year
-    ).exists() or Report.objects.filter(
-        task=task,
-        unit_id__in=lead_ids,
-        status=ReportStatus.ACCEPTED,
-        period__year=report.period.year,
-        period__quarter__gt=report.period.quarter,
-    ).exists()
+    newer = (
+        Report.objects.filter(
+            task=task, unit_id__in=lead_ids, status=ReportStatus.ACCEPTED, period__year__gt=report.period.year
+        ).exists()
+        or Report.objects.filter(
+            task=task,
+            unit_id__in=lead_ids,
+            status=ReportStatus.ACCEPTED,
+            period__year=report.period.year,
+            period__quarter__gt=report.period.quarter,
+        ).exists()
+    )
     if newer:
         return  # an older quarter's acceptance never overrides a newer one
     accepted = dict(
-        Report.objects.filter(task=task, period=report.period, unit_id__in=lead_ids, status=ReportStatus.ACCEPTED)
-        .values_list("unit_id", "progress")
+        Report.objects.filter(
+            task=task, period=report.period, unit_id__in=lead_ids, status=ReportStatus.ACCEPTED
+        ).values_list("unit_id", "progress")
     )
     progresses = set(accepted.values())
     if progresses == {Progress.COMPLETED} and len(accepted) == len(set(lead_ids)):
@@ -616,7 +675,12 @@ def attachment_check(*, name: str, head: bytes, size: int, fileobj=None) -> str:
     ok = found in kinds
     if ext in (".doc", ".xls"):
         ok = head.startswith(OLE) and (found is None or found in kinds)
-    elif ext in ZIP_MARKERS and found in ("zip", "docx", "xlsx", None) and fileobj is not None and head.startswith(b"PK"):
+    elif (
+        ext in ZIP_MARKERS
+        and found in ("zip", "docx", "xlsx", None)
+        and fileobj is not None
+        and head.startswith(b"PK")
+    ):
         # filetype reads only the first bytes; some writers put the telling zip entry further in.
         try:
             fileobj.seek(0)
@@ -628,7 +692,8 @@ def attachment_check(*, name: str, head: bytes, size: int, fileobj=None) -> str:
             fileobj.seek(0)
     if not ok:
         raise ApplicationError(
-            f"附件“{name}”的内容与扩展名不符（扩展名为 {ext}，内容不是{label}文件），已拒绝。", field="attachments"
+            f"附件“{name}”的内容与扩展名不符（扩展名为 {ext}，内容不是{label}文件），已拒绝。",
+            field="attachments",
         )
     return content_type
 
@@ -655,7 +720,12 @@ def attachment_add(*, report: Report, file, actor) -> Attachment:
         digest.update(chunk)
     file.seek(0)
     attachment = Attachment(
-        report=locked, original_name=name, content_type=content_type, size=size, sha256=digest.hexdigest(), uploaded_by=actor
+        report=locked,
+        original_name=name,
+        content_type=content_type,
+        size=size,
+        sha256=digest.hexdigest(),
+        uploaded_by=actor,
     )
     # Stored under a random name (reports.models.attachment_path). If the transaction rolls back after this
     # point an unreferenced file may remain on disk: harmless (random name, never served), and rare.

@@ -89,9 +89,15 @@ class PeriodListCreate(generics.GenericAPIView):
             if data.get(name) in (None, ""):
                 raise ApplicationError(f"请填写{label} {name}。", field=name)
         period, created = period_open(
-            year=data.get("year"), quarter=data.get("quarter"), due_date=data.get("due_date"), actor=request.user
+            year=data.get("year"),
+            quarter=data.get("quarter"),
+            due_date=data.get("due_date"),
+            actor=request.user,
         )
-        return Response(self.get_serializer(period).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            self.get_serializer(period).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class PeriodDetail(generics.GenericAPIView):
@@ -102,7 +108,11 @@ class PeriodDetail(generics.GenericAPIView):
 
     @extend_schema(
         request=inline_serializer(
-            "PeriodPatch", {"due_date": serializers.DateField(required=False), "is_open": serializers.BooleanField(required=False)}
+            "PeriodPatch",
+            {
+                "due_date": serializers.DateField(required=False),
+                "is_open": serializers.BooleanField(required=False),
+            },
         )
     )
     def patch(self, request, pk):
@@ -111,7 +121,9 @@ class PeriodDetail(generics.GenericAPIView):
             raise PermissionDeniedError("只有医改办工作人员可以修改填报期。")
         with transaction.atomic():
             if "due_date" in request.data:
-                period = period_set_due_date(period=period, due_date=request.data["due_date"], actor=request.user)
+                period = period_set_due_date(
+                    period=period, due_date=request.data["due_date"], actor=request.user
+                )
             if "is_open" in request.data:
                 value = request.data["is_open"]
                 if value not in (True, False, "true", "false"):
@@ -152,7 +164,9 @@ class ReportSerializer(serializers.ModelSerializer):
     task = serializers.IntegerField(source="task_id")
     unit = serializers.IntegerField(source="unit_id")
     period = serializers.IntegerField(source="period_id")
-    progress = serializers.CharField(source="get_progress_display", help_text="未启动 / 推进中 / 已完成 / 滞后")
+    progress = serializers.CharField(
+        source="get_progress_display", help_text="未启动 / 推进中 / 已完成 / 滞后"
+    )
     progress_code = serializers.CharField(source="progress")
     status_label = serializers.CharField(source="get_status_display")
     unit_name = serializers.CharField(source="unit.name")
@@ -194,7 +208,9 @@ class ReportSerializer(serializers.ModelSerializer):
 
 
 REPORT_FIELDS_IN = {
-    "progress": serializers.CharField(required=False, help_text="未启动 / 推进中 / 已完成 / 滞后（或 not_started 等）"),
+    "progress": serializers.CharField(
+        required=False, help_text="未启动 / 推进中 / 已完成 / 滞后（或 not_started 等）"
+    ),
     "percent": serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100),
     "text": serializers.CharField(required=False, allow_blank=True),
     "problems": serializers.CharField(required=False, allow_blank=True),
@@ -210,7 +226,9 @@ ReportCreateIn = inline_serializer(
         **REPORT_FIELDS_IN,
     },
 )
-ReportPatchIn = inline_serializer("ReportPatchIn", {"version": serializers.IntegerField(), **REPORT_FIELDS_IN})
+ReportPatchIn = inline_serializer(
+    "ReportPatchIn", {"version": serializers.IntegerField(), **REPORT_FIELDS_IN}
+)
 ReasonIn = inline_serializer(
     "ReasonIn", {"reason": serializers.CharField(), "version": serializers.IntegerField(required=False)}
 )
@@ -276,10 +294,13 @@ class ReportListCreate(generics.GenericAPIView):
             value = next((c.value for c in ReportStatus if status_raw in (c.value, c.label)), None)
             if value is None:
                 raise ApplicationError(
-                    f"筛选条件“状态”的值“{status_raw}”无效，可选：draft、submitted、returned、accepted。", field="status"
+                    f"筛选条件“状态”的值“{status_raw}”无效，可选：draft、submitted、returned、accepted。",
+                    field="status",
                 )
             qs = qs.filter(status=value)
-        qs = qs.order_by("-period__year", "-period__quarter", "task__document_id", "task__sort_key", "unit__name")
+        qs = qs.order_by(
+            "-period__year", "-period__quarter", "task__document_id", "task__sort_key", "unit__name"
+        )
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -327,7 +348,8 @@ class ReportListCreate(generics.GenericAPIView):
             if content:
                 report_save_draft(report=report, data=content, version=None, actor=user)
         return Response(
-            self.get_serializer(_full(report.pk, user)).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            self.get_serializer(_full(report.pk, user)).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
@@ -348,7 +370,9 @@ class ReportDetail(generics.GenericAPIView):
         data = _body(request)
         if data.get("version") in (None, ""):
             raise ApplicationError("缺少版本号 version：请提交读取报告时得到的 version。", field="version")
-        unknown = [k for k in data if k not in (*CONTENT_KEYS, "version", "id", "task", "unit", "period", "status")]
+        unknown = [
+            k for k in data if k not in (*CONTENT_KEYS, "version", "id", "task", "unit", "period", "status")
+        ]
         if unknown:
             raise ApplicationError(f"不能修改的字段：{'、'.join(unknown)}。", field=unknown[0])
         content = {k: data[k] for k in CONTENT_KEYS if k in data}
@@ -400,7 +424,9 @@ class ReportReturn(_ReportAction):
         return super().post(request, pk)
 
     def act(self, report, data, version):
-        report_return(report=report, reason=str(data.get("reason") or ""), actor=self.request.user, version=version)
+        report_return(
+            report=report, reason=str(data.get("reason") or ""), actor=self.request.user, version=version
+        )
 
 
 class ReportAccept(_ReportAction):
@@ -418,7 +444,9 @@ class ReportReopen(_ReportAction):
         return super().post(request, pk)
 
     def act(self, report, data, version):
-        report_reopen(report=report, reason=str(data.get("reason") or ""), actor=self.request.user, version=version)
+        report_reopen(
+            report=report, reason=str(data.get("reason") or ""), actor=self.request.user, version=version
+        )
 
 
 urlpatterns = [

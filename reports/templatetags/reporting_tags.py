@@ -12,5 +12,7 @@ register = template.Library()
 def task_reports(context, task):
     request = context.get("request")
     user = getattr(request, "user", None) or context.get("user")
-    history = task_report_history(task=task, user=user) if user is not None else {"periods": [], "targets": []}
+    history = (
+        task_report_history(task=task, user=user) if user is not None else {"periods": [], "targets": []}
+    )
     return {"task": task, "history": history, "request": request}

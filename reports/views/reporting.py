@@ -108,7 +108,9 @@ def _stored_vals(row: FormRow) -> dict:
 def _posted_vals(request, row: FormRow) -> dict:
     p = f"t{row.task.pk}-"
     vals = {name: (request.POST.get(p + name) or "").strip() for name in CONTENT}
-    vals["targets"] = {t.pk: (request.POST.get(f"{p}target-{t.pk}") or "").strip() for t in row.task.targets.all()}
+    vals["targets"] = {
+        t.pk: (request.POST.get(f"{p}target-{t.pk}") or "").strip() for t in row.task.targets.all()
+    }
     vals["version"] = (request.POST.get(p + "version") or "").strip()
     return vals
 
@@ -213,10 +215,14 @@ def _handle_form_post(request, *, unit: Unit, period: Period, views: list[RowVie
         with transaction.atomic():
             for v, changed, files, submit in work:
                 current = v
-                report, created = report_get_or_create_for(task=v.task, unit=unit, period=period, actor=request.user)
+                report, created = report_get_or_create_for(
+                    task=v.task, unit=unit, period=period, actor=request.user
+                )
                 version = None if created else (v.vals["version"] or None)
                 if changed:
-                    report = report_save_draft(report=report, data=_as_data(v.vals), version=version, actor=request.user)
+                    report = report_save_draft(
+                        report=report, data=_as_data(v.vals), version=version, actor=request.user
+                    )
                     version = None
                 for f in files:
                     attachment_add(report=report, file=f, actor=request.user)
@@ -315,7 +321,8 @@ def period_open_view(request):
         messages.error(request, f"开启填报期失败：{e.message}")
         return redirect("reports:period-status")
     messages.success(
-        request, f"{'已开启' if created else '已重新开放'}{period.label}，报送截止日 {period.due_date:%Y-%m-%d}。"
+        request,
+        f"{'已开启' if created else '已重新开放'}{period.label}，报送截止日 {period.due_date:%Y-%m-%d}。",
     )
     return HttpResponseRedirect(f"{reverse('reports:period-status')}?period={period.pk}")
 
@@ -327,9 +334,13 @@ def period_due_view(request, pk):
     period = get_object_or_404(Period, pk=pk)
     form = DueDateForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "修改截止日失败：" + "；".join(e for errs in form.errors.values() for e in errs))
+        messages.error(
+            request, "修改截止日失败：" + "；".join(e for errs in form.errors.values() for e in errs)
+        )
     else:
-        period = period_set_due_date(period=period, due_date=form.cleaned_data["due_date"], actor=request.user)
+        period = period_set_due_date(
+            period=period, due_date=form.cleaned_data["due_date"], actor=request.user
+        )
         messages.success(request, f"{period.label}报送截止日已改为 {period.due_date:%Y-%m-%d}。")
     return HttpResponseRedirect(f"{reverse('reports:period-status')}?period={period.pk}")
 
@@ -356,14 +367,23 @@ def _revision_rows(report: Report):
         rows.append(
             {
                 "rev": rev,
-                "action": {"submit": "提交", "return": "退回", "accept": "审核通过", "reopen": "重新打开"}.get(rev.action, rev.action),
+                "action": {
+                    "submit": "提交",
+                    "return": "退回",
+                    "accept": "审核通过",
+                    "reopen": "重新打开",
+                }.get(rev.action, rev.action),
                 "progress": labels.get(d.get("progress"), d.get("progress")),
                 "percent": d.get("percent"),
                 "text": d.get("text", ""),
                 "problems": d.get("problems", ""),
                 "next_steps": d.get("next_steps", ""),
                 "targets": [
-                    (targets[int(k)].indicator if int(k) in targets else f"指标{k}", v, targets[int(k)].unit if int(k) in targets else "")
+                    (
+                        targets[int(k)].indicator if int(k) in targets else f"指标{k}",
+                        v,
+                        targets[int(k)].unit if int(k) in targets else "",
+                    )
                     for k, v in (d.get("target_values") or {}).items()
                 ],
             }
@@ -374,9 +394,11 @@ def _revision_rows(report: Report):
 @login_required
 def report_detail(request, pk):
     report = report_get_visible(user=request.user, pk=pk)
-    report = Report.objects.select_related("task", "unit", "period", "reviewed_by").prefetch_related(
-        "target_values", "attachments", "task__targets"
-    ).get(pk=report.pk)
+    report = (
+        Report.objects.select_related("task", "unit", "period", "reviewed_by")
+        .prefetch_related("target_values", "attachments", "task__targets")
+        .get(pk=report.pk)
+    )
     values = {tv.target_id: tv.value for tv in report.target_values.all()}
     targets = [(t, values.get(t.pk), t.is_met_by(values.get(t.pk))) for t in report.task.targets.all()]
     user = request.user
@@ -432,7 +454,9 @@ def report_review(request, pk, action):
 def task_compare(request, task_id):
     """All units' reports on one task for one period, side by side: for its lead units and the secretariat."""
     user = request.user
-    task = get_object_or_404(tasks_visible_to(user=user).prefetch_related("targets", "task_units__unit"), pk=task_id)
+    task = get_object_or_404(
+        tasks_visible_to(user=user).prefetch_related("targets", "task_units__unit"), pk=task_id
+    )
     if user.role == Role.REPORTER:
         if not TaskUnit.objects.filter(task=task, unit_id=user.unit_id, role=TaskUnit.Role.LEAD).exists():
             raise Http404
@@ -461,7 +485,9 @@ def attachment_download(request, pk):
         handle = attachment.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
-    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type)
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
+    )
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -479,7 +505,9 @@ def attachment_delete(request, pk):
         messages.error(request, e.message)
     else:
         messages.success(request, f"已删除附件“{attachment.original_name}”。")
-    return HttpResponseRedirect(f"{reverse('reports:my-form')}?period={report.period_id}#task-{report.task_id}")
+    return HttpResponseRedirect(
+        f"{reverse('reports:my-form')}?period={report.period_id}#task-{report.task_id}"
+    )
 
 
 urlpatterns = [

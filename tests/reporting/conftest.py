@@ -20,7 +20,9 @@ def period(db):
 
 @pytest.fixture
 def task(db, unit_a, unit_b, county):
-    return TaskFactory(lead=[unit_a], responsible=[unit_b], counties=[county], title="推进紧密型县域医共体建设")
+    return TaskFactory(
+        lead=[unit_a], responsible=[unit_b], counties=[county], title="推进紧密型县域医共体建设"
+    )
 
 
 @pytest.fixture
@@ -40,7 +42,10 @@ def draft(task, unit_a, period, reporter):
 
     report, _ = report_get_or_create_for(task=task, unit=unit_a, period=period, actor=reporter)
     return report_save_draft(
-        report=report, data={"progress": "推进中", "percent": 60, "text": "已在三个县试点"}, version=report.version, actor=reporter
+        report=report,
+        data={"progress": "推进中", "percent": 60, "text": "已在三个县试点"},
+        version=report.version,
+        actor=reporter,
     )
 
 
@@ -57,7 +62,9 @@ def b_report(task, unit_b, period, outsider):
     from reports.services import report_get_or_create_for, report_save_draft
 
     report, _ = report_get_or_create_for(task=task, unit=unit_b, period=period, actor=outsider)
-    return report_save_draft(report=report, data={"text": "财政局配合"}, version=report.version, actor=outsider)
+    return report_save_draft(
+        report=report, data={"text": "财政局配合"}, version=report.version, actor=outsider
+    )
 
 
 @pytest.fixture
@@ -66,4 +73,6 @@ def b_own_report(task_b, unit_b, period, outsider):
     from reports.services import report_get_or_create_for, report_save_draft
 
     report, _ = report_get_or_create_for(task=task_b, unit=unit_b, period=period, actor=outsider)
-    return report_save_draft(report=report, data={"text": "补助已提高"}, version=report.version, actor=outsider)
+    return report_save_draft(
+        report=report, data={"text": "补助已提高"}, version=report.version, actor=outsider
+    )

@@ -27,7 +27,11 @@ pytestmark = pytest.mark.django_db
 
 
 def audit_actions(report):
-    return list(AuditEntry.objects.filter(object_type="report", object_id=str(report.pk)).order_by("id").values_list("action", flat=True))
+    return list(
+        AuditEntry.objects.filter(object_type="report", object_id=str(report.pk))
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
 
 
 def test_reporter_starts_a_draft_for_a_task_of_its_unit(task, unit_a, period, reporter):
@@ -111,7 +115,10 @@ def test_secretariat_returns_with_reason_and_the_unit_is_told(submitted, secreta
     assert returned.status == ReportStatus.RETURNED and returned.return_reason == "请补充县域就诊率数据"
     note = Notification.objects.get(user=reporter)
     assert "请补充县域就诊率数据" in note.message and note.link.endswith(f"/reports/{returned.pk}/")
-    assert returned.revisions.last().action == "return" and returned.revisions.last().reason == "请补充县域就诊率数据"
+    assert (
+        returned.revisions.last().action == "return"
+        and returned.revisions.last().reason == "请补充县域就诊率数据"
+    )
     assert "report_return" in audit_actions(returned)
 
 
@@ -125,7 +132,9 @@ def test_return_without_reason_is_refused(submitted, secretariat):
 
 def test_returned_report_is_fixed_and_resubmitted_and_earlier_versions_stay(submitted, secretariat, reporter):
     returned = report_return(report=submitted, reason="补充数据", actor=secretariat)
-    fixed = report_save_draft(report=returned, data={"text": "已在五个县试点"}, version=returned.version, actor=reporter)
+    fixed = report_save_draft(
+        report=returned, data={"text": "已在五个县试点"}, version=returned.version, actor=reporter
+    )
     again = report_submit(report=fixed, actor=reporter, now=BEFORE_DUE + dt.timedelta(days=2))
     assert again.status == ReportStatus.SUBMITTED
     texts = [r.data["text"] for r in again.revisions.order_by("number")]
@@ -135,7 +144,11 @@ def test_returned_report_is_fixed_and_resubmitted_and_earlier_versions_stay(subm
 
 def test_accept_locks_the_report(submitted, secretariat, reporter):
     accepted = report_accept(report=submitted, actor=secretariat)
-    assert accepted.status == ReportStatus.ACCEPTED and accepted.is_locked and accepted.reviewed_by == secretariat
+    assert (
+        accepted.status == ReportStatus.ACCEPTED
+        and accepted.is_locked
+        and accepted.reviewed_by == secretariat
+    )
     with pytest.raises(ApplicationError, match="锁定"):
         report_save_draft(report=accepted, data={"text": "偷改"}, version=accepted.version, actor=reporter)
     accepted.refresh_from_db()
@@ -187,10 +200,15 @@ def test_review_with_a_stale_version_is_refused(submitted, secretariat):
     assert submitted.status == ReportStatus.SUBMITTED
 
 
-def test_submitted_target_value_becomes_the_targets_latest_value(task, target, unit_a, period, reporter, secretariat):
+def test_submitted_target_value_becomes_the_targets_latest_value(
+    task, target, unit_a, period, reporter, secretariat
+):
     report, _ = report_get_or_create_for(task=task, unit=unit_a, period=period, actor=reporter)
     report = report_save_draft(
-        report=report, data={"text": "t", "target_values": [{"target": target.pk, "value": "86.5"}]}, version=None, actor=reporter
+        report=report,
+        data={"text": "t", "target_values": [{"target": target.pk, "value": "86.5"}]},
+        version=None,
+        actor=reporter,
     )
     target.refresh_from_db()
     assert target.latest_value is None  # a draft does not count
@@ -206,10 +224,14 @@ def test_lead_units_value_wins_over_a_responsible_units_in_the_same_period(
     task, target, unit_a, unit_b, period, reporter, outsider
 ):
     lead, _ = report_get_or_create_for(task=task, unit=unit_a, period=period, actor=reporter)
-    lead = report_save_draft(report=lead, data={"text": "t", "target_values": {target.pk: 88}}, version=None, actor=reporter)
+    lead = report_save_draft(
+        report=lead, data={"text": "t", "target_values": {target.pk: 88}}, version=None, actor=reporter
+    )
     report_submit(report=lead, actor=reporter, now=BEFORE_DUE)
     other, _ = report_get_or_create_for(task=task, unit=unit_b, period=period, actor=outsider)
-    other = report_save_draft(report=other, data={"text": "t", "target_values": {target.pk: 70}}, version=None, actor=outsider)
+    other = report_save_draft(
+        report=other, data={"text": "t", "target_values": {target.pk: 70}}, version=None, actor=outsider
+    )
     report_submit(report=other, actor=outsider, now=BEFORE_DUE + dt.timedelta(hours=1))
     target.refresh_from_db()
     assert target.latest_value == Decimal("88")
@@ -217,7 +239,9 @@ def test_lead_units_value_wins_over_a_responsible_units_in_the_same_period(
 
 def test_accepted_lead_report_saying_completed_completes_the_task(submitted, secretariat, reporter, task):
     returned = report_return(report=submitted, reason="请确认", actor=secretariat)
-    done = report_save_draft(report=returned, data={"progress": "已完成", "percent": 100}, version=returned.version, actor=reporter)
+    done = report_save_draft(
+        report=returned, data={"progress": "已完成", "percent": 100}, version=returned.version, actor=reporter
+    )
     done = report_submit(report=done, actor=reporter, now=BEFORE_DUE)
     task.refresh_from_db()
     assert task.status == Progress.NOT_STARTED  # a claim alone does not move the ledger
@@ -227,9 +251,13 @@ def test_accepted_lead_report_saying_completed_completes_the_task(submitted, sec
     assert AuditEntry.objects.filter(action="task_update", object_id=str(task.pk)).exists()
 
 
-def test_accepted_responsible_unit_report_does_not_change_the_task_status(task, unit_b, period, outsider, secretariat):
+def test_accepted_responsible_unit_report_does_not_change_the_task_status(
+    task, unit_b, period, outsider, secretariat
+):
     report, _ = report_get_or_create_for(task=task, unit=unit_b, period=period, actor=outsider)
-    report = report_save_draft(report=report, data={"text": "完成", "progress": "已完成"}, version=None, actor=outsider)
+    report = report_save_draft(
+        report=report, data={"text": "完成", "progress": "已完成"}, version=None, actor=outsider
+    )
     report = report_submit(report=report, actor=outsider, now=BEFORE_DUE)
     report_accept(report=report, actor=secretariat)
     assert Task.objects.get(pk=task.pk).status == Progress.NOT_STARTED
@@ -240,7 +268,9 @@ def test_secretariat_opens_a_period_with_the_default_due_date_and_can_change_it(
     assert created and period.due_date == dt.date(2025, 6, 20) and period.is_open
     period = period_set_due_date(period=period, due_date="2025-06-30", actor=secretariat)
     assert period.due_date == dt.date(2025, 6, 30)
-    assert list(AuditEntry.objects.filter(object_type="period").values_list("action", flat=True).order_by("id")) == [
+    assert list(
+        AuditEntry.objects.filter(object_type="period").values_list("action", flat=True).order_by("id")
+    ) == [
         "period_open",
         "period_due_date",
     ]
@@ -248,9 +278,7 @@ def test_secretariat_opens_a_period_with_the_default_due_date_and_can_change_it(
     assert again.pk == period.pk and not created_again
 
 
-@pytest.mark.parametrize(
-    "year,quarter,field", [("abc", 1, "year"), (2025, 5, "quarter"), (1999, 1, "year")]
-)
+@pytest.mark.parametrize("year,quarter,field", [("abc", 1, "year"), (2025, 5, "quarter"), (1999, 1, "year")])
 def test_opening_a_period_with_bad_values_names_the_field(secretariat, year, quarter, field):
     with pytest.raises(ApplicationError) as exc:
         period_open(year=year, quarter=quarter, actor=secretariat)
