@@ -23,9 +23,17 @@ def backoff_seconds(retries: int) -> int:
 
 
 @shared_task(name="reports.jobs.reminders_sweep", acks_late=True)
-def reminders_sweep() -> dict:
-    """The daily beat entry: everything due today, claimed once, one message per unit."""
-    result = reminders.reminders_send_due(now=timezone.now(), deliver="queue")
+def reminders_sweep(now_iso: str | None = None) -> dict:
+    """The daily beat entry: everything due today, claimed once, one message per unit.
+
+    `now_iso` (an ISO datetime with offset) runs the sweep as of that moment; the beat passes nothing.
+    """
+    import datetime as dt
+
+    now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
+    if timezone.is_naive(now):
+        now = timezone.make_aware(now)
+    result = reminders.reminders_send_due(now=now, deliver="queue")
     return {"created": result.created, "messages": result.messages, "resumed": result.resumed}
 
 
