@@ -149,6 +149,8 @@ CELERY_BEAT_SCHEDULE = {
             hour=env.int("REMINDER_SWEEP_HOUR", default=8), minute=env.int("REMINDER_SWEEP_MINUTE", default=30)
         ),
     },
+    # Safety net: failed or stranded reminder deliveries and claims a killed worker left undispatched.
+    "reminder-deliveries-retry": {"task": "reports.jobs.deliveries_retry", "schedule": crontab(minute="*/15")},
 }
 
 # Reminders (issue: reminders and escalation)
@@ -157,6 +159,8 @@ REMINDER_OVERDUE_EVERY_DAYS = env.int("REMINDER_OVERDUE_EVERY_DAYS", default=2)
 REMINDER_ESCALATE_SECRETARIAT_FROM = env.int("REMINDER_ESCALATE_SECRETARIAT_FROM", default=2)
 REMINDER_ESCALATE_LEADERS_FROM = env.int("REMINDER_ESCALATE_LEADERS_FROM", default=3)
 REMINDER_TASK_DAYS_BEFORE = env.list("REMINDER_TASK_DAYS_BEFORE", cast=int, default=[30, 7])
+REMINDER_DELIVERY_MAX_ATTEMPTS = env.int("REMINDER_DELIVERY_MAX_ATTEMPTS", default=5)  # per email/webhook send
+REMINDER_WEBHOOK_TIMEOUT = env.float("REMINDER_WEBHOOK_TIMEOUT", default=5.0)  # seconds
 # Extra days off / extra workdays on top of the official calendar, ISO dates.
 EXTRA_HOLIDAYS = env.list("EXTRA_HOLIDAYS", default=[])
 EXTRA_WORKDAYS = env.list("EXTRA_WORKDAYS", default=[])
