@@ -1,0 +1,58 @@
+"""Browser journey through the ledger: the secretariat filters, opens a task, changes its status, sees the history."""
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+
+from tasks.models import Progress, Task, TaskUnit
+from tests.browser.helpers import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_secretariat_filters_by_lead_unit_edits_status_and_sees_it_in_history(browser_page, live_url):
+    call_command("load_demo", stdout=io.StringIO())
+    page = browser_page
+    login(page, live_url, "yigaiban", "Ledger#2026")
+
+    page.goto(f"{live_url}/tasks/")
+    page.fill("input[name=lead_unit]", "市医疗保障局")
+    with page.expect_navigation():
+        page.click("form[data-testid=ledger-filters] button[type=submit]")
+    assert "lead_unit=" in page.url
+
+    expected = (
+        Task.objects.alive()
+        .filter(task_units__role=TaskUnit.Role.LEAD, task_units__unit__name="市医疗保障局")
+        .distinct()
+        .count()
+    )
+    assert expected > 0
+    rows = page.locator("table[data-testid=ledger-table] tbody tr[data-task-id]")
+    assert rows.count() == expected
+    for i in range(rows.count()):
+        assert "市医保局" in rows.nth(i).locator("td").nth(3).inner_text()
+
+    first = rows.first
+    task_id = int(first.get_attribute("data-task-id"))
+    with page.expect_navigation():
+        first.locator("td").nth(2).locator("a").click()
+    assert page.url.endswith(f"/tasks/{task_id}/")
+    assert page.locator("[data-testid=task-status]").inner_text() == "未启动"
+
+    with page.expect_navigation():
+        page.click("text=编辑")
+    page.select_option("select[name=status]", "lagging")
+    with page.expect_navigation():
+        page.click("form.task-form button.primary")
+
+    assert page.url.endswith(f"/tasks/{task_id}/")
+    assert page.locator("[data-testid=task-status]").inner_text() == "滞后"
+    history = page.locator("[data-testid=task-history]").inner_text()
+    assert re.search(r"进展状态：\s*未启动\s*→\s*滞后", history), history
+    assert "yigaiban" in history
+    task = Task.objects.get(pk=task_id)
+    assert task.status == Progress.LAGGING and task.version == 2
+    assert page.console_errors == []
