@@ -1,7 +1,53 @@
-from django.contrib import admin
+"""The system administrator's console (系统管理员): accounts, units and aliases only.
+
+Ledger data, reports and the audit trail are not registered here: the administrator cannot change them, and the
+audit trail is read by the auditor on its own page (三员分立). Every change made here is audited.
+"""
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import AuditEntry, Unit, UnitAlias, User
+from .models import AuditEntry, Role, Unit, UnitAlias, User
+from .permissions import is_system_admin
+from .services import audit_log
+
+
+class SystemAdminOnly:
+    """Only the system administrator sees and changes these models (never the auditor, even if marked staff)."""
+
+    def has_module_permission(self, request):
+        return is_system_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_system_admin(request.user)
+
+    def has_add_permission(self, request, *args):
+        return is_system_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return is_system_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_system_admin(request.user)
+
+
+def _changes(form) -> dict:
+    out = {}
+    for name in form.changed_data:
+        if name in ("password", "password1", "password2"):
+            out[name] = ["***", "***"]
+            continue
+        old = form.initial.get(name)
+        new = form.cleaned_data.get(name)
+        out[name] = [None if old is None else str(old), None if new is None else str(new)]
+    return out
+
+
+class AuditedAdmin(SystemAdminOnly, admin.ModelAdmin):
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        name = obj._meta.model_name
+        audit_log(request=request, action=f"{name}_update" if change else f"{name}_create", obj=obj, changes=_changes(form))
 
 
 class UnitAliasInline(admin.TabularInline):
@@ -9,36 +55,98 @@ class UnitAliasInline(admin.TabularInline):
     extra = 1
     fields = ["alias"]
 
+    def has_view_permission(self, request, obj=None):
+        return is_system_admin(request.user)
+
+    has_add_permission = has_change_permission = has_delete_permission = lambda self, request, obj=None: is_system_admin(request.user)
+
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
-    list_display = ["name", "short_name", "kind", "email", "is_active"]
-    list_filter = ["kind", "is_active"]
+class UnitAdmin(AuditedAdmin):
+    """Deleting a unit is a soft delete (its tasks, reports and history stay); “恢复” undoes it."""
+
+    list_display = ["name", "short_name", "kind", "email", "is_active", "deleted_at"]
+    list_filter = ["kind", "is_active", ("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "short_name", "aliases__alias"]
+    readonly_fields = ["deleted_at"]
     inlines = [UnitAliasInline]
+    actions = ["restore_units"]
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            audit_log(request=request, action="alias_delete", obj=form.instance, changes={"alias": [obj.alias, None]})
+            obj.delete()
+        for obj in instances:
+            created = obj.pk is None
+            obj.save()
+            if created:
+                audit_log(request=request, action="alias_add", obj=form.instance, changes={"alias": [None, obj.alias]})
+        formset.save_m2m()
+
+    def get_deleted_objects(self, objs, request):
+        # Nothing is really deleted, so nothing is "protected": list what will be hidden.
+        return [f"{u}（停用并标记删除，可恢复）" for u in objs], {"单位": len(objs)}, set(), []
+
+    def delete_model(self, request, obj):
+        from .services import unit_soft_delete
+
+        unit_soft_delete(unit=obj, request=request)
+
+    def delete_queryset(self, request, queryset):
+        from .services import unit_soft_delete
+
+        for unit in queryset:
+            unit_soft_delete(unit=unit, request=request)
+
+    @admin.action(description="恢复所选的已删除单位")
+    def restore_units(self, request, queryset):
+        from .services import unit_restore
+
+        restored = 0
+        for unit in queryset.filter(deleted_at__isnull=False):
+            unit_restore(unit=unit, request=request)
+            restored += 1
+        self.message_user(request, f"已恢复 {restored} 个单位。", messages.SUCCESS)
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(SystemAdminOnly, BaseUserAdmin):
     list_display = ["username", "display_name", "role", "unit", "is_active", "last_login"]
     list_filter = ["role", "is_active"]
-    fieldsets = BaseUserAdmin.fieldsets + (("医改台账", {"fields": ("role", "unit", "display_name")}),)
-    add_fieldsets = BaseUserAdmin.add_fieldsets + (("医改台账", {"fields": ("role", "unit")}),)
+    # No superuser flag, groups or object permissions: what an account may do follows from its role alone.
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("个人信息", {"fields": ("display_name", "email")}),
+        ("医改台账", {"fields": ("role", "unit", "is_active")}),
+        ("时间", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2")}),
+        ("医改台账", {"fields": ("role", "unit", "display_name")}),
+    )
+    readonly_fields = ["last_login", "date_joined"]
 
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """Read-only: audit records are never changed through the application."""
-
-    list_display = ["at", "actor_name", "ip", "action", "object_type", "object_repr"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["actor_name", "object_repr", "message"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    def save_model(self, request, obj, form, change):
+        obj.is_staff = obj.role == Role.ADMIN  # only the administrator works in this console
+        if obj.role == Role.AUDITOR:
+            obj.is_superuser = False
+        super().save_model(request, obj, form, change)
+        audit_log(request=request, action="user_update" if change else "user_create", obj=obj, changes=_changes(form))
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        # An account that has acted keeps its audit trail: disable it instead of deleting it.
+        if obj is not None and AuditEntry.objects.filter(actor=obj).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        audit_log(request=request, action="user_delete", obj=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            if AuditEntry.objects.filter(actor=obj).exists():
+                self.message_user(request, f"账号 {obj} 有操作记录，不能删除，请改为停用。", messages.ERROR)
+                continue
+            self.delete_model(request, obj)

@@ -37,11 +37,21 @@ class TokenView(ObtainAuthToken):
         if not serializer.is_valid():
             from departments.services import ApplicationError
 
+            locked = getattr(request, "login_blocked", None)  # set by departments.security.LockoutModelBackend
+            if locked:
+                error = ApplicationError(locked)
+                error.status_code = 429
+                raise error
             raise ApplicationError("用户名或密码错误，或账号已停用。")
         from rest_framework.authtoken.models import Token
         from rest_framework.response import Response
 
-        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        from departments.services import audit_log
+
+        user = serializer.validated_data["user"]
+        token, _ = Token.objects.get_or_create(user=user)
+        audit_log(actor=user, action="login", object_type="login", object_id=user.get_username()[:40],
+                  request=request, message="API 令牌登录成功")
         return Response({"token": token.key})
 
 

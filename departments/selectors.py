@@ -63,6 +63,8 @@ def counties() -> QuerySet[Unit]:
     return units_active().filter(kind=UnitKind.COUNTY)
 
 
+
+
 def unit_datalist_options(*, kinds: list[str] | None = None) -> list[tuple[str, str]]:
     """(what a person may type, the canonical name it resolves to) for an <input list> datalist.
 
@@ -77,3 +79,45 @@ def unit_datalist_options(*, kinds: list[str] | None = None) -> list[tuple[str, 
     for alias in UnitAlias.objects.filter(unit_id__in=units.keys()).order_by("alias"):
         options.setdefault(alias.alias, units[alias.unit_id].name)
     return list(options.items())
+
+
+def audit_entries_search(
+    *,
+    actor: str = "",
+    action: str = "",
+    obj: str = "",
+    ip: str = "",
+    date_from=None,
+    date_to=None,
+):
+    """Audit records matching the auditor's search; dates are whole local days, both ends included."""
+    import datetime as dt
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from .models import AuditEntry
+
+    qs = AuditEntry.objects.all()
+    if actor:
+        qs = qs.filter(actor_name__icontains=actor)
+    if action:
+        qs = qs.filter(action=action)
+    if obj:
+        qs = qs.filter(
+            Q(object_repr__icontains=obj) | Q(object_type__iexact=obj) | Q(object_id=obj) | Q(message__icontains=obj)
+        )
+    if ip:
+        qs = qs.filter(ip=ip)
+    tz = timezone.get_current_timezone()
+    if date_from:
+        qs = qs.filter(at__gte=dt.datetime.combine(date_from, dt.time.min, tzinfo=tz))
+    if date_to:
+        qs = qs.filter(at__lt=dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+    return qs.order_by("-at", "-id")
+
+
+def audit_actions() -> list[str]:
+    from .models import AuditEntry
+
+    return list(AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct())

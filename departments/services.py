@@ -97,3 +97,28 @@ def user_upsert(*, username: str, role: str, password: str, unit_name: str | Non
     user.save()
     audit_log(actor=actor, action="user_create" if created else "user_update", obj=user, changes={"role": [None, role]})
     return user, created
+
+
+@transaction.atomic
+def unit_soft_delete(*, unit: Unit, actor=None, request=None, now=None) -> None:
+    """Hide a unit: it is disabled and marked deleted; its tasks, reports, accounts and history stay untouched."""
+    from django.utils import timezone
+
+    if unit.deleted_at is not None:
+        return
+    now = now or timezone.now()
+    Unit.objects.filter(pk=unit.pk).update(deleted_at=now, is_active=False)
+    audit_log(actor=actor, request=request, action="unit_delete", obj=unit,
+              changes={"deleted_at": [None, now.isoformat()], "is_active": [unit.is_active, False]})
+    unit.deleted_at, unit.is_active = now, False
+
+
+@transaction.atomic
+def unit_restore(*, unit: Unit, actor=None, request=None) -> None:
+    """Undo a soft delete: the unit comes back with everything that referred to it."""
+    if unit.deleted_at is None:
+        return
+    Unit.objects.filter(pk=unit.pk).update(deleted_at=None, is_active=True)
+    audit_log(actor=actor, request=request, action="unit_restore", obj=unit,
+              changes={"deleted_at": [unit.deleted_at.isoformat(), None], "is_active": [False, True]})
+    unit.deleted_at, unit.is_active = None, True

@@ -1,0 +1,142 @@
+"""Account pages: sign-in (with lockout), and the auditor's audit-log search and export."""
+
+import io
+
+from django import forms
+from django.contrib.auth import views as auth_views
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.utils import timezone
+from django.views import View
+from drf_spectacular.views import SpectacularSwaggerSplitView
+
+from .models import AuditEntry
+from .permissions import AuditorRequiredMixin
+from .security import LoginForm
+from .selectors import audit_actions, audit_entries_search
+from .services import audit_log
+
+AUDIT_PAGE_SIZE = 50
+AUDIT_EXPORT_MAX_ROWS = 100_000
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    authentication_form = LoginForm
+
+
+class AuditSearchForm(forms.Form):
+    actor = forms.CharField(label="操作人", required=False, max_length=150)
+    action = forms.CharField(label="操作", required=False, max_length=40)
+    obj = forms.CharField(label="对象", required=False, max_length=300)
+    ip = forms.GenericIPAddressField(
+        label="来源地址", required=False, error_messages={"invalid": "来源地址不是有效的 IP 地址。"}
+    )
+    date_from = forms.DateField(label="起始日期", required=False, error_messages={"invalid": "起始日期格式应为 YYYY-MM-DD。"})
+    date_to = forms.DateField(label="截止日期", required=False, error_messages={"invalid": "截止日期格式应为 YYYY-MM-DD。"})
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "截止日期不能早于起始日期。")
+        return data
+
+    def filters(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+
+
+class AuditLogView(AuditorRequiredMixin, View):
+    """Search the audit trail by actor, action, object, date range and address; paginated."""
+
+    def get(self, request):
+        form = AuditSearchForm(request.GET or None)
+        entries = AuditEntry.objects.none()
+        if form.is_bound and form.is_valid():
+            entries = audit_entries_search(**form.filters())
+        elif not form.is_bound:
+            entries = audit_entries_search()
+        page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        from django.shortcuts import render
+
+        return render(
+            request,
+            "departments/audit_log.html",
+            {"form": form, "page": page, "actions": audit_actions(), "query": query.urlencode()},
+        )
+
+
+# A spreadsheet program treats a cell starting with one of these as a formula (CSV/XLSX injection).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+
+def spreadsheet_safe(value):
+    """Text that a spreadsheet will show as text, never evaluate."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return value
+    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
+
+
+class AuditExportView(AuditorRequiredMixin, View):
+    """The current search as .xlsx. The export itself is audited."""
+
+    def get(self, request):
+        import json
+
+        from openpyxl import Workbook
+
+        form = AuditSearchForm(request.GET or None)
+        if form.is_bound and not form.is_valid():
+            errors = "；".join(f"{form.fields[f].label}：{e}" if f in form.fields else e for f, es in form.errors.items() for e in es)
+            return HttpResponse(f"无法导出：{errors}", status=400, content_type="text/plain; charset=utf-8")
+        filters = form.filters() if form.is_bound else {}
+        entries = audit_entries_search(**filters)
+        total = entries.count()
+        if total > AUDIT_EXPORT_MAX_ROWS:
+            return HttpResponse(
+                f"无法导出：符合条件的记录有 {total} 条，超过单次导出上限 {AUDIT_EXPORT_MAX_ROWS} 条，请缩小日期范围。",
+                status=400,
+                content_type="text/plain; charset=utf-8",
+            )
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("审计日志")
+        ws.append(["时间", "操作人", "来源地址", "操作", "对象类型", "对象编号", "对象", "变更", "说明"])
+        tz = timezone.get_current_timezone()
+        for e in entries.iterator(chunk_size=2000):
+            ws.append(
+                [
+                    timezone.localtime(e.at, tz).strftime("%Y-%m-%d %H:%M:%S"),
+                    spreadsheet_safe(e.actor_name),
+                    spreadsheet_safe(e.ip or ""),
+                    spreadsheet_safe(e.action),
+                    spreadsheet_safe(e.object_type),
+                    spreadsheet_safe(e.object_id),
+                    spreadsheet_safe(e.object_repr),
+                    spreadsheet_safe(json.dumps(e.changes, ensure_ascii=False, default=str) if e.changes else ""),
+                    spreadsheet_safe(e.message),
+                ]
+            )
+        buf = io.BytesIO()
+        wb.save(buf)
+        audit_log(
+            request=request,
+            action="audit_export",
+            object_type="auditentry",
+            changes={"filters": [None, {k: str(v) for k, v in filters.items()}]},
+            message=f"导出审计日志 {total} 条",
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+        response = HttpResponse(
+            buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.xlsx"'
+        return response
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI without inline script or style: the init script comes from this same URL with ?script."""
+
+    template_name = "departments/swagger_ui.html"
