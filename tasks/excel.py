@@ -53,7 +53,9 @@ class SpreadsheetError(ApplicationError):
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.0f} MB"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n / 1024 / 1024:.0f} MB" if n % (1024 * 1024) == 0 or n >= 10 * 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
 
 
 def max_uncompressed_bytes() -> int:
@@ -567,7 +569,7 @@ def plan_import(rows: list[list], *, document: Document | None = None, lock: boo
         title_text = cell_text(get(row, "title")).strip()
         detail = any(cell_text(get(row, k)).strip() for k in ("lead", "responsible", "deadline", "status", "note", "text"))
         numbering = parse_numbering(seq_text) if seq_text else None
-        if numbering is None and not seq_text and not title_text and len(nonempty) == 1:
+        if numbering is None and not title_text and len(nonempty) == 1 and ref is None:
             numbering = parse_numbering(cell_text(nonempty[0]))
             if numbering is None:
                 continue  # a note under the table (注：…) or a stray merged cell
