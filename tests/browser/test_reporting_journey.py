@@ -27,13 +27,15 @@ def status_of(page, task):
     return page.locator(f"[data-testid=status-{task.pk}]").inner_text()
 
 
-def test_reporter_fills_saves_submits_secretariat_returns_reporter_fixes_secretariat_accepts(browser_page, live_url):
+def test_reporter_fills_saves_submits_secretariat_returns_reporter_fixes_secretariat_accepts(
+    browser_page, live_url
+):
     page = browser_page
     page.on("dialog", lambda dialog: dialog.accept())  # the "全部提交" confirmation
     today = timezone.localdate()
     quarter = (today.month - 1) // 3 + 1
     due = max(default_due_date(today.year, quarter), today + dt.timedelta(days=1))
-    period = Period.objects.create(year=today.year, quarter=quarter, due_date=due, is_open=True)
+    Period.objects.create(year=today.year, quarter=quarter, due_date=due, is_open=True)
     health = UnitFactory(name="市卫生健康委", short_name="市卫健委")
     secretariat_unit = UnitFactory(name="市医改办", kind=UnitKind.SECRETARIAT)
     UserFactory(username="weijianwei", role=Role.REPORTER, unit=health, password=PASSWORD)
