@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install install-test run test lint bench
+.PHONY: install install-test run test lint bench collectstatic
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,11 @@ install: $(PY)
 install-test: $(PY)
 	$(PY) -m pip install -q -e '.[test]'
 
+# SQLite + web server + Celery worker with beat on a filesystem broker (or CELERY_BROKER_URL if set).
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py run_embedded 127.0.0.1:8000
 
 # Installs what is missing (Debian packages too), starts throwaway PostgreSQL + Redis, runs every test.
 test:
@@ -26,3 +27,6 @@ test:
 
 lint: install-test
 	$(VENV)/bin/ruff check .
+
+collectstatic: install
+	$(PY) manage.py collectstatic --noinput
