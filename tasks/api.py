@@ -12,7 +12,7 @@ from departments.permissions import LedgerWritePermission, can_edit_ledger
 from departments.services import ApplicationError
 
 from .lights import task_light
-from .models import Document, Target, Task
+from .models import Document, Target
 from .selectors import TaskFilterError, task_list_prefetch, tasks_filter, tasks_sorted, tasks_visible_to
 from .services import MilestoneData, TargetData, TaskData, parse_date, parse_decimal, task_create, task_update
 
@@ -208,7 +208,7 @@ TASK_FILTER_PARAMS = [
     OpenApiParameter("light", str, description="overdue / due_soon / normal / done 或中文"),
     OpenApiParameter("overdue", bool),
     OpenApiParameter("search", str),
-    OpenApiParameter("sort", str, description="path, -path, deadline, -deadline, title, status"),
+    OpenApiParameter("sort", str, description="path, -path, deadline, -deadline, title, status, light, -light"),
 ]
 
 
@@ -228,7 +228,7 @@ class TaskListCreate(generics.GenericAPIView):
             qs = tasks_filter(self.get_queryset(), params=request.query_params, today=_today())
         except TaskFilterError as e:
             raise ApplicationError(e.message, field=e.field) from None
-        qs = task_list_prefetch(tasks_sorted(qs, sort=request.query_params.get("sort")))
+        qs = task_list_prefetch(tasks_sorted(qs, sort=request.query_params.get("sort"), today=_today()))
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

@@ -55,7 +55,9 @@ class TaskForm(forms.Form):
         queryset=Document.objects.order_by("-issued_on", "id"),
         error_messages={"required": "请选择所属文件。", "invalid_choice": "所选文件不存在。"},
     )
-    path = forms.CharField(label="编号", max_length=100, error_messages=_required("编号"), help_text="例如 二.(一).1")
+    path = forms.CharField(
+        label="编号", max_length=100, error_messages=_required("编号"), help_text="例如 二.(一).1"
+    )
     title = forms.CharField(label="任务名称", max_length=500, error_messages=_required("任务名称"))
     text = forms.CharField(label="任务内容", required=False, widget=forms.Textarea(attrs={"rows": 6}))
     note = forms.CharField(label="备注", required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -64,10 +66,14 @@ class TaskForm(forms.Form):
         choices=Progress.choices,
         error_messages={"required": "请选择进展状态。", "invalid_choice": "进展状态“%(value)s”无效。"},
     )
-    lead_units = forms.CharField(label="牵头单位", required=False, help_text="多个单位用“、”分隔，可输入简称或别名")
+    lead_units = forms.CharField(
+        label="牵头单位", required=False, help_text="多个单位用“、”分隔，可输入简称或别名"
+    )
     responsible_units = forms.CharField(label="责任单位", required=False)
     all_counties = forms.BooleanField(label="全部县(市、区)政府", required=False)
-    counties = forms.CharField(label="县(市、区)", required=False, help_text="只涉及部分县区时填写，用“、”分隔")
+    counties = forms.CharField(
+        label="县(市、区)", required=False, help_text="只涉及部分县区时填写，用“、”分隔"
+    )
     version = forms.IntegerField(
         widget=forms.HiddenInput, required=False, error_messages={"invalid": "版本号格式不正确。"}
     )
@@ -154,7 +160,8 @@ def targets_from_rows(rows: list[dict]) -> list[TargetData]:
             raise ApplicationError(f"{where}缺少指标名称。", field="targets")
         if r["t_op"] not in valid_ops:
             raise ApplicationError(
-                f"{where}的比较方式“{r['t_op']}”无效，可选：{'、'.join(valid_ops.values())}。", field="targets"
+                f"{where}的比较方式“{r['t_op']}”无效，可选：{'、'.join(valid_ops.values())}。",
+                field="targets",
             )
         value = parse_decimal(r["t_value"], field_name="targets", label=f"{where}的目标值")
         if value is None:
@@ -182,7 +189,9 @@ def _fmt(value) -> str:
 def milestone_rows_for(task: Task | None) -> list[dict]:
     rows = []
     if task is not None:
-        rows = [{"m_date": m.date.isoformat() if m.date else "", "m_text": m.text} for m in task.milestones.all()]
+        rows = [
+            {"m_date": m.date.isoformat() if m.date else "", "m_text": m.text} for m in task.milestones.all()
+        ]
     return rows
 
 
@@ -206,4 +215,3 @@ def target_rows_for(task: Task | None) -> list[dict]:
 
 def with_blank_rows(rows: list[dict], columns, extra: int) -> list[dict]:
     return rows + [dict.fromkeys(columns, "") for _ in range(extra)]
-

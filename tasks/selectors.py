@@ -67,10 +67,13 @@ def tasks_filter(qs: QuerySet[Task], *, params, today: dt.date) -> QuerySet[Task
     """
     document = (params.get("document") or "").strip()
     if document:
-        if document.isdigit():
-            qs = qs.filter(Q(document_id=int(document)) | Q(document__doc_number=document))
-        else:
-            qs = qs.filter(document__doc_number=document)
+        from .models import Document
+
+        match = Q(doc_number=document) | (Q(pk=int(document)) if document.isdigit() else Q(pk__in=[]))
+        doc_ids = list(Document.objects.filter(match).values_list("pk", flat=True))
+        if not doc_ids:
+            raise TaskFilterError(f"筛选条件“文件”的值“{document}”不是已知文号。", "document")
+        qs = qs.filter(document_id__in=doc_ids)
     for name, role, label in (("lead_unit", TaskUnit.Role.LEAD, "牵头单位"), ("unit", None, "单位"), ("county", TaskUnit.Role.COUNTY, "县(市、区)")):
         raw = params.get(name)
         if not raw:
@@ -78,6 +81,8 @@ def tasks_filter(qs: QuerySet[Task], *, params, today: dt.date) -> QuerySet[Task
         unit = _unit_from_param(raw)
         if unit is None:
             raise TaskFilterError(f"筛选条件“{label}”的值“{raw}”不是已知单位。", name)
+        if name == "county" and unit.kind != UnitKind.COUNTY:
+            raise TaskFilterError(f"筛选条件“{label}”的值“{raw}”不是县(市、区)政府。", name)
         sub = TaskUnit.objects.filter(task=OuterRef("pk"), unit=unit)
         if role is not None:
             sub = sub.filter(role=role)

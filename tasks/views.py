@@ -107,7 +107,9 @@ def task_list(request):
     rows = []
     for task in page:
         compact, full = _counties_summary(task, total_counties)
-        rows.append({"task": task, "light": task_light(task, today=today), "counties": compact, "counties_full": full})
+        rows.append(
+            {"task": task, "light": task_light(task, today=today), "counties": compact, "counties_full": full}
+        )
     base = {**filters, "sort": sort if sort != "path" else ""}
     context = {
         "page": page,
@@ -176,6 +178,16 @@ def task_detail(request, pk):
     return render(request, "tasks/task_detail.html", context)
 
 
+def _conflict_row(change: dict) -> dict:
+    import datetime as dt
+
+    try:
+        at = dt.datetime.fromisoformat(change.get("at", ""))
+    except ValueError:
+        at = None
+    return {**change, "at": at}
+
+
 class TaskFormView(SecretariatRequiredMixin, View):
     """Create (no pk) or edit (pk) a task. Input is kept on every refusal; nothing is saved unless all is valid."""
 
@@ -210,7 +222,8 @@ class TaskFormView(SecretariatRequiredMixin, View):
             return self.render(form, error=first, status=400, **keep)
         try:
             data = form.to_task_data(
-                milestones=task_forms.milestones_from_rows(m_rows), targets=task_forms.targets_from_rows(t_rows)
+                milestones=task_forms.milestones_from_rows(m_rows),
+                targets=task_forms.targets_from_rows(t_rows),
             )
             if task is None:
                 saved = task_create(
@@ -220,15 +233,29 @@ class TaskFormView(SecretariatRequiredMixin, View):
             else:
                 # "version_override" is the explicit "save mine over theirs" button shown after a conflict.
                 version = request.POST.get("version_override") or form.cleaned_data.get("version")
-                saved = task_update(task=task, data=data, version=version, actor=request.user, request=request)
+                saved = task_update(
+                    task=task, data=data, version=version, actor=request.user, request=request
+                )
                 messages.success(request, f"已保存任务 {saved.path_key}（版本 {saved.version}）。")
         except ConflictError as e:
-            return self.render(form, error=e.message, conflict=e.extra, status=409, **keep)
+            conflict = {**e.extra, "changes": [_conflict_row(c) for c in e.extra.get("changes", [])]}
+            return self.render(form, error=e.message, conflict=conflict, status=409, **keep)
         except ApplicationError as e:
             return self.render(form, error=e.message, error_field=e.field, status=400, **keep)
         return redirect("tasks:detail", pk=saved.pk)
 
-    def render(self, form, *, task, milestone_rows, target_rows, error=None, error_field=None, conflict=None, status=200):
+    def render(
+        self,
+        form,
+        *,
+        task,
+        milestone_rows,
+        target_rows,
+        error=None,
+        error_field=None,
+        conflict=None,
+        status=200,
+    ):
         if error_field is None and form.errors:
             error_field = next(iter(form.errors))
         context = {

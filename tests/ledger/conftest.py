@@ -32,7 +32,12 @@ def ledger(db, unit_a, unit_b, county):
     doc = DocumentFactory(doc_number="平办〔2020〕7号", title="平顶山市深化医改实施方案")
     doc2 = DocumentFactory(doc_number="石政办函〔2020〕32号", title="石家庄市重点任务")
     t_overdue = TaskFactory(
-        document=doc, path=["二", "(一)", "9"], title="推进医保支付方式改革", text="按病种付费", lead=[unit_a], counties=[county]
+        document=doc,
+        path=["二", "(一)", "9"],
+        title="推进医保支付方式改革",
+        text="按病种付费",
+        lead=[unit_a],
+        counties=[county],
     )
     MilestoneFactory(task=t_overdue, date=dt.date(2024, 3, 31), text="2024年一季度", context="完成试点")
     t_soon = TaskFactory(
@@ -43,7 +48,9 @@ def ledger(db, unit_a, unit_b, county):
         lead=[health],
         responsible=[unit_a],
     )
-    TargetFactory(task=t_soon, indicator="县域就诊率", op=">=", value=Decimal("90"), unit="%", due=dt.date(2024, 6, 20))
+    TargetFactory(
+        task=t_soon, indicator="县域就诊率", op=">=", value=Decimal("90"), unit="%", due=dt.date(2024, 6, 20)
+    )
     t_done = TaskFactory(
         document=doc2, path=["一", "(一)"], title="财政投入保障", lead=[unit_b], status=Progress.COMPLETED
     )

@@ -10,11 +10,26 @@ from tasks.models import Milestone, Progress, Target, Task, TaskUnit
 
 pytestmark = pytest.mark.django_db
 
-travel = time_machine.travel(dt.datetime(2024, 6, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))), tick=False)
+travel = time_machine.travel(
+    dt.datetime(2024, 6, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))), tick=False
+)
 
 TASK_FIELDS = {
-    "id", "document", "path", "title", "text", "lead_units", "responsible_units", "counties", "deadline",
-    "milestones", "targets", "status", "light", "light_reason", "version",
+    "id",
+    "document",
+    "path",
+    "title",
+    "text",
+    "lead_units",
+    "responsible_units",
+    "counties",
+    "deadline",
+    "milestones",
+    "targets",
+    "status",
+    "light",
+    "light_reason",
+    "version",
 }
 
 
@@ -63,7 +78,9 @@ def test_units_list_names_kinds_and_aliases(api_as, reporter, secretariat, ledge
     units = {u["name"]: u for u in body["results"]}
     assert set(units["市卫生健康委"]) == {"id", "name", "short_name", "kind", "aliases"}
     assert units["市卫生健康委"]["aliases"] == ["市卫生健康委员会"]
-    assert units["市医疗保障局"]["aliases"] == ["市医保局"] and units["市医疗保障局"]["short_name"] == "市医保局"
+    assert (
+        units["市医疗保障局"]["aliases"] == ["市医保局"] and units["市医疗保障局"]["short_name"] == "市医保局"
+    )
     assert units["叶县政府"]["kind"] == "county" and units["市医改办"]["kind"] == "secretariat"
     assert units["市财政局"]["kind"] == "department"
 
@@ -97,7 +114,11 @@ def test_task_has_exactly_the_contract_fields_with_their_shapes(api_as, secretar
     (target,) = soon["targets"]
     assert {"id", "indicator", "op", "value", "unit", "due"} <= set(target)
     assert (target["indicator"], target["op"], target["value"], target["unit"], target["due"]) == (
-        "县域就诊率", ">=", 90, "%", "2024-06-20"
+        "县域就诊率",
+        ">=",
+        90,
+        "%",
+        "2024-06-20",
     )
     assert soon["status"] == "not_started" and soon["light"] == "due_soon"
     assert "2024-06-20" in soon["light_reason"] and soon["version"] == 1
@@ -132,8 +153,15 @@ def test_every_task_filter_of_the_contract(api_as, secretariat, ledger, params, 
 
 @pytest.mark.parametrize(
     "params, field",
-    [({"lead_unit": "市不存在局"}, "lead_unit"), ({"status": "进行中吧"}, "status"), ({"light": "紫"}, "light"),
-     ({"overdue": "maybe"}, "overdue"), ({"county": "火星县"}, "county")],
+    [
+        ({"lead_unit": "市不存在局"}, "lead_unit"),
+        ({"status": "进行中吧"}, "status"),
+        ({"light": "紫"}, "light"),
+        ({"overdue": "maybe"}, "overdue"),
+        ({"county": "火星县"}, "county"),
+        ({"county": "市财政局"}, "county"),
+        ({"document": "无此〔2020〕1号"}, "document"),
+    ],
 )
 def test_bad_filter_values_answer_400_naming_the_filter(api_as, secretariat, ledger, params, field):
     r = api_as(secretariat).get("/api/tasks/", params)
@@ -164,8 +192,10 @@ NEW_TASK = {
     "responsible_units": ["市医保局", "财政局"],
     "counties": ["叶县", "郏县政府"],
     "milestones": [{"date": "2024-12-31", "text": "2024年底前"}],
-    "targets": [{"indicator": "县域就诊率", "op": ">=", "value": 90, "unit": "%", "due": "2025-12-31"},
-                {"indicator": "床位使用率", "op": "between", "value": [75, 90], "unit": "%"}],
+    "targets": [
+        {"indicator": "县域就诊率", "op": ">=", "value": 90, "unit": "%", "due": "2025-12-31"},
+        {"indicator": "床位使用率", "op": "between", "value": [75, 90], "unit": "%"},
+    ],
 }
 
 
@@ -187,26 +217,56 @@ def test_secretariat_creates_a_task_through_the_api(api_as, secretariat, ledger)
     [
         ({"title": ""}, "title", "任务名称不能为空"),
         ({"lead_units": ["市卫生建康委"]}, "lead_units", "牵头单位中的“市卫生建康委”不是已知单位"),
-        ({"milestones": [{"date": "2024年底", "text": "x"}]}, "milestones", "第 1 个时间节点的日期“2024年底”不是有效日期"),
-        ({"targets": [{"indicator": "率", "op": ">=", "value": "九十"}]}, "targets", "第 1 个指标的目标值“九十”不是数字"),
-        ({"targets": [{"indicator": "率", "op": "≈", "value": 1}]}, "targets", "第 1 个指标的比较方式“≈”无效"),
-        ({"targets": [{"indicator": "率", "op": "between", "value": 5}]}, "targets", "需要填写不小于下限的上限值"),
+        (
+            {"milestones": [{"date": "2024年底", "text": "x"}]},
+            "milestones",
+            "第 1 个时间节点的日期“2024年底”不是有效日期",
+        ),
+        (
+            {"targets": [{"indicator": "率", "op": ">=", "value": "九十"}]},
+            "targets",
+            "第 1 个指标的目标值“九十”不是数字",
+        ),
+        (
+            {"targets": [{"indicator": "率", "op": "≈", "value": 1}]},
+            "targets",
+            "第 1 个指标的比较方式“≈”无效",
+        ),
+        (
+            {"targets": [{"indicator": "率", "op": "between", "value": 5}]},
+            "targets",
+            "需要填写不小于下限的上限值",
+        ),
         ({"path": ["二", "(一)", "9"]}, "path", "已有编号为 二.(一).9 的任务"),
         ({"document": "不存在〔1〕1号"}, "document", "找不到文件"),
         ({"status": "差不多"}, "status", "进展状态“差不多”无效"),
         ({"counties": ["市财政局"]}, "counties", "不是县(市、区)政府"),
     ],
 )
-def test_bad_create_input_names_the_field_and_saves_nothing(api_as, secretariat, ledger, change, field, words):
-    before = (Task.objects.count(), TaskUnit.objects.count(), Milestone.objects.count(), Target.objects.count())
+def test_bad_create_input_names_the_field_and_saves_nothing(
+    api_as, secretariat, ledger, change, field, words
+):
+    before = (
+        Task.objects.count(),
+        TaskUnit.objects.count(),
+        Milestone.objects.count(),
+        Target.objects.count(),
+    )
     r = api_as(secretariat).post("/api/tasks/", {**NEW_TASK, **change}, format="json")
     assert r.status_code == 400, r.json()
     assert r.json()["field"] == field and words in r.json()["detail"]
-    assert (Task.objects.count(), TaskUnit.objects.count(), Milestone.objects.count(), Target.objects.count()) == before
+    assert (
+        Task.objects.count(),
+        TaskUnit.objects.count(),
+        Milestone.objects.count(),
+        Target.objects.count(),
+    ) == before
 
 
 def test_malformed_json_types_answer_a_chinese_message(api_as, secretariat, ledger):
-    r = api_as(secretariat).post("/api/tasks/", {**NEW_TASK, "lead_units": "市卫健委", "milestones": "soon"}, format="json")
+    r = api_as(secretariat).post(
+        "/api/tasks/", {**NEW_TASK, "lead_units": "市卫健委", "milestones": "soon"}, format="json"
+    )
     assert r.status_code == 400
     assert "lead_units" in r.json()["detail"] and "milestones" in r.json()["detail"]
     assert Task.objects.count() == 3
@@ -217,7 +277,9 @@ def test_malformed_json_types_answer_a_chinese_message(api_as, secretariat, ledg
 
 def test_patch_with_current_version_applies_and_bumps_version(api_as, secretariat, ledger):
     task = ledger["soon"]
-    r = api_as(secretariat).patch(f"/api/tasks/{task.pk}/", {"status": "completed", "version": 1}, format="json")
+    r = api_as(secretariat).patch(
+        f"/api/tasks/{task.pk}/", {"status": "completed", "version": 1}, format="json"
+    )
     assert r.status_code == 200, r.json()
     assert r.json()["status"] == "completed" and r.json()["version"] == 2 and r.json()["light"] == "done"
     task.refresh_from_db()
@@ -229,8 +291,14 @@ def test_patch_with_current_version_applies_and_bumps_version(api_as, secretaria
 def test_stale_patch_answers_409_with_what_changed_and_changes_nothing(api_as, secretariat, ledger):
     c = api_as(secretariat)
     task = ledger["soon"]
-    assert c.patch(f"/api/tasks/{task.pk}/", {"title": "新名称", "version": 1}, format="json").status_code == 200
-    r = c.patch(f"/api/tasks/{task.pk}/", {"status": "lagging", "lead_units": ["市财政局"], "version": 1}, format="json")
+    assert (
+        c.patch(f"/api/tasks/{task.pk}/", {"title": "新名称", "version": 1}, format="json").status_code == 200
+    )
+    r = c.patch(
+        f"/api/tasks/{task.pk}/",
+        {"status": "lagging", "lead_units": ["市财政局"], "version": 1},
+        format="json",
+    )
     assert r.status_code == 409
     body = r.json()
     assert body["current_version"] == 2 and body["field"] == "version"
@@ -280,5 +348,12 @@ def test_reporter_and_leader_cannot_write(api_as, ledger, who, request):
 
 
 def test_reporter_patch_of_a_task_it_cannot_see_is_404(api_as, outsider, ledger):
-    r = api_as(outsider).patch(f"/api/tasks/{ledger['soon'].pk}/", {"status": "completed", "version": 1}, format="json")
+    r = api_as(outsider).patch(
+        f"/api/tasks/{ledger['soon'].pk}/", {"status": "completed", "version": 1}, format="json"
+    )
     assert r.status_code == 404
+
+
+def test_api_sorts_by_light_red_first(api_as, secretariat, ledger):
+    results = api_as(secretariat).get("/api/tasks/", {"sort": "light"}).json()["results"]
+    assert [t["light"] for t in results] == ["overdue", "due_soon", "done"]

@@ -48,7 +48,12 @@ def test_load_demo_produces_exactly_the_gold_ledger_with_accounts_and_aliases(de
 
 def _assert_plan_matches_gold(gold: dict):
     doc = Document.objects.get(doc_number=gold["doc_number"])
-    tasks = {t.path_key: t for t in Task.objects.filter(document=doc).prefetch_related("task_units__unit", "milestones", "targets")}
+    tasks = {
+        t.path_key: t
+        for t in Task.objects.filter(document=doc).prefetch_related(
+            "task_units__unit", "milestones", "targets"
+        )
+    }
     assert sorted(tasks) == sorted(".".join(g["path"]) for g in gold["tasks"])
     all_counties = set(Unit.objects.filter(kind=UnitKind.COUNTY).values_list("name", flat=True))
     for g in gold["tasks"]:
@@ -63,7 +68,10 @@ def _assert_plan_matches_gold(gold: dict):
         if g["counties_involved"]:
             assert {u.name for u in task.counties} == all_counties, where
         expected_deadlines = sorted(
-            ((d["text"][:200], dt.date.fromisoformat(d["date"]) if d.get("date") else None) for d in g["deadlines"]),
+            (
+                (d["text"][:200], dt.date.fromisoformat(d["date"]) if d.get("date") else None)
+                for d in g["deadlines"]
+            ),
             key=repr,
         )
         actual_deadlines = sorted(((m.text, m.date) for m in task.milestones.all()), key=repr)
@@ -91,7 +99,9 @@ def _assert_demo_accounts():
     assert Task.objects.count() == sum(len(_gold(n)["tasks"]) for n in PLANS) == 68
     roles = dict(User.objects.values_list("username", "role"))
     assert roles["yigaiban"] == Role.SECRETARIAT and roles["yibaoju"] == Role.REPORTER
-    assert roles["lingdao"] == Role.LEADER and roles["xitong"] == Role.ADMIN and roles["shenji"] == Role.AUDITOR
+    assert (
+        roles["lingdao"] == Role.LEADER and roles["xitong"] == Role.ADMIN and roles["shenji"] == Role.AUDITOR
+    )
     assert User.objects.get(username="yibaoju").unit.name == "市医疗保障局"
     assert User.objects.get(username="yexian").unit.kind == UnitKind.COUNTY
     assert User.objects.get(username="yibaoju").check_password("Ledger#2026")
@@ -101,7 +111,10 @@ def test_load_demo_twice_creates_no_duplicates(demo):
     from reports.models import Period
 
     def counts():
-        return [m.objects.count() for m in (Document, Task, TaskUnit, Milestone, Target, Unit, UnitAlias, User, Period)]
+        return [
+            m.objects.count()
+            for m in (Document, Task, TaskUnit, Milestone, Target, Unit, UnitAlias, User, Period)
+        ]
 
     before = counts()
     call_command("load_demo", stdout=io.StringIO())
@@ -124,7 +137,9 @@ def test_add_user_creates_then_updates_an_account(unit_a, capsys):
     user = User.objects.get(username="zhang")
     assert user.role == Role.LEADER and user.check_password("Secret#123")
     assert "已创建" in capsys.readouterr().out
-    call_command("add_user", "zhang", "--role", "reporter", "--password", "Other#456", "--unit", "市医疗保障局")
+    call_command(
+        "add_user", "zhang", "--role", "reporter", "--password", "Other#456", "--unit", "市医疗保障局"
+    )
     user.refresh_from_db()
     assert user.role == Role.REPORTER and user.unit == unit_a and user.check_password("Other#456")
     assert "已更新" in capsys.readouterr().out
@@ -145,7 +160,9 @@ def test_add_user_refuses_a_reporter_without_unit_in_chinese(db):
 
 def test_add_user_refuses_unknown_unit_and_role_in_chinese(unit_a):
     with pytest.raises(CommandError, match="找不到单位“市火星局”"):
-        call_command("add_user", "wang", "--role", "reporter", "--password", "Secret#123", "--unit", "市火星局")
+        call_command(
+            "add_user", "wang", "--role", "reporter", "--password", "Secret#123", "--unit", "市火星局"
+        )
     with pytest.raises(CommandError, match="未知角色“boss”"):
         call_command("add_user", "wang", "--role", "boss", "--password", "Secret#123")
     assert not User.objects.filter(username="wang").exists()

@@ -21,8 +21,15 @@ def _light(task, today=TODAY):
 
 def test_past_target_not_met_is_red_and_names_target_and_latest_value():
     task = TaskFactory()
-    TargetFactory(task=task, indicator="县域就诊率", op=">=", value=Decimal("90"), unit="%",
-                  due=dt.date(2022, 12, 31), latest_value=Decimal("86"))
+    TargetFactory(
+        task=task,
+        indicator="县域就诊率",
+        op=">=",
+        value=Decimal("90"),
+        unit="%",
+        due=dt.date(2022, 12, 31),
+        latest_value=Decimal("86"),
+    )
     info = _light(task, today=dt.date(2023, 1, 10))
     assert info.light == Light.OVERDUE
     assert info.label == "超期"
@@ -66,7 +73,9 @@ def test_completed_task_is_done_even_with_past_deadlines():
 
 def test_a_met_target_no_longer_makes_the_task_red():
     task = TaskFactory()
-    TargetFactory(task=task, op=">=", value=Decimal("90"), due=dt.date(2024, 1, 1), latest_value=Decimal("91"))
+    TargetFactory(
+        task=task, op=">=", value=Decimal("90"), due=dt.date(2024, 1, 1), latest_value=Decimal("91")
+    )
     assert _light(task).light == Light.NORMAL
 
 

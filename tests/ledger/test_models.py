@@ -10,9 +10,23 @@ D = Decimal
 
 
 def test_path_sort_puts_ten_after_nine():
-    paths = [["二", "(一)", "10"], ["二", "(一)", "9"], ["一", "(十二)"], ["一", "(二)"], ["十", "1"], ["二", "1"]]
+    paths = [
+        ["二", "(一)", "10"],
+        ["二", "(一)", "9"],
+        ["一", "(十二)"],
+        ["一", "(二)"],
+        ["十", "1"],
+        ["二", "1"],
+    ]
     ordered = sorted(paths, key=path_sort_key)
-    assert ordered == [["一", "(二)"], ["一", "(十二)"], ["二", "1"], ["二", "(一)", "9"], ["二", "(一)", "10"], ["十", "1"]]
+    assert ordered == [
+        ["一", "(二)"],
+        ["一", "(十二)"],
+        ["二", "1"],
+        ["二", "(一)", "9"],
+        ["二", "(一)", "10"],
+        ["十", "1"],
+    ]
 
 
 @pytest.mark.django_db
@@ -76,7 +90,10 @@ def test_target_is_met_by_each_comparison(op, value, high, baseline, actual, met
 
 def test_target_label_reads_like_the_plan():
     assert Target(indicator="县域就诊率", op=">=", value=D("90.0000"), unit="%").label == "县域就诊率≥90%"
-    assert Target(indicator="床位数", op="between", value=D("6"), value_high=D("7.5"), unit="张").label == "床位数6–7.5张"
+    assert (
+        Target(indicator="床位数", op="between", value=D("6"), value_high=D("7.5"), unit="张").label
+        == "床位数6–7.5张"
+    )
     assert Target(indicator="补助标准", op="+=", value=D("30"), unit="元").label == "补助标准增加30元"
 
 

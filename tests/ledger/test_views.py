@@ -12,7 +12,9 @@ from tasks.models import Milestone, Progress, Target, Task, TaskUnit
 pytestmark = pytest.mark.django_db
 
 # All page tests run on 2024-06-01 (Asia/Shanghai), the day the `ledger` fixture is built around.
-travel = time_machine.travel(dt.datetime(2024, 6, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))), tick=False)
+travel = time_machine.travel(
+    dt.datetime(2024, 6, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))), tick=False
+)
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +34,11 @@ def test_ledger_lists_every_task_with_units_deadline_status_and_light_reason(cli
     r = client_as(secretariat).get(reverse("tasks:list"))
     assert r.status_code == 200
     html = r.content.decode()
-    assert _rows(r) == [ledger["overdue"].pk, ledger["soon"].pk, ledger["done"].pk]  # document, then plan order
+    assert _rows(r) == [
+        ledger["overdue"].pk,
+        ledger["soon"].pk,
+        ledger["done"].pk,
+    ]  # document, then plan order
     assert "平办〔2020〕7号" in html and "二.(一).9" in html
     assert f'href="/tasks/{ledger["overdue"].pk}/"' in html
     assert "市医保局" in html  # lead unit, compact name
@@ -112,7 +118,11 @@ def test_reporter_sees_only_tasks_of_its_unit(client_as, reporter, ledger):
 
 
 def test_anonymous_visitor_is_sent_to_login(client, ledger):
-    for url in (reverse("tasks:list"), reverse("tasks:detail", args=[ledger["soon"].pk]), reverse("tasks:create")):
+    for url in (
+        reverse("tasks:list"),
+        reverse("tasks:detail", args=[ledger["soon"].pk]),
+        reverse("tasks:create"),
+    ):
         r = client.get(url)
         assert r.status_code == 302 and "/login/" in r["Location"]
 
@@ -168,7 +178,9 @@ def _post_data(**overrides):
     return data
 
 
-def test_secretariat_creates_a_task_with_units_by_alias_milestones_and_targets(client_as, secretariat, ledger):
+def test_secretariat_creates_a_task_with_units_by_alias_milestones_and_targets(
+    client_as, secretariat, ledger
+):
     data = _post_data(document=ledger["doc"].pk, all_counties="on")
     r = client_as(secretariat).post(reverse("tasks:create"), data)
     assert r.status_code == 302
@@ -181,7 +193,12 @@ def test_secretariat_creates_a_task_with_units_by_alias_milestones_and_targets(c
     assert [(m.date, m.text) for m in task.milestones.all()] == [(dt.date(2024, 12, 31), "2024年底前")]
     (target,) = task.targets.all()
     assert (target.indicator, target.op, target.value, target.unit, target.due, target.baseline) == (
-        "签约覆盖率", ">=", 60, "%", dt.date(2024, 12, 31), 45
+        "签约覆盖率",
+        ">=",
+        60,
+        "%",
+        dt.date(2024, 12, 31),
+        45,
     )
     assert AuditEntry.objects.filter(action="task_create", object_id=str(task.pk), actor=secretariat).exists()
 
@@ -196,7 +213,10 @@ def test_create_page_offers_aliases_in_the_unit_datalist(client_as, secretariat,
     "overrides, field_words",
     [
         ({"title": ""}, "任务名称"),
-        ({"lead_units": "市卫健委、市卫生健康局"}, "牵头单位中的“市卫生健康局”不是已知单位，您是否要找：市卫生健康委"),
+        (
+            {"lead_units": "市卫健委、市卫生健康局"},
+            "牵头单位中的“市卫生健康局”不是已知单位，您是否要找：市卫生健康委",
+        ),
         ({"m_date": ["2024年底", "", ""]}, "第 1 个时间节点的日期“2024年底”不是有效日期"),
         ({"t_value": ["六十", ""]}, "第 1 个指标的目标值“六十”不是数字"),
         ({"t_op": ["≈≈", ">="]}, "第 1 个指标的比较方式“≈≈”无效"),
@@ -208,13 +228,25 @@ def test_create_page_offers_aliases_in_the_unit_datalist(client_as, secretariat,
 def test_bad_input_names_the_field_keeps_the_input_and_saves_nothing(
     client_as, secretariat, ledger, overrides, field_words
 ):
-    before = (Task.objects.count(), Milestone.objects.count(), Target.objects.count(), TaskUnit.objects.count())
-    r = client_as(secretariat).post(reverse("tasks:create"), _post_data(document=ledger["doc"].pk, **overrides))
+    before = (
+        Task.objects.count(),
+        Milestone.objects.count(),
+        Target.objects.count(),
+        TaskUnit.objects.count(),
+    )
+    r = client_as(secretariat).post(
+        reverse("tasks:create"), _post_data(document=ledger["doc"].pk, **overrides)
+    )
     assert r.status_code == 400
     html = r.content.decode()
     assert field_words in html
     assert "全面推开家庭医生签约服务。" in html  # what the user typed is still there
-    after = (Task.objects.count(), Milestone.objects.count(), Target.objects.count(), TaskUnit.objects.count())
+    after = (
+        Task.objects.count(),
+        Milestone.objects.count(),
+        Target.objects.count(),
+        TaskUnit.objects.count(),
+    )
     assert after == before
 
 
@@ -257,11 +289,14 @@ def test_a_stale_save_is_refused_shows_what_changed_and_keeps_the_input(client_a
 
     task = Task.objects.get(pk=ledger["overdue"].pk)
     stale = _edit_data(task, title="我的新名称")
-    task_update(task=task, data=TaskData(status="lagging"), version=1, actor=secretariat)  # someone else saves first
+    task_update(
+        task=task, data=TaskData(status="lagging"), version=1, actor=secretariat
+    )  # someone else saves first
     r = client_as(secretariat).post(reverse("tasks:edit", args=[task.pk]), stale)
     assert r.status_code == 409
     html = r.content.decode()
     assert "保存被拒绝" in html and "进展状态" in html and "滞后" in html
+    assert "2024-06-01 10:00:00" in html  # when the other save happened, local time
     assert 'value="我的新名称"' in html
     task.refresh_from_db()
     assert task.title == "推进医保支付方式改革" and task.version == 2
