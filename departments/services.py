@@ -29,10 +29,17 @@ class ConflictError(ApplicationError):
 
 
 def _request_ip(request) -> str | None:
+    """The client's address. X-Forwarded-For is trusted only for the NUM_PROXIES proxies we run ourselves: the
+    entry our nearest proxy appended, counted from the right; a client cannot forge it to dodge lockouts."""
     if request is None:
         return None
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (forwarded.split(",")[0].strip() or None) if forwarded else request.META.get("REMOTE_ADDR")
+    from django.conf import settings
+
+    proxies = getattr(settings, "NUM_PROXIES", 0)
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR")
 
 
 def audit_log(

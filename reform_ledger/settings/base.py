@@ -93,6 +93,8 @@ LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
 LOGIN_IP_MAX_FAILURES = env.int("LOGIN_IP_MAX_FAILURES", default=20)
 LOGIN_FAILURE_WINDOW_MINUTES = env.int("LOGIN_FAILURE_WINDOW_MINUTES", default=15)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+# How many reverse proxies of ours sit in front of the app; 0 = X-Forwarded-For is ignored (it can be forged).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]

@@ -22,3 +22,18 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# The health check is called over plain HTTP inside the container network (docker-compose, load balancer).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Intranet host names cannot be submitted to the browsers' public HSTS preload list, so the preload flag is
+# off by default and its reminder is silenced; HSTS itself is on (SECURE_HSTS_SECONDS).
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Behind a reverse proxy / load balancer that terminates TLS, set NUM_PROXIES to the number of proxies in
+# front of gunicorn: audit records and lockouts then use the address the nearest proxy saw (see base.py).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
