@@ -74,7 +74,11 @@ def tasks_filter(qs: QuerySet[Task], *, params, today: dt.date) -> QuerySet[Task
         if not doc_ids:
             raise TaskFilterError(f"筛选条件“文件”的值“{document}”不是已知文号。", "document")
         qs = qs.filter(document_id__in=doc_ids)
-    for name, role, label in (("lead_unit", TaskUnit.Role.LEAD, "牵头单位"), ("unit", None, "单位"), ("county", TaskUnit.Role.COUNTY, "县(市、区)")):
+    for name, role, label in (
+        ("lead_unit", TaskUnit.Role.LEAD, "牵头单位"),
+        ("unit", None, "单位"),
+        ("county", TaskUnit.Role.COUNTY, "县(市、区)"),
+    ):
         raw = params.get(name)
         if not raw:
             continue
@@ -107,7 +111,9 @@ def tasks_filter(qs: QuerySet[Task], *, params, today: dt.date) -> QuerySet[Task
     elif overdue in ("false", "0", "no"):
         qs = qs.exclude(light_q(Light.OVERDUE, today=today))
     elif overdue:
-        raise TaskFilterError(f"筛选条件“超期”的值“{params.get('overdue')}”无效，应为 true 或 false。", "overdue")
+        raise TaskFilterError(
+            f"筛选条件“超期”的值“{params.get('overdue')}”无效，应为 true 或 false。", "overdue"
+        )
     search = (params.get("search") or params.get("q") or "").strip()
     if search:
         qs = qs.filter(Q(title__icontains=search) | Q(text__icontains=search) | Q(path_key__icontains=search))
@@ -143,6 +149,16 @@ def tasks_sorted(qs: QuerySet[Task], *, sort: str | None, today: dt.date | None 
         qs = qs.annotate(light_rank=rank)
         first = "light_rank" if sort == "light" else "-light_rank"
         return qs.order_by(first, F("open_due").asc(nulls_last=True), "document_id", "sort_key", "id")
+    if sort in ("status", "-status"):
+        # In the order work moves (未启动, 推进中, 滞后, 已完成), not by the stored code's spelling.
+        order = [Progress.NOT_STARTED, Progress.IN_PROGRESS, Progress.LAGGING, Progress.COMPLETED]
+        rank = Case(
+            *(When(status=v, then=Value(i)) for i, v in enumerate(order)),
+            default=Value(9),
+            output_field=IntegerField(),
+        )
+        first = "status_rank" if sort == "status" else "-status_rank"
+        return qs.annotate(status_rank=rank).order_by(first, "document_id", "sort_key", "id")
     # "id" last: pages of a list ordered by a non-unique column must not repeat or skip rows.
     if sort == "deadline":
         return qs.order_by(F("open_due").asc(nulls_last=True), "document_id", "sort_key", "id")

@@ -1,6 +1,7 @@
 """Everything that writes documents and tasks. Every change leaves an audit record and bumps the version."""
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -160,6 +161,11 @@ def _validate_data(data: TaskData, *, creating: bool):
             )
     if creating and not data.path:
         raise ApplicationError("编号不能为空（例如 二.(一).1）。", field="path")
+    if data.path is not None:
+        # （一） and (一) are the same number; store one spelling so the unique-path rule sees them as equal.
+        data.path = [unicodedata.normalize("NFKC", str(p)).strip() for p in data.path]
+        if not all(data.path):
+            raise ApplicationError("编号中有空的一级（例如 二..1），请检查。", field="path")
     for i, t in enumerate(data.targets or [], start=1):
         if not (t.indicator or "").strip():
             raise ApplicationError(f"第 {i} 个指标缺少指标名称。", field="targets")

@@ -357,3 +357,15 @@ def test_reporter_patch_of_a_task_it_cannot_see_is_404(api_as, outsider, ledger)
 def test_api_sorts_by_light_red_first(api_as, secretariat, ledger):
     results = api_as(secretariat).get("/api/tasks/", {"sort": "light"}).json()["results"]
     assert [t["light"] for t in results] == ["overdue", "due_soon", "done"]
+
+
+def test_full_width_path_is_the_same_number_as_half_width(api_as, secretariat, ledger):
+    r = api_as(secretariat).post("/api/tasks/", {**NEW_TASK, "path": ["二", "（一）", "9"]}, format="json")
+    assert r.status_code == 400 and r.json()["field"] == "path"
+    r = api_as(secretariat).post("/api/tasks/", {**NEW_TASK, "path": "三．（一）．2"}, format="json")
+    assert r.status_code == 201 and r.json()["path"] == ["三", "(一)", "2"]
+
+
+def test_api_sorts_by_status_in_the_order_work_moves(api_as, secretariat, ledger):
+    results = api_as(secretariat).get("/api/tasks/", {"sort": "-status"}).json()["results"]
+    assert results[0]["status"] == "completed"
