@@ -19,16 +19,21 @@ LABEL_RE = re.compile(rf"(?P<label>{DEADLINE_LABELS}|{RESP_LABELS}|牵头单位|
 COUNTY_RE = re.compile(
     r"各(?:县|区|市|旗|乡镇|地)[^,;。:()]{0,3}?(?:[(〔（\[][^()〔〕（）\[\]]{1,10}[)〕）\]])?"
     r"(?:[^,;。:()、]{0,12}?)?"
-    r"(?:党委和人民政府|党委和政府|党委、政府|党委政府|党委、人民政府|人民政府|政府|党委|党工委和管委会|党工委、管委会|管委会|医改办)"
+    r"(?:党委和人民政府|党委和政府|党委、政府|党委政府|党委、人民政府|人民政府|政府|党委|党工委和管委会|党工委、管委会|管委会|医改办"
+    r"|有关部门|相关部门|局|委|办)"
     r"|各县[(〔（\[]市、?区[)〕）\]]|各县市区|各县\(市\)|各区县|各县区"
 )
 META_RE = re.compile(r"排在|排名|首位|第一位|为牵头|下同|按职责分别牵头|以下同")
 _VERB_RE = re.compile(
     r"(?P<verb>按职责分工负责|按职责分别负责|按职责分工落实|分别牵头负责|分别牵头|共同牵头|牵头负责|分别负责|共同负责|具体负责|"
-    r"负责落实|按职责负责|负责|牵头|参与|配合|协助|协办|参加|落实)$"
+    r"负责落实|按职责负责|负责|牵头|参与|配合|协助|协办|参加|落实|"
+    r"统筹指导|业务指导|指导督促|督促指导|指导监督|监督指导|负责指导|指导|督导)$"
 )
 _ALL_LEAD_VERBS = {"按职责分工负责", "按职责分别负责", "按职责分工落实", "分别牵头负责", "分别牵头", "共同牵头", "分别负责", "牵头负责", "牵头"}
 _RESP_VERBS = {"参与", "配合", "协助", "协办", "参加"}
+# (各县(市、区)政府负责,市卫健委指导): the counties do the work and the guiding department answers for it
+# at city level, so it leads when nobody else does; next to a named lead it is a responsible unit.
+_GUIDE_VERBS = {"统筹指导", "业务指导", "指导督促", "督促指导", "指导监督", "监督指导", "负责指导", "指导", "督导"}
 _MARKED_LEAD_RE = re.compile(r"([^()、,;:]{2,30}?)[(（](?:牵头|牵头单位|牵头部门)[)）]")
 _SEP_RE = re.compile(r"[,;。\n]")
 _OPEN = "(（〔[【"
@@ -92,9 +97,23 @@ class _Names:
         return name
 
 
+# 市医保局 市财政局: names separated by spaces are run together once spaces between Chinese characters go.
+_RUN_TOGETHER_RE = re.compile(r"(?<=[局委办厅府心院部站所队])(?=[市省区县州])")
+
+
+def _split_run_together(part: str, resolver: UnitResolver | None) -> list[str]:
+    if resolver is not None and resolver.resolve(part) is not None:
+        return [part]
+    pieces = [p for p in _RUN_TOGETHER_RE.split(part) if p]
+    if len(pieces) > 1 and all(looks_like_unit(p) or (resolver is not None and resolver.resolve(p)) for p in pieces):
+        return pieces
+    return [part]
+
+
 def _split_names(text: str, resolver: UnitResolver | None) -> list[str]:
     names: list[str] = []
-    for part in split_top(text, "、/"):
+    parts = [p for raw in split_top(text, "、/ ") for p in _split_run_together(clean_unit_name(raw), resolver)]
+    for part in parts:
         part = clean_unit_name(part)
         if not part:
             continue
@@ -204,8 +223,10 @@ def parse_attribution(content: str, resolver: UnitResolver | None, strict: bool 
                         att.deadline_texts.append(clause)
                     continue
                 found_verb = True
-                if verb in _RESP_VERBS:
+                if verb in _RESP_VERBS or (verb in _GUIDE_VERBS and (lead_raw or explicit_lead)):
                     resp_raw.extend(body_names)
+                elif verb in _GUIDE_VERBS:
+                    lead_raw.extend(body_names)
                 elif verb in _ALL_LEAD_VERBS and not (explicit_lead and verb not in ("牵头", "牵头负责")):
                     if verb in ("牵头", "牵头负责"):
                         explicit_lead = True

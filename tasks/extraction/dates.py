@@ -70,6 +70,11 @@ _YEARLESS_RE = re.compile(
     r"(?<![\d〇零一二三四五六七八九十百千每当学半周同多几数历全往逐近])"
     r"(?P<w>今年(?:底|年底|内)?前?|明年(?:底|上半年|年底)?前?|本年度?(?:内|底)|年底前|年底|年末|年内|上半年|下半年|年中)"
 )
+# 次年3月底前, 明年6月前, 今年9月底: a month of a year named relative to the plan's year.
+_RELATIVE_YEAR_MONTH_RE = re.compile(
+    r"(?P<w>次年|明年|翌年|第二年|今年|当年|本年)(?P<m>\d{1,2})\s*月(?:(?P<d>\d{1,2})\s*日|(?P<mpart>底|末|上旬|中旬|下旬))?"
+    r"(?P<post>前|之前|以前)?"
+)
 _RELATIVE_RE = re.compile(
     r"(?P<pre>不超过|不得超过|不多于|最长不超过)?"
     r"(?P<n>\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?P<u>个工作日|个自然日|个月|工作日|自然日|周年|天|日|周|年|小时)"
@@ -169,6 +174,17 @@ def find_deadlines(text: str, ctx: DateContext, include_relative: bool = True) -
         date = _date_for_parts(year, month, day, m.group("mpart"), m.group("part"))
         if date is None:
             continue
+        add(m.start(), m.end(), m.group(0), date)
+
+    for m in _RELATIVE_YEAR_MONTH_RE.finditer(text):
+        month = int(m.group("m"))
+        if not (1 <= month <= 12):
+            continue
+        year = ctx.doc_year
+        if year and m.group("w") in ("次年", "明年", "翌年", "第二年"):
+            year += 1
+        day = int(m.group("d")) if m.group("d") else None
+        date = _date_for_parts(year, month, day, m.group("mpart"), None) if year else None
         add(m.start(), m.end(), m.group(0), date)
 
     for m in _MONTH_RE.finditer(text):

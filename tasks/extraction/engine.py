@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from .attribution import Attribution, find_attribution, parse_attribution
-from .dates import DateContext, Deadline, cn_to_int, find_deadlines, parse_deadline_cell
+from .dates import DateContext, Deadline, cn_to_int, find_deadlines, month_end, parse_deadline_cell
 from .errors import ExtractionError
 from .targets import find_targets
 from .text import LABEL_START_RE, clean_lines, match_marker, paragraphs, squeeze_spaces
@@ -47,6 +47,17 @@ _TABLE_ROLES = (
     ("task", re.compile(r"任务|内容|措施|事项|工作|名称|举措")),
     ("note", re.compile(r"备注|说明")),
 )
+
+
+AUTO = "auto"  # a bare paragraph numbered by the engine (Word numbering lost in the text)
+
+
+def _is_heading_para(para: str) -> bool:
+    marker = match_marker(para)
+    if not marker:
+        return False
+    rest = para[marker[2]:]
+    return 0 < len(rest) <= 40 and not any(ch in rest for ch in "。;!?()")
 
 
 @dataclass
@@ -102,7 +113,8 @@ def _title_of(item: Item) -> str:
 
 def _parse_header(lines: list[str]) -> dict:
     nonblank = [(i, line) for i, line in enumerate(lines) if line]
-    first_marker = next((i for i, line in nonblank if match_marker(line) and match_marker(line)[0] == "l1"), len(lines))
+    first_marker = next((i for i, line in nonblank if match_marker(line) and match_marker(line)[0] in ("l1", "ch")),
+                        len(lines))
     header = [(i, line) for i, line in nonblank if i < first_marker][:120]
 
     doc_number = None
@@ -257,6 +269,8 @@ class _Builder:
         self.roles: list[str] | None = None
 
     def _push(self, kind: str, label: str) -> Item:
+        while self.stack and self.stack[-1].kind == AUTO:
+            self.stack.pop()  # a numbered item never nests under a paragraph numbered by us
         for depth, open_item in enumerate(self.stack):
             if open_item.kind == kind:
                 del self.stack[depth:]
@@ -285,15 +299,70 @@ class _Builder:
             self._refresh(self.current)
             return
         item = self.current
+        if item is None and self.stack and self.stack[-1].row is None and self._auto_task(para):
+            return
         if item is None or item.row is not None:
             self.orphans.append(para)
             return
         if item.closed and not LABEL_START_RE.match(para):
+            if self._auto_task(para):
+                return
             self.orphans.append(para)
             self.current = None if self._ends_section(para) else item
             return
         item.paras.append(para)
         self._refresh(item)
+
+    def _auto_task(self, para: str) -> bool:
+        """Word's automatic numbering is lost when a plan is copied as text: under a heading, the
+        measures become bare paragraphs, each closed by its own attribution. Two or more such
+        paragraphs under one heading are numbered 1, 2, … here; a single one stays the heading's body."""
+        att = find_attribution(para, self.resolver)
+        if att is None or att.start < 4:
+            return False
+        top = self.stack[-1] if self.stack else None
+        if top is None:
+            return False
+        if top.kind == AUTO:
+            parent = top.parent
+        elif not top.children and len(top.paras) == 2 and top.attribution is not None and _is_heading_para(top.paras[0]):
+            parent = top
+            body = top.paras.pop()
+            top.attribution, top.closed = None, True
+            first = self._new_auto(parent)
+            first.paras.append(body)
+            self._refresh(first)
+        else:
+            return False
+        item = self._new_auto(parent)
+        item.paras.append(para)
+        self._refresh(item)
+        return True
+
+    def finish(self) -> None:
+        """Once some heading's measures were numbered by us, a sibling heading with a single measure is read the same way."""
+        kinds = {i.parent.kind for i in self.items if i.kind == AUTO and i.parent is not None}
+        for item in list(self.items):
+            if item.kind in kinds and not item.children and item.row is None and len(item.paras) == 2 \
+                    and item.attribution is not None and _is_heading_para(item.paras[0]):
+                body = item.paras.pop()
+                item.attribution, item.closed = None, True
+                child = Item(AUTO, "1", [*item.path, "1"], item)
+                child.paras.append(body)
+                item.children.append(child)
+                self.items.insert(self.items.index(item) + 1, child)
+                self._refresh(child)
+
+    def _new_auto(self, parent: Item) -> Item:
+        while self.stack and self.stack[-1] is not parent:
+            self.stack.pop()
+        label = str(sum(1 for c in parent.children if c.kind == AUTO) + 1)
+        item = Item(AUTO, label, [*parent.path, label], parent)
+        parent.children.append(item)
+        self.stack.append(item)
+        self.items.append(item)
+        self.current = item
+        return item
 
     def _ends_section(self, para: str) -> bool:
         return True
@@ -347,7 +416,14 @@ class _Builder:
             item.paras.append(task_text)
             item.closed = True
             return
+        previous = next((i for i in reversed(self.items) if i.row is not None), None)
         item = self._push(seq[0], seq[1])
+        if previous is not None and previous.parent is item.parent:
+            # cells merged down a column come out blank in the rows below: they continue the cell above
+            if not row["lead"] and not row["resp"]:
+                row["lead"], row["resp"] = previous.row["lead"], previous.row["resp"]
+            if not row["deadline"]:
+                row["deadline"] = previous.row["deadline"]
         item.row = row
         self._finish_row(item)
 
@@ -409,7 +485,7 @@ def _tasks(items: list[Item]) -> tuple[list[Item], bool]:
         return [i for i in items if id(i) in chosen], True
     leaves = []
     for item in items:
-        if item.children or not item.paras or len(_CJK_RE.findall(item.text)) < 4:
+        if item.children or not item.paras or len(_CJK_RE.findall(item.text)) < 4 or item.kind in ("ch", "se"):
             continue
         chain = []
         node = item
@@ -448,20 +524,73 @@ def _doc_year(header: dict) -> int | None:
     return None
 
 
-def _reporting_dates(paras: list[str], year: int | None) -> list[dict]:
-    out = []
-    for para in paras:
+_REPORT_VERB = r"(?:报送|上报|报告|提交|报)"
+_QUARTER_DAY_RE = re.compile(
+    r"每(?:个)?季度(?P<which>末月|最后一个月|最后一月|首月|第一个月|第一月)(?P<d>\d{1,2})日(?:前|之前|以前)?"
+    rf"(?=[^。;]{{0,20}}{_REPORT_VERB})"
+)
+_MONTH_END_REPORT_RE = re.compile(
+    rf"(?:(?P<y>(?:19|20)\d{{2}})年|(?<=每年)|(?<![\d年]))(?P<m>\d{{1,2}})月(?:底|末)(?:前|之前|以前)?(?=[^。;]{{0,16}}{_REPORT_VERB})"
+)
+_YEAR_END_REPORT_RE = re.compile(rf"(?:每年)?(?:年底|年末)(?:前|之前|以前)(?=[^。;]{{0,12}}{_REPORT_VERB})")
+# Limits that give no fixed month and day: kept as written in "reporting_rules".
+_REPORT_RULE_RE = re.compile(
+    r"每(?:个)?(?:季度|月|半年)(?:结束|末|终了)?(?:后|之后)(?:的)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})个?(?:工作日|日|天)(?:内|以内|之内)?"
+    rf"(?:{_REPORT_VERB}[送报]?)?"
+    r"|每月(?:\d{1,2})日(?:前|之前|以前)(?:报送|上报|提交)?"
+)
+
+
+def _reporting_dates(paras: list[str], year: int | None) -> tuple[list[dict], list[dict]]:
+    """Report-back dates (month and day known) and report-back rules (relative, kept as text)."""
+    out: list[tuple[int, int, dict]] = []
+    rules: list[dict] = []
+
+    def add(para_no: int, pos: int, text: str, month: int, day: int, y: int | None) -> None:
+        entry = {"text": text, "month": month, "day": day, "year": y}
+        try:
+            entry["date"] = dt.date(y, month, day).isoformat() if y else None
+        except ValueError:
+            return
+        out.append((para_no, pos, entry))
+
+    for para_no, para in enumerate(paras):
+        taken: list[tuple[int, int]] = []
+
+        def free(m: re.Match, taken: list[tuple[int, int]] = taken) -> bool:
+            if any(m.start() < e and s < m.end() for s, e in taken):
+                return False
+            taken.append((m.start(), m.end()))
+            return True
+
+        for m in _REPORT_RULE_RE.finditer(para):
+            if free(m):
+                rules.append({"text": m.group(0)})
+        for m in _QUARTER_DAY_RE.finditer(para):
+            if not free(m):
+                continue
+            months = (3, 6, 9, 12) if m.group("which") in ("末月", "最后一个月", "最后一月") else (1, 4, 7, 10)
+            for month in months:
+                add(para_no, m.start(), m.group(0), month, int(m.group("d")), year)
         for m in _REPORTING_RE.finditer(para):
+            if not free(m):
+                continue
             month, day = int(m.group("m")), int(m.group("d"))
             y = int(m.group("y")) if m.group("y") else year
-            entry = {"text": m.group(0)[m.group(0).find(m.group("m") + "月"):] if not m.group("y") else m.group(0),
-                     "month": month, "day": day, "year": y}
-            try:
-                entry["date"] = dt.date(y, month, day).isoformat() if y else None
-            except ValueError:
+            text = m.group(0)[m.group(0).find(m.group("m") + "月"):] if not m.group("y") else m.group(0)
+            add(para_no, m.start(), text, month, day, y)
+        for m in _MONTH_END_REPORT_RE.finditer(para):
+            if not free(m):
                 continue
-            out.append(entry)
-    return out
+            month = int(m.group("m"))
+            if 1 <= month <= 12:
+                y = int(m.group("y")) if m.group("y") else year
+                add(para_no, m.start(), m.group(0), month, month_end(y or 2001, month).day, y)
+        for m in _YEAR_END_REPORT_RE.finditer(para):
+            if free(m):
+                add(para_no, m.start(), m.group(0), 12, 31, year)
+    out.sort(key=lambda x: (x[0], x[1]))
+    return [entry for _, _, entry in out], rules
 
 
 def extract_plan(text: str, resolver: UnitResolver | None = None) -> dict:
@@ -488,6 +617,7 @@ def _extract(text: str, resolver: UnitResolver | None) -> dict:
     builder = _Builder(resolver)
     for para in paras:
         builder.paragraph(para)
+    builder.finish()
     task_items, attributed = _tasks(builder.items)
     if not task_items:
         raise ExtractionError("未在文本中找到编号任务（如“一、”“（一）”“1.”开头且注明牵头/责任单位的条目），请确认上传的是实施方案或任务分工文件。")
@@ -499,13 +629,15 @@ def _extract(text: str, resolver: UnitResolver | None) -> dict:
     task_ids = {id(i) for i in task_items}
     other_paras = builder.orphans + [p for i in builder.items if id(i) not in task_ids for p in i.paras]
     issued = header["issued_on"]
+    reporting_dates, reporting_rules = _reporting_dates(other_paras, ctx.doc_year)
     return {
         "doc_number": header["doc_number"],
         "title": header["title"],
         "plan_title": header["plan_title"],
         "issuer": header["issuer"],
         "issued_on": issued.isoformat() if issued else None,
-        "reporting_dates": _reporting_dates(other_paras, ctx.doc_year),
+        "reporting_dates": reporting_dates,
+        "reporting_rules": reporting_rules,
         "has_attributions": attributed,
         "tasks": tasks,
     }

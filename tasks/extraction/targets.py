@@ -167,6 +167,12 @@ def find_targets(text: str, deadlines: list[Deadline]) -> list[dict]:
                 pre = clause[:m.start()]
                 window = clause[last_end:m.start()]
                 op, op_start = _op(window, clause[m.end():], last_end)
+                # 增长10%以上 / 下降5%以上: a bound on the change itself, read as the indicator's 增幅/降幅
+                change_word = ""
+                if op in (">=", "<=", "~") and op_start is not None:
+                    change = re.search(rf"(?:{_INC_RE.pattern[:-1]})$|(?:{_DEC_RE.pattern[:-1]})$", window.rstrip())
+                    if change and not _GE_RE.search(window.rstrip()) and not _LE_RE.search(window.rstrip()):
+                        change_word = "降幅" if _DEC_RE.search(window.rstrip()) else "增幅"
                 if is_range:
                     op = "between"
                 is_share = unit in ("%", "‰", "个百分点", "百分点")
@@ -188,6 +194,8 @@ def find_targets(text: str, deadlines: list[Deadline]) -> list[dict]:
                     value = low
                 indicator = _indicator(clause, m.start(), m.end() + _suffix_len(clause[m.end():]), unit,
                                        op_start if op_start is not None and op_start >= 0 else None)
+                if change_word and not indicator.endswith(change_word):
+                    indicator += change_word
                 by = None
                 for d in dated:
                     if d.start <= abs_pos and d.start >= s_start:

@@ -36,8 +36,13 @@ _CJK_SPACE_RE = re.compile(rf"(?<=[{_CJK}“”、,。;:()《》〔〕])\s+(?=[{
 
 # Numbering markers, in the usual nesting order 一、 → (一) → 1. → (1) → ①.
 CN_NUM = "一二三四五六七八九十"
+_CN_ORDINAL = "一二三四五六七八九十百零〇"
 MARKER_RE = re.compile(
     rf"^(?:"
+    rf"第(?P<ch>[{_CN_ORDINAL}]{{1,4}})(?:章|部分)(?:\s+|$|(?=[{_CJK}]))"
+    rf"|第(?P<se>[{_CN_ORDINAL}]{{1,4}})节(?:\s+|$|(?=[{_CJK}]))"
+    rf"|第(?P<ar>[{_CN_ORDINAL}]{{1,4}})条(?:\s+|$|(?=[{_CJK}]))"
+    rf"|"
     rf"(?P<l1>[{CN_NUM}]{{1,3}})\s*[、.]"
     rf"|\(\s*(?P<l2>[{CN_NUM}]{{1,3}})\s*\)|(?P<l2b>[{CN_NUM}]{{1,3}})\)"
     rf"|(?P<l3>\d{{1,2}})\s*(?:[、.](?!\d)|\s(?=[{_CJK}]))"
@@ -117,12 +122,16 @@ def squeeze_spaces(text: str) -> str:
     return _CJK_SPACE_RE.sub("", text).strip()
 
 
+def _chapter_word(marker: str) -> str:
+    return "部分" if "部分" in marker else "章"
+
+
 def match_marker(text: str):
     """(kind, normalised label, end offset) when ``text`` starts with a numbering marker."""
     m = MARKER_RE.match(text)
     if not m:
         return None
-    for kind, label in (("l1", "{}"), ("l2", "({})"), ("l2b", "({})"), ("l3", "{}"), ("l4", "({})"),
+    for kind, label in (("ch", "第{}" + _chapter_word(m.group(0))), ("se", "第{}节"), ("ar", "第{}条"), ("l1", "{}"), ("l2", "({})"), ("l2b", "({})"), ("l3", "{}"), ("l4", "({})"),
                         ("l4b", "({})"), ("l5", "{}")):
         value = m.group(kind)
         if value:
