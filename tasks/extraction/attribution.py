@@ -226,7 +226,8 @@ def parse_attribution(content: str, resolver: UnitResolver | None, strict: bool 
                 if verb in _RESP_VERBS or (verb in _GUIDE_VERBS and (lead_raw or explicit_lead)):
                     resp_raw.extend(body_names)
                 elif verb in _GUIDE_VERBS:
-                    lead_raw.extend(body_names)
+                    lead_raw.append(body_names[0])  # as with 负责 lists, the first listed unit leads
+                    resp_raw.extend(body_names[1:])
                 elif verb in _ALL_LEAD_VERBS and not (explicit_lead and verb not in ("牵头", "牵头负责")):
                     if verb in ("牵头", "牵头负责"):
                         explicit_lead = True

@@ -132,6 +132,16 @@ def _indicator(clause: str, start: int, end: int, unit: str, op_start: int | Non
         return noun + "数"
     if noun:
         return noun + "数"
+    if verbs and unit not in ("%", "‰", "个百分点", "百分点"):
+        # 年内建成社区医院3家: the thing counted stands between the verb and the number
+        verb = verbs[-1]
+        thing = re.sub(r"(?:及|和|与|等|共|的|了|共计)+$", "", pre[verb.end():]).strip()
+        if 2 <= len(thing) <= 16 and not re.search(r"[,;、\d]", thing):
+            if verb.group(0) in ("新建", "新增", "新设"):
+                return verb.group(0) + thing + "数"
+            if verb.group(0) in ("建设", "建成"):
+                return thing + "建设数"
+            return thing + "数"
     return _LEADING_NOISE_RE.sub("", clause).strip()
 
 

@@ -398,3 +398,111 @@ def test_docx_vertically_merged_unit_cells_apply_to_every_row(resolver):
         assert task["responsible_units"] == ["市医疗保障局"]
         assert task["deadlines"] == [{"text": "2023年底前", "date": "2023-12-31"}]
     assert result["tasks"][2]["lead_units"] == ["市医疗保障局"]
+
+
+def test_several_guiding_departments_first_listed_leads(resolver):
+    task = only_task(section("（一）推进紧密型县域医共体建设。（各县（市、区）政府负责，市卫健委、市医保局指导）"), resolver)
+    assert task["counties_involved"] is True
+    assert task["lead_units"] == ["市卫生健康委"]
+    assert task["responsible_units"] == ["市医疗保障局"]
+
+
+def test_count_named_before_its_number_gives_a_readable_indicator(resolver):
+    task = only_task(section("（一）提升基层服务能力。年内建成社区医院3家，新建5个县域医疗次中心。（市卫健委负责）"), resolver)
+    assert [(t["indicator"], t["op"], t["value"], t["unit"], t["by"]) for t in task["targets"]] == [
+        ("社区医院建设数", "=", 3, "家", "2023-12-31"), ("新建县域医疗次中心数", "=", 5, "个", "2023-12-31")]
+
+
+PLAN_WITH_LABEL_LINES = """\
+XX市2023年深化醫藥衛生體制改革重點工作安排
+一、加強公共衛生體系建設
+1.完善疾病預防控制體系。推進疾控機構標準化建設，2023年底前
+市級疾控中心實驗室檢測能力達到100項以上。
+牽頭單位：市衛健委
+配合單位：市發改委、市財政局、市人社局
+完成時限：2023年12月
+2.提升基層衛生服務能力。
+①推進鄉鎮衛生院提檔升級。
+②加強村衛生室建設，村衛生室標準化率達到95%。
+（市衛健委負責，各縣（市、區）政府落實）
+二、深化醫保支付方式改革
+3.推進DRG/DIP支付方式改革。到2023年底，DRG/DIP付費醫療機構覆蓋率達到70%。（市醫保局牽頭，市衛健委配合；2023年底前完成）
+4.加強醫保基金監管。常態化開展打擊欺詐騙保專項整治。（市醫保局、市衛健委、市市場監管局按職責分工負責；長期堅持）
+"""
+
+
+def test_traditional_plan_with_label_lines_and_circled_sub_items_under_one_attribution(resolver):
+    result = extract_plan(PLAN_WITH_LABEL_LINES, resolver)
+    assert paths(result) == [["一", "1"], ["一", "2"], ["二", "3"], ["二", "4"]]
+    first, second, third, fourth = result["tasks"]
+    assert first["responsible_units"] == ["市发展改革委", "市财政局", "市人力资源和社会保障局"]
+    assert first["deadlines"] == [{"text": "2023年底前", "date": "2023-12-31"}, {"text": "2023年12月", "date": "2023-12-31"}]
+    assert first["targets"][0]["value"] == 100 and first["targets"][0]["unit"] == "项"
+    assert second["lead_units"] == ["市卫生健康委"] and second["counties_involved"] is True
+    assert "村卫生室标准化率" in second["text"]
+    assert third["deadlines"] == [{"text": "到2023年底", "date": "2023-12-31"}, {"text": "2023年底前", "date": "2023-12-31"}]
+    assert fourth["lead_units"] == ["市医疗保障局", "市卫生健康委", "市市场监督管理局"]
+    assert fourth["deadlines"] == [{"text": "长期坚持", "date": None}]
+
+
+# ---------------------------------------------------------------- PDF text layer
+
+
+def _pdf_with_text(lines: list[str]) -> bytes:
+    """A one-page PDF whose text layer holds ``lines`` (a CID font with a ToUnicode map, as office
+    suites export Chinese text; no glyphs are needed to read the text back)."""
+    chars = sorted({ch for line in lines for ch in line})
+    gid = {ch: i + 1 for i, ch in enumerate(chars)}
+    body = ["BT /F1 10 Tf 40 800 Td 12 TL"]
+    for line in lines:
+        body.append("<" + "".join(f"{gid[ch]:04X}" for ch in line) + "> Tj T*")
+    body.append("ET")
+    content = "\n".join(body).encode("ascii")
+    bfchar = "\n".join(f"<{gid[ch]:04X}> <{ord(ch):04X}>" for ch in chars)
+    cmap = (
+        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        "/CMapName /Adobe-Identity-UCS def /CMapType 2 def\n"
+        "1 begincodespacerange <0000> <FFFF> endcodespacerange\n"
+        f"{len(chars)} beginbfchar\n{bfchar}\nendbfchar\n"
+        "endcmap CMapName currentdict /CMap defineresource pop end end"
+    ).encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /SimSun /Encoding /Identity-H /DescendantFonts [6 0 R] /ToUnicode 7 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /SimSun /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity)"
+        b" /Supplement 0 >> /DW 1000 >>",
+        b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_pdf_text_layer_is_read_and_extracted(resolver):
+    lines = [
+        "XX市2023年医改重点工作任务",
+        "一、深化分级诊疗",
+        "（一）推进紧密型县域医共体建设。2023年底前县域",
+        "内就诊率达到90%以上。（牵头单位：市卫健委；配合",
+        "单位：市医保局、市财政局）",
+        "（二）做实家庭医生签约服务。（市卫健委负责）",
+    ]
+    text = read_plan_file(_pdf_with_text(lines), filename="plan.pdf")
+    assert "医共体" in text
+    result = extract_plan(text, resolver)
+    assert paths(result) == [["一", "(一)"], ["一", "(二)"]]
+    first = result["tasks"][0]
+    assert first["lead_units"] == ["市卫生健康委"]
+    assert first["responsible_units"] == ["市医疗保障局", "市财政局"]
+    assert [(t["op"], t["value"], t["by"]) for t in first["targets"]] == [(">=", 90, "2023-12-31")]
