@@ -1,0 +1,101 @@
+// Roll-up pages and the leaders' dashboard: ECharts (vendored, static/vendor/echarts) drawn from the JSON that
+// the page carries in <script type="application/json"> (json_script). No inline script, no CDN.
+(function () {
+  "use strict";
+
+  function readData(id) {
+    var el = document.getElementById(id);
+    if (!el) return null;
+    try { return JSON.parse(el.textContent); } catch (e) { return null; }
+  }
+
+  function go(url) { if (url) window.location.href = url; }
+
+  var builders = {
+    // Horizontal bars: units with the most overdue tasks; a click opens that unit's overdue tasks.
+    units: function (data) {
+      var items = (data.units || []).slice().reverse();
+      return {
+        grid: { left: 8, right: 32, top: 8, bottom: 8, containLabel: true },
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+        xAxis: { type: "value", minInterval: 1 },
+        yAxis: { type: "category", data: items.map(function (u) { return u.name; }), axisLabel: { width: 140, overflow: "truncate" } },
+        series: [{ type: "bar", name: "超期任务", data: items.map(function (u) { return { value: u.overdue, url: u.url }; }),
+                   itemStyle: { color: "#d93025" }, label: { show: true, position: "right" } }]
+      };
+    },
+    // Light distribution; a click opens the ledger filtered by that light.
+    lights: function (data) {
+      return {
+        tooltip: { trigger: "item", formatter: "{b}：{c}（{d}%）" },
+        legend: { bottom: 0 },
+        series: [{ type: "pie", radius: ["35%", "65%"], center: ["50%", "45%"],
+                   label: { formatter: "{b}\n{c}" },
+                   data: (data.lights || []).map(function (l) { return { name: l.name, value: l.value, url: l.url, itemStyle: { color: l.color } }; }) }]
+      };
+    },
+    // On-time reporting rate, last period against this one.
+    rates: function (data) {
+      var r = data.rates || { labels: [], values: [] };
+      return {
+        grid: { left: 8, right: 16, top: 24, bottom: 8, containLabel: true },
+        tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "—" : v + "%"; } },
+        xAxis: { type: "category", data: r.labels },
+        yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
+        series: [{ type: "bar", barWidth: "40%", data: r.values.map(function (v, i) { return { value: v, itemStyle: { color: i === r.values.length - 1 ? "#1a56db" : "#9aa5b1" } }; }),
+                   label: { show: true, position: "top", formatter: function (p) { return p.value == null ? "—" : p.value + "%"; } } }]
+      };
+    },
+    // Quarter by quarter: reports on time / late / missing (stacked) and the on-time rate (line).
+    trend: function (data) {
+      return {
+        grid: { left: 8, right: 8, top: 40, bottom: 8, containLabel: true },
+        legend: { top: 0 },
+        tooltip: { trigger: "axis" },
+        xAxis: { type: "category", data: data.labels || [] },
+        yAxis: [{ type: "value", name: "报告数", minInterval: 1 }, { type: "value", name: "按时率", max: 100, axisLabel: { formatter: "{value}%" } }],
+        series: [
+          { type: "bar", name: "按时报送", stack: "r", data: data.on_time || [], itemStyle: { color: "#188038" } },
+          { type: "bar", name: "逾期报送", stack: "r", data: data.late || [], itemStyle: { color: "#f2a600" } },
+          { type: "bar", name: "未报", stack: "r", data: data.missing || [], itemStyle: { color: "#d93025" } },
+          { type: "line", name: "按时率", yAxisIndex: 1, data: data.on_time_rate || [], itemStyle: { color: "#1a56db" } }
+        ]
+      };
+    }
+  };
+
+  var charts = [];
+
+  function draw() {
+    if (typeof window.echarts === "undefined") return;
+    document.querySelectorAll("[data-chart]").forEach(function (el) {
+      var build = builders[el.getAttribute("data-chart")];
+      var data = readData(el.getAttribute("data-source"));
+      if (!build || !data) return;
+      // Canvas at twice the screen resolution so the charts stay sharp on paper.
+      var chart = window.echarts.init(el, null, { renderer: "canvas", devicePixelRatio: Math.max(window.devicePixelRatio || 1, 2) });
+      var option = build(data);
+      option.animation = false;
+      chart.setOption(option);
+      chart.on("click", function (p) { go(p.data && p.data.url); });
+      el.setAttribute("data-rendered", "true");
+      charts.push(chart);
+    });
+  }
+
+  function resizeAll() { charts.forEach(function (c) { c.resize(); }); }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    draw();
+    window.addEventListener("resize", resizeAll);
+    // Charts follow the printed page width (A4 landscape) and come back afterwards.
+    window.addEventListener("beforeprint", resizeAll);
+    window.addEventListener("afterprint", resizeAll);
+    document.querySelectorAll(".js-print").forEach(function (b) {
+      b.addEventListener("click", function () { window.print(); });
+    });
+    document.querySelectorAll("form[data-autosubmit] select").forEach(function (s) {
+      s.addEventListener("change", function () { s.form.submit(); });
+    });
+  });
+})();
