@@ -170,4 +170,7 @@ set +e
 "$PY" -m pytest "$@"
 status=$?
 set -e
+if [[ "$status" == 5 ]]; then
+    say "pytest collected no tests: that is a failure"
+fi
 exit "$status"
