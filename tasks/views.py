@@ -128,7 +128,8 @@ def task_list(request):
         "can_edit": can_edit_ledger(request.user),
         "today": today,
     }
-    return render(request, "tasks/task_list.html", context, status=400 if error else 200)
+    # 200 even for a refused filter: the page explains it, and a 4xx document shows as a console error.
+    return render(request, "tasks/task_list.html", context)
 
 
 def _history_rows(task) -> list[dict]:
@@ -219,7 +220,7 @@ class TaskFormView(SecretariatRequiredMixin, View):
         keep = {"task": task, "milestone_rows": m_rows, "target_rows": t_rows}
         if not form.is_valid():
             first = next(iter(form.errors.values()))[0]
-            return self.render(form, error=first, status=400, **keep)
+            return self.render(form, error=first, **keep)
         try:
             data = form.to_task_data(
                 milestones=task_forms.milestones_from_rows(m_rows),
@@ -239,9 +240,9 @@ class TaskFormView(SecretariatRequiredMixin, View):
                 messages.success(request, f"已保存任务 {saved.path_key}（版本 {saved.version}）。")
         except ConflictError as e:
             conflict = {**e.extra, "changes": [_conflict_row(c) for c in e.extra.get("changes", [])]}
-            return self.render(form, error=e.message, conflict=conflict, status=409, **keep)
+            return self.render(form, error=e.message, conflict=conflict, **keep)
         except ApplicationError as e:
-            return self.render(form, error=e.message, error_field=e.field, status=400, **keep)
+            return self.render(form, error=e.message, error_field=e.field, **keep)
         return redirect("tasks:detail", pk=saved.pk)
 
     def render(
@@ -254,8 +255,9 @@ class TaskFormView(SecretariatRequiredMixin, View):
         error=None,
         error_field=None,
         conflict=None,
-        status=200,
     ):
+        # A refused save answers 200 with the form and the message, as Django's FormView does: a 4xx document
+        # would show in the browser console as an error although the page is working as intended.
         if error_field is None and form.errors:
             error_field = next(iter(form.errors))
         context = {
@@ -274,7 +276,7 @@ class TaskFormView(SecretariatRequiredMixin, View):
             "unit_options": unit_datalist_options(kinds=[UnitKind.DEPARTMENT, UnitKind.SECRETARIAT]),
             "county_options": unit_datalist_options(kinds=[UnitKind.COUNTY]),
         }
-        return render(self.request, "tasks/task_form.html", context, status=status)
+        return render(self.request, "tasks/task_form.html", context)
 
 
 class TaskDeleteView(SecretariatRequiredMixin, View):
