@@ -80,6 +80,7 @@ _RELATIVE_RE = re.compile(
     r"(?P<n>\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?P<u>个工作日|个自然日|个月|工作日|自然日|周年|天|日|周|年|小时)"
     r"(?P<post>以内|之内|内|后|以后)?"
 )
+_TARGET_VERB_BEFORE_RE = re.compile(r"(?:控制在|缩短到|缩短至|缩短为|降至|降到|下降到|下降至|减少到|减少至|压缩到|压缩至|不低于|提高到|延长到|延长至)$")
 _QUARTER_END = {1: (3, 31), 2: (6, 30), 3: (9, 30), 4: (12, 31)}
 _PAST_WORDS_RE = re.compile(r"^(?:度|以来|起|开始|以后|至今|初|同期|全年|之前的|前的|的基础)")
 
@@ -219,6 +220,8 @@ def find_deadlines(text: str, ctx: DateContext, include_relative: bool = True) -
             before = text[max(0, m.start() - 1): m.start()]
             if before and (before.isdigit() or before in "第每近"):
                 continue
+            if _TARGET_VERB_BEFORE_RE.search(text[max(0, m.start() - 4): m.start()]):
+                continue  # 平均住院日控制在8天以内: a target on a duration, not a time limit
             if m.group("u") in ("日", "年") and m.group("post") in ("后", "以后") and before in "月":
                 continue
             add(m.start(), m.end(), m.group(0), None)

@@ -180,7 +180,8 @@ def _title_complete(text: str) -> bool:
 
 def _plan_title(header: list[tuple[int, str]], after: int) -> str | None:
     for pos, (i, line) in enumerate(header):
-        if i <= after or line.startswith("关于") or re.search(r"[。;:]", line) or len(line) > 60 or _date_line(line):
+        if i <= after or line.startswith("关于") or re.search(r"[。;:]", line) or len(line) > 60 or _date_line(line) \
+                or _ATTACHMENT_RE.match(line):
             continue
         candidates = [line]
         if pos + 1 < len(header) and len(line) < 40 and not re.search(r"[。;:,]", header[pos + 1][1]) \
@@ -384,7 +385,13 @@ class _Builder:
         row = {role: "" for role in ("seq", "task", "target", "lead", "resp", "deadline", "note")}
         for role, cell in zip(roles, cells, strict=False):
             if role and cell:
-                row[role] = f"{row[role]} {cell}".strip() if row[role] else cell
+                if not row[role]:
+                    row[role] = cell
+                elif role == "task":
+                    # 重点任务 | 具体内容: the first column names the task, the next says what it involves
+                    row[role] = row[role] + ("" if row[role][-1] in "。!?;:" else "。") + cell
+                else:
+                    row[role] = f"{row[role]} {cell}"
         if "seq" not in roles and cells and _seq_kind(cells[0]):
             row["seq"] = cells[0]
         filled = [c for c in cells if c]

@@ -9,7 +9,7 @@ from .dates import Deadline, cn_to_int
 _UNITS = (
     "个百分点", "百分点", "%", "‰", "万人次", "人次", "万人", "万元", "亿元", "千元", "元", "平方米", "公里",
     "分钟", "小时", "个", "项", "家", "所", "名", "人", "张", "床", "台", "套", "种", "支", "次", "座", "处",
-    "条", "类", "批", "户", "辆", "岁", "倍", "篇", "件", "例", "间",
+    "条", "类", "批", "户", "辆", "岁", "倍", "篇", "件", "例", "间", "天",
 )
 _UNIT_ALT = "|".join(re.escape(u) for u in _UNITS)
 _NUM = r"\d+(?:\.\d+)?"
@@ -27,6 +27,9 @@ _ACHIEVE_VERBS = (
 _VERB_RE = re.compile("|".join(sorted(_ACHIEVE_VERBS, key=len, reverse=True)))
 _GE_RE = re.compile(r"(?:不低于|不少于|不小于|至少|最少|提高到|提高至|提升到|提升至|增加到|增加至|增长到|增长至|扩大到|扩大至|达到|上升到|上升至|升至|达)(?:有|拥有|为|在)?$")
 _LE_RE = re.compile(r"(?:不超过|不高于|不多于|不大于|控制在|降低到|降低至|降到|降至|下降到|下降至|压缩到|压缩至|减少到|减少至|缩短到|缩短至|缩短为)$")
+# days are a target only when an indicator is brought to them (平均住院日控制在8天以内), never as a time
+# limit (付款不超过30天, 30天内办结)
+_DAYS_TARGET_RE = re.compile(r"(?:控制在|缩短到|缩短至|缩短为|降低到|降低至|降到|降至|下降到|下降至|压缩到|压缩至|减少到|减少至)$")
 _GT_RE = re.compile(r"(?:超过|高于|大于|多于)$")
 _LT_RE = re.compile(r"(?:低于|小于|少于)$")
 _INC_RE = re.compile(r"(?:增加|提高|提升|增长|上升|新增加)$")
@@ -183,6 +186,9 @@ def find_targets(text: str, deadlines: list[Deadline]) -> list[dict]:
                     change = re.search(rf"(?:{_INC_RE.pattern[:-1]})$|(?:{_DEC_RE.pattern[:-1]})$", window.rstrip())
                     if change and not _GE_RE.search(window.rstrip()) and not _LE_RE.search(window.rstrip()):
                         change_word = "降幅" if _DEC_RE.search(window.rstrip()) else "增幅"
+                if unit == "天" and not _DAYS_TARGET_RE.search(window.rstrip()):
+                    last_end = m.end()  # 30天内办结 is a time limit; 平均住院日控制在8天以内 is a target
+                    continue
                 if is_range:
                     op = "between"
                 is_share = unit in ("%", "‰", "个百分点", "百分点")

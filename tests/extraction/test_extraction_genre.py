@@ -506,3 +506,37 @@ def test_pdf_text_layer_is_read_and_extracted(resolver):
     assert first["lead_units"] == ["市卫生健康委"]
     assert first["responsible_units"] == ["市医疗保障局", "市财政局"]
     assert [(t["op"], t["value"], t["by"]) for t in first["targets"]] == [(">=", 90, "2023-12-31")]
+
+
+TWO_TASK_COLUMNS_PLAN = """\
+XX市医改领导小组关于印发《XX市2024年医改重点任务》的通知
+X医改组〔2024〕1号
+各成员单位：
+现将《XX市2024年医改重点任务》印发给你们，请于每年6月底和12月底前将任务落实情况书面报送市医改办。
+XX市深化医药卫生体制改革领导小组
+2024年1月30日
+附件1
+XX市2024年医改重点任务分工
+序号 | 重点任务 | 具体内容 | 责任单位 | 完成时间
+一 | 促进医保、医疗、医药协同发展和治理 |  |  | 
+1 | 深化医疗服务价格改革 | 开展医疗服务价格调整评估，符合条件的及时调整 | 市医保局（牵头）、市卫健委 | 2024年9月底前
+2 | 推进医保支付方式改革 | DRG/DIP付费覆盖率达到100% | 市医保局 | 2024年12月
+二 | 深化以公益性为导向的公立医院改革 |  |  | 
+3 | 推进公立医院高质量发展 | 三级公立医院平均住院日控制在8天以内，群众投诉30天内办结 | 市卫健委 | 持续推进
+"""
+
+
+def test_table_with_a_task_column_and_a_content_column(resolver):
+    result = extract_plan(TWO_TASK_COLUMNS_PLAN, resolver)
+    assert result["plan_title"] == "XX市2024年医改重点任务分工"
+    assert [(r["month"], r["day"]) for r in result["reporting_dates"]] == [(6, 30), (12, 31)]
+    assert paths(result) == [["附件1", "一", "1"], ["附件1", "一", "2"], ["附件1", "二", "3"]]
+    first, second, third = result["tasks"]
+    assert first["title"] == "深化医疗服务价格改革"
+    assert first["lead_units"] == ["市医疗保障局"] and first["responsible_units"] == ["市卫生健康委"]
+    assert second["title"] == "推进医保支付方式改革"
+    assert [(t["indicator"], t["op"], t["value"], t["by"]) for t in second["targets"]] == [
+        ("DRG/DIP付费覆盖率", ">=", 100, "2024-12-31")]
+    assert [(t["indicator"], t["op"], t["value"], t["unit"]) for t in third["targets"]] == [
+        ("三级公立医院平均住院日", "<=", 8, "天")]
+    assert third["deadlines"] == [{"text": "30天内", "date": None}, {"text": "持续推进", "date": None}]
