@@ -98,6 +98,9 @@ def test_a_worker_killed_in_the_middle_of_a_batch_ends_with_every_reminder_deliv
         sent_before = Delivery.objects.filter(channel="webhook", status="sent").count()
         assert sent_before < 4, "the batch finished before the worker was killed"
 
+        # Redis hands unacknowledged jobs out again once they are older than the visibility timeout, at the
+        # worker's start-up scan (the periodic scan runs only every ~100 s): start after the timeout has passed.
+        time.sleep(celery_worker.visibility_timeout + 1)
         celery_worker.start()
         wait_for(
             lambda: Delivery.objects.filter(channel="webhook", status="sent").count() == 4,
