@@ -56,3 +56,42 @@ def test_secretariat_filters_by_lead_unit_edits_status_and_sees_it_in_history(br
     task = Task.objects.get(pk=task_id)
     assert task.status == Progress.LAGGING and task.version == 2
     assert page.console_errors == []
+
+
+def test_secretariat_creates_a_task_by_alias_and_is_told_which_field_is_wrong(browser_page, live_url):
+    from departments.models import Role, UnitAlias, UnitKind
+    from tests.factories import DocumentFactory, UnitFactory, UserFactory
+
+    office = UnitFactory(name="市医改办", kind=UnitKind.SECRETARIAT)
+    health = UnitFactory(name="市卫生健康委", short_name="市卫健委")
+    UnitAlias.objects.create(unit=health, alias="市卫生健康委员会")
+    UnitFactory(name="市医疗保障局", short_name="市医保局")
+    doc = DocumentFactory(doc_number="平办〔2020〕7号")
+    UserFactory(username="yigaiban", role=Role.SECRETARIAT, unit=office, password="Ledger#2026")
+    page = browser_page
+    login(page, live_url, "yigaiban", "Ledger#2026")
+
+    page.goto(f"{live_url}/tasks/new/")
+    page.select_option("select[name=document]", str(doc.pk))
+    page.fill("input[name=path]", "二.(一).1")
+    page.fill("input[name=title]", "推进分级诊疗<b>制度</b>建设")
+    page.fill("input[name=lead_units]", "市卫健委")
+    page.fill("input[name=responsible_units]", "市医保局")
+    page.locator("input[name=m_date]").first.fill("2024年底")
+    page.locator("input[name=m_text]").first.fill("2024年底前")
+    with page.expect_navigation():
+        page.click("form.task-form button.primary")
+    assert (
+        "第 1 个时间节点的日期“2024年底”不是有效日期" in page.locator("[data-testid=form-error]").inner_text()
+    )
+    assert page.input_value("input[name=title]") == "推进分级诊疗<b>制度</b>建设"  # nothing typed is lost
+    assert not Task.objects.exists()
+
+    page.locator("input[name=m_date]").first.fill("2024-12-31")
+    with page.expect_navigation():
+        page.click("form.task-form button.primary")
+    task = Task.objects.get()
+    assert page.url.endswith(f"/tasks/{task.pk}/")
+    assert page.locator("[data-testid=lead-units]").inner_text() == "市卫生健康委"
+    assert "<b>制度</b>" in page.locator("[data-testid=task-title]").inner_text()  # shown as text, not markup
+    assert page.console_errors == []
