@@ -13,7 +13,13 @@ RESP_LABELS = (
     r"责任主体|实施单位|实施主体|承办单位"
 )
 DEADLINE_LABELS = r"完成时限|完成时间|时间节点|时限要求|进度安排|时间要求|完成期限"
-LABEL_RE = re.compile(rf"(?P<label>{DEADLINE_LABELS}|{RESP_LABELS}|牵头单位|牵头部门|主办单位|主责单位|主责部门)\s*[:]?\s*")
+# 牵头：X；配合：Y -- the short forms are labels only with their colon
+SHORT_LEAD_LABELS = r"牵头(?=\s*:)|主责(?=\s*:)"
+SHORT_RESP_LABELS = r"配合(?=\s*:)|参与(?=\s*:)|协同(?=\s*:)|协办(?=\s*:)|责任(?=\s*:)"
+LABEL_RE = re.compile(
+    rf"(?P<label>{DEADLINE_LABELS}|{RESP_LABELS}|牵头单位|牵头部门|主办单位|主责单位|主责部门|{SHORT_LEAD_LABELS}|{SHORT_RESP_LABELS})"
+    r"\s*[:]?\s*"
+)
 
 # 各县(市、区)政府, 各县〔市、区〕党委、政府, 各县区人民政府, 各县(市、区)…: county governments, not units.
 COUNTY_RE = re.compile(
@@ -171,7 +177,7 @@ def parse_attribution(content: str, resolver: UnitResolver | None, strict: bool 
         label = m.group("label")
         if re.fullmatch(DEADLINE_LABELS, label):
             kind = "deadline"
-        elif re.fullmatch(RESP_LABELS, label):
+        elif re.fullmatch(RESP_LABELS, label) or label in ("配合", "参与", "协同", "协办", "责任"):
             kind = "resp"
         else:
             kind = "lead"

@@ -102,12 +102,22 @@ def strip_html(text: str) -> str:
     return text
 
 
+# 【牵头单位】市卫健委【责任单位】市医保局: a label in lenticular brackets is a label with a colon
+_BRACKET_LABEL_RE = re.compile(
+    r"[【\[〔]\s*(牵头单位|牵头部门|责任单位|责任部门|配合单位|配合部门|参与单位|协办单位|完成时限|完成时间|时间节点)\s*[】\]〕]\s*[:]?"
+)
+
+
 def normalize_chars(text: str) -> str:
     """HTML debris out, simplified characters, half-width ASCII punctuation."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
     text = strip_html(text)
     text = to_simplified(text)
-    return text.translate(_PUNCT_TABLE)
+    text = text.translate(_PUNCT_TABLE)
+    if "单位" in text or "时限" in text or "时间" in text or "部门" in text:
+        text = _BRACKET_LABEL_RE.sub(lambda m: ("" if m.start() == 0 or text[m.start() - 1] in "\n。;(" else ";")
+                                     + m.group(1) + ":", text)
+    return text
 
 
 def clean_line(line: str) -> str:
