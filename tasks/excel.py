@@ -9,6 +9,7 @@ Every text cell is written with t="inlineStr", so a value starting with = + - @ 
 
 import datetime as dt
 import io
+import json
 import re
 import unicodedata
 import zipfile
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -413,6 +414,13 @@ class ImportResult:
         return not self.errors
 
 
+STATUS_WORDS = {p.label: p.value for p in Progress} | {p.value: p.value for p in Progress} | {
+    "序时推进": Progress.IN_PROGRESS.value,
+    "正在推进": Progress.IN_PROGRESS.value,
+    "完成": Progress.COMPLETED.value,
+}
+
+
 class _Ctx:
     """Lookups shared by every row of one import: units, documents, the existing tasks."""
 
@@ -546,6 +554,10 @@ def plan_import(rows: list[list], *, document: Document | None = None, lock: boo
         i = columns.get(key)
         return row[i] if i is not None and i < len(row) else None
 
+    column_items = list(columns.items())
+    split_cache: dict[str, list[str]] = {}
+    resolve_cache: dict[str, Unit | None] = {}
+
     if document is None and "source" not in columns:
         raise SpreadsheetError(
             "表格中没有“任务来源(文件/文号)”列：请在导入时选择任务所属的文件（--document 文号）。", field="document"
@@ -561,13 +573,14 @@ def plan_import(rows: list[list], *, document: Document | None = None, lock: boo
         excel_row = r + 1
         if len(row) > settings.IMPORT_MAX_COLUMNS:
             row = row[: settings.IMPORT_MAX_COLUMNS]
-        nonempty = [v for v in row if cell_text(v).strip()]
+        nonempty = [v for v in row if v is not None and v != "" and (not isinstance(v, str) or v.strip())]
         if not nonempty:
             continue
-        ref = parse_ref(cell_text(get(row, "ref"))) if "ref" in columns else None
-        seq_text = cell_text(get(row, "seq")).strip()
-        title_text = cell_text(get(row, "title")).strip()
-        detail = any(cell_text(get(row, k)).strip() for k in ("lead", "responsible", "deadline", "status", "note", "text"))
+        texts = {k: (cell_text(row[i]) if i < len(row) else "") for k, i in column_items}
+        ref = parse_ref(texts["ref"]) if "ref" in texts else None
+        seq_text = texts.get("seq", "").strip()
+        title_text = texts.get("title", "").strip()
+        detail = any(texts.get(k, "").strip() for k in ("lead", "responsible", "deadline", "status", "note", "text"))
         numbering = parse_numbering(seq_text) if seq_text else None
         if numbering is None and not title_text and len(nonempty) == 1 and ref is None:
             numbering = parse_numbering(cell_text(nonempty[0]))
@@ -609,21 +622,23 @@ def plan_import(rows: list[list], *, document: Document | None = None, lock: boo
             err("title", f"重点任务不能超过 500 个字（现有 {len(title_text)} 个）。")
 
         status = None
-        status_text = cell_text(get(row, "status")).strip()
+        status_text = texts.get("status", "").strip()
         if status_text:
-            labels = {p.label: p.value for p in Progress} | {p.value: p.value for p in Progress}
-            labels |= {"序时推进": Progress.IN_PROGRESS, "正在推进": Progress.IN_PROGRESS, "完成": Progress.COMPLETED}
-            status = labels.get(status_text)
+            status = STATUS_WORDS.get(status_text)
             if status is None:
                 err("status", f"完成状态“{status_text}”无效，可选：{'、'.join(p.label for p in Progress)}。")
 
         def units_of(key, text):
             found, counties = [], []
-            for name in _split_names(text):
+            if text not in split_cache:
+                split_cache[text] = _split_names(text)
+            for name in split_cache[text]:
                 if name == ALL_COUNTIES_TEXT:
                     counties = list(ctx.all_counties)
                     continue
-                unit = resolve_in_table(ctx.table, name)
+                if name not in resolve_cache:
+                    resolve_cache[name] = resolve_in_table(ctx.table, name)
+                unit = resolve_cache[name]
                 if unit is None:
                     hints = unit_suggestions(name=name, table=ctx.table)
                     hint = f"，您是否要找：{'、'.join(u.name for u in hints)}" if hints else ""
@@ -635,8 +650,8 @@ def plan_import(rows: list[list], *, document: Document | None = None, lock: boo
                     found.append(unit)
             return found, counties
 
-        lead, _ = units_of("lead", cell_text(get(row, "lead")))
-        responsible, counties = units_of("responsible", cell_text(get(row, "responsible")))
+        lead, _ = units_of("lead", texts.get("lead", ""))
+        responsible, counties = units_of("responsible", texts.get("responsible", ""))
 
         deadline_raw = get(row, "deadline")
         milestones = []
@@ -645,7 +660,7 @@ def plan_import(rows: list[list], *, document: Document | None = None, lock: boo
         except (ValueError, OverflowError):
             err("deadline", f"完成时限“{cell_text(deadline_raw)}”不是可识别的日期（{DATE_HINT}）。")
 
-        doc_text = cell_text(get(row, "source")).strip()
+        doc_text = texts.get("source", "").strip()
         if document is None and not doc_text:
             err("source", "缺少任务来源（文件/文号），或在导入时指定任务所属的文件。")
         doc_key, doc = ctx.resolve_document(doc_text) if (document is not None or doc_text) else ("", None)
@@ -659,10 +674,10 @@ def plan_import(rows: list[list], *, document: Document | None = None, lock: boo
 
         if len(result.errors) > errors_before:
             continue
-        cells = {k: cell_text(get(row, k)) for k in ("source", "title", "text", "lead", "responsible", "deadline", "status", "note")}
+        cells = {k: texts.get(k, "") for k in ("source", "title", "text", "lead", "responsible", "deadline", "status", "note")}
         state = TaskState(
             id=None, version=1, document_id=doc.pk if doc else None, document_label=doc_text, path=path,
-            title=title_text, text=normalize_cell(cell_text(get(row, "text"))), note=normalize_cell(cell_text(get(row, "note"))),
+            title=title_text, text=normalize_cell(texts.get("text", "")), note=normalize_cell(texts.get("note", "")),
             status=status or Progress.NOT_STARTED, lead=lead, responsible=responsible, counties=counties,
             milestones=milestones, section=[headings[k] for k in sorted(headings)],
         )
@@ -751,22 +766,125 @@ def _changed_fields(plan: RowPlan, current: TaskState, status_given: bool, count
 # --------------------------------------------------------------------------------------------------- import write
 
 
-def _audit_rows(entries: list[tuple[str, int, str, dict]], *, actor, request) -> None:
+def _copy_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_converter(field):
+    """A function turning a Python value into COPY text format for this field (chosen once per field, not per cell)."""
+    kind = field.get_internal_type()
+
+    def convert(value):
+        if value is None:
+            return "\\N"
+        if value is True or value is False:
+            return "t" if value else "f"
+        if kind == "JSONField":
+            return _copy_escape(json.dumps(value, ensure_ascii=False))
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, str):
+            return _copy_escape(value)
+        return str(value)
+
+    return convert
+
+
+def _field_defaults(model, now) -> dict:
+    defaults = {}
+    for f in model._meta.concrete_fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            defaults[f.attname] = now
+        elif f.has_default():
+            defaults[f.attname] = f.get_default()
+        elif f.null:
+            defaults[f.attname] = None
+        elif f.get_internal_type() in ("CharField", "TextField"):
+            defaults[f.attname] = ""
+        else:
+            defaults[f.attname] = None
+    return defaults
+
+
+class _Writer:
+    """Bulk writes: PostgreSQL COPY (10-20x faster than bulk_create for tens of thousands of rows), else bulk_create.
+
+    Rows are dicts of attname -> value; fields left out get the model default, auto_now fields get `now`."""
+
+    def __init__(self, now):
+        self.now = now
+        self.pg = connection.vendor == "postgresql"
+
+    def new_ids(self, model, count: int) -> list[int]:
+        if not count:
+            return []
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [model._meta.db_table, count]
+            )
+            return [r[0] for r in cur.fetchall()]
+
+    def insert(self, model, rows: list[dict]) -> list[int]:
+        if not rows:
+            return []
+        if not self.pg:
+            objs = model.objects.bulk_create([model(**r) for r in rows], batch_size=500)
+            return [o.pk for o in objs]
+        if "id" not in rows[0]:
+            for r, pk in zip(rows, self.new_ids(model, len(rows)), strict=True):
+                r["id"] = pk
+        defaults = _field_defaults(model, self.now)
+        fields = list(model._meta.concrete_fields)
+        plan = [(f.attname, defaults[f.attname], _copy_converter(f)) for f in fields]
+        buf = io.StringIO()
+        buf.write("".join("\t".join(conv(r.get(name, default)) for name, default, conv in plan) + "\n" for r in rows))
+        buf.seek(0)
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        with connection.cursor() as cur:
+            cur.copy_expert(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN", buf)
+        return [r["id"] for r in rows]
+
+    def update(self, model, rows: list[dict], names: list[str]) -> None:
+        if not rows:
+            return
+        if not self.pg:
+            model.objects.bulk_update([model(**r) for r in rows], names, batch_size=200)
+            return
+        meta = model._meta
+        fields = [meta.get_field("id")] + [meta.get_field(n) for n in names]
+        temp = f"_import_{meta.db_table}"
+        with connection.cursor() as cur:
+            cur.execute(
+                f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {', '.join(f.column for f in fields)} "
+                f"FROM {meta.db_table} WITH NO DATA"
+            )
+            plan = [(f.attname, _copy_converter(f)) for f in fields]
+            buf = io.StringIO()
+            buf.write("".join("\t".join(conv(r[name]) for name, conv in plan) + "\n" for r in rows))
+            buf.seek(0)
+            cur.copy_expert(f"COPY {temp} FROM STDIN", buf)
+            sets = ", ".join(f"{f.column} = u.{f.column}" for f in fields[1:])
+            cur.execute(f"UPDATE {meta.db_table} AS t SET {sets} FROM {temp} AS u WHERE t.id = u.id")
+            cur.execute(f"DROP TABLE {temp}")
+
+
+def _audit_rows(entries: list[tuple[str, int, str, dict]], *, actor, request, writer) -> None:
     from departments.services import _request_ip
 
     if actor is None and request is not None and getattr(request, "user", None) and request.user.is_authenticated:
         actor = request.user
     name = actor.get_username() if actor is not None else "系统"
+    actor_id = actor.pk if (actor is not None and actor.pk) else None
     ip = _request_ip(request)
-    AuditEntry.objects.bulk_create(
+    writer.insert(
+        AuditEntry,
         [
-            AuditEntry(
-                actor=actor if (actor is not None and actor.pk) else None, actor_name=name, ip=ip, action=action,
-                object_type="task", object_id=str(task_id), object_repr=repr_[:300], changes=changes, message="Excel 导入",
-            )
+            {
+                "actor_id": actor_id, "actor_name": name, "ip": ip, "action": action, "object_type": "task",
+                "object_id": str(task_id), "object_repr": repr_[:300], "changes": changes, "message": "Excel 导入",
+            }
             for action, task_id, repr_, changes in entries
         ],
-        batch_size=1000,
     )
 
 
@@ -774,6 +892,7 @@ def _apply(plans: list[RowPlan], *, actor, request) -> None:
     from .services import diff_snapshots, document_upsert
 
     now = timezone.now()
+    writer = _Writer(now)
     docs: dict[str, Document] = {}
     for plan in plans:
         if plan.state.document_id is None and plan.existing is None and plan.changed != {"__conflict__"}:
@@ -787,31 +906,30 @@ def _apply(plans: list[RowPlan], *, actor, request) -> None:
 
     new = [p for p in plans if p.existing is None and p.changed != {"__conflict__"}]
     upd = [p for p in plans if p.existing is not None and p.changed]
-    audits = []
+    audits, units, miles = [], [], []
 
     # Creates
-    objs = []
+    task_rows = []
     for p in new:
         s = p.state
         open_due, deadline = _schedule(s)
-        objs.append(
-            Task(
-                document_id=s.document_id, path=s.path, path_key=path_display(s.path), sort_key=path_sort_key(s.path),
-                section=s.section, title=s.title, text=s.text, note=s.note, status=s.status, open_due=open_due,
-                deadline=deadline, version=1,
-            )
+        task_rows.append(
+            {
+                "document_id": s.document_id, "path": s.path, "path_key": path_display(s.path), "sort_key": path_sort_key(s.path),
+                "section": s.section, "title": s.title, "text": s.text, "note": s.note, "status": s.status,
+                "open_due": open_due, "deadline": deadline, "version": 1, "created_at": now, "updated_at": now,
+            }
         )
-    Task.objects.bulk_create(objs, batch_size=1000)
-    units, miles = [], []
-    for p, obj in zip(new, objs, strict=True):
-        p.state.id = obj.pk
+    ids = writer.insert(Task, task_rows)
+    for p, pk, row in zip(new, ids, task_rows, strict=True):
+        p.state.id = pk
         for role, lst in ((TaskUnit.Role.LEAD, p.state.lead), (TaskUnit.Role.RESPONSIBLE, p.state.responsible), (TaskUnit.Role.COUNTY, p.state.counties)):
-            units += [TaskUnit(task_id=obj.pk, unit=u, role=role, position=i) for i, u in enumerate(lst)]
-        miles += [Milestone(task_id=obj.pk, date=d, text=t, context=c, done=done) for d, t, c, done in p.state.milestones]
-        audits.append(("task_create", obj.pk, f"{obj.path_key} {obj.title}", diff_snapshots({}, snapshot(p.state))))
+            units += [{"task_id": pk, "unit_id": u.pk, "role": role.value, "position": i} for i, u in enumerate(lst)]
+        miles += [{"task_id": pk, "date": d, "text": t, "context": c, "done": done} for d, t, c, done in p.state.milestones]
+        audits.append(("task_create", pk, f"{row['path_key']} {row['title']}", diff_snapshots({}, snapshot(p.state))))
 
     # Updates
-    changed_objs, unit_roles, mile_tasks = [], [], []
+    changed_rows, unit_roles, mile_tasks = [], [], []
     for p in upd:
         cur, s = p.existing, p.state
         after = TaskState(
@@ -828,38 +946,36 @@ def _apply(plans: list[RowPlan], *, actor, request) -> None:
             targets=cur.targets, section=cur.section,
         )
         open_due, deadline = _schedule(after)
-        changed_objs.append(
-            Task(
-                pk=cur.id, path=after.path, path_key=after.path_key, sort_key=path_sort_key(after.path), title=after.title,
-                text=after.text, note=after.note, status=after.status, version=after.version, open_due=open_due,
-                deadline=deadline, updated_at=now,
-            )
+        changed_rows.append(
+            {
+                "id": cur.id, "path": after.path, "path_key": after.path_key, "sort_key": path_sort_key(after.path),
+                "title": after.title, "text": after.text, "note": after.note, "status": after.status, "version": after.version,
+                "open_due": open_due, "deadline": deadline, "updated_at": now,
+            }
         )
         for key, role, lst in (("lead", TaskUnit.Role.LEAD, after.lead), ("responsible", TaskUnit.Role.RESPONSIBLE, after.responsible), ("counties", TaskUnit.Role.COUNTY, after.counties)):
             if key in p.changed:
                 unit_roles.append((cur.id, role))
-                units += [TaskUnit(task_id=cur.id, unit=u, role=role, position=i) for i, u in enumerate(lst)]
+                units += [{"task_id": cur.id, "unit_id": u.pk, "role": role.value, "position": i} for i, u in enumerate(lst)]
         if "milestones" in p.changed:
             mile_tasks.append(cur.id)
-            miles += [Milestone(task_id=cur.id, date=d, text=t, context=c, done=done) for d, t, c, done in after.milestones]
+            miles += [{"task_id": cur.id, "date": d, "text": t, "context": c, "done": done} for d, t, c, done in after.milestones]
         audits.append(("task_update", cur.id, f"{after.path_key} {after.title}", diff_snapshots(snapshot(cur), snapshot(after))))
-    if changed_objs:
-        Task.objects.bulk_update(
-            changed_objs,
-            ["path", "path_key", "sort_key", "title", "text", "note", "status", "version", "open_due", "deadline", "updated_at"],
-            batch_size=500,
-        )
+    writer.update(
+        Task, changed_rows,
+        ["path", "path_key", "sort_key", "title", "text", "note", "status", "version", "open_due", "deadline", "updated_at"],
+    )
     by_role = defaultdict(list)
     for task_id, role in unit_roles:
         by_role[role].append(task_id)
-    for role, ids in by_role.items():
-        for i in range(0, len(ids), 500):
-            TaskUnit.objects.filter(task_id__in=ids[i : i + 500], role=role).delete()
+    for role, task_ids in by_role.items():
+        for i in range(0, len(task_ids), 500):
+            TaskUnit.objects.filter(task_id__in=task_ids[i : i + 500], role=role).delete()
     for i in range(0, len(mile_tasks), 500):
         Milestone.objects.filter(task_id__in=mile_tasks[i : i + 500]).delete()
-    TaskUnit.objects.bulk_create(units, batch_size=2000)
-    Milestone.objects.bulk_create(miles, batch_size=2000)
-    _audit_rows(audits, actor=actor, request=request)
+    writer.insert(TaskUnit, units)
+    writer.insert(Milestone, miles)
+    _audit_rows(audits, actor=actor, request=request, writer=writer)
 
 
 def ledger_import(

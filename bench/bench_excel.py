@@ -1,0 +1,166 @@
+"""Excel ledger import and export at the size of a province's ledger (10,000 tasks).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:55998/bench_excel .venv/bin/python bench/bench_excel.py [--tasks 10000]
+
+Generates an office-style ledger file (title row, header, section rows 一、/(一), unit aliases, dates as text),
+then measures on the database in DATABASE_URL (use a throwaway one: each run adds its tasks under a new
+document number):
+
+- the time just to read the file with python-calamine (the floor),
+- import creating every task (checks, validation, matching, bulk write, audit records), in rows/s,
+- export of those tasks in the standard layout, in rows/s,
+- re-import of the exported file with every row changed (备注 and 完成时限), in rows/s.
+
+Targets: import and re-import >= 5,000 rows/s, export >= 10,000 rows/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reform_ledger.settings.test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+# A new document per run: earlier runs stay (audit records are append-only), the timings are per document.
+DOC = f"基准〔2026〕{int(time.time()) % 100000}号"
+CN = "一二三四五六七八九十"
+
+
+def ensure_schema_and_units(n_units: int = 40, n_counties: int = 10):
+    from departments.models import Unit, UnitAlias, UnitKind
+
+    call_command("migrate", verbosity=0)
+    for i in range(n_units):
+        unit, _ = Unit.objects.get_or_create(name=f"市基准局{i}", defaults={"short_name": f"基准{i}局"})
+        UnitAlias.objects.get_or_create(normalized=f"基准局别名{i}", defaults={"unit": unit, "alias": f"基准局别名{i}"})
+    for i in range(n_counties):
+        Unit.objects.get_or_create(name=f"基准{i}县政府", defaults={"kind": UnitKind.COUNTY, "short_name": f"基准{i}县"})
+
+
+def generate(n_tasks: int) -> bytes:
+    """An office ledger: title, spacer, header, 一、 sections with (一) subsections and numbered tasks."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("台账")
+    ws.append(["基准市深化医改重点任务台账"])
+    ws.append([])
+    ws.append(["序号", "任务来源(文件/文号)", "重点任务", "目标任务/指标", "牵头单位", "责任单位", "完成时限", "完成状态", "备注"])
+    deadlines = ["2022年底", "2020.12", "2022年12月", "2021-06-30", "2023年上半年；长期坚持"]
+    statuses = ["未启动", "推进中", "已完成", ""]
+    per_sub = 100
+    made = 0
+    s = 0
+    while made < n_tasks:
+        ws.append([f"{CN[s % 10]}{'十' if s >= 10 else ''}、", f"第{s + 1}部分任务"])
+        for sub in range(10):
+            if made >= n_tasks:
+                break
+            ws.append([f"({CN[sub]})", f"第{s + 1}部分第{sub + 1}小节"])
+            for k in range(per_sub):
+                if made >= n_tasks:
+                    break
+                lead = f"市基准局{made % 40}" if made % 3 else f"基准局别名{made % 40}"
+                resp = f"市基准局{(made + 1) % 40}、基准{(made + 2) % 40}局" + ("、各县(市、区)政府" if made % 5 == 0 else "")
+                ws.append(
+                    [
+                        f"{k + 1}.", DOC, f"基准任务{made}：推进第{made}项改革", f"到2022年县域就诊率达到{80 + made % 20}%以上。" * 3,
+                        lead, resp, deadlines[made % len(deadlines)], statuses[made % len(statuses)], "",
+                    ]
+                )
+                made += 1
+        s += 1
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def change_every_row(data: bytes) -> bytes:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb.active
+    for row in ws.iter_rows(min_row=5):
+        if row[12].value:
+            row[11].value = "基准复核：已调整"
+            row[6].value = "2024年底"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def read_only_calamine(data: bytes) -> float:
+    import python_calamine as pc
+
+    t = time.perf_counter()
+    pc.CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()
+    return time.perf_counter() - t
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tasks", type=int, default=10_000)
+    args = parser.parse_args()
+    n = args.tasks
+
+    from tasks.excel import ledger_export, ledger_import
+    from tasks.models import Document, Task
+
+    print(f"database: {connection.vendor} {connection.settings_dict.get('NAME')}")
+    ensure_schema_and_units()
+    data = generate(n)
+    print(f"generated ledger: {n} tasks, {len(data) / 1024 / 1024:.1f} MB")
+
+    read_s = read_only_calamine(data)
+    print(f"read only (python-calamine)      {read_s:7.3f} s   {n / read_s:9.0f} rows/s")
+
+    t = time.perf_counter()
+    preview = ledger_import(data=data, dry_run=True)
+    dry_s = time.perf_counter() - t
+    assert preview.created == n and not preview.errors, (preview.created, preview.errors[:3])
+    print(f"import preview (dry run)         {dry_s:7.3f} s   {n / dry_s:9.0f} rows/s")
+
+    t = time.perf_counter()
+    result = ledger_import(data=data, dry_run=False)
+    create_s = time.perf_counter() - t
+    assert result.created == n and result.written
+    print(f"import, create {n} tasks       {create_s:7.3f} s   {n / create_s:9.0f} rows/s   (target >= 5,000)")
+
+    doc = Document.objects.get(doc_number=DOC)
+    qs = Task.objects.alive().filter(document=doc)
+    t = time.perf_counter()
+    exported = ledger_export(qs=qs)
+    export_s = time.perf_counter() - t
+    print(f"export {n} tasks                 {export_s:7.3f} s   {n / export_s:9.0f} rows/s   (target >= 10,000)")
+
+    read2_s = read_only_calamine(exported)
+    print(f"read exported file (calamine)    {read2_s:7.3f} s   {n / read2_s:9.0f} rows/s")
+    t = time.perf_counter()
+    same = ledger_import(data=exported, dry_run=False)
+    same_s = time.perf_counter() - t
+    assert same.unchanged == n and same.updated == 0, (same.unchanged, same.updated)
+    print(f"re-import unchanged              {same_s:7.3f} s   {n / same_s:9.0f} rows/s")
+
+    changed = change_every_row(exported)
+    t = time.perf_counter()
+    again = ledger_import(data=changed, dry_run=False)
+    update_s = time.perf_counter() - t
+    assert again.updated == n and not again.errors and not again.conflicts, (again.updated, again.errors[:3])
+    print(f"re-import, every row changed     {update_s:7.3f} s   {n / update_s:9.0f} rows/s   (target >= 5,000)")
+
+
+if __name__ == "__main__":
+    main()
