@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from departments.models import Role, Unit
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError, audit_log
+from reform_ledger.queue import enqueue
 from tasks.models import Progress, Target, Task, TaskUnit
 from tasks.services import parse_decimal
 
@@ -448,7 +449,9 @@ def _hook_returned(report_id: int) -> None:
         return
     jobs = importlib.import_module("reports.jobs")
     if hasattr(jobs, "report_returned_notify"):
-        transaction.on_commit(lambda: jobs.report_returned_notify.delay(report_id))
+        # After commit; a broker outage is logged, not turned into an error page: the inbox notice written in
+        # the transaction has already told the unit.
+        enqueue(jobs.report_returned_notify, report_id)
 
 
 @transaction.atomic

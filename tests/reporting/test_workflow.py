@@ -288,3 +288,32 @@ def test_opening_a_period_with_bad_values_names_the_field(secretariat, year, qua
 def test_a_reporter_cannot_open_a_period(reporter):
     with pytest.raises(PermissionDeniedError):
         period_open(year=2025, quarter=1, actor=reporter)
+
+
+class FakeJob:
+    def __init__(self):
+        self.calls = []
+
+    def delay(self, report_id):
+        self.calls.append(report_id)
+
+
+def test_return_queues_the_reminders_job_after_commit(submitted, secretariat, monkeypatch, django_capture_on_commit_callbacks):
+    import reports.jobs
+
+    job = FakeJob()
+    monkeypatch.setattr(reports.jobs, "report_returned_notify", job, raising=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        report_return(report=submitted, reason="补充", actor=secretariat)
+    assert job.calls == [submitted.pk]
+
+
+def test_a_failed_return_queues_nothing(submitted, secretariat, monkeypatch, django_capture_on_commit_callbacks):
+    import reports.jobs
+
+    job = FakeJob()
+    monkeypatch.setattr(reports.jobs, "report_returned_notify", job, raising=False)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(ApplicationError):
+            report_return(report=submitted, reason="", actor=secretariat)
+    assert job.calls == [] and callbacks == []
