@@ -27,8 +27,8 @@ The county roll-up is the same for county governments on the tasks that involve 
 (an area is the plan's top-level section, ``task.path[0]``): tasks, completed, on track, overdue, due soon and
 targets met / due by the period's end. The trend gives, for each quarter, the reporting figures of that quarter
 and the tasks and targets due by its end. Task status and lights are not historised, so the trend takes
-completion from the reports themselves (tasks reported 已完成 in that quarter), counts the reports filed on live
-tasks in each quarter, and measures them against today's obligations.
+completion from the reports themselves (tasks reported 已完成 in that quarter) and measures each quarter's reports
+against today's obligations (who carries which live task now).
 """
 
 from __future__ import annotations
@@ -463,7 +463,9 @@ def rollup_trend(*, period: Period, today: dt.date, user, quarters: int = 8) -> 
     obligations = obligation_rows(period=period).filter(unit__in=units)
     due = obligations.values("task_id", "unit_id").distinct().count()
     submitted = Q(status__in=SUBMITTED)
-    reports = Report.objects.filter(period__in=periods, task__deleted_at__isnull=True)
+    # Only reports that answer an obligation (the unit still carries the live task): a semi-join.
+    owed = obligation_rows(period=period).filter(task=OuterRef("task_id"), unit=OuterRef("unit_id"))
+    reports = Report.objects.filter(Exists(owed), period__in=periods)
     if not _sees_all(user):
         reports = reports.filter(unit__in=units)
     per_period = {

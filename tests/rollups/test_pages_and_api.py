@@ -1,0 +1,220 @@
+"""Roll-up pages, Excel downloads and API on the hand-built ledger: figures, links, permissions, bad input."""
+
+import io
+import json
+import re
+
+import openpyxl
+import pytest
+import time_machine
+from django.urls import reverse
+
+from reports.xlsx import workbook_bytes
+
+NOW = "2024-09-10 10:00 +08:00"
+
+API_KEYS = {
+    "unit", "tasks", "completed", "on_track", "overdue", "reports_due", "reports_on_time", "reports_late",
+    "reports_missing", "targets_met", "targets_total",
+}
+
+PAGES = [
+    "reports:dashboard",
+    "reports:rollup-departments",
+    "reports:rollup-counties",
+    "reports:rollup-plans",
+    "reports:rollup-trend",
+]
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def sheet_rows(response):
+    wb = openpyxl.load_workbook(io.BytesIO(response.content))
+    return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
+
+
+def test_departments_api_gives_one_row_per_unit_with_exactly_the_contract_fields(ledger, leader_user, api_as):
+    r = api_as(leader_user).get("/api/rollups/departments/", {"period": ledger.q3.pk})
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) == {"count", "next", "previous", "results"}
+    rows = {row["unit"]: row for row in body["results"]}
+    assert all(set(row) == API_KEYS for row in body["results"])
+    assert rows["市医疗保障局"] == dict(
+        unit="市医疗保障局", tasks=4, completed=1, on_track=2, overdue=1, reports_due=4, reports_on_time=1,
+        reports_late=1, reports_missing=2, targets_met=3, targets_total=5,
+    )
+    assert "叶县政府" not in rows
+
+
+def test_counties_api_defaults_to_the_open_period(ledger, leader_user, api_as):
+    r = api_as(leader_user).get("/api/rollups/counties/")
+    assert r.status_code == 200
+    rows = {row["unit"]: row for row in r.json()["results"]}
+    assert set(rows) == {"叶县政府", "鲁山县政府"}
+    assert rows["鲁山县政府"]["reports_late"] == 1 and rows["鲁山县政府"]["overdue"] == 1
+
+
+@pytest.mark.parametrize("value, message", [("999999", "不存在"), ("abc", "无效")])
+def test_rollup_api_refuses_an_unknown_period_in_chinese(ledger, leader_user, api_as, value, message):
+    r = api_as(leader_user).get("/api/rollups/departments/", {"period": value})
+    assert r.status_code == 400
+    assert message in r.json()["detail"] and r.json()["field"] == "period"
+
+
+def test_rollup_api_without_any_period_answers_400(db, leader_user, api_as):
+    r = api_as(leader_user).get("/api/rollups/counties/")
+    assert r.status_code == 400 and "填报期" in r.json()["detail"]
+
+
+def test_reporter_gets_only_its_own_units_row_from_the_api(ledger, reporter, api_as):
+    r = api_as(reporter).get("/api/rollups/departments/", {"period": ledger.q3.pk})
+    assert [row["unit"] for row in r.json()["results"]] == ["市医疗保障局"]
+    assert api_as(reporter).get("/api/rollups/counties/").json()["count"] == 0
+
+
+def test_rollup_api_needs_authentication_and_refuses_the_auditor(ledger, api_client, auditor, api_as):
+    assert api_client.get("/api/rollups/departments/").status_code in (401, 403)
+    assert api_client.get("/api/dashboard/overdue/").status_code in (401, 403)
+    r = api_as(auditor).get("/api/dashboard/overdue/")
+    assert r.status_code == 403 and "看板" in r.json()["detail"]
+
+
+def test_dashboard_api_lists_overdue_due_soon_and_ranked_units(ledger, leader_user, api_as):
+    r = api_as(leader_user).get("/api/dashboard/overdue/")
+    assert r.status_code == 200
+    body = r.json()
+    assert [t["id"] for t in body["overdue"]] == [ledger.t1.pk]
+    assert body["overdue"][0]["days"] == 72 and "已过期 72 天" in body["overdue"][0]["light_reason"]
+    assert body["overdue"][0]["lead_units"] == ["市医疗保障局"]
+    assert [t["id"] for t in body["due_soon"]] == [ledger.t3.pk]
+    assert [u["unit"] for u in body["units"]] == ["鲁山县政府", "市医疗保障局", "市财政局", "叶县政府", "市卫生健康委"]
+    assert body["on_time_rate"] == pytest.approx(4 / 12) and body["on_time_rate_previous"] == pytest.approx(2 / 12)
+    assert [t["id"] for t in body["targets_at_risk"]] == [ledger.targets.t1_open.pk, ledger.targets.t3_open.pk]
+
+
+def test_dashboard_api_refuses_a_bad_limit(ledger, leader_user, api_as):
+    r = api_as(leader_user).get("/api/dashboard/overdue/", {"limit": "0"})
+    assert r.status_code == 400 and r.json()["field"] == "limit"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_anonymous_visitor_is_sent_to_login(client, ledger, name):
+    r = client.get(reverse(name))
+    assert r.status_code == 302 and reverse("departments:login") in r["Location"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_auditor_may_not_open_rollup_pages(client_as, ledger, auditor, name):
+    assert client_as(auditor).get(reverse(name)).status_code == 403
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_unknown_period_on_a_page_answers_400_with_a_message(client_as, ledger, leader_user, name):
+    r = client_as(leader_user).get(reverse(name), {"period": "999999"})
+    assert r.status_code == 400
+    assert "填报期“999999”不存在" in r.content.decode()
+
+
+def test_department_page_links_each_number_to_the_tasks_behind_it(client_as, ledger, leader_user):
+    r = client_as(leader_user).get(reverse("reports:rollup-departments"), {"period": ledger.q3.pk})
+    html = r.content.decode()
+    a = ledger.a.pk
+    assert f'href="/tasks/?unit={a}&amp;light=overdue"' in html
+    assert f'href="/tasks/?lead_unit={a}"' in html
+    assert f'href="/tasks/?unit={a}&amp;light=due_soon"' in html
+    status = reverse("reports:period-status")
+    assert f'href="{status}?period={ledger.q3.pk}&amp;unit={a}"' in html
+    assert 'data-testid="xlsx-download"' in html
+
+
+def test_department_page_sorts_by_a_column_and_the_excel_follows(client_as, ledger, leader_user):
+    c = client_as(leader_user)
+    r = c.get(reverse("reports:rollup-departments"), {"period": ledger.q3.pk, "sort": "-tasks"})
+    html = r.content.decode()
+    assert html.index("市医疗保障局") < html.index("市财政局") < html.index("市卫生健康委")
+    x = c.get(reverse("reports:rollup-departments"), {"period": ledger.q3.pk, "sort": "-tasks", "format": "xlsx"})
+    assert x["Content-Type"].startswith("application/vnd.openxmlformats")
+    (rows,) = sheet_rows(x).values()
+    assert "部门汇总" in rows[0][0]
+    header = rows[1]
+    assert header[:4] == ["单位", "任务数", "牵头", "参与"]
+    names = [row[0] for row in rows[2:]]
+    assert names[:3] == ["市医疗保障局", "市财政局", "市卫生健康委"]
+    a = rows[2]
+    assert dict(zip(header, a, strict=True)) | {} == {
+        "单位": "市医疗保障局", "任务数": 4, "牵头": 3, "参与": 1, "已完成": 1, "序时推进·正常": 1,
+        "序时推进·临期": 1, "超期": 1, "应报": 4, "按时报送": 1, "逾期报送": 1, "未报": 2, "按时率": 25.0,
+        "指标达标": 3, "到期指标": 5,
+    }
+    assert rows[-1][0] == "合计"
+
+
+def test_reporter_page_shows_only_its_own_unit(client_as, ledger, reporter):
+    html = client_as(reporter).get(reverse("reports:rollup-departments")).content.decode()
+    assert "市医疗保障局" in html and "市财政局" not in html
+
+
+def test_county_page_and_excel_show_the_counties(client_as, ledger, leader_user):
+    c = client_as(leader_user)
+    html = c.get(reverse("reports:rollup-counties")).content.decode()
+    assert "叶县政府" in html and "鲁山县政府" in html and "市财政局" not in html
+    (rows,) = sheet_rows(c.get(reverse("reports:rollup-counties"), {"format": "xlsx"})).values()
+    assert sorted(r[0] for r in rows[2:-1]) == ["叶县政府", "鲁山县政府"]
+
+
+def test_plan_page_and_excel_show_plan_and_areas(client_as, ledger, leader_user):
+    c = client_as(leader_user)
+    html = c.get(reverse("reports:rollup-plans")).content.decode()
+    assert "测办〔2024〕1号" in html and f'href="/tasks/?document={ledger.doc.pk}&amp;light=overdue"' in html
+    (rows,) = sheet_rows(c.get(reverse("reports:rollup-plans"), {"format": "xlsx"})).values()
+    assert [r[0] for r in rows[2:]] == ["测办〔2024〕1号 测试市深化医改实施方案", "一、", "二、", "三、"]
+    assert rows[2][1:6] == [5, 1, 2, 1, 1]
+
+
+def test_trend_page_carries_chart_data_and_excel_has_one_row_per_quarter(client_as, ledger, leader_user):
+    c = client_as(leader_user)
+    r = c.get(reverse("reports:rollup-trend"))
+    html = r.content.decode()
+    assert 'id="trend-chart-data"' in html and "<script>" not in html
+    data = json.loads(re.search(r'id="trend-chart-data"[^>]*>(.*?)</script>', html, re.S).group(1))
+    assert data["on_time"] == [2, 4] and data["missing"] == [9, 5]
+    (rows,) = sheet_rows(c.get(reverse("reports:rollup-trend"), {"format": "xlsx"})).values()
+    assert [r[0] for r in rows[2:]] == [ledger.q2.label, ledger.q3.label]
+    assert rows[3][1:5] == [12, 4, 3, 5]
+
+
+def test_dashboard_page_shows_overdue_tasks_ranking_and_charts(client_as, ledger, leader_user):
+    html = client_as(leader_user).get(reverse("reports:dashboard")).content.decode()
+    assert "已过期 72 天" in html
+    assert f'href="/tasks/?unit={ledger.k2.pk}&amp;light=overdue"' in html
+    assert 'data-chart="units"' in html and 'id="dashboard-chart-data"' in html
+    assert "vendor/echarts/echarts.min.js" in html and "js/dashboard.js" in html and "css/dashboard.css" in html
+    assert "<script>" not in html  # no inline script (CSP): chart data goes in json_script
+    assert "33.3%" in html and "16.7%" in html  # on-time rate this period against last
+
+
+def test_dashboard_excel_has_one_sheet_per_section(client_as, ledger, leader_user):
+    x = client_as(leader_user).get(reverse("reports:dashboard"), {"format": "xlsx"})
+    sheets = sheet_rows(x)
+    assert list(sheets) == ["超期任务", "临期任务", "单位排名", "按时报送率", "风险指标"]
+    assert sheets["超期任务"][2][0] == "一.(一).1" and sheets["超期任务"][2][4] == 72
+    assert [r[1] for r in sheets["单位排名"][2:]] == ["鲁山县政府", "市医疗保障局", "市财政局", "叶县政府", "市卫生健康委"]
+    assert sheets["按时报送率"][2][1] == 33.3 and sheets["按时报送率"][3][1] == 16.7
+    assert len(sheets["风险指标"]) == 4
+
+
+def test_excel_writes_formula_like_text_as_text():
+    data = workbook_bytes(
+        [{"name": "t", "title": "=cmd|' /C calc'!A0", "headers": ["a", "b"], "rows": [["=1+1", "+SUM(A1)"], ["-2", "@x"], ["\tz", 5]]}]
+    )
+    ws = openpyxl.load_workbook(io.BytesIO(data)).active
+    cells = [ws["A1"], ws["A3"], ws["B3"], ws["A4"], ws["B4"], ws["A5"]]
+    assert all(c.data_type == "s" for c in cells)
+    assert ws["A3"].value == "=1+1" and ws["B5"].value == 5
+    assert ws.freeze_panes == "A3"
