@@ -186,3 +186,11 @@ def test_the_sweep_job_runs_the_same_sweep(ledger, django_capture_on_commit_call
         result = reminders_sweep.delay().get()
     assert result["created"] == 3
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_webhook_that_is_not_http_is_refused_with_the_reason(ledger, unit_a):
+    unit_a.webhook_url = "ftp://127.0.0.1/robot"
+    unit_a.save()
+    sweep("2024-09-13")
+    d = Delivery.objects.get(channel="webhook")
+    assert d.status == "failed" and "http://" in d.error

@@ -54,11 +54,13 @@ def test_a_run_killed_before_sending_leaves_pending_deliveries_that_are_sent_onc
     reminders_send_due(now=now, deliver="none")  # dispatched, deliveries written, the jobs never ran
     pending = sorted(Delivery.objects.filter(status="pending").values_list("id", flat=True))
     assert len(pending) >= 2 and not mail.outbox
-    _, requeued = reminders_resume(now=now, deliver="sync")
+    _, requeued = reminders_resume(now=at("2024-09-13", minute=35), deliver="sync")
+    assert requeued == []  # five minutes on, their jobs are probably still queued
+    _, requeued = reminders_resume(now=at("2024-09-13", hour=9), deliver="sync")
     assert sorted(requeued) == pending
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
     sent = len(mail.outbox)
-    reminders_resume(now=now, deliver="sync")
+    reminders_resume(now=at("2024-09-13", hour=10), deliver="sync")
     assert len(mail.outbox) == sent
 
 
