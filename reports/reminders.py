@@ -36,7 +36,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import F, Window
+from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -568,6 +568,8 @@ def webhook_payload(reminder: Reminder) -> dict:
 
 
 def _send_webhook(delivery: Delivery) -> None:
+    if not delivery.recipient.lower().startswith(("http://", "https://")):
+        raise DeliveryError("Webhook 地址必须以 http:// 或 https:// 开头")
     body = json.dumps(webhook_payload(delivery.reminder), ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(
         delivery.recipient, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
@@ -663,21 +665,26 @@ class SweepResult:
     pending_deliveries: int = 0
 
 
+STRANDED_AFTER = dt.timedelta(minutes=10)
+
+
 def reminders_resume(*, now: dt.datetime, deliver: str = "queue", include_failed: bool = True) -> tuple[int, list[int]]:
     """Finish what an interrupted run left: claimed-but-undispatched reminders and unsent deliveries.
 
-    Returns (reminders dispatched, delivery ids handed to `deliver`).
+    A pending delivery counts as stranded once its reminder was dispatched more than STRANDED_AFTER ago (its
+    job is probably lost); younger ones are most likely still waiting in the queue. Returns (reminders
+    dispatched, delivery ids handed to `deliver`).
     """
     since = local_date(now) - dt.timedelta(days=RESUME_WINDOW_DAYS)
     stale_ids = list(
         Reminder.objects.filter(dispatched_at__isnull=True, send_on__gte=since).values_list("id", flat=True)
     )
     result = reminders_dispatch(reminder_ids=stale_ids, now=now, deliver=deliver)
-    statuses = [Delivery.Status.PENDING] + ([Delivery.Status.FAILED] if include_failed else [])
+    wanted = Q(status=Delivery.Status.PENDING, reminder__dispatched_at__lt=now - STRANDED_AFTER)
+    if include_failed:
+        wanted |= Q(status=Delivery.Status.FAILED)
     retry_ids = list(
-        Delivery.objects.filter(
-            status__in=statuses, attempts__lt=max_attempts(), reminder__send_on__gte=since
-        )
+        Delivery.objects.filter(wanted, attempts__lt=max_attempts(), reminder__send_on__gte=since)
         .exclude(pk__in=result.pending_delivery_ids)
         .order_by("id")
         .values_list("id", flat=True)
