@@ -15,6 +15,7 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from departments.models import Unit
@@ -24,6 +25,7 @@ from tasks.selectors import tasks_visible_to
 from ..models import Period, Report, ReportStatus
 from ..selectors import periods_all, report_can_edit, report_can_review, reports_visible_to
 from ..services import (
+    attachment_add,
     period_close,
     period_open,
     period_set_due_date,
@@ -64,21 +66,26 @@ PeriodIn = inline_serializer(
 )
 
 
-class PeriodListCreate(generics.GenericAPIView):
+class PeriodListCreate(generics.ListAPIView):
     serializer_class = PeriodSerializer
+    filter_backends: list = []
 
     def get_queryset(self):
-        return periods_all()
-
-    def get(self, request):
-        qs = self.get_queryset()
-        is_open = (request.query_params.get("is_open") or "").lower()
+        qs = periods_all()
+        is_open = (self.request.query_params.get("is_open") or "").lower()
         if is_open in ("true", "1"):
             qs = qs.filter(is_open=True)
         elif is_open in ("false", "0"):
             qs = qs.filter(is_open=False)
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return qs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("is_open", bool, description="只看开放（true）或已关闭（false）的填报期")
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(request=PeriodIn, responses={201: PeriodSerializer, 200: PeriodSerializer})
     def post(self, request):
@@ -262,16 +269,13 @@ def _full(report_id: int, user) -> Report:
     return reports_visible_to(user=user).prefetch_related("target_values", "attachments").get(pk=report_id)
 
 
-class ReportListCreate(generics.GenericAPIView):
+class ReportListCreate(generics.ListAPIView):
     serializer_class = ReportSerializer
+    filter_backends: list = []
 
     def get_queryset(self):
-        return reports_visible_to(user=self.request.user).prefetch_related("target_values", "attachments")
-
-    @extend_schema(parameters=REPORT_FILTERS)
-    def get(self, request):
-        qs = self.get_queryset()
-        params = request.query_params
+        qs = reports_visible_to(user=self.request.user).prefetch_related("target_values", "attachments")
+        params = self.request.query_params
         period = _int_param(params, "period", "填报期")
         if period is not None:
             qs = qs.filter(period_id=period)
@@ -298,11 +302,13 @@ class ReportListCreate(generics.GenericAPIView):
                     field="status",
                 )
             qs = qs.filter(status=value)
-        qs = qs.order_by(
+        return qs.order_by(
             "-period__year", "-period__quarter", "task__document_id", "task__sort_key", "unit__name"
         )
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(parameters=REPORT_FILTERS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(request=ReportCreateIn, responses={201: ReportSerializer, 200: ReportSerializer})
     def post(self, request):
@@ -449,6 +455,27 @@ class ReportReopen(_ReportAction):
         )
 
 
+class ReportAttachments(generics.GenericAPIView):
+    """Upload an attachment (multipart field ``file``) to a draft or returned report of the caller's unit."""
+
+    serializer_class = AttachmentOut
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": inline_serializer("AttachmentIn", {"file": serializers.FileField()})},
+        responses={201: AttachmentOut},
+    )
+    def post(self, request, pk):
+        report = get_object_or_404(reports_visible_to(user=request.user), pk=pk)
+        if not report_can_edit(user=request.user, report=report):
+            raise PermissionDeniedError("只能给本单位的报告上传附件。")
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ApplicationError("请在表单字段 file 中上传附件。", field="file")
+        attachment = attachment_add(report=report, file=upload, actor=request.user)
+        return Response(AttachmentOut(attachment).data, status=status.HTTP_201_CREATED)
+
+
 urlpatterns = [
     path("periods/", PeriodListCreate.as_view(), name="api-periods"),
     path("periods/<int:pk>/", PeriodDetail.as_view(), name="api-period"),
@@ -458,4 +485,5 @@ urlpatterns = [
     path("reports/<int:pk>/return/", ReportReturn.as_view(), name="api-report-return"),
     path("reports/<int:pk>/accept/", ReportAccept.as_view(), name="api-report-accept"),
     path("reports/<int:pk>/reopen/", ReportReopen.as_view(), name="api-report-reopen"),
+    path("reports/<int:pk>/attachments/", ReportAttachments.as_view(), name="api-report-attachments"),
 ]

@@ -125,3 +125,26 @@ def test_bad_upload_through_the_form_saves_nothing_and_says_why(client_as, repor
     from reports.models import Report
 
     assert not Report.objects.exists()
+
+
+def test_api_upload_checks_content_and_visibility(api_as, reporter, outsider, draft, b_own_report):
+    api = api_as(reporter)
+    res = api.post(
+        f"/api/reports/{draft.pk}/attachments/",
+        {"file": SimpleUploadedFile("材料.pdf", PDF)},
+        format="multipart",
+    )
+    assert res.status_code == 201 and res.json()["name"] == "材料.pdf"
+    res = api.post(
+        f"/api/reports/{draft.pk}/attachments/",
+        {"file": SimpleUploadedFile("假.pdf", PNG)},
+        format="multipart",
+    )
+    assert res.status_code == 400 and res.json()["field"] == "attachments" and "不符" in res.json()["detail"]
+    res = api.post(
+        f"/api/reports/{b_own_report.pk}/attachments/",
+        {"file": SimpleUploadedFile("a.pdf", PDF)},
+        format="multipart",
+    )
+    assert res.status_code == 404
+    assert [a["name"] for a in api.get(f"/api/reports/{draft.pk}/").json()["attachments"]] == ["材料.pdf"]

@@ -58,7 +58,9 @@ def test_concurrent_first_saves_create_exactly_one_report(postgres, task, unit_a
 def test_concurrent_submissions_submit_once(postgres, task, unit_a, period, reporter):
     def fill_and_submit(i):
         report, _ = report_get_or_create_for(task=task, unit=unit_a, period=period, actor=reporter)
-        report = report_save_draft(report=report, data={"text": f"第 {i} 个窗口的进展"}, version=None, actor=reporter)
+        report = report_save_draft(
+            report=report, data={"text": f"第 {i} 个窗口的进展"}, version=None, actor=reporter
+        )
         return report_submit(report=report, actor=reporter).pk
 
     results = run_together(fill_and_submit)

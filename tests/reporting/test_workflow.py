@@ -298,7 +298,9 @@ class FakeJob:
         self.calls.append(report_id)
 
 
-def test_return_queues_the_reminders_job_after_commit(submitted, secretariat, monkeypatch, django_capture_on_commit_callbacks):
+def test_return_queues_the_reminders_job_after_commit(
+    submitted, secretariat, monkeypatch, django_capture_on_commit_callbacks
+):
     import reports.jobs
 
     job = FakeJob()
@@ -308,7 +310,9 @@ def test_return_queues_the_reminders_job_after_commit(submitted, secretariat, mo
     assert job.calls == [submitted.pk]
 
 
-def test_a_failed_return_queues_nothing(submitted, secretariat, monkeypatch, django_capture_on_commit_callbacks):
+def test_a_failed_return_queues_nothing(
+    submitted, secretariat, monkeypatch, django_capture_on_commit_callbacks
+):
     import reports.jobs
 
     job = FakeJob()
