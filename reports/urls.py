@@ -1,5 +1,5 @@
-from .views import reminders, reporting, rollups
+from .views import excel, reminders, reporting, rollups
 
 app_name = "reports"
 
-urlpatterns = reporting.urlpatterns + reminders.urlpatterns + rollups.urlpatterns
+urlpatterns = reporting.urlpatterns + reminders.urlpatterns + rollups.urlpatterns + excel.urlpatterns

@@ -32,6 +32,7 @@ from .resources import (
     COLUMN_BY_KEY,
     LEDGER_COLUMNS,
     PERIOD_GROUP,
+    Column,
     TaskState,
     normalize_cell,
     parse_ref,
@@ -286,9 +287,9 @@ def _norm_header(text) -> str:
     return re.sub(r"[\s*＊:：]", "", text)
 
 
-def _header_lookup() -> dict[str, str]:
+def _header_lookup(columns=None) -> dict[str, str]:
     lookup = {}
-    for col in LEDGER_COLUMNS:
+    for col in columns or LEDGER_COLUMNS:
         for name in (col.header, *col.synonyms):
             n = _norm_header(name)
             lookup.setdefault(n, col.key)
@@ -296,9 +297,9 @@ def _header_lookup() -> dict[str, str]:
     return lookup
 
 
-def find_header(rows: list[list]) -> tuple[dict[str, int], dict[str, str], int]:
+def find_header(rows: list[list], columns=None, required: str = "title") -> tuple[dict[str, int], dict[str, str], int]:
     """(key -> column index, key -> header text, index of the first data row). Finds a one- or two-row header."""
-    lookup = _header_lookup()
+    lookup = _header_lookup(columns)
 
     def match(row):
         found = {}
@@ -311,7 +312,7 @@ def find_header(rows: list[list]) -> tuple[dict[str, int], dict[str, str], int]:
 
     for r, row in enumerate(rows[:HEADER_SCAN_ROWS]):
         found = match(row)
-        if len(found) >= 3 and "title" in found:
+        if len(found) >= 3 and required in found:
             start = r + 1
             if start < len(rows):
                 extra = {k: i for k, i in match(rows[start]).items() if k not in found}
@@ -1216,6 +1217,212 @@ def ledger_export(
 def export_filename(prefix: str, now: dt.datetime | None = None) -> str:
     local = timezone.localtime(now or timezone.now())
     return f"{prefix}-{local:%Y%m%d-%H%M}.xlsx"
+
+
+# --------------------------------------------------------------------------------------------------- quarterly
+
+
+def _timeliness(report) -> str:
+    """按时 / 逾期提交 / 未提交 for one unit's report on one task."""
+    from reports.models import ReportStatus
+
+    if report is None or report.status not in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED):
+        return "未提交"
+    return "逾期提交" if report.is_late else "按时"
+
+
+COMPILATION_COLUMNS = [
+    ("编号", 10, ""), ("重点任务 / 填报单位", 30, ""), ("承担角色", 10, ""), ("进展", 9, ""), ("完成百分比", 8, ""),
+    ("本期进展情况", 40, ""), ("存在问题", 24, ""), ("下步打算", 24, ""), ("报告状态", 9, ""), ("提交时间", 16, ""),
+    ("及时性", 9, ""),
+]
+
+
+def compilation_export(*, period, qs=None, now: dt.datetime | None = None) -> bytes:
+    """The quarterly compilation (汇总表): every unit's report on every task, grouped by task, with timeliness;
+    and a second sheet with each unit's submission status (报送情况)."""
+    from reports.models import Report
+    from reports.selectors import period_submission_status
+
+    now = now or timezone.now()
+    qs = qs if qs is not None else Task.objects.alive()
+    states = ledger_states(qs)
+    reports = {
+        (r.task_id, r.unit_id): r
+        for r in Report.objects.filter(period=period, task__in=qs.values("pk")).only(
+            "task_id", "unit_id", "status", "progress", "percent", "text", "problems", "next_steps", "submitted_at", "is_late"
+        )
+    }
+    rows = []
+    for s in states:
+        lead = "、".join(u.name for u in s.lead)
+        rows.append(("section", [s.path_key, f"{s.title}（牵头：{lead or '—'}）"] + [""] * (len(COMPILATION_COLUMNS) - 2)))
+        seen = set()
+        for role, units in (("牵头单位", s.lead), ("责任单位", s.responsible), ("县(市、区)", s.counties)):
+            for u in units:
+                if u.pk in seen:
+                    continue
+                seen.add(u.pk)
+                r = reports.get((s.id, u.pk))
+                rows.append(
+                    (
+                        "data",
+                        [
+                            "", u.name, role, r.get_progress_display() if r else "", "" if not r or r.percent is None else f"{r.percent}%",
+                            r.text if r else "", r.problems if r else "", r.next_steps if r else "",
+                            r.get_status_display() if r else "未填报",
+                            f"{timezone.localtime(r.submitted_at):%Y-%m-%d %H:%M}" if r and r.submitted_at else "",
+                            _timeliness(r),
+                        ],
+                    )
+                )
+    status_rows = []
+    for row in period_submission_status(period=period):
+        status_rows.append(
+            (
+                "data",
+                [
+                    row.unit.name, row.unit.get_kind_display(), str(row.due), str(row.submitted), str(row.on_time),
+                    str(row.late), str(row.missing), f"{(row.on_time * 100 // row.due) if row.due else 0}%", row.timeliness,
+                ],
+            )
+        )
+    local = timezone.localtime(now)
+    subtitle = f"填报期：{period.label}　截止：{period.due_date:%Y-%m-%d}　导出时间：{local:%Y-%m-%d %H:%M}"
+    status_columns = [
+        ("单位", 26, ""), ("类型", 14, ""), ("应报", 8, ""), ("已报", 8, ""), ("按时", 8, ""), ("逾期提交", 9, ""),
+        ("未提交", 8, ""), ("按时率", 8, ""), ("及时性", 10, ""),
+    ]
+    return write_workbook(
+        [
+            SheetSpec(title=f"{period.label}医改重点任务进展汇总表", subtitle=subtitle, columns=COMPILATION_COLUMNS, rows=rows, name="汇总表"),
+            SheetSpec(title=f"{period.label}各单位报送情况", subtitle=subtitle, columns=status_columns, rows=status_rows, name="报送情况"),
+        ]
+    )
+
+
+FORM_COLUMNS = [
+    Column("seq", "编号", 10, ("序号",)),
+    Column("title", "重点任务", 30, ("任务名称",)),
+    Column("role", "本单位角色", 10, ("角色",)),
+    Column("deadline", "完成时限", 14, ("时限",)),
+    Column("progress", "进展", 10, ("进展状态", "完成状态")),
+    Column("percent", "完成百分比", 10, ("百分比", "完成比例")),
+    Column("text", "本期进展情况", 40, ("进展情况",)),
+    Column("problems", "存在问题", 24, ("问题",)),
+    Column("next_steps", "下步打算", 24, ("下步计划",)),
+    Column("status", "报告状态", 10, ()),
+    Column("ref", "系统编号(请勿修改)", 12, ("系统编号",)),
+]
+FORM_FIELDS = ("progress", "percent", "text", "problems", "next_steps")
+
+
+def unit_form_export(*, unit, period, now: dt.datetime | None = None) -> bytes:
+    """A unit's quarterly form (本期填报) to fill in offline; the hidden column names the task."""
+    from reports.selectors import form_rows_for
+
+    rows = []
+    for fr in form_rows_for(unit=unit, period=period):
+        r = fr.report
+        rows.append(
+            (
+                "data",
+                [
+                    fr.task.path_key, fr.task.title, "、".join(fr.roles),
+                    "；".join(m.text or f"{m.date:%Y-%m-%d}" for m in fr.task.milestones.all() if m.text or m.date),
+                    r.get_progress_display() if r else "", "" if not r or r.percent is None else str(r.percent),
+                    r.text if r else "", r.problems if r else "", r.next_steps if r else "", fr.status_label, f"R{fr.task.pk}",
+                ],
+            )
+        )
+    local = timezone.localtime(now or timezone.now())
+    subtitle = (
+        f"填报单位：{unit.name}　填报期：{period.label}　截止：{period.due_date:%Y-%m-%d}　"
+        f"进展填：{'、'.join(Progress.labels)}　导出时间：{local:%Y-%m-%d %H:%M}"
+    )
+    columns = [(c.header, c.width, c.group) for c in FORM_COLUMNS]
+    return write_workbook(
+        [SheetSpec(title=f"{unit.name}{period.label}医改任务进展填报表", subtitle=subtitle, columns=columns, rows=rows, hidden_last=True, name="填报表")]
+    )
+
+
+@dataclass
+class FormImportResult:
+    saved: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def unit_form_import(*, data: bytes, unit, period, actor, now: dt.datetime | None = None) -> FormImportResult:
+    """Rows of an offline-filled form become the unit's draft reports, through the same service (and checks) as
+    the web form. Any error: nothing is saved."""
+    from reports.selectors import form_rows_for
+    from reports.services import report_get_or_create_for, report_save_draft
+
+    rows = read_rows(data)
+    columns, headers, start = find_header(rows, FORM_COLUMNS, required="ref")
+    result = FormImportResult()
+    form = {fr.task.pk: fr for fr in form_rows_for(unit=unit, period=period)}
+
+    def label(key):
+        if key not in columns:
+            return key
+        return f"{column_letter(columns[key])}（{headers.get(key) or key}）"
+
+    class _Rollback(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            for r in range(start, len(rows)):
+                row = rows[r]
+                texts = {k: (cell_text(row[i]) if i < len(row) else "").strip() for k, i in columns.items()}
+                if not any(texts.values()):
+                    continue
+                ref = texts.get("ref", "")
+                if not re.fullmatch(r"R\d+", ref):
+                    result.errors.append(RowError(r + 1, label("ref"), "系统编号缺失或被修改，请重新下载填报表后再填。"))
+                    continue
+                fr = form.get(int(ref[1:]))
+                if fr is None:
+                    result.errors.append(RowError(r + 1, label("ref"), f"本单位在{period.label}不承担此任务，不能填报。"))
+                    continue
+                payload = {k: texts[k] for k in FORM_FIELDS if k in texts}
+                if not any(payload.values()):
+                    result.unchanged += 1
+                    continue
+                if "progress" in payload and not payload["progress"]:
+                    payload.pop("progress")
+                report = fr.report
+                if report is not None and not fr.editable:
+                    current = {
+                        "progress": report.get_progress_display(), "percent": "" if report.percent is None else str(report.percent),
+                        "text": report.text, "problems": report.problems, "next_steps": report.next_steps,
+                    }
+                    if all(normalize_cell(current[k]) == normalize_cell(v) for k, v in payload.items()):
+                        result.unchanged += 1
+                    else:
+                        result.errors.append(
+                            RowError(r + 1, label("progress"), f"此报告{report.get_status_display()}，不能通过导入修改。")
+                        )
+                    continue
+                try:
+                    if report is None:
+                        report, _ = report_get_or_create_for(task=fr.task, unit=unit, period=period, actor=actor)
+                    before = report.version
+                    saved = report_save_draft(report=report, data=payload, version=None, actor=actor, now=now)
+                except ApplicationError as e:
+                    result.errors.append(RowError(r + 1, label(e.field or "progress"), e.message))
+                    continue
+                if saved.version != before:
+                    result.saved += 1
+                else:
+                    result.unchanged += 1
+            if result.errors:
+                raise _Rollback
+    except _Rollback:
+        result.saved = 0
+    return result
 
 
 __all__ = [
