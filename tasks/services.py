@@ -216,10 +216,20 @@ def _write_schedule(task: Task, data: TaskData):
         Milestone.objects.bulk_create(rows)
     if data.targets is not None:
         # Keep rows (and their reported values) for targets that are still there; match by indicator and op.
-        existing = {(t.indicator, t.op): t for t in task.targets.all()}
+        # Prefer the row with the same due date, so two targets on one indicator (2021 and 2022) each keep theirs.
+        remaining = list(task.targets.all())
+
+        def take(t: TargetData) -> Target | None:
+            for exact in (True, False):
+                for obj in remaining:
+                    if (obj.indicator, obj.op) == (t.indicator, t.op) and (not exact or obj.due == t.due):
+                        remaining.remove(obj)
+                        return obj
+            return None
+
         keep = []
         for t in data.targets:
-            obj = existing.pop((t.indicator, t.op), None) or Target(task=task)
+            obj = take(t) or Target(task=task)
             for attr in ("indicator", "op", "value", "value_high", "unit", "due", "baseline"):
                 setattr(obj, attr, getattr(t, attr))
             if t.text or obj.pk is None:  # a form that does not carry the plan's wording keeps it

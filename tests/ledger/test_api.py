@@ -369,3 +369,30 @@ def test_full_width_path_is_the_same_number_as_half_width(api_as, secretariat, l
 def test_api_sorts_by_status_in_the_order_work_moves(api_as, secretariat, ledger):
     results = api_as(secretariat).get("/api/tasks/", {"sort": "-status"}).json()["results"]
     assert results[0]["status"] == "completed"
+
+
+def test_editing_targets_keeps_reported_values_of_the_target_that_stayed(api_as, secretariat, ledger):
+    from decimal import Decimal
+
+    task = ledger["soon"]
+    first = task.targets.get()
+    second = Target.objects.create(
+        task=task,
+        indicator="县域就诊率",
+        op=">=",
+        value=95,
+        unit="%",
+        due=dt.date(2025, 12, 31),
+        latest_value=Decimal("88"),
+    )
+    Target.objects.filter(pk=first.pk).update(latest_value=Decimal("86"))
+    targets = [
+        {"indicator": "县域就诊率", "op": ">=", "value": 95, "unit": "%", "due": "2025-12-31"},
+        {"indicator": "县域就诊率", "op": ">=", "value": 91, "unit": "%", "due": "2024-06-20"},
+    ]
+    r = api_as(secretariat).patch(f"/api/tasks/{task.pk}/", {"targets": targets, "version": 1}, format="json")
+    assert r.status_code == 200, r.json()
+    kept = {t.pk: t for t in Target.objects.filter(task=task)}
+    assert set(kept) == {first.pk, second.pk}
+    assert kept[first.pk].value == 91 and kept[first.pk].latest_value == 86
+    assert kept[second.pk].latest_value == 88

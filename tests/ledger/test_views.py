@@ -335,3 +335,27 @@ def test_soft_delete_hides_the_task_and_restore_brings_it_back(client_as, secret
     assert "task_delete" in actions and "task_restore" in actions
     html = c.get(reverse("tasks:detail", args=[task.pk])).content.decode()
     assert '<td class="nowrap">删除</td>' in html and '<td class="nowrap">恢复</td>' in html
+
+
+def _queries(client, url, params=None):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url, params or {}).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_ledger_page_and_api_use_the_same_number_of_queries_for_3_or_40_tasks(
+    client_as, api_as, secretariat, ledger, unit_a, county
+):
+    from tests.factories import MilestoneFactory, TargetFactory, TaskFactory
+
+    c, api = client_as(secretariat), api_as(secretariat)
+    few = (_queries(c, reverse("tasks:list")), _queries(api, "/api/tasks/"))
+    for i in range(37):
+        t = TaskFactory(document=ledger["doc"], path=["六", str(i + 1)], lead=[unit_a], counties=[county])
+        MilestoneFactory(task=t)
+        TargetFactory(task=t)
+    many = (_queries(c, reverse("tasks:list")), _queries(api, "/api/tasks/"))
+    assert many == few
