@@ -487,7 +487,6 @@ def load_states(task_ids: list[int] | None = None, *, documents: list[int] | Non
     if qs is None:
         cond = Q(pk__in=task_ids or []) | Q(document_id__in=documents or [])
         qs = Task.objects.alive().filter(cond)
-    base = qs
     if lock:
         qs = qs.select_for_update()
     docs = {}
@@ -506,31 +505,24 @@ def load_states(task_ids: list[int] | None = None, *, documents: list[int] | Non
         )
     if not states:
         return states
-    id_filter = _id_filter(list(states), base)
     roles = {TaskUnit.Role.LEAD: "lead", TaskUnit.Role.RESPONSIBLE: "responsible", TaskUnit.Role.COUNTY: "counties"}
-    for task_id, unit_id, role in (
-        TaskUnit.objects.filter(**id_filter).order_by("task_id", "role", "position", "id").values_list("task_id", "unit_id", "role")
-    ):
-        if task_id in states:
+    ids = list(states)
+    # Chunks of ids: one plan per query on PostgreSQL, and under SQLite's parameter limit.
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i : i + 5000]
+        for task_id, unit_id, role in (
+            TaskUnit.objects.filter(task_id__in=chunk).order_by("task_id", "role", "position", "id").values_list("task_id", "unit_id", "role")
+        ):
             getattr(states[task_id], roles[role]).append(units[unit_id])
-    for task_id, date, text, context, done in (
-        Milestone.objects.filter(**id_filter)
-        .order_by("task_id", F("date").asc(nulls_last=True), "id")
-        .values_list("task_id", "date", "text", "context", "done")
-    ):
-        if task_id in states:
+        for task_id, date, text, context, done in (
+            Milestone.objects.filter(task_id__in=chunk)
+            .order_by("task_id", F("date").asc(nulls_last=True), "id")
+            .values_list("task_id", "date", "text", "context", "done")
+        ):
             states[task_id].milestones.append((date, text, context, done))
-    for target in Target.objects.filter(**id_filter).order_by("id"):
-        if target.task_id in states:
+        for target in Target.objects.filter(task_id__in=chunk).order_by("id"):
             states[target.task_id].targets.append(target)
     return states
-
-
-def _id_filter(ids: list[int], qs) -> dict:
-    # Large id lists go as a subquery (SQLite limits the number of parameters).
-    if len(ids) <= 500:
-        return {"task_id__in": ids}
-    return {"task_id__in": qs.model.objects.filter(pk__in=qs.values("pk")).values("pk")}
 
 
 def _schedule(state: TaskState) -> tuple[dt.date | None, dt.date | None]:
@@ -1154,7 +1146,9 @@ def ledger_states(qs) -> list[TaskState]:
     """The tasks of a queryset as TaskStates, in ledger order (document, then plan order)."""
     qs = qs.order_by("document_id", "sort_key")
     ids = list(qs.values_list("id", flat=True))
-    states = load_states(qs=Task.objects.filter(pk__in=qs.values("pk")))
+    states = {}
+    for i in range(0, len(ids), 5000):
+        states.update(load_states(qs=Task.objects.filter(pk__in=ids[i : i + 5000])))
     return [states[i] for i in ids if i in states]
 
 
