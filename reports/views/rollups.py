@@ -540,13 +540,13 @@ def dashboard(request):
     )
     rates.rows = [
         [
-            Cell(value=f"本期（{d.period.label}）"),
+            Cell(value=f"本期（{d.period.label}）", display=f"本期（{d.period.label}）"),
             Cell(value=_pct_value(d.on_time_rate), display=_pct(d.on_time_rate)),
             _n(d.reports_on_time),
             _n(d.reports_due),
         ],
         [
-            Cell(value=f"上期（{prev_label}）"),
+            Cell(value=f"上期（{prev_label}）", display=f"上期（{prev_label}）"),
             Cell(value=_pct_value(d.on_time_rate_previous), display=_pct(d.on_time_rate_previous)),
             _n(d.reports_on_time_previous),
             _n(d.reports_due),

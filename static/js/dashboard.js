@@ -31,7 +31,11 @@
         legend: { bottom: 0 },
         series: [{ type: "pie", radius: ["35%", "65%"], center: ["50%", "45%"],
                    label: { formatter: "{b}\n{c}" },
-                   data: (data.lights || []).map(function (l) { return { name: l.name, value: l.value, url: l.url, itemStyle: { color: l.color } }; }) }]
+                   data: (data.lights || []).map(function (l) {
+                     // Empty slices keep their legend entry but draw no label line.
+                     return { name: l.name, value: l.value, url: l.url, itemStyle: { color: l.color },
+                              label: { show: l.value > 0 }, labelLine: { show: l.value > 0 } };
+                   }) }]
       };
     },
     // On-time reporting rate, last period against this one.
