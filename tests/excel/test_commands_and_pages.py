@@ -145,3 +145,12 @@ def test_export_follows_the_ledger_filter_and_what_the_user_may_see(small_ledger
     assert titles(client_as(reporter).get(reverse("tasks:export"))) == ["医保的任务"]  # 市医疗保障局's reporter
     bad = client_as(secretariat).get(reverse("tasks:export"), {"status": "差不多"})
     assert bad.status_code == 400 and "进展状态" in bad.content.decode()
+
+
+def test_import_and_export_pages_render_for_the_secretariat(small_ledger, secretariat, client_as):
+    client = client_as(secretariat)
+    page = client.get(reverse("tasks:import"))
+    assert page.status_code == 200 and "上限：文件 20 MB，50000 行，100 列" in page.content.decode()
+    page = client.get(reverse("tasks:export-page"), {"lead_unit": "市卫健委"})
+    assert page.status_code == 200
+    assert "?lead_unit=" in page.content.decode()  # the button exports exactly the current filter
