@@ -312,7 +312,8 @@ def test_only_the_secretariat_may_create_edit_or_delete(client_as, ledger, who, 
     user = request.getfixturevalue(who)
     c = client_as(user)
     task = ledger["overdue"]
-    assert c.get(reverse("tasks:create")).status_code == 403
+    refused = c.get(reverse("tasks:create"))
+    assert refused.status_code == 403 and "只有医改办工作人员可以修改台账" in refused.content.decode()
     assert c.post(reverse("tasks:create"), _post_data(document=ledger["doc"].pk)).status_code == 403
     assert c.get(reverse("tasks:edit", args=[task.pk])).status_code == 403
     assert c.post(reverse("tasks:delete", args=[task.pk])).status_code == 403
