@@ -75,6 +75,12 @@ def test_secretariat_creates_a_task_by_alias_and_is_told_which_field_is_wrong(br
     page.select_option("select[name=document]", str(doc.pk))
     page.fill("input[name=path]", "二.(一).1")
     page.fill("input[name=title]", "推进分级诊疗<b>制度</b>建设")
+    # The unit list keeps what was typed before the last 、 so a second unit can be picked from it too.
+    page.fill("input[name=lead_units]", "市卫健委、")
+    offered = page.eval_on_selector(
+        "input[name=lead_units]", "el => Array.from(el.list.options, o => o.value)"
+    )
+    assert "市卫健委、市医疗保障局" in offered and "市卫健委、市卫生健康委员会" in offered
     page.fill("input[name=lead_units]", "市卫健委")
     page.fill("input[name=responsible_units]", "市医保局")
     page.locator("input[name=m_date]").first.fill("2024年底")
