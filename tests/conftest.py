@@ -232,3 +232,20 @@ def celery_worker(transactional_db, celery_through_redis, celery_broker_url, tmp
     worker.kill()
     # The worker's connections must be gone before pytest-django flushes or drops the test database.
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, plus: at the end, connections left open by threads, live servers or
+    worker processes are cut, so PostgreSQL can drop the test database instead of refusing ("being accessed
+    by other users")."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connection.close()
