@@ -134,7 +134,10 @@ if HttpUser is not None:
                     "next_steps": "下季度继续推进。",
                 }
                 with self.client.patch(
-                    f"/api/reports/{rid}/", json=body, name="PATCH /api/reports/{id}/ (save)", catch_response=True
+                    f"/api/reports/{rid}/",
+                    json=body,
+                    name="PATCH /api/reports/{id}/ (save)",
+                    catch_response=True,
                 ) as resp:
                     saved = _expect(resp, 200)
                 if not saved:
@@ -182,7 +185,9 @@ if HttpUser is not None:
 
         @task(1)
         def dashboard_page(self):
-            with self.client.get("/reports/dashboard/", name="GET /reports/dashboard/", catch_response=True) as resp:
+            with self.client.get(
+                "/reports/dashboard/", name="GET /reports/dashboard/", catch_response=True
+            ) as resp:
                 _expect(resp, 200)
 
         @task(1)
@@ -212,7 +217,6 @@ def setup(args) -> None:
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
     from django.utils import timezone
-
     from rest_framework.authtoken.models import Token
 
     from departments.models import Role, Unit, User
@@ -236,7 +240,9 @@ def setup(args) -> None:
     secretariat = User.objects.get(username="yigaiban")
     period, _ = period_open(year=today.year, quarter=(today.month + 2) // 3, actor=secretariat)
 
-    units = list(Unit.objects.filter(name__startswith="规模测试").order_by("kind", "sort_order")[: args.reporters])
+    units = list(
+        Unit.objects.filter(name__startswith="规模测试").order_by("kind", "sort_order")[: args.reporters]
+    )
     assert len(units) == args.reporters, f"only {len(units)} synthetic units"
     password = make_password(PASSWORD)
     reporters = []
@@ -251,7 +257,8 @@ def setup(args) -> None:
     leaders = []
     for i in range(1, args.leaders + 1):
         User.objects.update_or_create(
-            username=f"load_lead{i:02d}", defaults={"role": Role.LEADER, "is_active": True, "password": password}
+            username=f"load_lead{i:02d}",
+            defaults={"role": Role.LEADER, "is_active": True, "password": password},
         )
         leaders.append(f"load_lead{i:02d}")
     Path(args.out).write_text(
@@ -313,7 +320,9 @@ def verify(args) -> int:
         if int(row[0]) in reports and (reports[int(row[0])].task_id != int(row[1]) or reports[int(row[0])].unit.name != row[2])
     ]  # fmt: skip
     submit_revisions = collections.Counter(
-        ReportRevision.objects.filter(report_id__in=seen_ids, action="submit").values_list("report_id", flat=True)
+        ReportRevision.objects.filter(report_id__in=seen_ids, action="submit").values_list(
+            "report_id", flat=True
+        )
     )
     not_once = [rid for rid in set(seen_ids) if submit_revisions[rid] != 1]
     duplicates = list(
