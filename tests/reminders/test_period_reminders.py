@@ -174,3 +174,31 @@ def test_every_recipient_gets_one_inbox_message_and_one_email(ledger, unit_a, se
     assert to == emails
     body = next(m for m in mail.outbox if m.to == ["rep_a@example.gov.cn"]).body
     assert "2024年第三季度" in body and "推进分级诊疗" in body
+
+
+def _sweep_queries(day):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        reminders_send_due(now=at(day), deliver="none")
+    return len(ctx.captured_queries)
+
+
+def test_the_number_of_queries_does_not_grow_with_the_number_of_tasks(ledger, unit_a, unit_b, county):
+    import datetime as dt
+
+    from tests.factories import MilestoneFactory, TaskFactory
+
+    def add_tasks(n):
+        for _ in range(n):
+            t = TaskFactory(lead=[unit_a], responsible=[unit_b], counties=[county])
+            MilestoneFactory(task=t, date=dt.date(2024, 10, 13))  # its d30 falls on 09-13 too
+
+    add_tasks(2)
+    few = _sweep_queries("2024-09-13")
+    Reminder.objects.all().delete()
+    add_tasks(30)
+    many = _sweep_queries("2024-09-13")
+    assert Reminder.objects.filter(kind="task_before").count() == 32
+    assert many == few
