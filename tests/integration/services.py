@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -139,7 +138,3 @@ def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, message: 
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
 
-
-def redis_url_host_port(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return parts.hostname or "127.0.0.1", parts.port or 6379
