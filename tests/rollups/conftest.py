@@ -57,18 +57,30 @@ def ledger(db, unit_a, unit_b, county):
     a, b, k1 = unit_a, unit_b, county
     doc = DocumentFactory(doc_number="测办〔2024〕1号", title="测试市深化医改实施方案")
 
-    def task(path, lead, responsible=(), counties=(), status=Progress.IN_PROGRESS, open_due=None, deadline=None):
+    def task(
+        path, lead, responsible=(), counties=(), status=Progress.IN_PROGRESS, open_due=None, deadline=None
+    ):
         return TaskFactory(
-            document=doc, path=path, lead=list(lead), responsible=list(responsible), counties=list(counties),
-            status=status, open_due=open_due, deadline=deadline,
+            document=doc,
+            path=path,
+            lead=list(lead),
+            responsible=list(responsible),
+            counties=list(counties),
+            status=status,
+            open_due=open_due,
+            deadline=deadline,
         )
 
-    t1 = task(["一", "(一)", "1"], [a], [b], [k1, k2], open_due=dt.date(2024, 6, 30), deadline=dt.date(2024, 9, 30))
+    t1 = task(
+        ["一", "(一)", "1"], [a], [b], [k1, k2], open_due=dt.date(2024, 6, 30), deadline=dt.date(2024, 9, 30)
+    )
     MilestoneFactory(task=t1, date=dt.date(2024, 6, 30), text="2024年6月底前", context="完成县域医共体试点")
     t2 = task(["一", "(一)", "2"], [a], [b, c], status=Progress.COMPLETED, deadline=dt.date(2024, 3, 31))
     t3 = task(["二", "(一)", "1"], [b], [a], open_due=dt.date(2024, 9, 30), deadline=dt.date(2024, 9, 30))
     MilestoneFactory(task=t3, date=dt.date(2024, 9, 30), text="2024年9月底前")
-    t4 = task(["二", "(二)", "1"], [c], [], [k1], open_due=dt.date(2025, 6, 30), deadline=dt.date(2025, 6, 30))
+    t4 = task(
+        ["二", "(二)", "1"], [c], [], [k1], open_due=dt.date(2025, 6, 30), deadline=dt.date(2025, 6, 30)
+    )
     MilestoneFactory(task=t4, date=dt.date(2025, 6, 30), text="2025年6月底前")
     t5 = task(["三", "(一)", "1"], [a], [a], status=Progress.NOT_STARTED, deadline=dt.date(2024, 8, 31))
     t6 = task(["三", "(一)", "2"], [a], [b], [k1], open_due=dt.date(2024, 1, 31))
@@ -76,19 +88,59 @@ def ledger(db, unit_a, unit_b, county):
     t6.save()
 
     targets = SimpleNamespace(
-        t1_met=TargetFactory(task=t1, indicator="县域就诊率", op=">=", value=Decimal(90), due=dt.date(2024, 6, 30),
-                             latest_value=Decimal(92)),
-        t1_open=TargetFactory(task=t1, indicator="床位使用率", op="between", value=Decimal(5), value_high=Decimal(8),
-                              due=dt.date(2024, 9, 30), latest_value=None),
-        t2_met=TargetFactory(task=t2, indicator="覆盖率", op="~", value=Decimal(100), due=dt.date(2024, 3, 31),
-                             latest_value=Decimal(96)),
-        t3_open=TargetFactory(task=t3, indicator="药占比", op="<=", value=Decimal(10), due=dt.date(2024, 9, 30),
-                              latest_value=Decimal(12)),
-        t4_later=TargetFactory(task=t4, indicator="签约率", op=">=", value=Decimal(80), due=dt.date(2025, 6, 30),
-                               latest_value=Decimal(85)),
-        t5_met=TargetFactory(task=t5, indicator="人均补助", op="+=", value=Decimal(30), baseline=Decimal(500),
-                             due=dt.date(2024, 8, 31), latest_value=Decimal(540)),
-        t6_deleted=TargetFactory(task=t6, indicator="已删除任务的指标", op=">=", value=Decimal(1), due=dt.date(2024, 1, 31)),
+        t1_met=TargetFactory(
+            task=t1,
+            indicator="县域就诊率",
+            op=">=",
+            value=Decimal(90),
+            due=dt.date(2024, 6, 30),
+            latest_value=Decimal(92),
+        ),
+        t1_open=TargetFactory(
+            task=t1,
+            indicator="床位使用率",
+            op="between",
+            value=Decimal(5),
+            value_high=Decimal(8),
+            due=dt.date(2024, 9, 30),
+            latest_value=None,
+        ),
+        t2_met=TargetFactory(
+            task=t2,
+            indicator="覆盖率",
+            op="~",
+            value=Decimal(100),
+            due=dt.date(2024, 3, 31),
+            latest_value=Decimal(96),
+        ),
+        t3_open=TargetFactory(
+            task=t3,
+            indicator="药占比",
+            op="<=",
+            value=Decimal(10),
+            due=dt.date(2024, 9, 30),
+            latest_value=Decimal(12),
+        ),
+        t4_later=TargetFactory(
+            task=t4,
+            indicator="签约率",
+            op=">=",
+            value=Decimal(80),
+            due=dt.date(2025, 6, 30),
+            latest_value=Decimal(85),
+        ),
+        t5_met=TargetFactory(
+            task=t5,
+            indicator="人均补助",
+            op="+=",
+            value=Decimal(30),
+            baseline=Decimal(500),
+            due=dt.date(2024, 8, 31),
+            latest_value=Decimal(540),
+        ),
+        t6_deleted=TargetFactory(
+            task=t6, indicator="已删除任务的指标", op=">=", value=Decimal(1), due=dt.date(2024, 1, 31)
+        ),
     )
 
     q2 = PeriodFactory(year=2024, quarter=2, is_open=False)
@@ -96,8 +148,15 @@ def ledger(db, unit_a, unit_b, county):
     at = timezone.make_aware(dt.datetime(2024, 9, 15, 10, 0))
 
     def report(t, unit, period, status, late=False, progress=Progress.IN_PROGRESS):
-        return ReportFactory(task=t, unit=unit, period=period, status=status, is_late=late, progress=progress,
-                             submitted_at=None if status == ReportStatus.DRAFT else at)
+        return ReportFactory(
+            task=t,
+            unit=unit,
+            period=period,
+            status=status,
+            is_late=late,
+            progress=progress,
+            submitted_at=None if status == ReportStatus.DRAFT else at,
+        )
 
     S, A_, R, D = ReportStatus.SUBMITTED, ReportStatus.ACCEPTED, ReportStatus.RETURNED, ReportStatus.DRAFT
     report(t1, a, q3, S)
@@ -116,8 +175,22 @@ def ledger(db, unit_a, unit_b, county):
     report(t1, k1, q2, A_, late=True)
 
     return SimpleNamespace(
-        a=a, b=b, c=c, k1=k1, k2=k2, doc=doc, t1=t1, t2=t2, t3=t3, t4=t4, t5=t5, t6=t6, q2=q2, q3=q3,
-        targets=targets, today=TODAY,
+        a=a,
+        b=b,
+        c=c,
+        k1=k1,
+        k2=k2,
+        doc=doc,
+        t1=t1,
+        t2=t2,
+        t3=t3,
+        t4=t4,
+        t5=t5,
+        t6=t6,
+        q2=q2,
+        q3=q3,
+        targets=targets,
+        today=TODAY,
     )
 
 

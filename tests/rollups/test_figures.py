@@ -12,8 +12,19 @@ from tests.factories import TargetFactory, TaskFactory
 from tests.rollups.conftest import TODAY, assert_taskunit_dup
 
 FIELDS = [
-    "tasks", "led", "shared", "completed", "on_track", "due_soon", "overdue",
-    "reports_due", "reports_on_time", "reports_late", "reports_missing", "targets_met", "targets_total",
+    "tasks",
+    "led",
+    "shared",
+    "completed",
+    "on_track",
+    "due_soon",
+    "overdue",
+    "reports_due",
+    "reports_on_time",
+    "reports_late",
+    "reports_missing",
+    "targets_met",
+    "targets_total",
 ]
 
 
@@ -26,16 +37,49 @@ def test_department_rollup_matches_the_figures_worked_out_by_hand(ledger, leader
     assert_taskunit_dup(ledger)
     rows = rollups.rollup_by_department(period=ledger.q3, today=TODAY, user=leader_user).rows
     assert figures(rows, ledger.a) == dict(
-        tasks=4, led=3, shared=1, completed=1, on_track=2, due_soon=1, overdue=1,
-        reports_due=4, reports_on_time=1, reports_late=1, reports_missing=2, targets_met=3, targets_total=5,
+        tasks=4,
+        led=3,
+        shared=1,
+        completed=1,
+        on_track=2,
+        due_soon=1,
+        overdue=1,
+        reports_due=4,
+        reports_on_time=1,
+        reports_late=1,
+        reports_missing=2,
+        targets_met=3,
+        targets_total=5,
     )
     assert figures(rows, ledger.b) == dict(
-        tasks=3, led=1, shared=2, completed=1, on_track=1, due_soon=1, overdue=1,
-        reports_due=3, reports_on_time=1, reports_late=0, reports_missing=2, targets_met=2, targets_total=4,
+        tasks=3,
+        led=1,
+        shared=2,
+        completed=1,
+        on_track=1,
+        due_soon=1,
+        overdue=1,
+        reports_due=3,
+        reports_on_time=1,
+        reports_late=0,
+        reports_missing=2,
+        targets_met=2,
+        targets_total=4,
     )
     assert figures(rows, ledger.c) == dict(
-        tasks=2, led=1, shared=1, completed=1, on_track=1, due_soon=0, overdue=0,
-        reports_due=2, reports_on_time=1, reports_late=1, reports_missing=0, targets_met=1, targets_total=1,
+        tasks=2,
+        led=1,
+        shared=1,
+        completed=1,
+        on_track=1,
+        due_soon=0,
+        overdue=0,
+        reports_due=2,
+        reports_on_time=1,
+        reports_late=1,
+        reports_missing=0,
+        targets_met=1,
+        targets_total=1,
     )
     assert {r.unit_id for r in rows}.isdisjoint({ledger.k1.pk, ledger.k2.pk})
 
@@ -50,12 +94,34 @@ def test_on_time_rate_is_on_time_over_due(ledger, leader_user):
 def test_county_rollup_counts_county_governments_on_tasks_that_involve_counties(ledger, leader_user):
     rows = rollups.rollup_by_county(period=ledger.q3, today=TODAY, user=leader_user).rows
     assert figures(rows, ledger.k1) == dict(
-        tasks=2, led=0, shared=0, completed=0, on_track=1, due_soon=0, overdue=1,
-        reports_due=2, reports_on_time=1, reports_late=0, reports_missing=1, targets_met=1, targets_total=2,
+        tasks=2,
+        led=0,
+        shared=0,
+        completed=0,
+        on_track=1,
+        due_soon=0,
+        overdue=1,
+        reports_due=2,
+        reports_on_time=1,
+        reports_late=0,
+        reports_missing=1,
+        targets_met=1,
+        targets_total=2,
     )
     assert figures(rows, ledger.k2) == dict(
-        tasks=1, led=0, shared=0, completed=0, on_track=0, due_soon=0, overdue=1,
-        reports_due=1, reports_on_time=0, reports_late=1, reports_missing=0, targets_met=1, targets_total=2,
+        tasks=1,
+        led=0,
+        shared=0,
+        completed=0,
+        on_track=0,
+        due_soon=0,
+        overdue=1,
+        reports_due=1,
+        reports_on_time=0,
+        reports_late=1,
+        reports_missing=0,
+        targets_met=1,
+        targets_total=2,
     )
     assert {r.unit_id for r in rows} == {ledger.k1.pk, ledger.k2.pk}
 
@@ -77,11 +143,18 @@ def test_total_row_adds_up_the_reporting_figures(ledger, leader_user):
 def test_plan_rollup_gives_completion_and_overdue_per_plan_and_area(ledger, leader_user):
     (plan,) = rollups.rollup_by_plan(period=ledger.q3, today=TODAY, user=leader_user)
     assert (plan.doc_number, plan.tasks, plan.completed, plan.overdue, plan.due_soon, plan.on_track) == (
-        "测办〔2024〕1号", 5, 1, 1, 1, 3,
+        "测办〔2024〕1号",
+        5,
+        1,
+        1,
+        1,
+        3,
     )
     assert (plan.targets_total, plan.targets_met) == (5, 3)
-    areas = {a.area: (a.tasks, a.completed, a.overdue, a.due_soon, a.on_track, a.targets_total, a.targets_met)
-             for a in plan.areas}
+    areas = {
+        a.area: (a.tasks, a.completed, a.overdue, a.due_soon, a.on_track, a.targets_total, a.targets_met)
+        for a in plan.areas
+    }
     assert areas == {"一": (2, 1, 1, 0, 0, 3, 2), "二": (2, 0, 0, 1, 2, 1, 0), "三": (1, 0, 0, 0, 1, 1, 1)}
     assert [a.area for a in plan.areas] == ["一", "二", "三"]
     assert plan.completion_rate == pytest.approx(0.2)
@@ -177,10 +250,15 @@ def test_sql_target_check_agrees_with_target_is_met_by():
         op = rng.choice([o.value for o in Target.Op])
         value = Decimal(rng.randint(0, 20))
         t = TargetFactory(
-            task=task, indicator=f"i{i}", op=op, value=value,
+            task=task,
+            indicator=f"i{i}",
+            op=op,
+            value=value,
             value_high=value + rng.randint(0, 5) if op == "between" else None,
             baseline=Decimal(rng.randint(0, 5)) if op == "+=" and rng.random() < 0.7 else None,
-            latest_value=None if rng.random() < 0.15 else Decimal(rng.randint(0, 30)) / (2 if rng.random() < 0.3 else 1),
+            latest_value=None
+            if rng.random() < 0.15
+            else Decimal(rng.randint(0, 30)) / (2 if rng.random() < 0.3 else 1),
         )
         made.append(t)
     met_in_sql = set(Target.objects.filter(rollups.target_met_q()).values_list("pk", flat=True))

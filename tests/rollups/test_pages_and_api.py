@@ -14,8 +14,17 @@ from reports.xlsx import workbook_bytes
 NOW = "2024-09-10 10:00 +08:00"
 
 API_KEYS = {
-    "unit", "tasks", "completed", "on_track", "overdue", "reports_due", "reports_on_time", "reports_late",
-    "reports_missing", "targets_met", "targets_total",
+    "unit",
+    "tasks",
+    "completed",
+    "on_track",
+    "overdue",
+    "reports_due",
+    "reports_on_time",
+    "reports_late",
+    "reports_missing",
+    "targets_met",
+    "targets_total",
 }
 
 PAGES = [
@@ -46,8 +55,17 @@ def test_departments_api_gives_one_row_per_unit_with_exactly_the_contract_fields
     rows = {row["unit"]: row for row in body["results"]}
     assert all(set(row) == API_KEYS for row in body["results"])
     assert rows["市医疗保障局"] == dict(
-        unit="市医疗保障局", tasks=4, completed=1, on_track=2, overdue=1, reports_due=4, reports_on_time=1,
-        reports_late=1, reports_missing=2, targets_met=3, targets_total=5,
+        unit="市医疗保障局",
+        tasks=4,
+        completed=1,
+        on_track=2,
+        overdue=1,
+        reports_due=4,
+        reports_on_time=1,
+        reports_late=1,
+        reports_missing=2,
+        targets_met=3,
+        targets_total=5,
     )
     assert "叶县政府" not in rows
 
@@ -93,9 +111,20 @@ def test_dashboard_api_lists_overdue_due_soon_and_ranked_units(ledger, leader_us
     assert body["overdue"][0]["days"] == 72 and "已过期 72 天" in body["overdue"][0]["light_reason"]
     assert body["overdue"][0]["lead_units"] == ["市医疗保障局"]
     assert [t["id"] for t in body["due_soon"]] == [ledger.t3.pk]
-    assert [u["unit"] for u in body["units"]] == ["鲁山县政府", "市医疗保障局", "市财政局", "叶县政府", "市卫生健康委"]
-    assert body["on_time_rate"] == pytest.approx(4 / 12) and body["on_time_rate_previous"] == pytest.approx(2 / 12)
-    assert [t["id"] for t in body["targets_at_risk"]] == [ledger.targets.t1_open.pk, ledger.targets.t3_open.pk]
+    assert [u["unit"] for u in body["units"]] == [
+        "鲁山县政府",
+        "市医疗保障局",
+        "市财政局",
+        "叶县政府",
+        "市卫生健康委",
+    ]
+    assert body["on_time_rate"] == pytest.approx(4 / 12) and body["on_time_rate_previous"] == pytest.approx(
+        2 / 12
+    )
+    assert [t["id"] for t in body["targets_at_risk"]] == [
+        ledger.targets.t1_open.pk,
+        ledger.targets.t3_open.pk,
+    ]
 
 
 def test_dashboard_api_refuses_a_bad_limit(ledger, leader_user, api_as):
@@ -138,7 +167,9 @@ def test_department_page_sorts_by_a_column_and_the_excel_follows(client_as, ledg
     r = c.get(reverse("reports:rollup-departments"), {"period": ledger.q3.pk, "sort": "-tasks"})
     html = r.content.decode()
     assert html.index("市医疗保障局") < html.index("市财政局") < html.index("市卫生健康委")
-    x = c.get(reverse("reports:rollup-departments"), {"period": ledger.q3.pk, "sort": "-tasks", "format": "xlsx"})
+    x = c.get(
+        reverse("reports:rollup-departments"), {"period": ledger.q3.pk, "sort": "-tasks", "format": "xlsx"}
+    )
     assert x["Content-Type"].startswith("application/vnd.openxmlformats")
     (rows,) = sheet_rows(x).values()
     assert "部门汇总" in rows[0][0]
@@ -148,9 +179,21 @@ def test_department_page_sorts_by_a_column_and_the_excel_follows(client_as, ledg
     assert names[:3] == ["市医疗保障局", "市财政局", "市卫生健康委"]
     a = rows[2]
     assert dict(zip(header, a, strict=True)) | {} == {
-        "单位": "市医疗保障局", "任务数": 4, "牵头": 3, "参与": 1, "已完成": 1, "序时推进·正常": 1,
-        "序时推进·临期": 1, "超期": 1, "应报": 4, "按时报送": 1, "逾期报送": 1, "未报": 2, "按时率": 25.0,
-        "指标达标": 3, "到期指标": 5,
+        "单位": "市医疗保障局",
+        "任务数": 4,
+        "牵头": 3,
+        "参与": 1,
+        "已完成": 1,
+        "序时推进·正常": 1,
+        "序时推进·临期": 1,
+        "超期": 1,
+        "应报": 4,
+        "按时报送": 1,
+        "逾期报送": 1,
+        "未报": 2,
+        "按时率": 25.0,
+        "指标达标": 3,
+        "到期指标": 5,
     }
     assert rows[-1][0] == "合计"
 
@@ -194,7 +237,9 @@ def test_dashboard_page_shows_overdue_tasks_ranking_and_charts(client_as, ledger
     assert "已过期 72 天" in html
     assert f'href="/tasks/?unit={ledger.k2.pk}&amp;light=overdue"' in html
     assert 'data-chart="units"' in html and 'id="dashboard-chart-data"' in html
-    assert "vendor/echarts/echarts.min.js" in html and "js/dashboard.js" in html and "css/dashboard.css" in html
+    assert (
+        "vendor/echarts/echarts.min.js" in html and "js/dashboard.js" in html and "css/dashboard.css" in html
+    )
     assert "<script>" not in html  # no inline script (CSP): chart data goes in json_script
     assert "33.3%" in html and "16.7%" in html  # on-time rate this period against last
 
@@ -204,14 +249,27 @@ def test_dashboard_excel_has_one_sheet_per_section(client_as, ledger, leader_use
     sheets = sheet_rows(x)
     assert list(sheets) == ["超期任务", "临期任务", "单位排名", "按时报送率", "风险指标"]
     assert sheets["超期任务"][2][0] == "一.(一).1" and sheets["超期任务"][2][4] == 72
-    assert [r[1] for r in sheets["单位排名"][2:]] == ["鲁山县政府", "市医疗保障局", "市财政局", "叶县政府", "市卫生健康委"]
+    assert [r[1] for r in sheets["单位排名"][2:]] == [
+        "鲁山县政府",
+        "市医疗保障局",
+        "市财政局",
+        "叶县政府",
+        "市卫生健康委",
+    ]
     assert sheets["按时报送率"][2][1] == 33.3 and sheets["按时报送率"][3][1] == 16.7
     assert len(sheets["风险指标"]) == 4
 
 
 def test_excel_writes_formula_like_text_as_text():
     data = workbook_bytes(
-        [{"name": "t", "title": "=cmd|' /C calc'!A0", "headers": ["a", "b"], "rows": [["=1+1", "+SUM(A1)"], ["-2", "@x"], ["\tz", 5]]}]
+        [
+            {
+                "name": "t",
+                "title": "=cmd|' /C calc'!A0",
+                "headers": ["a", "b"],
+                "rows": [["=1+1", "+SUM(A1)"], ["-2", "@x"], ["\tz", 5]],
+            }
+        ]
     )
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     cells = [ws["A1"], ws["A3"], ws["B3"], ws["A4"], ws["B4"], ws["A5"]]

@@ -35,15 +35,31 @@ def build_ledger(n_tasks: int, *, seed: int = 1) -> None:
         due = [dt.date(2024, 5, 31), dt.date(2024, 9, 25), dt.date(2025, 6, 30), dt.date(2024, 3, 31)][kind]
         path = ["一二三"[i % 3], "(一)", str(i + 1)]
         tasks.append(
-            Task(document=doc, path=path, path_key=".".join(path), sort_key=f"{i:06d}", title=f"任务{i}",
-                 status=Progress.COMPLETED if kind == 3 else Progress.IN_PROGRESS,
-                 open_due=None if kind == 3 else due, deadline=due)
+            Task(
+                document=doc,
+                path=path,
+                path_key=".".join(path),
+                sort_key=f"{i:06d}",
+                title=f"任务{i}",
+                status=Progress.COMPLETED if kind == 3 else Progress.IN_PROGRESS,
+                open_due=None if kind == 3 else due,
+                deadline=due,
+            )
         )
     Task.objects.bulk_create(tasks)
     Milestone.objects.bulk_create([Milestone(task=t, date=t.deadline, text="节点") for t in tasks])
     Target.objects.bulk_create(
-        [Target(task=t, indicator="指标", op=">=", value=Decimal(90), due=t.deadline,
-                latest_value=Decimal(rng.choice([80, 95]))) for t in tasks]
+        [
+            Target(
+                task=t,
+                indicator="指标",
+                op=">=",
+                value=Decimal(90),
+                due=t.deadline,
+                latest_value=Decimal(rng.choice([80, 95])),
+            )
+            for t in tasks
+        ]
     )
     units, reports = [], []
     for i, t in enumerate(tasks):
@@ -57,7 +73,9 @@ def build_ledger(n_tasks: int, *, seed: int = 1) -> None:
             for period in (q2, q3):
                 status = rng.choice([ReportStatus.SUBMITTED, ReportStatus.ACCEPTED, ReportStatus.DRAFT, None])
                 if status:
-                    reports.append(Report(task=t, unit=u, period=period, status=status, is_late=rng.random() < 0.3))
+                    reports.append(
+                        Report(task=t, unit=u, period=period, status=status, is_late=rng.random() < 0.3)
+                    )
     TaskUnit.objects.bulk_create(units)
     Report.objects.bulk_create(reports)
 
@@ -74,7 +92,9 @@ def measure(user_role: str, n_tasks: int) -> dict[str, int]:
     build_ledger(n_tasks)
     period = Period.objects.get(year=2024, quarter=3)
     if user_role == Role.REPORTER:
-        user = UserFactory(username=f"rep{n_tasks}", role=Role.REPORTER, unit=Unit.objects.get(name="市规模局0"))
+        user = UserFactory(
+            username=f"rep{n_tasks}", role=Role.REPORTER, unit=Unit.objects.get(name="市规模局0")
+        )
     else:
         user = UserFactory(username=f"lead{n_tasks}", role=user_role)
     from django.test import Client
@@ -84,8 +104,12 @@ def measure(user_role: str, n_tasks: int) -> dict[str, int]:
     page.force_login(user)
     api.force_authenticate(user)
     counts = {
-        "department rollup": count_queries(lambda: rollups.rollup_by_department(period=period, today=TODAY, user=user)),
-        "county rollup": count_queries(lambda: rollups.rollup_by_county(period=period, today=TODAY, user=user)),
+        "department rollup": count_queries(
+            lambda: rollups.rollup_by_department(period=period, today=TODAY, user=user)
+        ),
+        "county rollup": count_queries(
+            lambda: rollups.rollup_by_county(period=period, today=TODAY, user=user)
+        ),
         "plan rollup": count_queries(lambda: rollups.rollup_by_plan(period=period, today=TODAY, user=user)),
         "trend": count_queries(lambda: rollups.rollup_trend(period=period, today=TODAY, user=user)),
         "dashboard": count_queries(lambda: rollups.dashboard_overdue(today=TODAY, user=user, period=period)),

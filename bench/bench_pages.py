@@ -1,0 +1,346 @@
+"""Roll-ups, dashboard and a filtered ledger page at province and city scale, served as in production.
+
+    DATABASE_URL=postgres://ledger@127.0.0.1:55999/postgres .venv/bin/python bench/bench_pages.py \
+        [--sizes 20000,500] [--units 300] [--counties 30] [--quarters 8] [--requests 40] [--keep]
+
+For each size it creates a database next to the one in DATABASE_URL (bench_pages_<size>; dropped at the end
+unless --keep), migrates it, fills it with `generate_scale_data --tasks N --units U --counties C --quarters Q`
+(timed), runs VACUUM ANALYZE, adds a leader and a reporter, collects static files and starts gunicorn with the
+production settings (reform_ledger.settings.production; plain HTTP on 127.0.0.1, so SECURE_SSL_REDIRECT=0 and
+non-secure cookies). It signs in through the login form, requests every page and API call `--requests` times
+in a row over one keep-alive connection (after 3 warm-up requests) and prints the median and 95th percentile per
+page beside the trivial /healthz, with the ratio, plus the number of SQL queries each page issues (counted
+in-process with Django's test client on the same database).
+
+Targets (issue 5): dashboard, both roll-ups and a filtered ledger page: median < 100 ms at 20,000 tasks,
+< 20 ms at 500 tasks; the query counts are the same at both sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+PASSWORD = "Bench#Pages2026"
+
+
+def db_url_for(base: str, name: str) -> str:
+    parts = urllib.parse.urlsplit(base)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def admin_sql(base: str, sql: str) -> None:
+    import psycopg2
+
+    parts = urllib.parse.urlsplit(base)
+    conn = psycopg2.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname=(parts.path or "/postgres").lstrip("/") or "postgres",
+    )
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(sql)
+    conn.close()
+
+
+def manage(env: dict, *args: str, quiet: bool = True) -> str:
+    out = subprocess.run(
+        [PY, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        sys.stderr.write(out.stdout + out.stderr)
+        raise SystemExit(f"manage.py {' '.join(args)} failed")
+    return out.stdout
+
+
+def production_env(database_url: str, static_root: str) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="reform_ledger.settings.production",
+        DATABASE_URL=database_url,
+        SECRET_KEY="bench-only-" + "x" * 40,
+        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        SECURE_HSTS_SECONDS="0",
+        CELERY_BROKER_URL="memory://",
+        STATIC_ROOT=static_root,
+        CONN_MAX_AGE="60",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+class Client:
+    """One keep-alive HTTP connection with a cookie jar of two cookies (session and CSRF)."""
+
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None):
+        h = {"Host": "127.0.0.1", "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        h.update(headers or {})
+        self.conn.request(method, path, body=body, headers=h)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        for key, value in resp.getheaders():
+            if key.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+        return resp.status, data, resp
+
+    def login(self, username: str) -> None:
+        status, body, _ = self.request("GET", "/login/")
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1).decode()
+        form = urllib.parse.urlencode(
+            {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token}
+        )
+        status, _, resp = self.request(
+            "POST",
+            "/login/",
+            form,
+            {"Content-Type": "application/x-www-form-urlencoded", "Referer": "http://127.0.0.1/login/"},
+        )
+        if status != 302:
+            raise SystemExit(f"login as {username} failed: HTTP {status}")
+
+
+def wait_for(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/healthz", headers={"Host": "127.0.0.1"})
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("gunicorn did not answer /healthz")
+
+
+def pick_ids(env: dict) -> dict:
+    code = (
+        "import json; from departments.models import Unit; from tasks.models import TaskUnit;"
+        "u = Unit.objects.filter(name__startswith='规模测试市').order_by('pk').first();"
+        "print(json.dumps({'unit': u.pk}))"
+    )
+    return json.loads(manage(env, "shell", "-c", code).strip().splitlines()[-1])
+
+
+def pages(ids: dict) -> list[tuple[str, str, str]]:
+    """(label, user, path): the trivial page first."""
+    u = ids["unit"]
+    return [
+        ("/healthz (trivial)", "leader", "/healthz"),
+        ("dashboard", "leader", "/reports/dashboard/"),
+        ("roll-up by department", "leader", "/reports/rollups/departments/"),
+        ("roll-up by county", "leader", "/reports/rollups/counties/"),
+        ("ledger filtered (lead unit, overdue)", "leader", f"/tasks/?lead_unit={u}&light=overdue"),
+        ("roll-up by plan and area", "leader", "/reports/rollups/plans/"),
+        ("trend (8 quarters)", "leader", "/reports/rollups/trend/"),
+        ("API departments", "leader", "/api/rollups/departments/?page_size=500"),
+        ("API counties", "leader", "/api/rollups/counties/"),
+        ("API dashboard/overdue", "leader", "/api/dashboard/overdue/"),
+        ("API tasks filtered", "leader", f"/api/tasks/?lead_unit={u}&light=overdue"),
+        ("dashboard (reporter)", "reporter", "/reports/dashboard/"),
+        ("roll-up by department (reporter)", "reporter", "/reports/rollups/departments/"),
+    ]
+
+
+QUERY_COUNTER = r"""
+import json, sys
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from departments.models import User
+out = {}
+clients = {}
+for who, name in (("leader", "bench_pages_leader"), ("reporter", "bench_pages_reporter")):
+    c = Client(); c.force_login(User.objects.get(username=name)); clients[who] = c
+for label, who, path in json.loads(sys.stdin.read()):
+    clients[who].get(path)  # warm caches (content types, sessions) like a running server
+    with CaptureQueriesContext(connection) as ctx:
+        r = clients[who].get(path)
+    out[label] = [r.status_code, len(ctx.captured_queries)]
+print(json.dumps(out))
+"""
+
+
+def count_queries(env: dict, page_list) -> dict:
+    out = subprocess.run(
+        [PY, str(ROOT / "manage.py"), "shell", "-c", QUERY_COUNTER],
+        env=env,
+        cwd=ROOT,
+        input=json.dumps(page_list),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_size(args, size: int) -> dict:
+    db = f"bench_pages_{size}"
+    url = db_url_for(args.database_url, db)
+    admin_sql(args.database_url, f"DROP DATABASE IF EXISTS {db}")
+    admin_sql(args.database_url, f"CREATE DATABASE {db}")
+    static_root = tempfile.mkdtemp(prefix="bench-static-")
+    env = production_env(url, static_root)
+    manage(env, "migrate", "--noinput")
+    started = time.monotonic()
+    print(
+        manage(
+            env,
+            "generate_scale_data",
+            "--tasks",
+            str(size),
+            "--units",
+            str(args.units),
+            "--counties",
+            str(args.counties),
+            "--quarters",
+            str(args.quarters),
+            "--seed",
+            "7",
+        ).strip()
+    )
+    built = time.monotonic() - started
+    admin_sql(url, "VACUUM ANALYZE")
+    manage(env, "add_user", "bench_pages_leader", "--role", "leader", "--password", PASSWORD)
+    unit = (
+        manage(
+            env,
+            "shell",
+            "-c",
+            "from departments.models import Unit; print(Unit.objects.filter(name__startswith='规模测试市').order_by('pk').first().name)",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    manage(
+        env, "add_user", "bench_pages_reporter", "--role", "reporter", "--password", PASSWORD, "--unit", unit
+    )
+    manage(env, "collectstatic", "--noinput")
+    ids = pick_ids(env)
+    page_list = pages(ids)
+
+    gunicorn = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "gunicorn",
+            "reform_ledger.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--access-logfile",
+            "/dev/null",
+            "--error-logfile",
+            "-",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    results = {}
+    try:
+        wait_for(args.port)
+        clients = {"leader": Client(args.port), "reporter": Client(args.port)}
+        clients["leader"].login("bench_pages_leader")
+        clients["reporter"].login("bench_pages_reporter")
+        for label, who, path in page_list:
+            c = clients[who]
+            times = []
+            for i in range(args.requests + 3):
+                t0 = time.perf_counter()
+                status, body, _ = c.request("GET", path)
+                elapsed = (time.perf_counter() - t0) * 1000
+                if status != 200:
+                    raise SystemExit(f"{path}: HTTP {status}\n{body[:500]!r}")
+                if i >= 3:
+                    times.append(elapsed)
+            times.sort()
+            results[label] = {
+                "median": statistics.median(times),
+                "p95": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))],
+                "path": path,
+            }
+    finally:
+        os.killpg(gunicorn.pid, signal.SIGTERM)
+        gunicorn.wait(timeout=20)
+    counts = count_queries(env, page_list)
+    for label in results:
+        results[label]["queries"] = counts[label][1]
+    if not args.keep:
+        admin_sql(args.database_url, f"DROP DATABASE IF EXISTS {db}")
+    return {"size": size, "built_seconds": built, "results": results}
+
+
+def print_report(report: dict, target_ms: float) -> None:
+    size, results = report["size"], report["results"]
+    base = results["/healthz (trivial)"]["median"]
+    print(
+        f"\n== {size} tasks (data built in {report['built_seconds']:.0f} s); target for the main pages: median < {target_ms:.0f} ms"
+    )
+    print(f"{'page':40} {'median ms':>10} {'p95 ms':>9} {'x trivial':>10} {'queries':>8}")
+    for label, r in results.items():
+        print(f"{label:40} {r['median']:10.1f} {r['p95']:9.1f} {r['median'] / base:10.1f} {r['queries']:8d}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
+    parser.add_argument("--sizes", default="20000,500")
+    parser.add_argument("--units", type=int, default=300)
+    parser.add_argument("--counties", type=int, default=30)
+    parser.add_argument("--quarters", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8911)
+    parser.add_argument("--keep", action="store_true", help="keep the bench databases")
+    args = parser.parse_args()
+    if not args.database_url.startswith("postgres"):
+        raise SystemExit("DATABASE_URL must point at PostgreSQL (the bench creates databases next to it)")
+    load = os.getloadavg()
+    print(f"host: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    reports = [bench_size(args, int(s)) for s in args.sizes.split(",")]
+    for report in reports:
+        print_report(report, 100 if report["size"] >= 10_000 else 20)
+    sizes = [r["size"] for r in reports]
+    if len(reports) > 1:
+        same = all(
+            len({r["results"][label]["queries"] for r in reports}) == 1 for label in reports[0]["results"]
+        )
+        print(
+            f"\nSQL queries per page the same at {' and '.join(map(str, sizes))} tasks: {'yes' if same else 'NO'}"
+        )
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
