@@ -37,15 +37,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from departments.models import Role, Unit
+from departments.models import Unit
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError, audit_log
-from reform_ledger.queue import enqueue
 from tasks.models import Progress, Target, Task, TaskUnit
 from tasks.services import parse_decimal
 
 from .models import (
     Attachment,
-    Notification,
     Period,
     Report,
     ReportRevision,
@@ -429,29 +427,17 @@ def report_submit(
     return locked
 
 
-def _notify_unit(report: Report, *, kind: str, message: str) -> None:
-    from django.urls import reverse
+def _notify_returned(report: Report, *, now) -> None:
+    """Tell the unit at once that its report came back (returned, or reopened after acceptance).
 
-    link = reverse("reports:detail", args=[report.pk])
-    users = report.unit.users.filter(role=Role.REPORTER, is_active=True)
-    Notification.objects.bulk_create(
-        [Notification(user=u, kind=kind, message=message, link=link) for u in users]
-    )
+    One path for every channel: the reminders service claims a reminder keyed by the report version (so a
+    retried request never tells the unit twice), writes the inbox notice in this transaction (no broker
+    needed) and queues e-mail/webhook deliveries after commit; pending deliveries are retried by
+    `deliveries_retry` if the broker is down.
+    """
+    from . import reminders
 
-
-def _hook_returned(report_id: int) -> None:
-    """Queue ``reports.jobs.report_returned_notify(report_id)`` (the reminders engineer's email/webhook send)
-    after commit, if that module and job exist; the inbox notification above does not depend on it."""
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec("reports.jobs") is None:
-        return
-    jobs = importlib.import_module("reports.jobs")
-    if hasattr(jobs, "report_returned_notify"):
-        # After commit; a broker outage is logged, not turned into an error page: the inbox notice written in
-        # the transaction has already told the unit.
-        enqueue(jobs.report_returned_notify, report_id)
+    reminders.report_returned_notify(report_id=report.pk, now=now or timezone.now(), deliver="queue")
 
 
 @transaction.atomic
@@ -480,12 +466,7 @@ def report_return(*, report: Report, reason: str, actor, version: int | None = N
         changes=_diff(before, report_snapshot(locked)),
         message=reason,
     )
-    _notify_unit(
-        locked,
-        kind="returned",
-        message=f"{locked.period.label}任务 {locked.task.path_key}“{locked.task.title[:30]}”的报告被退回：{reason}",
-    )
-    _hook_returned(locked.pk)
+    _notify_returned(locked, now=now)
     targets_refresh_latest(task=locked.task)
     return locked
 
@@ -538,12 +519,7 @@ def report_reopen(*, report: Report, reason: str, actor, version: int | None = N
         changes=_diff(before, report_snapshot(locked)),
         message=reason,
     )
-    _notify_unit(
-        locked,
-        kind="returned",
-        message=f"{locked.period.label}任务 {locked.task.path_key}“{locked.task.title[:30]}”的报告已被重新打开：{reason}",
-    )
-    _hook_returned(locked.pk)
+    _notify_returned(locked, now=now)
     targets_refresh_latest(task=locked.task)
     return locked
 

@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from departments.models import AuditEntry
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError
@@ -114,7 +115,7 @@ def test_secretariat_returns_with_reason_and_the_unit_is_told(submitted, secreta
     returned = report_return(report=submitted, reason="请补充县域就诊率数据", actor=secretariat)
     assert returned.status == ReportStatus.RETURNED and returned.return_reason == "请补充县域就诊率数据"
     note = Notification.objects.get(user=reporter)
-    assert "请补充县域就诊率数据" in note.message and note.link.endswith(f"/reports/{returned.pk}/")
+    assert "请补充县域就诊率数据" in note.message and note.link.endswith(reverse("reports:my-form"))
     assert (
         returned.revisions.last().action == "return"
         and returned.revisions.last().reason == "请补充县域就诊率数据"
@@ -290,34 +291,27 @@ def test_a_reporter_cannot_open_a_period(reporter):
         period_open(year=2025, quarter=1, actor=reporter)
 
 
-class FakeJob:
-    def __init__(self):
-        self.calls = []
-
-    def delay(self, report_id):
-        self.calls.append(report_id)
-
-
-def test_return_queues_the_reminders_job_after_commit(
-    submitted, secretariat, monkeypatch, django_capture_on_commit_callbacks
+def test_return_tells_the_unit_once_on_every_channel_after_commit(
+    submitted, secretariat, reporter, mailoutbox, django_capture_on_commit_callbacks, settings
 ):
-    import reports.jobs
+    from reports.models import Delivery, Reminder
 
-    job = FakeJob()
-    monkeypatch.setattr(reports.jobs, "report_returned_notify", job, raising=False)
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    reporter.email = "rep@example.org"
+    reporter.save()
     with django_capture_on_commit_callbacks(execute=True):
-        report_return(report=submitted, reason="补充", actor=secretariat)
-    assert job.calls == [submitted.pk]
+        returned = report_return(report=submitted, reason="补充", actor=secretariat)
+    reminder = Reminder.objects.get(kind=Reminder.Kind.RETURNED)
+    assert reminder.subject_key == f"report:{returned.pk}:v{returned.version}"
+    assert Notification.objects.filter(user=reporter).count() == 1
+    assert Delivery.objects.filter(channel=Delivery.Channel.EMAIL, recipient="rep@example.org").exists()
+    assert len(mailoutbox) == 1 and "补充" in mailoutbox[0].body
 
 
-def test_a_failed_return_queues_nothing(
-    submitted, secretariat, monkeypatch, django_capture_on_commit_callbacks
-):
-    import reports.jobs
+def test_a_failed_return_tells_nobody(submitted, secretariat, django_capture_on_commit_callbacks):
+    from reports.models import Reminder
 
-    job = FakeJob()
-    monkeypatch.setattr(reports.jobs, "report_returned_notify", job, raising=False)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(ApplicationError):
             report_return(report=submitted, reason="", actor=secretariat)
-    assert job.calls == [] and callbacks == []
+    assert callbacks == [] and not Reminder.objects.exists() and not Notification.objects.exists()
