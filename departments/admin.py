@@ -72,6 +72,13 @@ class UnitAdmin(AuditedAdmin):
     inlines = [UnitAliasInline]
     actions = ["restore_units"]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        from django.db import models
+
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"  # webhook addresses; Django 6 default, stated now
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)
         for obj in formset.deleted_objects:
@@ -150,3 +157,15 @@ class UserAdmin(SystemAdminOnly, BaseUserAdmin):
                 self.message_user(request, f"账号 {obj} 有操作记录，不能删除，请改为停用。", messages.ERROR)
                 continue
             self.delete_model(request, obj)
+
+
+# Roles replace groups and per-model permissions, and tokens are issued through the API only: the console
+# shows nothing but accounts and units.
+for _model_path in ("django.contrib.auth.models.Group", "rest_framework.authtoken.models.TokenProxy"):
+    _module, _name = _model_path.rsplit(".", 1)
+    try:
+        import importlib
+
+        admin.site.unregister(getattr(importlib.import_module(_module), _name))
+    except admin.sites.NotRegistered:
+        pass

@@ -140,8 +140,6 @@ class AuditEntryQuerySet(models.QuerySet):
 class AuditEntry(models.Model):
     """Append-only record of who changed what. The application never updates or deletes these rows."""
 
-    objects = AuditEntryQuerySet.as_manager()
-
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="操作人"
@@ -154,6 +152,8 @@ class AuditEntry(models.Model):
     object_repr = models.CharField("对象", max_length=300, blank=True)
     changes = models.JSONField("变更", default=dict, blank=True)  # {field: [old, new]}
     message = models.TextField("说明", blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         verbose_name = "审计记录"

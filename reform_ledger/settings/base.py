@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "departments.middleware.SessionTimeoutMiddleware",  # 30 min idle, 12 h at most, disabled accounts out at once
     "departments.middleware.DeniedAccessAuditMiddleware",  # every 403 (and 404 on an object) is audited
+    "departments.middleware.AuditorConfinementMiddleware",  # the auditor reads the audit log and nothing else
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -1,0 +1,63 @@
+"""The small world the role-matrix test calls every URL in: two departments, a county, one task of each kind
+of attribution, a report with an attachment, a notification, and one account per role."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.utils import timezone
+
+from departments.models import Role, UnitKind
+from reports.models import Attachment, Notification
+from tests.factories import (
+    DocumentFactory,
+    PeriodFactory,
+    ReportFactory,
+    TaskFactory,
+    UnitFactory,
+    UserFactory,
+)
+
+ROLES = ["anonymous", "reporter_a", "reporter_b", "county", "leader", "secretariat", "admin", "auditor"]
+
+
+@dataclass
+class World:
+    objects: dict
+    clients: dict
+
+
+def build_world() -> World:
+    unit_a = UnitFactory(name="市医疗保障局", short_name="市医保局")
+    unit_b = UnitFactory(name="市财政局")
+    county = UnitFactory(name="叶县政府", short_name="叶县", kind=UnitKind.COUNTY)
+    sec_unit = UnitFactory(name="市医改办", kind=UnitKind.SECRETARIAT)
+    users = {
+        "reporter_a": UserFactory(username="rep_a", role=Role.REPORTER, unit=unit_a),
+        "reporter_b": UserFactory(username="rep_b", role=Role.REPORTER, unit=unit_b),
+        "county": UserFactory(username="rep_county", role=Role.REPORTER, unit=county),
+        "leader": UserFactory(username="leader", role=Role.LEADER),
+        "secretariat": UserFactory(username="sec", role=Role.SECRETARIAT, unit=sec_unit),
+        "admin": UserFactory(username="admin1", role=Role.ADMIN, is_staff=True),
+        "auditor": UserFactory(username="auditor1", role=Role.AUDITOR),
+    }
+    document = DocumentFactory()
+    task = TaskFactory(document=document, lead=[unit_a], counties=[county])  # unit A leads; the county reports too
+    deleted_task = TaskFactory(document=document, lead=[unit_a], deleted_at=timezone.now())
+    today = timezone.localdate()
+    period = PeriodFactory(year=today.year, quarter=(today.month - 1) // 3 + 1, is_open=True,
+                           due_date=today + dt.timedelta(days=20))
+    report = ReportFactory(task=task, unit=unit_a, period=period, text="本期进展")
+    attachment = Attachment(report=report, original_name="附件.pdf", content_type="application/pdf", size=8,
+                            uploaded_by=users["reporter_a"])
+    attachment.file.save("x", ContentFile(b"%PDF-1.4"), save=True)
+    notification = Notification.objects.create(user=users["reporter_a"], kind="reminder", message="请填报")
+    clients = {"anonymous": Client()}
+    for role, user in users.items():
+        clients[role] = Client()
+        clients[role].force_login(user)
+    objects = dict(users, unit_a=unit_a, unit_b=unit_b, county_unit=county, document=document, task=task,
+                   deleted_task=deleted_task, period=period, report=report, attachment=attachment,
+                   notification=notification)
+    return World(objects=objects, clients=clients)

@@ -1,0 +1,225 @@
+"""The role matrix: every URL pattern, called as each role, answers exactly what the policy table says.
+
+A URL pattern that is not in POLICY makes the test fail: whoever adds a page or endpoint adds its row here.
+
+Each row: (method, kwargs, expected answers for the roles in ROLES order):
+  anonymous, reporter of unit A, reporter of unit B, county reporter, leader, secretariat, administrator, auditor.
+kwargs: space-separated `name=@object` (that object's pk, see role_matrix_world.py) or `name=literal`.
+Answers: a status code, `L` for a redirect to a login page, `R` for any other redirect.
+The rules behind the answers: anonymous browser -> L, anonymous API -> 401/403; an object one may not see -> 404;
+an action one may not take on an object one sees -> 403; the auditor reads the audit log and nothing else;
+the administrator manages accounts and units (admin console) and changes no ledger data.
+POSTs carry no data: a 400 means "allowed, but the (empty) input was refused", which is what we want to see.
+Every request runs in a savepoint that is rolled back, so one role's action does not change the next one's answer.
+
+To see the actual answers of every pattern (e.g. after adding URLs): ROLE_MATRIX_PRINT=1 pytest tests/security/test_role_matrix.py -s
+"""
+
+import copy
+import os
+import re
+
+import pytest
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.security.role_matrix_world import ROLES, build_world
+
+POLICY: dict[str, tuple[str, str, str]] = {
+    # name: (method, kwargs, "anon rep_a rep_b county leader sec admin auditor")  # route
+    "home": ("GET", "", "L R R R R R R R"),  # 
+    "healthz": ("GET", "path=/healthz", "200 200 200 200 200 200 200 200"),  # healthz
+    "api-token": ("POST", "", "400 400 400 400 400 400 400 400"),  # api/auth/token/
+    "api-units": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/units/
+    "api-documents": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/documents/
+    "api-tasks": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/tasks/
+    "api-task": ("GET", "pk=@task", "403 200 404 200 200 200 200 404"),  # api/tasks/<int:pk>/
+    "api-periods": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/periods/
+    "api-period": ("GET", "pk=@period", "403 200 200 200 200 200 200 404"),  # api/periods/<int:pk>/
+    "api-reports": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/reports/
+    "api-report": ("GET", "pk=@report", "403 200 404 404 200 200 404 404"),  # api/reports/<int:pk>/
+    "api-report-submit": ("POST", "pk=@report", "403 200 404 404 403 403 404 404"),  # api/reports/<int:pk>/submit/
+    "api-report-return": ("POST", "pk=@report", "403 403 404 404 403 400 404 404"),  # api/reports/<int:pk>/return/
+    "api-report-accept": ("POST", "pk=@report", "403 403 404 404 403 400 404 404"),  # api/reports/<int:pk>/accept/
+    "api-report-reopen": ("POST", "pk=@report", "403 403 404 404 403 400 404 404"),  # api/reports/<int:pk>/reopen/
+    "api-report-attachments": ("POST", "pk=@report", "403 400 404 404 403 403 404 404"),  # api/reports/<int:pk>/attachments/
+    "notification-list": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/notifications/
+    "notification-read": ("POST", "pk=@notification", "403 200 404 404 404 404 404 404"),  # api/notifications/<int:pk>/read/
+    "api-rollup-departments": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/rollups/departments/
+    "api-rollup-counties": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/rollups/counties/
+    "api-dashboard-overdue": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/dashboard/overdue/
+    "api-schema": ("GET", "", "200 200 200 200 200 200 200 200"),  # api/schema/
+    "api-docs": ("GET", "", "200 200 200 200 200 200 200 200"),  # api/docs/
+    "departments:login": ("GET", "", "200 200 200 200 200 200 200 200"),  # login/
+    "departments:logout": ("POST", "", "L L L L L L L L"),  # logout/
+    "departments:audit-log": ("GET", "", "L 403 403 403 403 403 403 200"),  # audit/
+    "departments:audit-export": ("GET", "", "L 403 403 403 403 403 403 200"),  # audit/export.xlsx
+    "tasks:list": ("GET", "", "L 200 200 200 200 200 200 403"),  # tasks/
+    "tasks:create": ("GET", "", "L 403 403 403 403 200 403 403"),  # tasks/new/
+    "tasks:deleted": ("GET", "", "L 403 403 403 403 200 403 403"),  # tasks/deleted/
+    "tasks:detail": ("GET", "pk=@task", "L 200 404 200 200 200 200 404"),  # tasks/<int:pk>/
+    "tasks:edit": ("GET", "pk=@task", "L 403 403 403 403 200 403 404"),  # tasks/<int:pk>/edit/
+    "tasks:delete": ("GET", "pk=@task", "L 403 403 403 403 405 403 404"),  # tasks/<int:pk>/delete/
+    "tasks:restore": ("GET", "pk=@deleted_task", "L 403 403 403 403 405 403 404"),  # tasks/<int:pk>/restore/
+    "tasks:import": ("GET", "", "L 403 403 403 403 200 403 403"),  # tasks/import/
+    "tasks:import-confirm": ("GET", "", "L 403 403 403 403 405 403 403"),  # tasks/import/confirm/
+    "tasks:export": ("GET", "", "L 200 200 200 200 200 200 403"),  # tasks/export/
+    "tasks:export-page": ("GET", "", "L 200 200 200 200 200 200 403"),  # tasks/export/choose/
+    "tasks:extract": ("GET", "", "L 403 403 403 403 200 403 403"),  # plans/extract/
+    "tasks:plan-review": ("GET", "", "L 403 403 403 403 R 403 403"),  # plans/review/
+    "reports:my-form": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my/
+    "reports:period-status": ("GET", "", "L 403 403 403 200 200 403 403"),  # reports/status/
+    "reports:period-open": ("POST", "", "L 403 403 403 403 R 403 403"),  # reports/periods/open/
+    "reports:period-due": ("POST", "pk=@period", "L 403 403 403 403 R 403 404"),  # reports/periods/<int:pk>/due/
+    "reports:period-close": ("POST", "pk=@period", "L 403 403 403 403 R 403 404"),  # reports/periods/<int:pk>/close/
+    "reports:detail": ("GET", "pk=@report", "L 200 404 404 200 200 404 404"),  # reports/<int:pk>/
+    "reports:review": ("POST", "pk=@report action=accept", "L 403 404 404 403 R 404 404"),  # reports/<int:pk>/<str:action>/
+    "reports:task-compare": ("GET", "task_id=@task", "L 200 404 404 200 200 404 404"),  # reports/tasks/<int:task_id>/
+    "reports:attachment": ("GET", "pk=@attachment", "L 200 404 404 200 200 404 404"),  # reports/attachments/<int:pk>/
+    "reports:attachment-delete": ("POST", "pk=@attachment", "L R 404 404 403 403 404 404"),  # reports/attachments/<int:pk>/delete/
+    "reports:inbox": ("GET", "", "L 200 200 200 200 200 200 403"),  # inbox/
+    "reports:inbox-read": ("POST", "pk=@notification", "L R 404 404 404 404 404 404"),  # inbox/<int:pk>/read/
+    "reports:inbox-read-all": ("POST", "", "L R R R R R R 403"),  # inbox/read-all/
+    "reports:reminder-log": ("GET", "", "L 403 403 403 403 200 403 403"),  # reminders/
+    "reports:remind-unit": ("GET", "", "L 403 403 403 403 200 403 403"),  # reminders/send/
+    "reports:dashboard": ("GET", "", "L 200 200 200 200 200 200 403"),  # reports/dashboard/
+    "reports:rollup-departments": ("GET", "", "L 200 200 200 200 200 200 403"),  # reports/rollups/departments/
+    "reports:rollup-counties": ("GET", "", "L 200 200 200 200 200 200 403"),  # reports/rollups/counties/
+    "reports:rollup-plans": ("GET", "", "L 200 200 200 200 200 200 403"),  # reports/rollups/plans/
+    "reports:rollup-trend": ("GET", "", "L 200 200 200 200 200 200 403"),  # reports/rollups/trend/
+    "reports:compilation-export": ("GET", "", "L 403 403 403 200 200 200 403"),  # reports/compilation.xlsx
+    "reports:form-export": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my-form.xlsx
+    "reports:form-import": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my-form/upload/
+}
+
+# Django admin: generated patterns per registered model. Non-staff roles are sent to the admin login (L).
+ADMIN_POLICY: dict[str, tuple[str, str, str]] = {
+    "admin:index": ("GET", "", "L L L L L L 200 403"),  # admin/
+    "admin:login": ("GET", "", "200 200 200 200 200 200 R 200"),  # admin/login/
+    "admin:logout": ("GET", "", "R R R R R R 405 R"),  # admin/logout/
+    "admin:password_change": ("GET", "", "L L L L L L 200 403"),  # admin/password_change/
+    "admin:password_change_done": ("GET", "", "L L L L L L 200 403"),  # admin/password_change/done/
+    "admin:autocomplete": ("GET", "", "L L L L L L 403 403"),  # admin/autocomplete/
+    "admin:jsi18n": ("GET", "", "L L L L L L 200 403"),  # admin/jsi18n/
+    "admin:view_on_site": ("GET", "content_type_id=1 object_id=@reporter_a", "L L L L L L 404 404"),  # admin/r/<path:content_type_id>/<path:object_id>/
+    "admin:departments_unit_changelist": ("GET", "", "L L L L L L 200 403"),  # admin/departments/unit/
+    "admin:departments_unit_add": ("GET", "", "L L L L L L 200 403"),  # admin/departments/unit/add/
+    "admin:departments_unit_history": ("GET", "object_id=@unit_a", "L L L L L L 200 404"),  # admin/departments/unit/<path:object_id>/history/
+    "admin:departments_unit_delete": ("GET", "object_id=@unit_a", "L L L L L L 200 404"),  # admin/departments/unit/<path:object_id>/delete/
+    "admin:departments_unit_change": ("GET", "object_id=@unit_a", "L L L L L L 200 404"),  # admin/departments/unit/<path:object_id>/change/
+    "admin/departments/unit/<path:object_id>/": ("GET", "path=/admin/departments/unit/1/", "L L L L L L R 404"),  # admin/departments/unit/<path:object_id>/
+    "admin:auth_user_password_change": ("GET", "id=@reporter_a", "L L L L L L 200 404"),  # admin/departments/user/<id>/password/
+    "admin:departments_user_changelist": ("GET", "", "L L L L L L 200 403"),  # admin/departments/user/
+    "admin:departments_user_add": ("GET", "", "L L L L L L 200 403"),  # admin/departments/user/add/
+    "admin:departments_user_history": ("GET", "object_id=@reporter_a", "L L L L L L 200 404"),  # admin/departments/user/<path:object_id>/history/
+    "admin:departments_user_delete": ("GET", "object_id=@reporter_a", "L L L L L L 403 404"),  # admin/departments/user/<path:object_id>/delete/
+    "admin:departments_user_change": ("GET", "object_id=@reporter_a", "L L L L L L 200 404"),  # admin/departments/user/<path:object_id>/change/
+    "admin/departments/user/<path:object_id>/": ("GET", "path=/admin/departments/user/1/", "L L L L L L R 404"),  # admin/departments/user/<path:object_id>/
+    "admin:tasks_document_changelist": ("GET", "", "L L L L L L 403 403"),  # admin/tasks/document/
+    "admin:tasks_document_add": ("GET", "", "L L L L L L 403 403"),  # admin/tasks/document/add/
+    "admin:tasks_document_history": ("GET", "object_id=@document", "L L L L L L 403 404"),  # admin/tasks/document/<path:object_id>/history/
+    "admin:tasks_document_delete": ("GET", "object_id=@document", "L L L L L L 403 404"),  # admin/tasks/document/<path:object_id>/delete/
+    "admin:tasks_document_change": ("GET", "object_id=@document", "L L L L L L 403 404"),  # admin/tasks/document/<path:object_id>/change/
+    "admin/tasks/document/<path:object_id>/": ("GET", "path=/admin/tasks/document/1/", "L L L L L L R 404"),  # admin/tasks/document/<path:object_id>/
+    "admin:app_list": ("GET", "app_label=departments", "L L L L L L 200 404"),  # admin/^(?P<app_label>departments|tasks)/$
+    "admin/(?P<url>.*)$": ("GET", "path=/admin/nonexistent/", "L L L L L L 404 404"),  # admin/(?P<url>.*)$
+}
+
+
+def iter_patterns(patterns=None, prefix="", namespace=""):
+    """(full name or route, route, pattern) for every URL pattern, recursively."""
+    for p in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+            yield from iter_patterns(p.url_patterns, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            route = prefix + str(p.pattern)
+            yield (f"{namespace}{p.name}" if p.name else route), route, p
+
+
+def all_patterns() -> dict[str, str]:
+    return {key: route for key, route, _p in iter_patterns()}
+
+
+def _kwargs(spec: str, world) -> dict:
+    out = {}
+    for token in spec.split():
+        key, value = token.split("=", 1)
+        out[key] = world.objects[value[1:]].pk if value.startswith("@") else value
+    return out
+
+
+def _answer(response) -> str:
+    if response.status_code in (301, 302):
+        return "L" if "/login/" in response.get("Location", "") else "R"
+    return str(response.status_code)
+
+
+def call(world, key, method, spec) -> list[str]:
+    kwargs = _kwargs(spec, world)
+    url = kwargs.pop("path") if "path" in kwargs else reverse(key, kwargs=kwargs)
+    answers = []
+    for role in ROLES:
+        client = world.clients[role]
+        cookies = copy.deepcopy(client.cookies)  # a logout must not log the next call out
+        with transaction.atomic():
+            response = getattr(client, method.lower())(url)
+            answers.append(_answer(response))
+            response.close()  # file downloads keep their file open until closed
+            transaction.set_rollback(True)
+        client.cookies = cookies
+    return answers
+
+
+def _default_kwargs(key: str, route: str) -> str:
+    """A first guess at kwargs for a new pattern (the printed row is then checked by hand)."""
+    if key == route:  # an unnamed pattern: call a concrete path
+        concrete = re.sub(r"\(\?P<\w+>[^)]*\)", "nonexistent/", route).replace("^", "").replace("$", "")
+        concrete = re.sub(r"<[^>]+>", "1", concrete)
+        return f"path=/{concrete}"
+    names = [a or b for a, b in re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route)]
+    guess = {"pk": "@task", "task_id": "@task", "action": "accept", "object_id": "@reporter_a", "id": "@reporter_a",
+             "app_label": "departments", "url": "nonexistent/", "content_type_id": "1"}
+    for word, obj in [("report", "@report"), ("period", "@period"), ("attachment", "@attachment"),
+                      ("notification", "@notification"), ("inbox", "@notification"), ("unit", "@unit_a"),
+                      ("document", "@document"), ("restore", "@deleted_task"), ("api-report-attachments", "@report")]:
+        if word in key:
+            guess["pk"] = guess["object_id"] = obj
+    return " ".join(f"{n}={guess.get(n, '@task')}" for n in names)
+
+
+@pytest.mark.django_db
+def test_every_url_pattern_is_in_the_policy_table():
+    missing = sorted(k for k in all_patterns() if k not in POLICY and k not in ADMIN_POLICY)
+    assert not missing, "URL patterns without a row in the role matrix (tests/security/test_role_matrix.py):\n" + "\n".join(missing)
+
+
+@pytest.mark.django_db
+def test_policy_rows_name_existing_patterns_only():
+    stale = sorted((set(POLICY) | set(ADMIN_POLICY)) - set(all_patterns()))
+    assert not stale, f"rows for URL patterns that no longer exist: {stale}"
+
+
+@pytest.mark.django_db
+def test_every_role_gets_exactly_the_answer_in_the_policy_table():
+    world = build_world()
+    wrong = []
+    for key, (method, spec, expected) in {**POLICY, **ADMIN_POLICY}.items():
+        if key not in all_patterns():
+            continue
+        got = call(world, key, method, spec)
+        if got != expected.split():
+            wrong.append(f"{key} {method}: expected {expected!r}, got {' '.join(got)!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.skipif(not os.environ.get("ROLE_MATRIX_PRINT"), reason="set ROLE_MATRIX_PRINT=1 to print the actual answers")
+@pytest.mark.django_db
+def test_print_actual_answers():
+    world = build_world()
+    for key, route in all_patterns().items():
+        method, spec, _expected = POLICY.get(key) or ADMIN_POLICY.get(key) or ("GET", _default_kwargs(key, route), "")
+        got = call(world, key, method, spec)
+        if method == "GET" and got.count("405") >= 3:
+            method, got = "POST", call(world, key, "POST", spec)
+        print(f'    "{key}": ("{method}", "{spec}", "{" ".join(got)}"),  # {route}')
