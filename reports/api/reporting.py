@@ -91,7 +91,7 @@ class PeriodListCreate(generics.ListAPIView):
     def post(self, request):
         if not report_can_review(user=request.user):
             raise PermissionDeniedError("只有医改办工作人员可以开启填报期。")
-        data = request.data
+        data = _body(request)  # a JSON list or string is refused with a message, not a 500
         for name, label in (("year", "年度"), ("quarter", "季度")):
             if data.get(name) in (None, ""):
                 raise ApplicationError(f"请填写{label} {name}。", field=name)
