@@ -12,6 +12,11 @@ document number):
 - re-import of the exported file with every row changed (备注 and 完成时限), in rows/s.
 
 Targets: import and re-import >= 5,000 rows/s, export >= 10,000 rows/s.
+
+Each line prints the wall time and rows/s, and the CPU seconds spent by this process ("app") and by the
+PostgreSQL backend serving it ("db", read from /proc, so only when the database runs on this machine). On a
+machine loaded by other work the wall time is mostly waiting for a CPU; rows per CPU-second (app + db) is what
+the same run would reach on an idle machine, give or take I/O waits. The load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -102,6 +107,51 @@ def change_every_row(data: bytes) -> bytes:
     return buf.getvalue()
 
 
+def _backend_cpu() -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL backend (same machine only), else None."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Timed:
+    """Wall time, this process's CPU time and the database backend's CPU time of a block.
+
+    On a loaded machine the wall time is mostly waiting for a CPU; app + db CPU is what the work costs."""
+
+    def __enter__(self):
+        connection.ensure_connection()
+        self.db0 = _backend_cpu()
+        self.cpu0 = time.process_time()
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.t0
+        self.cpu = time.process_time() - self.cpu0
+        db1 = _backend_cpu()
+        self.db = (db1 - self.db0) if (db1 is not None and self.db0 is not None) else None
+
+    def line(self, label: str, n: int, target: str = "") -> str:
+        cpu = self.cpu + (self.db or 0)
+        db = f"db {self.db:5.2f}" if self.db is not None else "db    - "
+        return (
+            f"{label:<32} {self.wall:7.3f} s {n / self.wall:8.0f} rows/s | cpu app {self.cpu:5.2f} {db} "
+            f"= {n / cpu:7.0f} rows/cpu-s {target}"
+        )
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
+
+
 def read_only_calamine(data: bytes) -> float:
     import python_calamine as pc
 
@@ -119,47 +169,45 @@ def main():
     from tasks.excel import ledger_export, ledger_import
     from tasks.models import Document, Task
 
-    print(f"database: {connection.vendor} {connection.settings_dict.get('NAME')}")
+    print(f"database: {connection.vendor} {connection.settings_dict.get('NAME')}   {load()}")
     ensure_schema_and_units()
     data = generate(n)
     print(f"generated ledger: {n} tasks, {len(data) / 1024 / 1024:.1f} MB")
 
-    read_s = read_only_calamine(data)
-    print(f"read only (python-calamine)      {read_s:7.3f} s   {n / read_s:9.0f} rows/s")
+    with Timed() as t:
+        read_only_calamine(data)
+    print(t.line("read only (python-calamine)", n))
 
-    t = time.perf_counter()
-    preview = ledger_import(data=data, dry_run=True)
-    dry_s = time.perf_counter() - t
+    with Timed() as t:
+        preview = ledger_import(data=data, dry_run=True)
     assert preview.created == n and not preview.errors, (preview.created, preview.errors[:3])
-    print(f"import preview (dry run)         {dry_s:7.3f} s   {n / dry_s:9.0f} rows/s")
+    print(t.line("import preview (dry run)", n))
 
-    t = time.perf_counter()
-    result = ledger_import(data=data, dry_run=False)
-    create_s = time.perf_counter() - t
+    with Timed() as t:
+        result = ledger_import(data=data, dry_run=False)
     assert result.created == n and result.written
-    print(f"import, create {n} tasks       {create_s:7.3f} s   {n / create_s:9.0f} rows/s   (target >= 5,000)")
+    print(t.line(f"import, create {n} tasks", n, "(target >= 5,000)"))
 
     doc = Document.objects.get(doc_number=DOC)
     qs = Task.objects.alive().filter(document=doc)
-    t = time.perf_counter()
-    exported = ledger_export(qs=qs)
-    export_s = time.perf_counter() - t
-    print(f"export {n} tasks                 {export_s:7.3f} s   {n / export_s:9.0f} rows/s   (target >= 10,000)")
+    with Timed() as t:
+        exported = ledger_export(qs=qs)
+    print(t.line(f"export {n} tasks", n, "(target >= 10,000)"))
 
-    read2_s = read_only_calamine(exported)
-    print(f"read exported file (calamine)    {read2_s:7.3f} s   {n / read2_s:9.0f} rows/s")
-    t = time.perf_counter()
-    same = ledger_import(data=exported, dry_run=False)
-    same_s = time.perf_counter() - t
+    with Timed() as t:
+        read_only_calamine(exported)
+    print(t.line("read exported file (calamine)", n))
+    with Timed() as t:
+        same = ledger_import(data=exported, dry_run=False)
     assert same.unchanged == n and same.updated == 0, (same.unchanged, same.updated)
-    print(f"re-import unchanged              {same_s:7.3f} s   {n / same_s:9.0f} rows/s")
+    print(t.line("re-import unchanged", n))
 
     changed = change_every_row(exported)
-    t = time.perf_counter()
-    again = ledger_import(data=changed, dry_run=False)
-    update_s = time.perf_counter() - t
+    with Timed() as t:
+        again = ledger_import(data=changed, dry_run=False)
     assert again.updated == n and not again.errors and not again.conflicts, (again.updated, again.errors[:3])
-    print(f"re-import, every row changed     {update_s:7.3f} s   {n / update_s:9.0f} rows/s   (target >= 5,000)")
+    print(t.line("re-import, every row changed", n, "(target >= 5,000)"))
+    print(load())
 
 
 if __name__ == "__main__":

@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from departments.models import AuditEntry, Unit, UnitKind, normalize_unit_name
 from departments.selectors import resolve_in_table, unit_lookup_table, unit_suggestions
 from departments.services import ApplicationError
 
-from .models import Document, Milestone, Progress, Target, Task, TaskUnit, path_display, path_sort_key
+from .models import Document, Milestone, Progress, Target, Task, TaskUnit, path_display, path_segment_number
 from .resources import (
     ALL_COUNTIES_TEXT,
     COLUMN_BY_KEY,
@@ -93,6 +93,10 @@ def _check_zip(data: bytes) -> None:
                 field="file",
             )
     max_rows, max_cols = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS
+    # Only references that could pass a limit are looked at: with a limit of 26 columns or more, single-letter
+    # columns (A-Z) cannot; a row number with fewer digits than the limit cannot. Ordinary sheets have none of them.
+    wide_cells = re.compile(rb'<c r="([A-Z]{%d,3})\d' % (2 if max_cols >= 26 else 1))
+    long_rows = re.compile(rb'<row r="(\d{%d,})"' % len(str(max_rows + HEADER_SCAN_ROWS)))
     for m in members:
         if not m.filename.endswith((".xml", ".rels")):
             continue
@@ -116,9 +120,9 @@ def _check_zip(data: bytes) -> None:
                             raise SpreadsheetError(
                                 f"表格行数超过上限（最多 {max_rows} 行），请拆分后分批导入。", field="file"
                             )
-                        for ref in re.findall(rb'<c r="([A-Z]{1,3})\d', window):
+                        for ref in set(wide_cells.findall(window)):
                             widest = max(widest, _column_number(ref.decode()))
-                        for ref in re.findall(rb'<row r="(\d+)"', window):
+                        for ref in long_rows.findall(window):
                             if int(ref) > max_rows + HEADER_SCAN_ROWS:
                                 raise SpreadsheetError(
                                     f"表格行数超过上限（最多 {max_rows} 行），请拆分后分批导入。", field="file"
@@ -479,8 +483,28 @@ def _split_names(text: str) -> list[str]:
     return [ALL_COUNTIES_TEXT if n == "\x00ALL\x00" else n.replace("\x00", "") for n in names]
 
 
+def _json_value(value):
+    # Raw cursors hand jsonb back as text (Django decodes it in JSONField.from_db_value), SQLite as text too.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _rows_for_tasks(sql: str, ids: list[int]):
+    """Rows of `sql` (with one {ids} placeholder) for these task ids: one query with an array on PostgreSQL,
+    chunks under the parameter limit elsewhere. Raw cursors: no per-row converters for tens of thousands of rows."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(sql.format(ids="= ANY(%s)"), [ids])
+            yield from cur.fetchall()
+            return
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            cur.execute(sql.format(ids=f"IN ({', '.join(['%s'] * len(chunk))})"), chunk)
+            yield from cur.fetchall()
+
+
 def load_states(task_ids: list[int] | None = None, *, documents: list[int] | None = None, qs=None, lock=False):
-    """TaskStates for tasks by id and/or document, with units, milestones and targets, in a few queries."""
+    """TaskStates for tasks by id and/or document (or of a queryset, in its order), with units, milestones and
+    targets, in a few queries."""
     from django.db.models import Q
 
     units = {u.pk: u for u in Unit.objects.all()}
@@ -489,39 +513,49 @@ def load_states(task_ids: list[int] | None = None, *, documents: list[int] | Non
         qs = Task.objects.alive().filter(cond)
     if lock:
         qs = qs.select_for_update()
-    docs = {}
-    tasks = list(
-        qs.values_list("id", "version", "document_id", "path", "title", "text", "note", "status", "section")
-    )
+    values = qs.values_list("id", "version", "document_id", "path", "title", "text", "note", "status", "section")
+    try:
+        sql, params = values.query.get_compiler(using=values.db).as_sql()
+    except EmptyResultSet:
+        return {}
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        tasks = cur.fetchall()
     doc_ids = {t[2] for t in tasks}
-    for d in Document.objects.filter(pk__in=doc_ids).only("id", "doc_number", "title"):
-        docs[d.pk] = d
+    labels = {d.pk: d.doc_number or d.title for d in Document.objects.filter(pk__in=doc_ids).only("id", "doc_number", "title")}
+    sections: dict = {}  # tasks under one heading share its text: decode it once
     states = {}
     for tid, version, doc_id, path, title, text, note, status, section in tasks:
+        key = section if isinstance(section, str) else repr(section)
+        if key not in sections:
+            sections[key] = _json_value(section) or []
         states[tid] = TaskState(
-            id=tid, version=version, document_id=doc_id, document_label=docs[doc_id].doc_number or docs[doc_id].title,
-            path=list(path), title=title, text=text, note=note, status=status, lead=[], responsible=[], counties=[],
-            milestones=[], targets=[], section=list(section or []),
+            id=tid, version=version, document_id=doc_id, document_label=labels[doc_id],
+            path=list(_json_value(path)), title=title, text=text, note=note, status=status, lead=[], responsible=[],
+            counties=[], milestones=[], targets=[], section=list(sections[key]),
         )
     if not states:
         return states
-    roles = {TaskUnit.Role.LEAD: "lead", TaskUnit.Role.RESPONSIBLE: "responsible", TaskUnit.Role.COUNTY: "counties"}
+    roles = {TaskUnit.Role.LEAD.value: "lead", TaskUnit.Role.RESPONSIBLE.value: "responsible", TaskUnit.Role.COUNTY.value: "counties"}
     ids = list(states)
-    # Chunks of ids: one plan per query on PostgreSQL, and under SQLite's parameter limit.
-    for i in range(0, len(ids), 5000):
-        chunk = ids[i : i + 5000]
-        for task_id, unit_id, role in (
-            TaskUnit.objects.filter(task_id__in=chunk).order_by("task_id", "role", "position", "id").values_list("task_id", "unit_id", "role")
-        ):
-            getattr(states[task_id], roles[role]).append(units[unit_id])
-        for task_id, date, text, context, done in (
-            Milestone.objects.filter(task_id__in=chunk)
-            .order_by("task_id", F("date").asc(nulls_last=True), "id")
-            .values_list("task_id", "date", "text", "context", "done")
-        ):
-            states[task_id].milestones.append((date, text, context, done))
-        for target in Target.objects.filter(task_id__in=chunk).order_by("id"):
-            states[target.task_id].targets.append(target)
+    tu, ms = TaskUnit._meta.db_table, Milestone._meta.db_table
+    for task_id, unit_id, role in _rows_for_tasks(
+        f"SELECT task_id, unit_id, role FROM {tu} WHERE task_id {{ids}} ORDER BY task_id, role, position, id", ids
+    ):
+        getattr(states[task_id], roles[role]).append(units[unit_id])
+    for task_id, date, text, context, done in _rows_for_tasks(
+        f"SELECT task_id, date, text, context, done FROM {ms} WHERE task_id {{ids}} ORDER BY task_id, date NULLS LAST, id", ids
+    ):
+        if date.__class__ is str:  # SQLite
+            date = dt.date.fromisoformat(date)
+        states[task_id].milestones.append((date, text, context, bool(done)))
+    if connection.vendor == "postgresql":
+        targets = Target.objects.raw(f"SELECT * FROM {Target._meta.db_table} WHERE task_id = ANY(%s) ORDER BY id", [ids])
+    else:
+        targets = [t for i in range(0, len(ids), 500) for t in Target.objects.filter(task_id__in=ids[i : i + 500])]
+        targets.sort(key=lambda t: t.pk)
+    for target in targets:
+        states[target.task_id].targets.append(target)
     return states
 
 
@@ -561,15 +595,23 @@ def plan_import(rows: list[list], *, document: Document | None = None, lock: boo
     parsed: list[tuple[int, dict, tuple | None]] = []  # (excel row, cells, ref)
     plans: list[RowPlan] = []
     seen_paths: dict[tuple[str, str], int] = {}
+    # Unit and deadline cells repeat across a ledger: each distinct text is split, resolved or parsed once,
+    # and its messages are replayed for every row that has it.
+    units_cache: dict[tuple[str, str], tuple[list, list, list[str]]] = {}
+    deadline_cache: dict = {}
+    max_columns = settings.IMPORT_MAX_COLUMNS
     for r in range(start, len(rows)):
         row = rows[r]
         excel_row = r + 1
-        if len(row) > settings.IMPORT_MAX_COLUMNS:
-            row = row[: settings.IMPORT_MAX_COLUMNS]
-        nonempty = [v for v in row if v is not None and v != "" and (not isinstance(v, str) or v.strip())]
+        if len(row) > max_columns:
+            row = row[:max_columns]
+        nonempty = [v for v in row if v is not None and v != "" and (v.__class__ is not str or v.strip())]
         if not nonempty:
             continue
-        texts = {k: (cell_text(row[i]) if i < len(row) else "") for k, i in column_items}
+        width = len(row)
+        texts = {
+            k: ((v if (v := row[i]).__class__ is str else cell_text(v)) if i < width else "") for k, i in column_items
+        }
         ref = parse_ref(texts["ref"]) if "ref" in texts else None
         seq_text = texts.get("seq", "").strip()
         title_text = texts.get("title", "").strip()
@@ -622,36 +664,50 @@ def plan_import(rows: list[list], *, document: Document | None = None, lock: boo
                 err("status", f"完成状态“{status_text}”无效，可选：{'、'.join(p.label for p in Progress)}。")
 
         def units_of(key, text):
-            found, counties = [], []
-            if text not in split_cache:
-                split_cache[text] = _split_names(text)
-            for name in split_cache[text]:
-                if name == ALL_COUNTIES_TEXT:
-                    counties = list(ctx.all_counties)
-                    continue
-                if name not in resolve_cache:
-                    resolve_cache[name] = resolve_in_table(ctx.table, name)
-                unit = resolve_cache[name]
-                if unit is None:
-                    hints = unit_suggestions(name=name, table=ctx.table)
-                    hint = f"，您是否要找：{'、'.join(u.name for u in hints)}" if hints else ""
-                    err(key, f"{COLUMN_BY_KEY[key].header}中的“{name}”不是已知单位{hint}。")
-                elif unit.kind == UnitKind.COUNTY and key == "responsible":
-                    if unit not in counties:
-                        counties.append(unit)
-                elif unit not in found:
-                    found.append(unit)
-            return found, counties
+            cached = units_cache.get((key, text))
+            if cached is None:
+                found, counties, messages = [], [], []
+                if text not in split_cache:
+                    split_cache[text] = _split_names(text)
+                for name in split_cache[text]:
+                    if name == ALL_COUNTIES_TEXT:
+                        counties = list(ctx.all_counties)
+                        continue
+                    if name not in resolve_cache:
+                        resolve_cache[name] = resolve_in_table(ctx.table, name)
+                    unit = resolve_cache[name]
+                    if unit is None:
+                        hints = unit_suggestions(name=name, table=ctx.table)
+                        hint = f"，您是否要找：{'、'.join(u.name for u in hints)}" if hints else ""
+                        messages.append(f"{COLUMN_BY_KEY[key].header}中的“{name}”不是已知单位{hint}。")
+                    elif unit.kind == UnitKind.COUNTY and key == "responsible":
+                        if all(u.id != unit.id for u in counties):
+                            counties.append(unit)
+                    elif all(u.id != unit.id for u in found):
+                        found.append(unit)
+                cached = units_cache[(key, text)] = (found, counties, messages)
+            found, counties, messages = cached
+            for message in messages:
+                err(key, message)
+            return list(found), list(counties)
 
         lead, _ = units_of("lead", texts.get("lead", ""))
         responsible, counties = units_of("responsible", texts.get("responsible", ""))
 
         deadline_raw = get(row, "deadline")
         milestones = []
-        try:
-            milestones = [(d, t, "", False) for d, t in parse_deadlines(deadline_raw)]
-        except (ValueError, OverflowError):
+        parsed_deadlines = deadline_cache.get(deadline_raw) if deadline_raw.__class__ is str else None
+        if parsed_deadlines is None:
+            try:
+                parsed_deadlines = [(d, t, "", False) for d, t in parse_deadlines(deadline_raw)]
+            except (ValueError, OverflowError):
+                parsed_deadlines = False
+            if deadline_raw.__class__ is str:
+                deadline_cache[deadline_raw] = parsed_deadlines
+        if parsed_deadlines is False:
             err("deadline", f"完成时限“{cell_text(deadline_raw)}”不是可识别的日期（{DATE_HINT}）。")
+        else:
+            milestones = list(parsed_deadlines)
 
         doc_text = texts.get("source", "").strip()
         if document is None and not doc_text:
@@ -741,11 +797,11 @@ def _changed_fields(plan: RowPlan, current: TaskState, status_given: bool, count
             changed.add(attr)
     if status_given and new.status != current.status:
         changed.add("status")
-    if [u.pk for u in new.lead] != [u.pk for u in current.lead]:
+    if [u.id for u in new.lead] != [u.id for u in current.lead]:
         changed.add("lead")
-    if [u.pk for u in new.responsible] != [u.pk for u in current.responsible]:
+    if [u.id for u in new.responsible] != [u.id for u in current.responsible]:
         changed.add("responsible")
-    if {u.pk for u in new.counties} != {u.pk for u in current.counties}:
+    if {u.id for u in new.counties} != {u.id for u in current.counties}:
         changed.add("counties")
     old_text = "；".join((t or (f"{d:%Y-%m-%d}" if d else "")) for d, t, *_ in current.milestones)
     new_text = "；".join((t or (f"{d:%Y-%m-%d}" if d else "")) for d, t, *_ in new.milestones)
@@ -763,105 +819,129 @@ def _copy_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+_json = json.JSONEncoder(ensure_ascii=False).encode  # same text as json.dumps(value, ensure_ascii=False)
+
+
 def _copy_converter(field):
-    """A function turning a Python value into COPY text format for this field (chosen once per field, not per cell)."""
+    """A function turning a Python value of this field into COPY text, chosen once per column (not per cell)."""
     kind = field.get_internal_type()
+    if kind == "JSONField":
+        def conv(v):
+            return "\\N" if v is None else _copy_escape(_json(v))
+    elif kind == "BooleanField":
+        def conv(v):
+            return "\\N" if v is None else ("t" if v else "f")
+    elif kind in ("DateField", "DateTimeField"):
+        def conv(v):
+            return "\\N" if v is None else v.isoformat()
+    elif kind in ("CharField", "TextField", "GenericIPAddressField", "SlugField", "EmailField"):
+        def conv(v):
+            return "\\N" if v is None else _copy_escape(v)
+    elif field.null:
+        def conv(v):
+            return "\\N" if v is None else str(v)
+    else:
+        conv = str  # integers and foreign keys that cannot be null: the builtin, no Python call per cell
+    return conv
 
-    def convert(value):
-        if value is None:
-            return "\\N"
-        if value is True or value is False:
-            return "t" if value else "f"
-        if kind == "JSONField":
-            return _copy_escape(json.dumps(value, ensure_ascii=False))
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        if isinstance(value, str):
-            return _copy_escape(value)
-        return str(value)
 
-    return convert
-
-
-def _field_defaults(model, now) -> dict:
-    defaults = {}
-    for f in model._meta.concrete_fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            defaults[f.attname] = now
-        elif f.has_default():
-            defaults[f.attname] = f.get_default()
-        elif f.null:
-            defaults[f.attname] = None
-        elif f.get_internal_type() in ("CharField", "TextField"):
-            defaults[f.attname] = ""
-        else:
-            defaults[f.attname] = None
-    return defaults
+def _field_default(field, now):
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return now
+    if field.has_default():
+        return field.get_default()
+    if field.null:
+        return None
+    return "" if field.get_internal_type() in ("CharField", "TextField") else None
 
 
 class _Writer:
-    """Bulk writes: PostgreSQL COPY (10-20x faster than bulk_create for tens of thousands of rows), else bulk_create.
+    """Bulk writes of rows given as tuples of `columns` (attnames).
 
-    Rows are dicts of attname -> value; fields left out get the model default, auto_now fields get `now`."""
+    PostgreSQL: COPY, converting column by column with one converter per column (10-20x faster than bulk_create
+    at tens of thousands of rows, and no model instance per row); every column left out except the id gets its
+    model default as one constant, the id its identity default. Other databases: bulk_create / bulk_update."""
 
     def __init__(self, now):
         self.now = now
         self.pg = connection.vendor == "postgresql"
 
     def new_ids(self, model, count: int) -> list[int]:
+        """Ids for rows the caller inserts itself (PostgreSQL)."""
         if not count:
             return []
         with connection.cursor() as cur:
-            cur.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [model._meta.db_table, count]
-            )
-            return [r[0] for r in cur.fetchall()]
+            cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
+            sequence = cur.fetchone()[0]
+            cur.execute("SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)", [sequence, count])
+            return cur.fetchone()[0]
 
-    def insert(self, model, rows: list[dict]) -> list[int]:
+    def _copy_text(self, model, columns: list[str], rows: list[tuple], *, constants: bool) -> tuple[list[str], io.StringIO]:
+        meta = model._meta
+        fields = [meta.get_field(c) for c in columns]
+        texts = [list(map(_copy_converter(f), [r[i] for r in rows])) for i, f in enumerate(fields)]
+        db_columns = [f.column for f in fields]
+        suffix = ""
+        if constants:
+            given = {f.attname for f in fields}
+            for f in meta.concrete_fields:
+                if f.attname not in given and not f.primary_key:
+                    db_columns.append(f.column)
+                    suffix += "\t" + _copy_converter(f)(_field_default(f, self.now))
+        body = "\n".join(map("\t".join, zip(*texts, strict=True)))
+        if suffix:
+            body = body.replace("\n", suffix + "\n")
+        return db_columns, io.StringIO(body + suffix + "\n")
+
+    def insert(self, model, columns: list[str], rows: list[tuple]) -> list[int] | None:
+        """Insert rows; returns their ids when the database hands them back (not on the PostgreSQL COPY path
+        unless "id" is one of the columns)."""
         if not rows:
             return []
         if not self.pg:
-            objs = model.objects.bulk_create([model(**r) for r in rows], batch_size=500)
+            defaults = {f.attname: _field_default(f, self.now) for f in model._meta.concrete_fields if not f.primary_key}
+            objs = model.objects.bulk_create([model(**{**defaults, **dict(zip(columns, r, strict=True))}) for r in rows], batch_size=500)
             return [o.pk for o in objs]
-        if "id" not in rows[0]:
-            for r, pk in zip(rows, self.new_ids(model, len(rows)), strict=True):
-                r["id"] = pk
-        defaults = _field_defaults(model, self.now)
-        fields = list(model._meta.concrete_fields)
-        plan = [(f.attname, defaults[f.attname], _copy_converter(f)) for f in fields]
-        buf = io.StringIO()
-        buf.write("".join("\t".join(conv(r.get(name, default)) for name, default, conv in plan) + "\n" for r in rows))
-        buf.seek(0)
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        db_columns, buf = self._copy_text(model, columns, rows, constants=True)
+        quote = connection.ops.quote_name
         with connection.cursor() as cur:
-            cur.copy_expert(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN", buf)
-        return [r["id"] for r in rows]
+            cur.copy_expert(
+                f"COPY {quote(model._meta.db_table)} ({', '.join(map(quote, db_columns))}) FROM STDIN", buf
+            )
+        return [r[columns.index("id")] for r in rows] if "id" in columns else None
 
-    def update(self, model, rows: list[dict], names: list[str]) -> None:
+    def update(self, model, columns: list[str], rows: list[tuple]) -> None:
+        """Set `columns` (after the first, "id") of existing rows."""
         if not rows:
             return
+        assert columns[0] == "id"
         if not self.pg:
-            model.objects.bulk_update([model(**r) for r in rows], names, batch_size=200)
+            model.objects.bulk_update([model(**dict(zip(columns, r, strict=True))) for r in rows], columns[1:], batch_size=200)
             return
         meta = model._meta
-        fields = [meta.get_field("id")] + [meta.get_field(n) for n in names]
-        temp = f"_import_{meta.db_table}"
+        quote = connection.ops.quote_name
+        db_columns, buf = self._copy_text(model, columns, rows, constants=False)
+        temp = quote(f"_import_{meta.db_table}")
         with connection.cursor() as cur:
             cur.execute(
-                f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {', '.join(f.column for f in fields)} "
-                f"FROM {meta.db_table} WITH NO DATA"
+                f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {', '.join(map(quote, db_columns))} "
+                f"FROM {quote(meta.db_table)} WITH NO DATA"
             )
-            plan = [(f.attname, _copy_converter(f)) for f in fields]
-            buf = io.StringIO()
-            buf.write("".join("\t".join(conv(r[name]) for name, conv in plan) + "\n" for r in rows))
-            buf.seek(0)
             cur.copy_expert(f"COPY {temp} FROM STDIN", buf)
-            sets = ", ".join(f"{f.column} = u.{f.column}" for f in fields[1:])
-            cur.execute(f"UPDATE {meta.db_table} AS t SET {sets} FROM {temp} AS u WHERE t.id = u.id")
+            sets = ", ".join(f"{quote(c)} = u.{quote(c)}" for c in db_columns[1:])
+            cur.execute(f"UPDATE {quote(meta.db_table)} AS t SET {sets} FROM {temp} AS u WHERE t.id = u.id")
             cur.execute(f"DROP TABLE {temp}")
+
+    def delete_children(self, model, task_ids: list[int], **filters) -> None:
+        for i in range(0, len(task_ids), 5000 if self.pg else 500):
+            model.objects.filter(task_id__in=task_ids[i : i + (5000 if self.pg else 500)], **filters).delete()
+
+
+AUDIT_COLUMNS = ["actor_id", "actor_name", "ip", "action", "object_type", "object_id", "object_repr", "changes", "message"]
 
 
 def _audit_rows(entries: list[tuple[str, int, str, dict]], *, actor, request, writer) -> None:
+    """One audit record per created or updated task, as audit_log writes them, in one bulk insert."""
     from departments.services import _request_ip
 
     if actor is None and request is not None and getattr(request, "user", None) and request.user.is_authenticated:
@@ -871,14 +951,33 @@ def _audit_rows(entries: list[tuple[str, int, str, dict]], *, actor, request, wr
     ip = _request_ip(request)
     writer.insert(
         AuditEntry,
-        [
-            {
-                "actor_id": actor_id, "actor_name": name, "ip": ip, "action": action, "object_type": "task",
-                "object_id": str(task_id), "object_repr": repr_[:300], "changes": changes, "message": "Excel 导入",
-            }
-            for action, task_id, repr_, changes in entries
-        ],
+        AUDIT_COLUMNS,
+        [(actor_id, name, ip, action, "task", str(task_id), repr_[:300], changes, "Excel 导入") for action, task_id, repr_, changes in entries],
     )
+
+
+_SEGMENT_NUMBERS: dict[str, str] = {}
+
+
+def _sort_key(path: list[str]) -> str:
+    """tasks.models.path_sort_key, with each segment's number computed once per process."""
+    out = []
+    for s in path:
+        n = _SEGMENT_NUMBERS.get(s)
+        if n is None:
+            n = _SEGMENT_NUMBERS[s] = f"{path_segment_number(s):04d}"
+        out.append(n)
+    return ".".join(out)
+
+
+TASK_INSERT_COLUMNS = [
+    "id", "document_id", "path", "path_key", "sort_key", "section", "title", "text", "note", "status", "open_due",
+    "deadline", "version", "created_at", "updated_at",
+]
+TASK_UPDATE_COLUMNS = [
+    "id", "path", "path_key", "sort_key", "title", "text", "note", "status", "version", "open_due", "deadline", "updated_at",
+]
+_ROLES = ((TaskUnit.Role.LEAD.value, "lead"), (TaskUnit.Role.RESPONSIBLE.value, "responsible"), (TaskUnit.Role.COUNTY.value, "counties"))
 
 
 def _apply(plans: list[RowPlan], *, actor, request) -> None:
@@ -907,67 +1006,66 @@ def _apply(plans: list[RowPlan], *, actor, request) -> None:
         s = p.state
         open_due, deadline = _schedule(s)
         task_rows.append(
-            {
-                "document_id": s.document_id, "path": s.path, "path_key": path_display(s.path), "sort_key": path_sort_key(s.path),
-                "section": s.section, "title": s.title, "text": s.text, "note": s.note, "status": s.status,
-                "open_due": open_due, "deadline": deadline, "version": 1, "created_at": now, "updated_at": now,
-            }
+            (
+                None, s.document_id, s.path, path_display(s.path), _sort_key(s.path), s.section, s.title, s.text,
+                s.note, s.status, open_due, deadline, 1, now, now,
+            )
         )
-    ids = writer.insert(Task, task_rows)
+    if writer.pg:
+        for i, pk in enumerate(writer.new_ids(Task, len(task_rows))):
+            task_rows[i] = (pk, *task_rows[i][1:])
+        ids = writer.insert(Task, TASK_INSERT_COLUMNS, task_rows)
+    else:
+        ids = writer.insert(Task, TASK_INSERT_COLUMNS[1:], [r[1:] for r in task_rows])
     for p, pk, row in zip(new, ids, task_rows, strict=True):
-        p.state.id = pk
-        for role, lst in ((TaskUnit.Role.LEAD, p.state.lead), (TaskUnit.Role.RESPONSIBLE, p.state.responsible), (TaskUnit.Role.COUNTY, p.state.counties)):
-            units += [{"task_id": pk, "unit_id": u.pk, "role": role.value, "position": i} for i, u in enumerate(lst)]
-        miles += [{"task_id": pk, "date": d, "text": t, "context": c, "done": done} for d, t, c, done in p.state.milestones]
-        audits.append(("task_create", pk, f"{row['path_key']} {row['title']}", diff_snapshots({}, snapshot(p.state))))
+        s = p.state
+        s.id = pk
+        for role, attr in _ROLES:
+            units += [(pk, u.id, role, i) for i, u in enumerate(getattr(s, attr))]
+        miles += [(pk, d, t, c, done) for d, t, c, done in s.milestones]
+        audits.append(("task_create", pk, f"{row[3]} {row[6]}", diff_snapshots({}, snapshot(s))))
 
     # Updates
     changed_rows, unit_roles, mile_tasks = [], [], []
     for p in upd:
-        cur, s = p.existing, p.state
+        cur, s, changed = p.existing, p.state, p.changed
         after = TaskState(
             id=cur.id, version=cur.version + 1, document_id=cur.document_id, document_label=cur.document_label,
-            path=s.path if "path" in p.changed else cur.path,
-            title=s.title if "title" in p.changed else cur.title,
-            text=s.text if "text" in p.changed else cur.text,
-            note=s.note if "note" in p.changed else cur.note,
-            status=s.status if "status" in p.changed else cur.status,
-            lead=s.lead if "lead" in p.changed else cur.lead,
-            responsible=s.responsible if "responsible" in p.changed else cur.responsible,
-            counties=s.counties if "counties" in p.changed else cur.counties,
-            milestones=s.milestones if "milestones" in p.changed else cur.milestones,
+            path=s.path if "path" in changed else cur.path,
+            title=s.title if "title" in changed else cur.title,
+            text=s.text if "text" in changed else cur.text,
+            note=s.note if "note" in changed else cur.note,
+            status=s.status if "status" in changed else cur.status,
+            lead=s.lead if "lead" in changed else cur.lead,
+            responsible=s.responsible if "responsible" in changed else cur.responsible,
+            counties=s.counties if "counties" in changed else cur.counties,
+            milestones=s.milestones if "milestones" in changed else cur.milestones,
             targets=cur.targets, section=cur.section,
         )
         open_due, deadline = _schedule(after)
         changed_rows.append(
-            {
-                "id": cur.id, "path": after.path, "path_key": after.path_key, "sort_key": path_sort_key(after.path),
-                "title": after.title, "text": after.text, "note": after.note, "status": after.status, "version": after.version,
-                "open_due": open_due, "deadline": deadline, "updated_at": now,
-            }
+            (
+                cur.id, after.path, after.path_key, _sort_key(after.path), after.title, after.text, after.note,
+                after.status, after.version, open_due, deadline, now,
+            )
         )
-        for key, role, lst in (("lead", TaskUnit.Role.LEAD, after.lead), ("responsible", TaskUnit.Role.RESPONSIBLE, after.responsible), ("counties", TaskUnit.Role.COUNTY, after.counties)):
-            if key in p.changed:
+        for role, attr in _ROLES:
+            if attr in changed:
                 unit_roles.append((cur.id, role))
-                units += [{"task_id": cur.id, "unit_id": u.pk, "role": role.value, "position": i} for i, u in enumerate(lst)]
-        if "milestones" in p.changed:
+                units += [(cur.id, u.id, role, i) for i, u in enumerate(getattr(after, attr))]
+        if "milestones" in changed:
             mile_tasks.append(cur.id)
-            miles += [{"task_id": cur.id, "date": d, "text": t, "context": c, "done": done} for d, t, c, done in after.milestones]
+            miles += [(cur.id, d, t, c, done) for d, t, c, done in after.milestones]
         audits.append(("task_update", cur.id, f"{after.path_key} {after.title}", diff_snapshots(snapshot(cur), snapshot(after))))
-    writer.update(
-        Task, changed_rows,
-        ["path", "path_key", "sort_key", "title", "text", "note", "status", "version", "open_due", "deadline", "updated_at"],
-    )
+    writer.update(Task, TASK_UPDATE_COLUMNS, changed_rows)
     by_role = defaultdict(list)
     for task_id, role in unit_roles:
         by_role[role].append(task_id)
     for role, task_ids in by_role.items():
-        for i in range(0, len(task_ids), 500):
-            TaskUnit.objects.filter(task_id__in=task_ids[i : i + 500], role=role).delete()
-    for i in range(0, len(mile_tasks), 500):
-        Milestone.objects.filter(task_id__in=mile_tasks[i : i + 500]).delete()
-    writer.insert(TaskUnit, units)
-    writer.insert(Milestone, miles)
+        writer.delete_children(TaskUnit, task_ids, role=role)
+    writer.delete_children(Milestone, mile_tasks)
+    writer.insert(TaskUnit, ["task_id", "unit_id", "role", "position"], units)
+    writer.insert(Milestone, ["task_id", "date", "text", "context", "done"], miles)
     _audit_rows(audits, actor=actor, request=request, writer=writer)
 
 
@@ -1144,12 +1242,7 @@ def write_workbook(specs: list[SheetSpec]) -> bytes:
 
 def ledger_states(qs) -> list[TaskState]:
     """The tasks of a queryset as TaskStates, in ledger order (document, then plan order)."""
-    qs = qs.order_by("document_id", "sort_key")
-    ids = list(qs.values_list("id", flat=True))
-    states = {}
-    for i in range(0, len(ids), 5000):
-        states.update(load_states(qs=Task.objects.filter(pk__in=ids[i : i + 5000])))
-    return [states[i] for i in ids if i in states]
+    return list(load_states(qs=qs.order_by("document_id", "sort_key")).values())
 
 
 def _period_reports(period, task_ids, unit_ids=None) -> dict[int, tuple[str, str, str]]:

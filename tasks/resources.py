@@ -96,8 +96,12 @@ class TaskState:
         )
 
 
+STATUS_LABELS = {p.value: p.label for p in Progress}
+
+
 def milestones_text(milestones) -> str:
-    return "；".join((text or (f"{date:%Y-%m-%d}" if date else "")) for date, text, *_ in milestones).strip("；")
+    # date.isoformat() is YYYY-MM-DD, as f"{date:%Y-%m-%d}" writes it, without strftime's cost per row.
+    return "；".join((text or (date.isoformat() if date else "")) for date, text, *_ in milestones).strip("；")
 
 
 def responsible_text(state: TaskState, *, county_count: int) -> str:
@@ -122,7 +126,7 @@ def task_cells(state: TaskState, *, county_count: int, report=None) -> dict[str,
         "progress": report[0] if report else "",
         "problems": report[1] if report else "",
         "next_steps": report[2] if report else "",
-        "status": Progress(state.status).label,
+        "status": STATUS_LABELS[state.status],
         "note": state.note,
     }
 
@@ -133,15 +137,15 @@ def snapshot(state: TaskState) -> dict:
         "title": state.title,
         "text": state.text,
         "note": state.note,
-        "status": Progress(state.status).label,
+        "status": STATUS_LABELS[state.status],
         "path": state.path_key,
         "lead_units": "、".join(u.name for u in state.lead),
         "responsible_units": "、".join(u.name for u in state.responsible),
         "counties": "、".join(u.name for u in state.counties),
         "milestones": "；".join(
-            f"{d:%Y-%m-%d}" + (f"（{t}）" if t else "") if d else t for d, t, *_ in state.milestones
+            d.isoformat() + (f"（{t}）" if t else "") if d else t for d, t, *_ in state.milestones
         ),
-        "targets": "；".join(t.label + (f"（{t.due:%Y-%m-%d}）" if t.due else "") for t in state.targets),
+        "targets": "；".join(t.label + (f"（{t.due.isoformat()}）" if t.due else "") for t in state.targets),
     }
 
 
