@@ -165,7 +165,10 @@ def call(world, key, method, spec) -> list[str]:
         with transaction.atomic():
             response = getattr(client, method.lower())(url)
             answers.append(_answer(response))
-            response.close()  # file downloads keep their file open until closed
+            # A file download keeps its file open. (Not response.close(): that sends request_finished, which
+            # closes a database connection found inside a transaction.)
+            for closer in getattr(response, "_resource_closers", []):
+                closer()
             transaction.set_rollback(True)
         client.cookies = cookies
     return answers
