@@ -2,7 +2,7 @@
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
@@ -222,7 +222,20 @@ class TaskListCreate(generics.GenericAPIView):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "today": _today()}
 
-    @extend_schema(parameters=TASK_FILTER_PARAMS)
+    @extend_schema(
+        operation_id="tasks_list",
+        parameters=TASK_FILTER_PARAMS
+        + [OpenApiParameter("page", int), OpenApiParameter("page_size", int, description="每页条数，最多 500")],
+        responses=inline_serializer(
+            "PaginatedTaskList",
+            {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": TaskSerializer(many=True),
+            },
+        ),
+    )
     def get(self, request):
         try:
             qs = tasks_filter(self.get_queryset(), params=request.query_params, today=_today())
