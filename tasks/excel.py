@@ -845,6 +845,20 @@ def _copy_converter(field):
     return conv
 
 
+_TEXT_KINDS = ("CharField", "TextField", "GenericIPAddressField", "SlugField", "EmailField")
+
+
+def _copy_column(field, values: list) -> list[str]:
+    """COPY text of one column. Text and JSON columns are escaped all at once: the values joined by NUL (which a
+    PostgreSQL text value cannot contain), four replaces over one string, split again; other columns value by value."""
+    kind = field.get_internal_type()
+    if (kind in _TEXT_KINDS or kind == "JSONField") and None not in values:
+        joined = "\x00".join(values if kind != "JSONField" else map(_json, values))
+        if joined.count("\x00") == len(values) - 1:
+            return _copy_escape(joined).split("\x00")
+    return list(map(_copy_converter(field), values))
+
+
 def _field_default(field, now):
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return now
@@ -879,7 +893,7 @@ class _Writer:
     def _copy_text(self, model, columns: list[str], rows: list[tuple], *, constants: bool) -> tuple[list[str], io.StringIO]:
         meta = model._meta
         fields = [meta.get_field(c) for c in columns]
-        texts = [list(map(_copy_converter(f), [r[i] for r in rows])) for i, f in enumerate(fields)]
+        texts = [_copy_column(f, [r[i] for r in rows]) for i, f in enumerate(fields)]
         db_columns = [f.column for f in fields]
         suffix = ""
         if constants:
@@ -1094,6 +1108,7 @@ def ledger_import(
 
 
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ILLEGAL_XML_BUT_NUL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _xml_text(value: str) -> str:
@@ -1190,19 +1205,30 @@ def _build_sheet(wb, spec: SheetSpec, styles_holder: dict):
     return ws
 
 
+def _escape_all(values: list[str]) -> list[str]:
+    """_xml_text of every value, on one joined string: NUL joins them (it is dropped from XML text anyway, so a
+    value holding one falls back to one by one)."""
+    joined = "\x00".join(values)
+    if joined.count("\x00") != len(values) - 1:
+        return [_xml_text(v) for v in values]
+    return escape(_ILLEGAL_XML_BUT_NUL.sub("", joined)).replace("\r", "&#13;").split("\x00")
+
+
 def _rows_xml(spec: SheetSpec, first_row: int, s_data: str, s_section: str) -> str:
     letters = [column_letter(i) for i in range(len(spec.columns))]
+    flat = [str(v) for _kind, values in spec.rows for v in values if v is not None and v != ""]
+    escaped = iter(_escape_all(flat) if flat else ())
     out = []
     r = first_row
     for kind, values in spec.rows:
         style = s_section if kind == "section" else s_data
         cells = []
-        for i, value in enumerate(values):
+        for letter, value in zip(letters, values, strict=False):
             if value is None or value == "":
-                cells.append(f'<c r="{letters[i]}{r}" s="{style}"/>')
+                cells.append(f'<c r="{letter}{r}" s="{style}"/>')
             else:
                 cells.append(
-                    f'<c r="{letters[i]}{r}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{_xml_text(str(value))}</t></is></c>'
+                    f'<c r="{letter}{r}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{next(escaped)}</t></is></c>'
                 )
         out.append(f'<row r="{r}">{"".join(cells)}</row>')
         r += 1
