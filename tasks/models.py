@@ -180,8 +180,9 @@ class TaskUnit(models.Model):
         RESPONSIBLE = "responsible", "责任单位"
         COUNTY = "county", "县(市、区)"
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="task_units")
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="task_units")
+    # No separate FK indexes: taskunit_unique (task, unit, role) leads with task, Index(unit, role) with unit.
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="task_units", db_index=False)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="task_units", db_index=False)
     role = models.CharField(max_length=20, choices=Role.choices)
     position = models.PositiveSmallIntegerField(default=0)
 
