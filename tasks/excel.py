@@ -525,13 +525,19 @@ def load_states(task_ids: list[int] | None = None, *, documents: list[int] | Non
     labels = {d.pk: d.doc_number or d.title for d in Document.objects.filter(pk__in=doc_ids).only("id", "doc_number", "title")}
     sections: dict = {}  # tasks under one heading share its text: decode it once
     states = {}
-    for tid, version, doc_id, path, title, text, note, status, section in tasks:
+    raw_paths = [t[3] for t in tasks]
+    if all(isinstance(p, str) for p in raw_paths):
+        # One json.loads of all paths as one array: the per-call cost, not the parsing, is what 10,000 calls cost.
+        paths = json.loads("[" + ",".join(raw_paths) + "]") if raw_paths else []
+    else:
+        paths = [_json_value(p) for p in raw_paths]
+    for (tid, version, doc_id, _path, title, text, note, status, section), path in zip(tasks, paths, strict=True):
         key = section if isinstance(section, str) else repr(section)
         if key not in sections:
             sections[key] = _json_value(section) or []
         states[tid] = TaskState(
             id=tid, version=version, document_id=doc_id, document_label=labels[doc_id],
-            path=list(_json_value(path)), title=title, text=text, note=note, status=status, lead=[], responsible=[],
+            path=list(path), title=title, text=text, note=note, status=status, lead=[], responsible=[],
             counties=[], milestones=[], targets=[], section=list(sections[key]),
         )
     if not states:
@@ -1185,12 +1191,8 @@ def _build_sheet(wb, spec: SheetSpec, styles_holder: dict):
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    # Merges for section rows must be known before saving; their rows are written later as raw XML.
-    r = first_data
-    for kind, _values in spec.rows:
-        if kind == "section":
-            ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=ncols - 1 if spec.hidden_last else ncols)
-        r += 1
+    # Section rows (merged from B to the last visible column) are written later as raw XML, their merges too:
+    # openpyxl's merge_cells makes a MergedCell object for every covered cell.
     # Placeholder cells carrying the data and section styles; their style ids are read back from the XML.
     marker = first_data
     data_cell = ws.cell(row=marker, column=1, value="§DATA§")
@@ -1218,21 +1220,49 @@ def _rows_xml(spec: SheetSpec, first_row: int, s_data: str, s_section: str) -> s
     letters = [column_letter(i) for i in range(len(spec.columns))]
     flat = [str(v) for _kind, values in spec.rows for v in values if v is not None and v != ""]
     escaped = iter(_escape_all(flat) if flat else ())
+    # Per column and style: the text around the row number and the value, built once, not per cell.
+    parts = {}
+    for style in (s_data, s_section):
+        parts[style] = [
+            (f'<c r="{letter}', f'" s="{style}"/>', f'" s="{style}" t="inlineStr"><is><t xml:space="preserve">')
+            for letter in letters
+        ]
     out = []
+    append = out.append
     r = first_row
     for kind, values in spec.rows:
-        style = s_section if kind == "section" else s_data
-        cells = []
-        for letter, value in zip(letters, values, strict=False):
+        rs = str(r)
+        append(f'<row r="{rs}">')
+        for (head, empty, open_text), value in zip(parts[s_section if kind == "section" else s_data], values, strict=False):
             if value is None or value == "":
-                cells.append(f'<c r="{letter}{r}" s="{style}"/>')
+                append(head + rs + empty)
             else:
-                cells.append(
-                    f'<c r="{letter}{r}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{next(escaped)}</t></is></c>'
-                )
-        out.append(f'<row r="{r}">{"".join(cells)}</row>')
+                append(head + rs + open_text + next(escaped) + "</t></is></c>")
+        append("</row>")
         r += 1
     return "".join(out)
+
+
+def _section_merges(spec: SheetSpec, first_row: int) -> list[str]:
+    """mergeCell elements joining each section row's cells from B to the last visible column."""
+    last = column_letter(len(spec.columns) - (2 if spec.hidden_last else 1))
+    return [
+        f'<mergeCell ref="B{r}:{last}{r}"/>'
+        for r, (kind, _values) in enumerate(spec.rows, start=first_row)
+        if kind == "section"
+    ]
+
+
+def _add_merges(xml: str, merges: list[str]) -> str:
+    if not merges:
+        return xml
+    m = re.search(r'<mergeCells count="(\d+)">(.*?)</mergeCells>', xml, re.S)
+    if m:
+        body = f'<mergeCells count="{int(m[1]) + len(merges)}">{m[2]}{"".join(merges)}</mergeCells>'
+        return xml[: m.start()] + body + xml[m.end() :]
+    # mergeCells follows sheetData (and sheetProtection, autoFilter, ..., none of which the frame has).
+    end = xml.index("</sheetData>") + len("</sheetData>")
+    return xml[:end] + f'<mergeCells count="{len(merges)}">{"".join(merges)}</mergeCells>' + xml[end:]
 
 
 def write_workbook(specs: list[SheetSpec]) -> bytes:
@@ -1254,14 +1284,17 @@ def write_workbook(specs: list[SheetSpec]) -> bytes:
             content = source.read(item.filename)
             if item.filename in sheet_paths:
                 spec, first_data = holder[sheet_paths[item.filename]]
+                # Dimension and merges are set on the small frame; the rows go in last, as one encoded block.
                 xml = content.decode("utf-8")
+                last_row = first_data + len(spec.rows) - 1
+                xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{column_letter(len(spec.columns) - 1)}{max(last_row, first_data)}"/>', xml)
+                xml = _add_merges(xml, _section_merges(spec, first_data))
                 m = re.search(rf'<row r="{first_data}"[^>]*>.*?</row>', xml, re.S)
                 s_data = re.search(r'<c r="A\d+" s="(\d+)"', m[0])[1]
                 s_section = re.search(r'<c r="B\d+" s="(\d+)"', m[0])[1]
-                xml = xml[: m.start()] + _rows_xml(spec, first_data, s_data, s_section) + xml[m.end() :]
-                last_row = first_data + len(spec.rows) - 1
-                xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{column_letter(len(spec.columns) - 1)}{max(last_row, first_data)}"/>', xml)
-                content = xml.encode("utf-8")
+                content = b"".join(
+                    (xml[: m.start()].encode(), _rows_xml(spec, first_data, s_data, s_section).encode(), xml[m.end() :].encode())
+                )
             target.writestr(item, content, compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
 

@@ -145,6 +145,9 @@ def test_export_has_the_standard_layout(demo):
     assert ws.cell(row=3, column=8).value == "本期工作情况"
     merged = {str(r) for r in ws.merged_cells.ranges}
     assert {"A3:A4", "H3:J3", "L3:L4"} <= merged
+    # Section rows are merged from B to the last visible column (L), task rows are not.
+    assert {"B5:L5", "B6:L6"} <= merged and not any(r.endswith("7") and r.startswith("B") for r in merged)
+    assert ws["B5"].font.bold
     assert ws.freeze_panes == "B5"
     assert ws.print_title_rows == "$3:$4"
     assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9  # A4
