@@ -13,6 +13,7 @@ Everything here is a queryset evaluated in SQL: no per-task Python loops, so cal
 province-size ledger in a constant number of queries.
 
     from reports.obligations import obligations_for_period, missing_for_period, units_with_missing_reports
+    from reports.obligations import obligation_rows  # row level, for aggregates (roll-ups)
 """
 
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
@@ -26,12 +27,18 @@ from .models import Report, ReportStatus
 SUBMITTED_STATUSES = (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED)
 
 
-def _obligation_rows(*, period) -> QuerySet[TaskUnit]:
+def obligation_rows(*, period) -> QuerySet[TaskUnit]:
+    """TaskUnit rows that owe a report in `period`, unordered. Rows, not distinct pairs: a unit listed twice on one
+    task gives two rows, so callers that count pairs must allow for it (roll-ups subtract the rare duplicates);
+    rows are what lets a caller aggregate per unit in one pass without COUNT(DISTINCT)."""
     # `period` is part of the signature on purpose: today every live task is owed in every period, but the
     # rule lives here so that a change (e.g. tasks issued after the quarter) is made once for everyone.
     return TaskUnit.objects.filter(
         task__deleted_at__isnull=True, unit__deleted_at__isnull=True, unit__is_active=True
-    )
+    ).order_by()
+
+
+_obligation_rows = obligation_rows  # the earlier private name
 
 
 def obligations_for_period(*, period) -> QuerySet:

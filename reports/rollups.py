@@ -49,7 +49,7 @@ from tasks.models import Light, Progress, Target, TaskUnit
 from tasks.selectors import tasks_visible_to
 
 from .models import Period, Report, ReportStatus
-from .obligations import _obligation_rows
+from .obligations import obligation_rows as _obligation_rows
 
 SUBMITTED = [ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]
 DASHBOARD_LIMIT = 50
@@ -190,6 +190,7 @@ class UnitRow:
     reports_missing: int = 0
     targets_met: int = 0
     targets_total: int = 0
+    reports_on_time_previous: int = 0  # filled only when asked for (the dashboard)
 
     @property
     def normal(self) -> int:  # of on_track, those with light 正常
@@ -205,6 +206,7 @@ class UnitRow:
 
     def as_dict(self) -> dict:
         d = asdict(self)
+        del d["reports_on_time_previous"]  # a dashboard-only figure, not part of the roll-up row
         d["on_time_rate"] = self.on_time_rate
         return d
 
@@ -239,6 +241,7 @@ def _report_join(period: Period) -> FilteredRelation:
 
 REPORT_ON_TIME = Q(rep__status__in=SUBMITTED, rep__is_late=False)
 REPORT_LATE = Q(rep__status__in=SUBMITTED, rep__is_late=True)
+REPORT_ON_TIME_PREVIOUS = Q(prev__status__in=SUBMITTED, prev__is_late=False)
 
 
 def _signed_parts(base, *, counties: bool = True) -> list[tuple[int, object]]:
@@ -277,8 +280,19 @@ def _sum_parts(parts: list[tuple[int, object]], names: list[str]) -> dict[int, d
     return out
 
 
-def _unit_figures(*, period: Period, today: dt.date, units, counties: bool = True) -> list[UnitRow]:
-    """Three queries: the units, their task and report figures, their target figures."""
+def _joined(qs, joins: dict[str, Period]):
+    """LEFT JOIN the unit's report of each period under its alias (a fresh FilteredRelation per queryset)."""
+    for alias, period in joins.items():
+        qs = qs.annotate(**{alias: _report_join(period)})
+    return qs
+
+
+def _unit_figures(
+    *, period: Period, today: dt.date, units, counties: bool = True, previous: Period | None = None
+) -> list[UnitRow]:
+    """Three queries: the units, their task and report figures, their target figures. With `previous`, the
+    reports on time in that period too (`UnitRow.reports_on_time_previous`), by a second LEFT JOIN in the same
+    pass over the obligations rather than a second pass."""
     unit_list = list(units.order_by("kind", "sort_order", "name").values("id", "name", "short_name", "kind"))
     rows = {
         u["id"]: UnitRow(
@@ -293,10 +307,16 @@ def _unit_figures(*, period: Period, today: dt.date, units, counties: bool = Tru
     red = _prefixed(light_q(Light.OVERDUE, today=today), "task__")
     yellow = _prefixed(light_q(Light.DUE_SOON, today=today), "task__")
     names = ["n", "led", "shared", "done", "red", "yellow", "on_time", "late"]
+    joins = {"rep": period}
+    extra = {}
+    if previous is not None:
+        joins["prev"] = previous
+        extra["on_time_prev"] = Count("id", filter=REPORT_ON_TIME_PREVIOUS)
+        names.append("on_time_prev")
     parts = [
         (
             sign,
-            part.annotate(rep=_report_join(period))
+            _joined(part, joins)
             .values("unit_id")
             .annotate(
                 n=Count("id"),
@@ -307,6 +327,7 @@ def _unit_figures(*, period: Period, today: dt.date, units, counties: bool = Tru
                 yellow=Count("id", filter=yellow),
                 on_time=Count("id", filter=REPORT_ON_TIME),
                 late=Count("id", filter=REPORT_LATE),
+                **extra,
             ),
         )
         for sign, part in _signed_parts(base, counties=counties)
@@ -319,6 +340,7 @@ def _unit_figures(*, period: Period, today: dt.date, units, counties: bool = Tru
         r.on_track, r.due_soon = r.tasks - r.completed - r.overdue, f["yellow"]
         r.reports_due, r.reports_on_time, r.reports_late = r.tasks, f["on_time"], f["late"]
         r.reports_missing = r.reports_due - r.reports_on_time - r.reports_late
+        r.reports_on_time_previous = f.get("on_time_prev", 0)
     met = target_met_q("task__targets__")
     target_parts = [
         (
@@ -589,21 +611,6 @@ def _task_items(qs, *, today: dt.date, limit: int) -> list[TaskItem]:
     return items
 
 
-def _on_time_total(*, period: Period, units) -> int:
-    """Reports on time in a period over the obligations of these units (one query)."""
-    base = obligation_rows(period=period).filter(unit__in=units)
-    parts = [
-        (
-            sign,
-            part.annotate(rep=_report_join(period))
-            .values("unit_id")
-            .annotate(on_time=Count("id", filter=REPORT_ON_TIME)),
-        )
-        for sign, part in _signed_parts(base)
-    ]
-    return sum(f["on_time"] for f in _sum_parts(parts, ["on_time"]).values())
-
-
 def ranked_units(rows: list[UnitRow]) -> list[RankItem]:
     """Most overdue tasks first, then the lowest on-time rate (no report due counts as fully on time)."""
     items = [
@@ -636,11 +643,11 @@ def dashboard_overdue(*, today: dt.date, user, period: Period, limit: int = DASH
         **{light.value: Count("id", filter=light_q(light, today=today)) for light in Light}
     )
     units = rollup_units_visible_to(user=user)
-    rows = _unit_figures(period=period, today=today, units=units)
     previous = period_previous(period)
+    rows = _unit_figures(period=period, today=today, units=units, previous=previous)
     due = sum(r.reports_due for r in rows)
     on_time = sum(r.reports_on_time for r in rows)
-    on_time_prev = _on_time_total(period=previous, units=units) if previous else 0
+    on_time_prev = sum(r.reports_on_time_previous for r in rows)
     at_risk = (
         Target.objects.filter(
             task__in=tasks.exclude(status=Progress.COMPLETED).values("pk"), due__isnull=False
