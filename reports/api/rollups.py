@@ -16,12 +16,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from departments.services import ApplicationError
 from reform_ledger.drf import Pagination
+from reform_ledger.params import is_id
 from reports import rollups
 
 PERIOD_PARAM = OpenApiParameter("period", OpenApiTypes.INT, description="填报期编号；不填为当前开放的填报期")
@@ -90,25 +92,29 @@ class DashboardSerializer(serializers.Serializer):
     targets_at_risk_count = serializers.IntegerField()
 
 
-class _RollupView(APIView):
+class _RollupView(ListAPIView):
+    """A list view (so the schema shows the paginated {count, next, previous, results} object with page and
+    page_size) over the roll-up rows, which are computed, not a queryset."""
+
     permission_classes = [IsAuthenticated]
+    serializer_class = RollupRowSerializer
+    pagination_class = Pagination
+    filter_backends: list = []
     county = False
 
-    def get(self, request):
+    def list(self, request, *args, **kwargs):
         if not rollups.can_view_rollups(request.user):
             raise PermissionDenied("汇总数据仅向领导、医改办和各单位填报员开放。")
         today = timezone.localdate()
         period = rollups.period_resolve(value=request.query_params.get("period"), today=today)
         select = rollups.rollup_by_county if self.county else rollups.rollup_by_department
         rows = select(period=period, today=today, user=request.user).rows
-        paginator = Pagination()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(RollupRowSerializer(page, many=True).data)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 @extend_schema(
     parameters=[PERIOD_PARAM],
-    responses=RollupRowSerializer(many=True),
     summary="按部门汇总：每个单位一行",
 )
 class RollupDepartments(_RollupView):
@@ -117,7 +123,6 @@ class RollupDepartments(_RollupView):
 
 @extend_schema(
     parameters=[PERIOD_PARAM],
-    responses=RollupRowSerializer(many=True),
     summary="按县(市、区)汇总：每个县区一行",
 )
 class RollupCounties(_RollupView):
@@ -143,7 +148,7 @@ class DashboardOverdue(APIView):
         today = timezone.localdate()
         period = rollups.period_resolve(value=request.query_params.get("period"), today=today)
         raw = (request.query_params.get("limit") or "").strip()
-        if raw and (not raw.isdigit() or not 1 <= int(raw) <= 500):
+        if raw and (not is_id(raw) or not 1 <= int(raw) <= 500):
             raise ApplicationError(f"参数“limit”的值“{raw}”无效，应为 1 到 500 之间的整数。", field="limit")
         limit = int(raw) if raw else rollups.DASHBOARD_LIMIT
         data = rollups.dashboard_overdue(today=today, user=request.user, period=period, limit=limit)

@@ -276,3 +276,22 @@ def test_excel_writes_formula_like_text_as_text():
     assert all(c.data_type == "s" for c in cells)
     assert ws["A3"].value == "=1+1" and ws["B5"].value == 5
     assert ws.freeze_panes == "A3"
+
+
+@pytest.mark.parametrize("path", ["/api/rollups/departments/", "/api/rollups/counties/"])
+def test_api_schema_describes_the_rollup_lists_as_the_paginated_object_they_return(path):
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    get = schema["paths"][path]["get"]
+    assert {p["name"] for p in get["parameters"]} >= {"period", "page", "page_size"}
+    ref = get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    page = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert page["type"] == "object"
+    assert set(page["properties"]) == {"count", "next", "previous", "results"}
+    row_ref = page["properties"]["results"]["items"]["$ref"]
+    row = schema["components"]["schemas"][row_ref.rsplit("/", 1)[1]]
+    assert set(row["properties"]) == {
+        "unit", "tasks", "completed", "on_track", "overdue", "reports_due", "reports_on_time",
+        "reports_late", "reports_missing", "targets_met", "targets_total",
+    }  # fmt: skip
