@@ -44,6 +44,7 @@ from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, Les
 
 from departments.models import Role, Unit, UnitKind
 from departments.services import ApplicationError
+from reform_ledger.params import is_id
 from tasks.lights import light_q, task_light
 from tasks.models import Light, Progress, Target, TaskUnit
 from tasks.selectors import tasks_visible_to
@@ -106,7 +107,7 @@ def period_resolve(*, value, today: dt.date) -> Period:
         if period is None:
             raise ApplicationError("尚未设置任何填报期，请先由医改办开放填报期。", field="period")
         return period
-    if not raw.isdigit():
+    if not is_id(raw):
         raise ApplicationError(f"参数“period”（填报期）的值“{raw}”无效，应为填报期编号。", field="period")
     period = Period.objects.filter(pk=int(raw)).first()
     if period is None:

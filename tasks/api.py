@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from departments.permissions import LedgerWritePermission, can_edit_ledger
 from departments.services import ApplicationError
+from reform_ledger.params import is_id
 
 from .lights import task_light
 from .models import Document, Target
@@ -51,11 +52,11 @@ class TargetOutSerializer(serializers.Serializer):
             return [_number(t.value), _number(t.value_high)]
         return _number(t.value)
 
-    @extend_schema_field(OpenApiTypes.NUMBER)
+    @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_baseline(self, t):
         return _number(t.baseline)
 
-    @extend_schema_field(OpenApiTypes.NUMBER)
+    @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_latest_value(self, t):
         return _number(t.latest_value)
 
@@ -76,8 +77,8 @@ class TaskSerializer(serializers.Serializer):
     lead_units = serializers.SerializerMethodField()
     responsible_units = serializers.SerializerMethodField()
     counties = serializers.SerializerMethodField()
-    deadline = serializers.DateField(read_only=True)
-    next_due = serializers.DateField(source="open_due", read_only=True)
+    deadline = serializers.DateField(read_only=True, allow_null=True)
+    next_due = serializers.DateField(source="open_due", read_only=True, allow_null=True)
     milestones = MilestoneOutSerializer(many=True, read_only=True)
     targets = TargetOutSerializer(many=True, read_only=True)
     status = serializers.CharField(read_only=True)
@@ -253,7 +254,7 @@ class TaskListCreate(generics.GenericAPIView):
         if not ref:
             raise ApplicationError("新建任务需要指定文件 document（文号或 id）。", field="document")
         doc = Document.objects.filter(doc_number=ref).first() or (
-            Document.objects.filter(pk=int(ref)).first() if ref.isdigit() else None
+            Document.objects.filter(pk=int(ref)).first() if is_id(ref) else None
         )
         if doc is None:
             raise ApplicationError(f"找不到文件“{ref}”。", field="document")

@@ -20,6 +20,7 @@ from django.views import View
 
 from departments.permissions import SecretariatRequiredMixin
 from departments.services import ApplicationError
+from reform_ledger.params import is_id
 
 from .excel import XLSX_CONTENT_TYPE, export_filename, ledger_export, ledger_import
 from .models import Document
@@ -47,7 +48,7 @@ def _document_from(value) -> Document | None:
     value = (value or "").strip()
     if not value:
         return None
-    doc = Document.objects.filter(pk=int(value)).first() if value.isdigit() else Document.objects.filter(doc_number=value).first()
+    doc = Document.objects.filter(pk=int(value)).first() if is_id(value) else Document.objects.filter(doc_number=value).first()
     if doc is None:
         raise ApplicationError(f"找不到文件“{value}”。", field="document")
     return doc
@@ -168,7 +169,7 @@ def export_ledger(request):
     period = None
     raw = (request.GET.get("period") or "").strip()
     if raw:
-        period = Period.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+        period = Period.objects.filter(pk=int(raw)).first() if is_id(raw) else None
         if period is None:
             return render(
                 request, "tasks/export.html", {"error": f"填报期“{raw}”不存在。", "documents": Document.objects.all()}, status=400

@@ -15,7 +15,15 @@ from departments.selectors import resolve_in_table, unit_lookup_table, unit_sugg
 from departments.services import ApplicationError, audit_log, unit_add_alias
 
 from .models import Document
-from .services import MilestoneData, TargetData, TaskData, document_upsert, parse_date, parse_decimal, task_create
+from .services import (
+    MilestoneData,
+    TargetData,
+    TaskData,
+    document_upsert,
+    parse_date,
+    parse_decimal,
+    task_create,
+)
 
 MAX_PLAN_CHARS = 300_000
 

@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from departments.models import Role, Unit, UnitKind
 from departments.selectors import unit_resolve
+from reform_ledger.params import is_id
 
 from .lights import annotate_light, light_q
 from .models import Light, Progress, Task, TaskUnit
@@ -40,7 +41,7 @@ def _unit_from_param(value) -> Unit | None:
     value = str(value or "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if is_id(value):
         return Unit.objects.filter(pk=int(value)).first()
     return unit_resolve(name=value)
 
@@ -69,7 +70,7 @@ def tasks_filter(qs: QuerySet[Task], *, params, today: dt.date) -> QuerySet[Task
     if document:
         from .models import Document
 
-        match = Q(doc_number=document) | (Q(pk=int(document)) if document.isdigit() else Q(pk__in=[]))
+        match = Q(doc_number=document) | (Q(pk=int(document)) if is_id(document) else Q(pk__in=[]))
         doc_ids = list(Document.objects.filter(match).values_list("pk", flat=True))
         if not doc_ids:
             raise TaskFilterError(f"筛选条件“文件”的值“{document}”不是已知文号。", "document")

@@ -39,6 +39,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "departments.middleware.SecurityHeadersMiddleware",  # CSP without inline script
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "reform_ledger.middleware.RejectNulCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from departments.models import Unit
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError
+from reform_ledger.params import is_id
 from tasks.selectors import tasks_visible_to
 
 from ..models import Period, Report, ReportStatus
@@ -254,7 +255,7 @@ def _int_param(params, name, label):
     raw = (params.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not is_id(raw):
         raise ApplicationError(f"筛选条件“{label}”的值“{raw}”无效，应为编号。", field=name)
     return int(raw)
 
@@ -284,7 +285,7 @@ class ReportListCreate(generics.ListAPIView):
             qs = qs.filter(task_id=task)
         unit = (params.get("unit") or "").strip()
         if unit:
-            if unit.isdigit():
+            if is_id(unit):
                 qs = qs.filter(unit_id=int(unit))
             else:
                 from departments.selectors import unit_resolve
@@ -320,7 +321,7 @@ class ReportListCreate(generics.ListAPIView):
         task_id = data.get("task")
         if task_id in (None, ""):
             raise ApplicationError("请指定任务 task。", field="task")
-        if not str(task_id).isdigit():
+        if not is_id(str(task_id)):
             raise ApplicationError(f"任务 task“{task_id}”无效，应为任务编号。", field="task")
         task = tasks_visible_to(user=user).filter(pk=int(task_id)).first()
         if task is None:
@@ -331,7 +332,7 @@ class ReportListCreate(generics.ListAPIView):
             if period is None:
                 raise ApplicationError("当前没有开放的填报期。", field="period")
         else:
-            if not str(period_id).isdigit():
+            if not is_id(str(period_id)):
                 raise ApplicationError(f"填报期 period“{period_id}”无效。", field="period")
             period = Period.objects.filter(pk=int(period_id)).first()
             if period is None:

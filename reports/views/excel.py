@@ -9,6 +9,7 @@ from django.urls import path
 from departments.models import Role
 from departments.permissions import can_read_everything
 from departments.services import ApplicationError
+from reform_ledger.params import is_id
 from reports.models import Period
 from reports.selectors import period_current
 from tasks.excel import compilation_export, export_filename, unit_form_export, unit_form_import
@@ -22,7 +23,7 @@ def _period(request) -> Period:
         if period is None:
             raise Http404("还没有填报期。")
         return period
-    if not raw.isdigit():
+    if not is_id(raw):
         raise Http404("填报期不存在。")
     period = Period.objects.filter(pk=int(raw)).first()
     if period is None:

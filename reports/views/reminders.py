@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from departments.models import Unit, User
 from departments.permissions import SecretariatRequiredMixin
 from departments.services import ApplicationError
+from reform_ledger.params import is_id
 
 from ..models import Delivery, Period, Reminder
 from ..reminders import (
@@ -121,7 +122,7 @@ def reminder_log_filter(params) -> tuple:
     )
     unit = (params.get("unit") or "").strip()
     if unit:
-        if unit.isdigit():
+        if is_id(unit):
             qs = qs.filter(reminder__unit_id=int(unit))
         else:
             qs = qs.filter(Q(reminder__unit__name__contains=unit) | Q(reminder__unit__short_name__contains=unit))
@@ -194,12 +195,12 @@ def remind_unit(request):
     if request.method == "POST":
         values = {k: (request.POST.get(k) or "").strip() for k in ("unit", "period", "message", "escalation")}
         try:
-            unit = units.filter(pk=int(values["unit"])).first() if values["unit"].isdigit() else None
+            unit = units.filter(pk=int(values["unit"])).first() if is_id(values["unit"]) else None
             if unit is None:
                 raise ApplicationError("请选择要催报的单位。", field="unit")
             period = None
             if values["period"]:
-                period = periods.filter(pk=int(values["period"])).first() if values["period"].isdigit() else None
+                period = periods.filter(pk=int(values["period"])).first() if is_id(values["period"]) else None
                 if period is None:
                     raise ApplicationError("所选填报期不存在。", field="period")
             try:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from departments.models import Role, Unit
 from departments.services import ApplicationError
+from reform_ledger.params import is_id
 from tasks.models import Progress, Task, TaskUnit
 from tasks.selectors import tasks_visible_to
 
@@ -61,7 +62,7 @@ CONTENT = ("progress", "percent", "text", "problems", "next_steps")
 
 def _period_from(request, default: Period | None) -> Period | None:
     raw = (request.GET.get("period") or request.POST.get("period") or "").strip()
-    if raw.isdigit():
+    if is_id(raw):
         return Period.objects.filter(pk=int(raw)).first() or default
     return default
 
@@ -176,7 +177,7 @@ def _handle_form_post(request, *, unit: Unit, period: Period, views: list[RowVie
     submit_ids: set[int] = set()
     if action == "submit_all":
         submit_ids = {v.task.pk for v in views if v.row.editable}
-    elif action.startswith("submit:") and action[7:].isdigit():
+    elif action.startswith("submit:") and is_id(action[7:]):
         submit_ids = {int(action[7:])}
     work = []
     for v in views:
@@ -261,7 +262,7 @@ def period_status(request):
     selected_unit = None
     unit_reports = []
     raw_unit = (request.GET.get("unit") or "").strip()
-    if period and raw_unit.isdigit():
+    if period and is_id(raw_unit):
         selected_unit = Unit.objects.filter(pk=int(raw_unit)).first()
         if selected_unit:
             unit_reports = list(

@@ -31,6 +31,21 @@ FUZZ_SETTINGS = hypothesis_settings(
 )
 
 
+@pytest.fixture(autouse=True)
+def keep_the_test_connection_open():
+    """Requests go straight through the WSGI app, not Django's test client, so Django's request signals would
+    close the database connection after each answer, inside the test's transaction. The test client
+    disconnects them the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def fuzz_ledger(db, unit_a, unit_b, county, secretariat, reporter):
     """A small ledger so ids in generated URLs sometimes exist: tasks, an open period, reports."""
@@ -54,12 +69,10 @@ def _load_schema():
     # Serving the schema reads no rows, so it is fetched once at collection (outside any test database).
     loaded = schemathesis.openapi.from_wsgi("/api/schema/", application)
     # Known schema mismatches found by this run, reported to their owners; remove a line once it is fixed.
-    # - GET /api/tasks/: the schema describes one Task (operationId collides with tasks_retrieve), the answer
-    #   is the paginated list {count, next, previous, results} (tasks/api.py).
     # - GET /api/rollups/departments/ and /counties/: the schema says an array, the answer is paginated
     #   (reports/api/rollups.py).
     return loaded.exclude(
-        method="GET", path=["/api/tasks/", "/api/rollups/departments/", "/api/rollups/counties/"]
+        method="GET", path=["/api/rollups/departments/", "/api/rollups/counties/"]
     )
 
 
