@@ -245,28 +245,35 @@ REPORT_LATE = Q(rep__status__in=SUBMITTED, rep__is_late=True)
 REPORT_ON_TIME_PREVIOUS = Q(prev__status__in=SUBMITTED, prev__is_late=False)
 
 
-def _signed_parts(base, *, counties: bool = True) -> list[tuple[int, object]]:
+ROLE_RANK = {TaskUnit.Role.LEAD: 0, TaskUnit.Role.RESPONSIBLE: 1, TaskUnit.Role.COUNTY: 2}
+
+
+def _duplicate_rows() -> list[int]:
+    """Ids of the TaskUnit rows that repeat a (task, unit) pair in a weaker role: a unit both leading and sharing
+    a task counts as leading it; a county also lead or responsible counts in that role. One query: the tasks
+    with a repeated pair come from a GROUP BY over the (task, unit, role) unique index (no hash, no sort), and
+    only their rows are read; at province scale that is usually none."""
+    repeated = (
+        TaskUnit.objects.order_by()
+        .values("task_id", "unit_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values("task_id")
+    )
+    pairs: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for pk, task_id, unit_id, role in TaskUnit.objects.filter(task_id__in=repeated).values_list(
+        "id", "task_id", "unit_id", "role"
+    ):
+        pairs.setdefault((task_id, unit_id), []).append((ROLE_RANK.get(role, 3), pk))
+    return sorted(pk for rows in pairs.values() if len(rows) > 1 for _, pk in sorted(rows)[1:])
+
+
+def _signed_parts(base, *, duplicates: list[int]) -> list[tuple[int, object]]:
     """Count each (task, unit) pair once without COUNT(DISTINCT …): count every row, then subtract the rare
-    duplicate rows of a unit attached to one task in two roles (a unit both leading and sharing a task counts as
-    leading it; a county also lead or responsible counts in that role). The duplicates are found by a semi-join
-    that returns few rows. COUNT(DISTINCT), a two-level GROUP BY and self-joins all measured 2-3x slower at
-    province scale."""
-    same_pair = TaskUnit.objects.filter(task=OuterRef("task_id"), unit=OuterRef("unit_id"))
-    parts = [
-        (1, base),
-        (-1, base.filter(Exists(same_pair.filter(role=TaskUnit.Role.LEAD)), role=TaskUnit.Role.RESPONSIBLE)),
-    ]
-    if counties:  # only county governments carry the county role (tasks.services refuses other units)
-        parts.append(
-            (
-                -1,
-                base.filter(
-                    Exists(same_pair.filter(role__in=[TaskUnit.Role.LEAD, TaskUnit.Role.RESPONSIBLE])),
-                    role=TaskUnit.Role.COUNTY,
-                ),
-            )
-        )
-    return parts
+    duplicate rows (`_duplicate_rows`, read once by the caller). COUNT(DISTINCT), a two-level GROUP BY and
+    self-joins all measured 2-3x slower at province scale; so did finding the duplicates by semi-joins inside
+    the aggregate (each a hash over 20,000-40,000 TaskUnit rows, for parts that return nothing)."""
+    return [(1, base)] + ([(-1, base.filter(pk__in=duplicates))] if duplicates else [])
 
 
 def _sum_parts(parts: list[tuple[int, object]], names: list[str]) -> dict[int, dict]:
@@ -274,7 +281,7 @@ def _sum_parts(parts: list[tuple[int, object]], names: list[str]) -> dict[int, d
     tagged = [qs.annotate(sign=Value(sign)) for sign, qs in parts]
     first, *rest = tagged
     out: dict[int, dict] = {}
-    for row in first.union(*rest, all=True):
+    for row in first.union(*rest, all=True) if rest else first:
         acc = out.setdefault(row["unit_id"], dict.fromkeys(names, 0))
         for name in names:
             acc[name] += row["sign"] * (row[name] or 0)
@@ -288,9 +295,7 @@ def _joined(qs, joins: dict[str, Period]):
     return qs
 
 
-def _unit_figures(
-    *, period: Period, today: dt.date, units, counties: bool = True, previous: Period | None = None
-) -> list[UnitRow]:
+def _unit_figures(*, period: Period, today: dt.date, units, previous: Period | None = None) -> list[UnitRow]:
     """Three queries: the units, their task and report figures, their target figures. With `previous`, the
     reports on time in that period too (`UnitRow.reports_on_time_previous`), by a second LEFT JOIN in the same
     pass over the obligations rather than a second pass."""
@@ -304,6 +309,7 @@ def _unit_figures(
     if not rows:
         return []
     base = obligation_rows(period=period).filter(unit__in=units)
+    duplicates = _duplicate_rows()
     done = _prefixed(light_q(Light.DONE, today=today), "task__")
     red = _prefixed(light_q(Light.OVERDUE, today=today), "task__")
     yellow = _prefixed(light_q(Light.DUE_SOON, today=today), "task__")
@@ -331,7 +337,7 @@ def _unit_figures(
                 **extra,
             ),
         )
-        for sign, part in _signed_parts(base, counties=counties)
+        for sign, part in _signed_parts(base, duplicates=duplicates)
     ]
     for unit_id, f in _sum_parts(parts, names).items():
         r = rows.get(unit_id)
@@ -350,7 +356,7 @@ def _unit_figures(
             .values("unit_id")
             .annotate(total=Count("task__targets"), met=Count("task__targets", filter=met)),
         )
-        for sign, part in _signed_parts(base, counties=counties)
+        for sign, part in _signed_parts(base, duplicates=duplicates)
     ]
     for unit_id, f in _sum_parts(target_parts, ["total", "met"]).items():
         r = rows.get(unit_id)
@@ -362,7 +368,7 @@ def _unit_figures(
 def rollup_by_department(*, period: Period, today: dt.date, user) -> Rollup:
     """One row per department (and the secretariat, if it carries tasks) the user may see."""
     units = rollup_units_visible_to(user=user).exclude(kind=UnitKind.COUNTY)
-    return Rollup(period=period, rows=_unit_figures(period=period, today=today, units=units, counties=False))
+    return Rollup(period=period, rows=_unit_figures(period=period, today=today, units=units))
 
 
 def rollup_by_county(*, period: Period, today: dt.date, user) -> Rollup:
