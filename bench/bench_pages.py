@@ -1,11 +1,12 @@
 """Roll-ups, dashboard and a filtered ledger page at province and city scale, served as in production.
 
     DATABASE_URL=postgres://ledger@127.0.0.1:55999/postgres .venv/bin/python bench/bench_pages.py \
-        [--sizes 20000,500] [--units 300] [--counties 30] [--quarters 8] [--requests 40] [--keep]
+        [--sizes 20000,500] [--units 300] [--counties 30] [--quarters 8] [--requests 40] [--keep] [--reuse]
 
 For each size it creates a database next to the one in DATABASE_URL (bench_pages_<size>; dropped at the end
 unless --keep), migrates it, fills it with `generate_scale_data --tasks N --units U --counties C --quarters Q`
-(timed), runs VACUUM ANALYZE, adds a leader and a reporter, collects static files and starts gunicorn with the
+(timed; --reuse instead measures a database kept by an earlier --keep run, after migrating it, so code before
+and after a change can be compared on the same rows), runs VACUUM ANALYZE, adds a leader and a reporter, collects static files and starts gunicorn with the
 production settings (reform_ledger.settings.production; plain HTTP on 127.0.0.1, so SECURE_SSL_REDIRECT=0 and
 non-secure cookies). It signs in through the login form, requests every page and API call `--requests` times
 in a row over one keep-alive connection (after 3 warm-up requests) and prints the median and 95th percentile per
@@ -201,10 +202,15 @@ def count_queries(env: dict, page_list) -> dict:
 def bench_size(args, size: int) -> dict:
     db = f"bench_pages_{size}"
     url = db_url_for(args.database_url, db)
-    admin_sql(args.database_url, f"DROP DATABASE IF EXISTS {db}")
-    admin_sql(args.database_url, f"CREATE DATABASE {db}")
     static_root = tempfile.mkdtemp(prefix="bench-static-")
     env = production_env(url, static_root)
+    if args.reuse and database_exists(args.database_url, db):
+        # A database kept by an earlier --keep run: migrate (new indexes) and measure the same rows again.
+        manage(env, "migrate", "--noinput")
+        admin_sql(url, "VACUUM ANALYZE")
+        return measure(args, env, db, size, built=None)
+    admin_sql(args.database_url, f"DROP DATABASE IF EXISTS {db}")
+    admin_sql(args.database_url, f"CREATE DATABASE {db}")
     manage(env, "migrate", "--noinput")
     started = time.monotonic()
     print(
@@ -239,6 +245,28 @@ def bench_size(args, size: int) -> dict:
     manage(
         env, "add_user", "bench_pages_reporter", "--role", "reporter", "--password", PASSWORD, "--unit", unit
     )
+    return measure(args, env, db, size, built=built)
+
+
+def database_exists(base: str, name: str) -> bool:
+    import psycopg2
+
+    parts = urllib.parse.urlsplit(base)
+    conn = psycopg2.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname=(parts.path or "/postgres").lstrip("/") or "postgres",
+    )
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        found = cur.fetchone() is not None
+    conn.close()
+    return found
+
+
+def measure(args, env: dict, db: str, size: int, *, built: float | None) -> dict:
     manage(env, "collectstatic", "--noinput")
     ids = pick_ids(env)
     page_list = pages(ids)
@@ -293,16 +321,20 @@ def bench_size(args, size: int) -> dict:
     counts = count_queries(env, page_list)
     for label in results:
         results[label]["queries"] = counts[label][1]
-    if not args.keep:
+    if not (args.keep or args.reuse):
         admin_sql(args.database_url, f"DROP DATABASE IF EXISTS {db}")
     return {"size": size, "built_seconds": built, "results": results}
+
+
+def built_text(seconds: float | None) -> str:
+    return "kept database, not rebuilt" if seconds is None else f"data built in {seconds:.0f} s"
 
 
 def print_report(report: dict, target_ms: float) -> None:
     size, results = report["size"], report["results"]
     base = results["/healthz (trivial)"]["median"]
     print(
-        f"\n== {size} tasks (data built in {report['built_seconds']:.0f} s); target for the main pages: median < {target_ms:.0f} ms"
+        f"\n== {size} tasks ({built_text(report['built_seconds'])}); target for the main pages: median < {target_ms:.0f} ms"
     )
     print(f"{'page':40} {'median ms':>10} {'p95 ms':>9} {'x trivial':>10} {'queries':>8}")
     for label, r in results.items():
@@ -322,6 +354,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8911)
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure a database kept by an earlier --keep run (migrated, not rebuilt); implies --keep",
+    )
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         raise SystemExit("DATABASE_URL must point at PostgreSQL (the bench creates databases next to it)")
