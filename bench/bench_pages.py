@@ -6,9 +6,9 @@
 For each size it creates a database next to the one in DATABASE_URL (bench_pages_<size>; dropped at the end
 unless --keep), migrates it, fills it with `generate_scale_data --tasks N --units U --counties C --quarters Q`
 (timed; --reuse instead measures a database kept by an earlier --keep run, after migrating it, so code before
-and after a change can be compared on the same rows), runs VACUUM ANALYZE, adds a leader and a reporter, collects static files and starts gunicorn with the
-production settings (reform_ledger.settings.production; plain HTTP on 127.0.0.1, so SECURE_SSL_REDIRECT=0 and
-non-secure cookies). It signs in through the login form, requests every page and API call `--requests` times
+and after a change can be compared on the same rows), runs VACUUM ANALYZE, adds a leader and a reporter,
+collects static files and starts gunicorn with the production settings (reform_ledger.settings.production;
+plain HTTP on 127.0.0.1, so SECURE_SSL_REDIRECT=0 and non-secure cookies). It signs in through the login form, requests every page and API call `--requests` times
 in a row over one keep-alive connection (after 3 warm-up requests) and prints the median and 95th percentile per
 page beside the trivial /healthz, with the ratio, plus the number of SQL queries each page issues (counted
 in-process with Django's test client on the same database).
