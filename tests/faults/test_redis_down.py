@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 
 import pytest
+from django.utils import timezone
 
 from departments.models import Role
 from reports.models import Notification, Reminder, Report, ReportRevision
@@ -48,8 +49,8 @@ def ledger(transactional_db):
     }
 
 
-def test_with_redis_down_reports_are_saved_submitted_and_returned_and_reminders_are_held_back_in_the_database(
-    celery_worker, private_redis, ledger, api_as, client_as, caplog
+def test_with_redis_down_reports_are_saved_submitted_and_returned_and_held_back_reminders_go_out_when_it_returns(
+    celery_worker, private_redis, ledger, api_as, client_as, caplog, monkeypatch
 ):
     private_redis.stop()
     rep = api_as(ledger["reporter"])
@@ -91,3 +92,28 @@ def test_with_redis_down_reports_are_saved_submitted_and_returned_and_reminders_
     manual = Reminder.objects.get(kind="manual")
     assert manual.deliveries.get(channel="inbox").status == "sent"  # the inbox needs no broker
     assert manual.deliveries.get(channel="email").status == "pending"  # held back: its job was not queued
+
+    # Redis is back, and the worker that lived through the outage reconnects. The beat's `deliveries_retry`
+    # (every 15 minutes) sends what was held back; pretend its next run is due by dating the dispatch back.
+    from kombu import pools
+
+    from reform_ledger.celery import app
+    from reports.jobs import deliveries_retry
+    from reports.models import Delivery
+    from tests.integration.services import wait_for
+
+    private_redis.start()
+    # This process stands in for the beat. Celery reads CELERY_BROKER_URL from the environment before its
+    # configuration (make test exports the shared Redis there), so point both at the private one.
+    monkeypatch.setenv("CELERY_BROKER_URL", private_redis.url)
+    app.conf.broker_url = private_redis.url
+    pools.reset()  # the beat opens a fresh connection on its next tick
+    app._pool = None
+    app.amqp._producer_pool = None
+    Reminder.objects.filter(pk=manual.pk).update(dispatched_at=timezone.now() - dt.timedelta(minutes=20))
+    deliveries_retry.delay()
+    wait_for(
+        lambda: Delivery.objects.filter(reminder=manual, channel="email", status="sent").exists(),
+        timeout=90,
+        message="the held-back 催报 email to be sent once Redis is back",
+    )
