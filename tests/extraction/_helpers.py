@@ -15,25 +15,36 @@ SEED_NAMES = ("pingdingshan-2020-plan", "shijiazhuang-2020h2-tasks")
 
 
 def seeds_dir() -> Path:
+    """The seeds in ../shared/seeds when that folder is there (a developer's checkout), else the copies the
+    project ships in fixtures/ (a clean CI checkout): plans in fixtures/plans, unit_aliases.json beside them."""
     override = os.environ.get("REFORM_SEEDS_DIR")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
+    repo = Path(__file__).resolve().parents[2]
+    shared = repo.parent / "shared" / "seeds"
+    return shared if (shared / "unit_aliases.json").exists() else repo / "fixtures" / "plans"
+
+
+def _seed_file(name: str) -> Path:
+    path = seeds_dir() / name
+    if not path.exists() and name == "unit_aliases.json":
+        path = seeds_dir().parent / name  # fixtures/unit_aliases.json sits beside fixtures/plans
+    return path
 
 
 @lru_cache
 def seed_text(name: str) -> str:
-    return (seeds_dir() / f"{name}.txt").read_text(encoding="utf-8")
+    return _seed_file(f"{name}.txt").read_text(encoding="utf-8")
 
 
 @lru_cache
 def seed_gold(name: str) -> dict:
-    return json.loads((seeds_dir() / f"{name}.gold.json").read_text(encoding="utf-8"))
+    return json.loads(_seed_file(f"{name}.gold.json").read_text(encoding="utf-8"))
 
 
 @lru_cache
 def seed_resolver() -> UnitResolver:
-    aliases = json.loads((seeds_dir() / "unit_aliases.json").read_text(encoding="utf-8"))
+    aliases = json.loads(_seed_file("unit_aliases.json").read_text(encoding="utf-8"))
     return UnitResolver(aliases)
 
 
