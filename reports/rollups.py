@@ -248,22 +248,24 @@ REPORT_ON_TIME_PREVIOUS = Q(prev__status__in=SUBMITTED, prev__is_late=False)
 ROLE_RANK = {TaskUnit.Role.LEAD: 0, TaskUnit.Role.RESPONSIBLE: 1, TaskUnit.Role.COUNTY: 2}
 
 
-def _duplicate_rows() -> list[int]:
+def _duplicate_rows(*, units) -> list[int]:
     """Ids of the TaskUnit rows that repeat a (task, unit) pair in a weaker role: a unit both leading and sharing
     a task counts as leading it; a county also lead or responsible counts in that role. One query: the tasks
-    with a repeated pair come from a GROUP BY over the (task, unit, role) unique index (no hash, no sort), and
-    only their rows are read; at province scale that is usually none."""
+    with a repeated pair come from a GROUP BY (task, unit) over the TaskUnit rows of `units` (no join), and
+    only their rows are read; at province scale that is usually none. A reporter's roll-up reads its own
+    unit's rows only."""
     repeated = (
-        TaskUnit.objects.order_by()
+        TaskUnit.objects.filter(unit__in=units)
+        .order_by()
         .values("task_id", "unit_id")
         .annotate(n=Count("id"))
         .filter(n__gt=1)
         .values("task_id")
     )
     pairs: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for pk, task_id, unit_id, role in TaskUnit.objects.filter(task_id__in=repeated).values_list(
-        "id", "task_id", "unit_id", "role"
-    ):
+    for pk, task_id, unit_id, role in TaskUnit.objects.filter(
+        task_id__in=repeated, unit__in=units
+    ).values_list("id", "task_id", "unit_id", "role"):
         pairs.setdefault((task_id, unit_id), []).append((ROLE_RANK.get(role, 3), pk))
     return sorted(pk for rows in pairs.values() if len(rows) > 1 for _, pk in sorted(rows)[1:])
 
@@ -309,7 +311,7 @@ def _unit_figures(*, period: Period, today: dt.date, units, previous: Period | N
     if not rows:
         return []
     base = obligation_rows(period=period).filter(unit__in=units)
-    duplicates = _duplicate_rows()
+    duplicates = _duplicate_rows(units=units)
     done = _prefixed(light_q(Light.DONE, today=today), "task__")
     red = _prefixed(light_q(Light.OVERDUE, today=today), "task__")
     yellow = _prefixed(light_q(Light.DUE_SOON, today=today), "task__")
