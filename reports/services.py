@@ -440,17 +440,20 @@ def _notify_returned(report: Report, *, now) -> None:
     reminders.report_returned_notify(report_id=report.pk, now=now or timezone.now(), deliver="queue")
 
 
-@transaction.atomic
-def report_return(*, report: Report, reason: str, actor, version: int | None = None, now=None) -> Report:
-    """Send a submitted report back to its unit with a reason. The unit is told in its inbox."""
+def _send_back(
+    *, report: Report, reason: str, actor, version, now, from_status: str, from_label: str, action: str, verb: str
+) -> Report:
+    """Return a submitted report, or reopen an accepted one: either way it goes back to its unit as returned,
+    with a reason, a revision, an audit record and a notice to the unit."""
     _require_reviewer(actor)
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("退回报告必须填写退回原因。", field="reason")
+        raise ApplicationError(f"{verb}报告必须填写{'退回' if action == 'return' else ''}原因。", field="reason")
     locked = _lock(report, version)
-    if locked.status != ReportStatus.SUBMITTED:
+    if locked.status != from_status:
         raise ApplicationError(
-            f"只有已提交的报告可以退回（当前状态：{locked.get_status_display()}）。", field="status"
+            f"只有{from_label}的报告可以{verb}（当前状态：{locked.get_status_display()}）。",
+            field="status",
         )
     before = report_snapshot(locked)
     locked.status = ReportStatus.RETURNED
@@ -458,10 +461,10 @@ def report_return(*, report: Report, reason: str, actor, version: int | None = N
     locked.reviewed_by = actor
     locked.reviewed_at = now or timezone.now()
     _bump(locked, actor, ["status", "return_reason", "reviewed_by", "reviewed_at"])
-    _revision(locked, action="return", actor=actor, reason=reason)
+    _revision(locked, action=action, actor=actor, reason=reason)
     audit_log(
         actor=actor,
-        action="report_return",
+        action=f"report_{action}",
         obj=locked,
         changes=_diff(before, report_snapshot(locked)),
         message=reason,
@@ -469,6 +472,15 @@ def report_return(*, report: Report, reason: str, actor, version: int | None = N
     _notify_returned(locked, now=now)
     targets_refresh_latest(task=locked.task)
     return locked
+
+
+@transaction.atomic
+def report_return(*, report: Report, reason: str, actor, version: int | None = None, now=None) -> Report:
+    """Send a submitted report back to its unit with a reason. The unit is told at once."""
+    return _send_back(
+        report=report, reason=reason, actor=actor, version=version, now=now,
+        from_status=ReportStatus.SUBMITTED, from_label="已提交", action="return", verb="退回",
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -496,32 +508,10 @@ def report_accept(*, report: Report, actor, version: int | None = None, now=None
 @transaction.atomic
 def report_reopen(*, report: Report, reason: str, actor, version: int | None = None, now=None) -> Report:
     """Unlock an accepted report for correction, with a reason; it goes back to the unit as returned."""
-    _require_reviewer(actor)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError("重新打开报告必须填写原因。", field="reason")
-    locked = _lock(report, version)
-    if locked.status != ReportStatus.ACCEPTED:
-        raise ApplicationError(
-            f"只有已审核通过的报告可以重新打开（当前状态：{locked.get_status_display()}）。", field="status"
-        )
-    before = report_snapshot(locked)
-    locked.status = ReportStatus.RETURNED
-    locked.return_reason = reason
-    locked.reviewed_by = actor
-    locked.reviewed_at = now or timezone.now()
-    _bump(locked, actor, ["status", "return_reason", "reviewed_by", "reviewed_at"])
-    _revision(locked, action="reopen", actor=actor, reason=reason)
-    audit_log(
-        actor=actor,
-        action="report_reopen",
-        obj=locked,
-        changes=_diff(before, report_snapshot(locked)),
-        message=reason,
-    )
-    _notify_returned(locked, now=now)
-    targets_refresh_latest(task=locked.task)
-    return locked
+    return _send_back(
+        report=report, reason=reason, actor=actor, version=version, now=now,
+        from_status=ReportStatus.ACCEPTED, from_label="已审核通过", action="reopen", verb="重新打开",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------------
