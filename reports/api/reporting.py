@@ -388,14 +388,13 @@ class ReportDetail(generics.GenericAPIView):
 
 
 class _ReportAction(generics.GenericAPIView):
+    """One workflow action on a visible report; each subclass defines `act(report, data, version)`."""
+
     serializer_class = ReportSerializer
     needs_reason = False
 
     def get_queryset(self):
         return reports_visible_to(user=self.request.user)
-
-    def act(self, report, data):  # pragma: no cover - overridden
-        raise NotImplementedError
 
     def post(self, request, pk):
         report = get_object_or_404(self.get_queryset(), pk=pk)
