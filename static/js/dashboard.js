@@ -16,7 +16,7 @@
     units: function (data) {
       var items = (data.units || []).slice().reverse();
       return {
-        grid: { left: 8, right: 32, top: 8, bottom: 8, containLabel: true },
+        grid: { left: 150, right: 32, top: 8, bottom: 24, containLabel: false },  // room for the 140px labels
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
         xAxis: { type: "value", minInterval: 1 },
         yAxis: { type: "category", data: items.map(function (u) { return u.name; }), axisLabel: { width: 140, overflow: "truncate" } },
@@ -80,6 +80,9 @@
       var chart = window.echarts.init(el, null, { renderer: "canvas", devicePixelRatio: Math.max(window.devicePixelRatio || 1, 2) });
       var option = build(data);
       option.animation = false;
+      // Canvas text does not follow CSS: give it the page's font stack (system Chinese fonts first, then the
+      // vendored Noto Sans SC), or machines without a Chinese font draw empty boxes.
+      option.textStyle = Object.assign({ fontFamily: getComputedStyle(document.body).fontFamily }, option.textStyle || {});
       chart.setOption(option);
       chart.on("click", function (p) { go(p.data && p.data.url); });
       el.setAttribute("data-rendered", "true");
@@ -90,7 +93,9 @@
   function resizeAll() { charts.forEach(function (c) { c.resize(); }); }
 
   document.addEventListener("DOMContentLoaded", function () {
-    draw();
+    // Draw once the page's fonts are in: canvas labels are measured with the font present at drawing time.
+    var fontsReady = document.fonts && document.fonts.ready ? document.fonts.ready : Promise.resolve();
+    fontsReady.then(draw, draw);
     window.addEventListener("resize", resizeAll);
     // Charts follow the printed page width (A4 landscape) and come back afterwards.
     window.addEventListener("beforeprint", resizeAll);
