@@ -126,24 +126,19 @@ def reminder_log_filter(params) -> tuple:
             qs = qs.filter(reminder__unit_id=int(unit))
         else:
             qs = qs.filter(Q(reminder__unit__name__contains=unit) | Q(reminder__unit__short_name__contains=unit))
-    kind = params.get("kind") or ""
-    if kind:
-        if kind not in Reminder.Kind.values:
-            errors.append(f"筛选条件“类型”的值“{kind}”无效。")
+    choice_filters = (
+        ("kind", Reminder.Kind.values, "类型", "reminder__kind"),
+        ("channel", Delivery.Channel.values, "渠道", "channel"),
+        ("status", Delivery.Status.values, "状态", "status"),
+    )
+    for param, allowed, label, lookup in choice_filters:
+        value = params.get(param) or ""
+        if not value:
+            continue
+        if value not in allowed:
+            errors.append(f"筛选条件“{label}”的值“{value}”无效。")
         else:
-            qs = qs.filter(reminder__kind=kind)
-    channel = params.get("channel") or ""
-    if channel:
-        if channel not in Delivery.Channel.values:
-            errors.append(f"筛选条件“渠道”的值“{channel}”无效。")
-        else:
-            qs = qs.filter(channel=channel)
-    status = params.get("status") or ""
-    if status:
-        if status not in Delivery.Status.values:
-            errors.append(f"筛选条件“状态”的值“{status}”无效。")
-        else:
-            qs = qs.filter(status=status)
+            qs = qs.filter(**{lookup: value})
     since = _parse_date(params.get("since"), "起始日期", errors)
     until = _parse_date(params.get("until"), "截止日期", errors)
     if since:
