@@ -245,3 +245,51 @@ class Notification(models.Model):
     @property
     def read(self) -> bool:
         return self.read_at is not None
+
+
+class UnitRevision(models.Model):
+    """A counter per unit, raised by database triggers (migration 0002) whenever anything that goes into the unit's
+    roll-up figures changes: its task assignments, those tasks' status / deadlines / targets, its reports, the unit
+    itself. Triggers rather than services or signals, because the ledger is also written by COPY, bulk updates and
+    raw SQL (Excel import, plan import, scale data), and a forgotten write path would leave a figure wrong."""
+
+    unit_id = models.IntegerField(primary_key=True)
+    rev = models.BigIntegerField(default=1)
+
+    class Meta:
+        verbose_name = "单位数据版本"
+        verbose_name_plural = "单位数据版本"
+
+
+class UnitFigures(models.Model):
+    """One unit's roll-up figures for one period as computed on `as_of` from the data at revision `rev`.
+
+    A cache, never a source: a row is used only while `as_of` is today and `rev` equals the unit's current
+    `UnitRevision.rev`; otherwise the figures are computed again (only for those units) and the row replaced.
+    The revision is read before the figures are computed, so a change committed in between can only make the row
+    look stale, never make stale figures look current."""
+
+    unit_id = models.IntegerField()
+    period_id = models.IntegerField()
+    as_of = models.DateField()
+    rev = models.BigIntegerField()
+    tasks = models.IntegerField(default=0)
+    led = models.IntegerField(default=0)
+    shared = models.IntegerField(default=0)
+    completed = models.IntegerField(default=0)
+    overdue = models.IntegerField(default=0)
+    due_soon = models.IntegerField(default=0)
+    on_time = models.IntegerField(default=0)
+    late = models.IntegerField(default=0)
+    targets_total = models.IntegerField(default=0)
+    targets_met = models.IntegerField(default=0)
+
+    FIGURES = (
+        "tasks", "led", "shared", "completed", "overdue", "due_soon", "on_time", "late", "targets_total",
+        "targets_met",
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name = "单位汇总缓存"
+        verbose_name_plural = "单位汇总缓存"
+        constraints = [models.UniqueConstraint(fields=["period_id", "unit_id"], name="unitfigures_unique")]

@@ -37,7 +37,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, FilteredRelation, Min, OuterRef, Q, Value
+from django.db import connection
+from django.db.models import Count, Exists, F, FilteredRelation, Min, OuterRef, Q, Value, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import Abs, Coalesce
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
@@ -45,11 +46,11 @@ from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, Les
 from departments.models import Role, Unit, UnitKind
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
-from tasks.lights import light_q, task_light
-from tasks.models import Light, Progress, Target, TaskUnit
+from tasks.lights import light_of, light_q
+from tasks.models import Light, Milestone, Progress, Target, TaskUnit
 from tasks.selectors import tasks_visible_to
 
-from .models import Period, Report, ReportStatus
+from .models import Period, Report, ReportStatus, UnitFigures, UnitRevision
 from .obligations import obligation_rows as _obligation_rows
 
 SUBMITTED = [ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]
@@ -242,7 +243,6 @@ def _report_join(period: Period) -> FilteredRelation:
 
 REPORT_ON_TIME = Q(rep__status__in=SUBMITTED, rep__is_late=False)
 REPORT_LATE = Q(rep__status__in=SUBMITTED, rep__is_late=True)
-REPORT_ON_TIME_PREVIOUS = Q(prev__status__in=SUBMITTED, prev__is_late=False)
 
 
 ROLE_RANK = {TaskUnit.Role.LEAD: 0, TaskUnit.Role.RESPONSIBLE: 1, TaskUnit.Role.COUNTY: 2}
@@ -290,81 +290,122 @@ def _sum_parts(parts: list[tuple[int, object]], names: list[str]) -> dict[int, d
     return out
 
 
-def _joined(qs, joins: dict[str, Period]):
-    """LEFT JOIN the unit's report of each period under its alias (a fresh FilteredRelation per queryset)."""
-    for alias, period in joins.items():
-        qs = qs.annotate(**{alias: _report_join(period)})
-    return qs
-
-
-def _unit_figures(*, period: Period, today: dt.date, units, previous: Period | None = None) -> list[UnitRow]:
-    """Three queries: the units, their task and report figures, their target figures. With `previous`, the
-    reports on time in that period too (`UnitRow.reports_on_time_previous`), by a second LEFT JOIN in the same
-    pass over the obligations rather than a second pass."""
-    unit_list = list(units.order_by("kind", "sort_order", "name").values("id", "name", "short_name", "kind"))
-    rows = {
-        u["id"]: UnitRow(
-            unit_id=u["id"], unit=u["name"], short_name=u["short_name"] or u["name"], kind=u["kind"]
-        )
-        for u in unit_list
-    }
-    if not rows:
-        return []
-    base = obligation_rows(period=period).filter(unit__in=units)
-    duplicates = _duplicate_rows(units=units)
+def _compute_figures(*, period: Period, today: dt.date, unit_ids: list[int]) -> dict[int, dict]:
+    """The figures of these units in `period` from the ledger itself, in three queries (repeated unit rows, task
+    and report figures, target figures): {unit_id: {name: count for name in UnitFigures.FIGURES}}."""
+    base = obligation_rows(period=period).filter(unit_id__in=unit_ids)
+    duplicates = _duplicate_rows(units=unit_ids)
     done = _prefixed(light_q(Light.DONE, today=today), "task__")
     red = _prefixed(light_q(Light.OVERDUE, today=today), "task__")
     yellow = _prefixed(light_q(Light.DUE_SOON, today=today), "task__")
-    names = ["n", "led", "shared", "done", "red", "yellow", "on_time", "late"]
-    joins = {"rep": period}
-    extra = {}
-    if previous is not None:
-        joins["prev"] = previous
-        extra["on_time_prev"] = Count("id", filter=REPORT_ON_TIME_PREVIOUS)
-        names.append("on_time_prev")
+    names = ["tasks", "led", "shared", "completed", "overdue", "due_soon", "on_time", "late"]
     parts = [
         (
             sign,
-            _joined(part, joins)
+            part.annotate(rep=_report_join(period))
             .values("unit_id")
             .annotate(
-                n=Count("id"),
+                tasks=Count("id"),
                 led=Count("id", filter=Q(role=TaskUnit.Role.LEAD)),
                 shared=Count("id", filter=Q(role=TaskUnit.Role.RESPONSIBLE)),
-                done=Count("id", filter=done),
-                red=Count("id", filter=red),
-                yellow=Count("id", filter=yellow),
+                completed=Count("id", filter=done),
+                overdue=Count("id", filter=red),
+                due_soon=Count("id", filter=yellow),
                 on_time=Count("id", filter=REPORT_ON_TIME),
                 late=Count("id", filter=REPORT_LATE),
-                **extra,
             ),
         )
         for sign, part in _signed_parts(base, duplicates=duplicates)
     ]
+    out = {u: dict.fromkeys(UnitFigures.FIGURES, 0) for u in unit_ids}
     for unit_id, f in _sum_parts(parts, names).items():
-        r = rows.get(unit_id)
-        if r is None:
-            continue
-        r.tasks, r.led, r.shared, r.completed, r.overdue = f["n"], f["led"], f["shared"], f["done"], f["red"]
-        r.on_track, r.due_soon = r.tasks - r.completed - r.overdue, f["yellow"]
-        r.reports_due, r.reports_on_time, r.reports_late = r.tasks, f["on_time"], f["late"]
-        r.reports_missing = r.reports_due - r.reports_on_time - r.reports_late
-        r.reports_on_time_previous = f.get("on_time_prev", 0)
+        out[unit_id].update(f)
     met = target_met_q("task__targets__")
     target_parts = [
         (
             sign,
             part.filter(task__targets__due__lte=period.end_date)
             .values("unit_id")
-            .annotate(total=Count("task__targets"), met=Count("task__targets", filter=met)),
+            .annotate(targets_total=Count("task__targets"), targets_met=Count("task__targets", filter=met)),
         )
         for sign, part in _signed_parts(base, duplicates=duplicates)
     ]
-    for unit_id, f in _sum_parts(target_parts, ["total", "met"]).items():
-        r = rows.get(unit_id)
-        if r is not None:
-            r.targets_total, r.targets_met = f["total"], f["met"]
-    return list(rows.values())
+    for unit_id, f in _sum_parts(target_parts, ["targets_total", "targets_met"]).items():
+        out[unit_id].update(f)
+    return out
+
+
+def figures_cache_enabled() -> bool:
+    """The cache is trusted only where migration reports.0002 installed the revision triggers."""
+    return connection.vendor in ("postgresql", "sqlite")
+
+
+def unit_figures(
+    *, periods: list[Period], today: dt.date, unit_ids: list[int]
+) -> dict[tuple[int, int], dict]:
+    """{(unit_id, period_id): figures} for these units and periods, as `_compute_figures` gives them.
+
+    Read from `UnitFigures` where a row is current (computed today at the unit's current revision); only the
+    stale units are computed again and their rows replaced. After a report is submitted one unit is computed,
+    not 300: two queries when everything is current, five more per period with stale units. The revisions are
+    read first, so a change committed while the figures are being computed leaves the new row stale."""
+    if not unit_ids or not periods:
+        return {}
+    if not figures_cache_enabled():
+        return {
+            (u, p.pk): f
+            for p in periods
+            for u, f in _compute_figures(period=p, today=today, unit_ids=unit_ids).items()
+        }
+    revs = dict(UnitRevision.objects.filter(unit_id__in=unit_ids).values_list("unit_id", "rev"))
+    out: dict[tuple[int, int], dict] = {}
+    for row in UnitFigures.objects.filter(
+        period_id__in=[p.pk for p in periods], unit_id__in=unit_ids, as_of=today
+    ).values("unit_id", "period_id", "rev", *UnitFigures.FIGURES):
+        if row["rev"] == revs.get(row["unit_id"], 0):
+            out[(row["unit_id"], row["period_id"])] = {name: row[name] for name in UnitFigures.FIGURES}
+    for period in periods:
+        stale = sorted(
+            u for u in unit_ids if (u, period.pk) not in out
+        )  # id order: concurrent upserts lock alike
+        if not stale:
+            continue
+        computed = _compute_figures(period=period, today=today, unit_ids=stale)
+        UnitFigures.objects.bulk_create(
+            [
+                UnitFigures(unit_id=u, period_id=period.pk, as_of=today, rev=revs.get(u, 0), **computed[u])
+                for u in stale
+            ],
+            update_conflicts=True,
+            unique_fields=["period_id", "unit_id"],
+            update_fields=["as_of", "rev", *UnitFigures.FIGURES],
+        )
+        out.update(((u, period.pk), computed[u]) for u in stale)
+    return out
+
+
+def _unit_figures(*, period: Period, today: dt.date, units, previous: Period | None = None) -> list[UnitRow]:
+    """The rows of these units (one query for the units, then `unit_figures`). With `previous`, the reports on
+    time in that period too (`UnitRow.reports_on_time_previous`): the same obligations, the earlier reports."""
+    unit_list = list(units.order_by("kind", "sort_order", "name").values("id", "name", "short_name", "kind"))
+    if not unit_list:
+        return []
+    periods = [period] + ([previous] if previous is not None else [])
+    figures = unit_figures(periods=periods, today=today, unit_ids=[u["id"] for u in unit_list])
+    rows = []
+    for u in unit_list:
+        f = figures[(u["id"], period.pk)]
+        r = UnitRow(unit_id=u["id"], unit=u["name"], short_name=u["short_name"] or u["name"], kind=u["kind"])
+        r.tasks, r.led, r.shared, r.completed = f["tasks"], f["led"], f["shared"], f["completed"]
+        r.overdue, r.due_soon = f["overdue"], f["due_soon"]
+        r.on_track = r.tasks - r.completed - r.overdue
+        r.reports_due, r.reports_on_time, r.reports_late = r.tasks, f["on_time"], f["late"]
+        r.reports_missing = r.reports_due - r.reports_on_time - r.reports_late
+        r.targets_total, r.targets_met = f["targets_total"], f["targets_met"]
+        if previous is not None:
+            r.reports_on_time_previous = figures[(u["id"], previous.pk)]["on_time"]
+        rows.append(r)
+    return rows
 
 
 def rollup_by_department(*, period: Period, today: dt.date, user) -> Rollup:
@@ -597,27 +638,57 @@ class Dashboard:
     targets_at_risk_count: int
 
 
-def _task_items(qs, *, today: dt.date, limit: int) -> list[TaskItem]:
-    items = []
-    for t in qs.prefetch_related("task_units__unit", "milestones", "targets")[:limit]:
-        info = task_light(t, today=today)
-        leads = t.lead_units
-        days = abs((today - t.open_due).days) if t.open_due else 0
-        items.append(
-            TaskItem(
-                id=t.pk,
-                document=t.document.doc_number or t.document.title,
-                path_key=t.path_key,
-                title=t.title,
-                lead_units=[u.name for u in leads],
-                lead_unit_ids=[u.pk for u in leads],
-                open_due=t.open_due,
-                days=days,
-                light=info.light,
-                light_reason=info.reason,
-            )
+def _task_items(querysets, *, today: dt.date, limit: int) -> list[list[TaskItem]]:
+    """The first `limit` tasks of each queryset as list items, with the light's reason. The lead units,
+    milestones and targets of all the lists are read in one query each (plain rows grouped by task, not
+    prefetch_related, whose per-object managers cost more than the SQL here)."""
+    lists = [
+        list(
+            qs.values(
+                "id", "document__doc_number", "document__title", "path_key", "title", "status", "open_due"
+            )[:limit]
         )
-    return items
+        for qs in querysets
+    ]
+    ids = {t["id"] for rows in lists for t in rows}
+    leads: dict[int, list[tuple[int, str]]] = {}
+    for task_id, unit_id, name in (
+        TaskUnit.objects.filter(task_id__in=ids, role=TaskUnit.Role.LEAD)
+        .order_by("task_id", "position", "id")
+        .values_list("task_id", "unit_id", "unit__name")
+    ):
+        leads.setdefault(task_id, []).append((unit_id, name))
+    milestones: dict[int, list[Milestone]] = {}
+    for m in Milestone.objects.filter(task_id__in=ids, date__isnull=False, done=False):
+        milestones.setdefault(m.task_id, []).append(m)
+    targets: dict[int, list[Target]] = {}
+    for t in Target.objects.filter(task_id__in=ids, due__isnull=False):
+        targets.setdefault(t.task_id, []).append(t)
+    out = []
+    for rows in lists:
+        items = []
+        for t in rows:
+            info = light_of(
+                status=t["status"], milestones=milestones.get(t["id"], []), targets=targets.get(t["id"], []),
+                today=today,
+            )  # fmt: skip
+            units = leads.get(t["id"], [])
+            items.append(
+                TaskItem(
+                    id=t["id"],
+                    document=t["document__doc_number"] or t["document__title"],
+                    path_key=t["path_key"],
+                    title=t["title"],
+                    lead_units=[name for _, name in units],
+                    lead_unit_ids=[pk for pk, _ in units],
+                    open_due=t["open_due"],
+                    days=abs((today - t["open_due"]).days) if t["open_due"] else 0,
+                    light=info.light,
+                    light_reason=info.reason,
+                )
+            )
+        out.append(items)
+    return out
 
 
 def ranked_units(rows: list[UnitRow]) -> list[RankItem]:
@@ -657,21 +728,31 @@ def dashboard_overdue(*, today: dt.date, user, period: Period, limit: int = DASH
     due = sum(r.reports_due for r in rows)
     on_time = sum(r.reports_on_time for r in rows)
     on_time_prev = sum(r.reports_on_time_previous for r in rows)
-    at_risk = (
-        Target.objects.filter(
-            task__in=tasks.exclude(status=Progress.COMPLETED).values("pk"), due__isnull=False
-        )
-        .exclude(target_met_q())
-        .select_related("task")
-        .order_by("due", "id")
+    # Targets not met on tasks not completed; the count rides along as a window over the same scan. Users who
+    # see the whole ledger filter by a plain join on the task; others through their visible tasks.
+    at_risk = Target.objects.filter(due__isnull=False, task__deleted_at__isnull=True).exclude(
+        task__status=Progress.COMPLETED
     )
+    if not _sees_all(user):
+        at_risk = at_risk.filter(task__in=tasks.values("pk"))
+    at_risk = list(
+        at_risk.exclude(target_met_q())
+        .annotate(total=Window(Count("id")))
+        .select_related("task")
+        .only(
+            "task__path_key", "task__title", "indicator", "op", "value", "value_high", "unit", "due",
+            "latest_value", "baseline",
+        )  # fmt: skip
+        .order_by("due", "id")[:limit]
+    )
+    overdue, due_soon = _task_items([red, yellow], today=today, limit=limit)
     return Dashboard(
         period=period,
         previous=previous,
         today=today,
-        overdue=_task_items(red, today=today, limit=limit),
+        overdue=overdue,
         overdue_count=lights[Light.OVERDUE.value],
-        due_soon=_task_items(yellow, today=today, limit=limit),
+        due_soon=due_soon,
         due_soon_count=lights[Light.DUE_SOON.value],
         light_counts=lights,
         units=ranked_units(rows),
@@ -692,7 +773,7 @@ def dashboard_overdue(*, today: dt.date, user, period: Period, limit: int = DASH
                 unit=t.unit,
                 days_left=(t.due - today).days,
             )
-            for t in at_risk[:limit]
+            for t in at_risk
         ],
-        targets_at_risk_count=at_risk.count(),
+        targets_at_risk_count=at_risk[0].total if at_risk else 0,
     )

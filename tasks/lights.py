@@ -29,8 +29,12 @@ def _soon(today: dt.date) -> dt.date:
 
 def open_items(task: Task):
     """(date, kind, object) for every dated milestone not done and every dated target not met, earliest first."""
-    items = [(m.date, "milestone", m) for m in task.milestones.all() if m.date and not m.done]
-    items += [(t.due, "target", t) for t in task.targets.all() if t.due and not t.is_met]
+    return _open_items(task.milestones.all(), task.targets.all())
+
+
+def _open_items(milestones, targets):
+    items = [(m.date, "milestone", m) for m in milestones if m.date and not m.done]
+    items += [(t.due, "target", t) for t in targets if t.due and not t.is_met]
     return sorted(items, key=lambda i: (i[0], i[1]))
 
 
@@ -56,9 +60,15 @@ def _describe(kind: str, obj) -> tuple[str, str]:
 
 
 def task_light(task: Task, *, today: dt.date) -> LightInfo:
-    if task.status == Progress.COMPLETED:
+    return light_of(status=task.status, milestones=task.milestones.all(), targets=task.targets.all(), today=today)
+
+
+def light_of(*, status: str, milestones, targets, today: dt.date) -> LightInfo:
+    """`task_light` from a task's status and its milestones and targets, for callers that fetched those in bulk
+    (the dashboard) rather than through prefetch_related."""
+    if status == Progress.COMPLETED:
         return LightInfo(Light.DONE, "任务已完成")
-    items = open_items(task)
+    items = _open_items(milestones, targets)
     if not items:
         return LightInfo(Light.NORMAL, "没有带日期的未完成节点")
     date, kind, obj = items[0]

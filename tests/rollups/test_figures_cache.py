@@ -1,0 +1,162 @@
+"""The cached per-unit figures (reports.UnitFigures) always equal a fresh computation from the ledger.
+
+Each change below is written the way the fastest write paths write (queryset update, bulk_create, delete), not
+through the services, so what is checked is the database triggers of migration reports.0002: a write path that
+forgets to invalidate the cache cannot exist. Every case first checks that the change really moves a figure, so
+a cache that is never invalidated fails here.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from departments.models import Unit
+from reports import rollups
+from reports.models import Report, ReportStatus, UnitFigures
+from tasks.models import Progress, Target, Task, TaskUnit
+from tests.rollups.conftest import TODAY
+
+
+def cached(ledger, leader_user, *, today=TODAY, period=None):
+    """Figures as the pages read them (through the cache), for every unit of the ledger."""
+    period = period or ledger.q3
+    rows = rollups.rollup_by_department(period=period, today=today, user=leader_user).rows
+    rows += rollups.rollup_by_county(period=period, today=today, user=leader_user).rows
+    return {r.unit_id: r.as_dict() for r in rows}
+
+
+def fresh(ledger, leader_user, *, today=TODAY, period=None):
+    """The same figures computed from the ledger with the cache emptied."""
+    UnitFigures.objects.all().delete()
+    return cached(ledger, leader_user, today=today, period=period)
+
+
+def _t1_submitted_by_b(ledger):
+    Report.objects.filter(task=ledger.t1, unit=ledger.b, period=ledger.q3).update(status=ReportStatus.SUBMITTED)
+
+
+def _t5_report_created(ledger):
+    Report.objects.bulk_create(
+        [Report(task=ledger.t5, unit=ledger.a, period=ledger.q3, status=ReportStatus.SUBMITTED)]
+    )
+
+
+def _t1_report_deleted(ledger):
+    Report.objects.filter(task=ledger.t1, unit=ledger.k1, period=ledger.q3).delete()
+
+
+def _t3_completed(ledger):
+    Task.objects.filter(pk=ledger.t3.pk).update(status=Progress.COMPLETED)
+
+
+def _t4_deadline_passed(ledger):
+    Task.objects.filter(pk=ledger.t4.pk).update(open_due=dt.date(2024, 7, 1))
+
+
+def _t1_soft_deleted(ledger):
+    Task.objects.filter(pk=ledger.t1.pk).update(deleted_at=timezone.now())
+
+
+def _c_joins_t3(ledger):
+    TaskUnit.objects.bulk_create([TaskUnit(task=ledger.t3, unit=ledger.c, role=TaskUnit.Role.RESPONSIBLE)])
+
+
+def _b_leaves_t1(ledger):
+    TaskUnit.objects.filter(task=ledger.t1, unit=ledger.b).delete()
+
+
+def _b_now_leads_t2(ledger):
+    TaskUnit.objects.filter(task=ledger.t2, unit=ledger.b).update(role=TaskUnit.Role.LEAD)
+
+
+def _t3_target_met(ledger):
+    Target.objects.filter(pk=ledger.targets.t3_open.pk).update(latest_value=Decimal(8))
+
+
+def _t1_target_removed(ledger):
+    Target.objects.filter(pk=ledger.targets.t1_met.pk).delete()
+
+
+def _t4_target_due_earlier(ledger):
+    Target.objects.filter(pk=ledger.targets.t4_later.pk).update(due=dt.date(2024, 9, 1))
+
+
+def _k2_deactivated(ledger):
+    Unit.objects.filter(pk=ledger.k2.pk).update(is_active=False)
+
+
+CHANGES = {
+    "a report is submitted": (_t1_submitted_by_b, "b"),
+    "a report is created": (_t5_report_created, "a"),
+    "a report is deleted": (_t1_report_deleted, "k1"),
+    "a task is completed": (_t3_completed, "a"),
+    "a task's deadline moves": (_t4_deadline_passed, "k1"),
+    "a task is deleted": (_t1_soft_deleted, "k2"),
+    "a unit is added to a task": (_c_joins_t3, "c"),
+    "a unit is removed from a task": (_b_leaves_t1, "b"),
+    "a unit's role changes": (_b_now_leads_t2, "b"),
+    "a target's value changes": (_t3_target_met, "b"),
+    "a target is removed": (_t1_target_removed, "a"),
+    "a target's due date moves": (_t4_target_due_earlier, "c"),
+    "a unit is deactivated": (_k2_deactivated, "k2"),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_cached_figures_follow_every_kind_of_change(ledger, leader_user, change):
+    apply, moved = CHANGES[change]
+    before = cached(ledger, leader_user)
+    assert UnitFigures.objects.filter(period_id=ledger.q3.pk).count() == len(before)
+    apply(ledger)
+    after = cached(ledger, leader_user)
+    unit = getattr(ledger, moved)
+    assert after.get(unit.pk) != before[unit.pk], "the change should move this unit's figures"
+    assert after == fresh(ledger, leader_user)
+
+
+def test_a_report_change_recomputes_only_that_units_figures(ledger, leader_user, django_assert_num_queries):
+    cached(ledger, leader_user)
+    stamp = dict(UnitFigures.objects.values_list("unit_id", "rev"))
+    _t1_submitted_by_b(ledger)
+    cached(ledger, leader_user)
+    now = dict(UnitFigures.objects.values_list("unit_id", "rev"))
+    assert {u for u in now if now[u] != stamp[u]} == {ledger.b.pk}
+
+
+def test_figures_are_recomputed_on_the_next_day(ledger, leader_user):
+    """Lights depend on the date: T3 (due 2024-09-30) is due soon on 09-10 and overdue on 10-01."""
+    on_the_10th = cached(ledger, leader_user)
+    on_the_1st = cached(ledger, leader_user, today=dt.date(2024, 10, 1))
+    assert on_the_10th[ledger.b.pk]["overdue"] == 1  # T1
+    assert on_the_1st[ledger.b.pk]["overdue"] == 2  # T1 and T3
+    assert on_the_1st == fresh(ledger, leader_user, today=dt.date(2024, 10, 1))
+
+
+def test_each_period_has_its_own_figures(ledger, leader_user):
+    q3 = cached(ledger, leader_user)
+    q2 = cached(ledger, leader_user, period=ledger.q2)
+    assert q3[ledger.k1.pk]["reports_on_time"] == 1 and q2[ledger.k1.pk]["reports_late"] == 1
+    assert q2 == fresh(ledger, leader_user, period=ledger.q2)
+
+
+def test_a_change_made_while_figures_are_computed_is_not_hidden_by_the_cache(ledger, leader_user, monkeypatch):
+    """Figures computed from the data before a change but stored after it carry the revision read before the
+    change, so the next read sees them as stale instead of serving them until tomorrow."""
+    real = rollups._compute_figures
+    done = []
+
+    def compute_then_change(**kwargs):
+        figures = real(**kwargs)
+        if not done:
+            done.append(True)
+            _t1_submitted_by_b(ledger)  # lands after the computation, before the row is written
+        return figures
+
+    monkeypatch.setattr(rollups, "_compute_figures", compute_then_change)
+    first = cached(ledger, leader_user)
+    monkeypatch.setattr(rollups, "_compute_figures", real)
+    second = cached(ledger, leader_user)
+    assert second[ledger.b.pk]["reports_on_time"] == first[ledger.b.pk]["reports_on_time"] + 1
+    assert second == fresh(ledger, leader_user)
