@@ -940,7 +940,9 @@ class _Writer:
             return [o.pk for o in objs]
         db_columns, buf = self._copy_text(model, columns, rows, constants=True)
         quote = connection.ops.quote_name
-        with connection.cursor() as cur:
+        # Django wraps execute() but not copy_expert(): without this a constraint or trigger failing inside COPY
+        # would escape as a psycopg2 error instead of django.db.IntegrityError.
+        with connection.cursor() as cur, connection.wrap_database_errors:
             cur.copy_expert(
                 f"COPY {quote(model._meta.db_table)} ({', '.join(map(quote, db_columns))}) FROM STDIN", buf
             )
@@ -963,7 +965,8 @@ class _Writer:
                 f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {', '.join(map(quote, db_columns))} "
                 f"FROM {quote(meta.db_table)} WITH NO DATA"
             )
-            cur.copy_expert(f"COPY {temp} FROM STDIN", buf)
+            with connection.wrap_database_errors:
+                cur.copy_expert(f"COPY {temp} FROM STDIN", buf)
             sets = ", ".join(f"{quote(c)} = u.{quote(c)}" for c in db_columns[1:])
             cur.execute(f"UPDATE {quote(meta.db_table)} AS t SET {sets} FROM {temp} AS u WHERE t.id = u.id")
             cur.execute(f"DROP TABLE {temp}")

@@ -181,8 +181,17 @@ class TaskUnit(models.Model):
         COUNTY = "county", "县(市、区)"
 
     # No separate FK indexes: taskunit_unique (task, unit, role) leads with task, Index(unit, role) with unit.
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="task_units", db_index=False)
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="task_units", db_index=False)
+    # No FOREIGN KEY constraints either: the Excel import writes ~5 rows per task, and the deferred foreign-key
+    # checks (one index probe per row and key at commit) were a fifth of a 10,000-task import. Migration
+    # 0003_excel_taskunit_ref_triggers enforces the same references with statement-level triggers (one set-based
+    # check per INSERT/COPY, locking the referenced rows as the FK triggers do); CASCADE and PROTECT stay as the
+    # ORM applies them in either case.
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="task_units", db_index=False, db_constraint=False
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="task_units", db_index=False, db_constraint=False
+    )
     role = models.CharField(max_length=20, choices=Role.choices)
     position = models.PositiveSmallIntegerField(default=0)
 
