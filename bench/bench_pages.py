@@ -1,7 +1,8 @@
 """Roll-ups, dashboard and a filtered ledger page at province and city scale, served as in production.
 
     DATABASE_URL=postgres://ledger@127.0.0.1:55999/postgres .venv/bin/python bench/bench_pages.py \
-        [--sizes 20000,500] [--units 300] [--counties 30] [--quarters 8] [--requests 40] [--keep] [--reuse]
+        [--sizes 20000,500] [--units 300] [--counties 30] [--city-units 60] [--city-counties 10] [--quarters 8]
+        [--requests 40] [--stale-requests 15] [--keep] [--reuse]
 
 For each size it creates a database next to the one in DATABASE_URL (bench_pages_<size>; dropped at the end
 unless --keep), migrates it, fills it with `generate_scale_data --tasks N --units U --counties C --quarters Q`
@@ -12,6 +13,14 @@ plain HTTP on 127.0.0.1, so SECURE_SSL_REDIRECT=0 and non-secure cookies). It si
 in a row over one keep-alive connection (after 3 warm-up requests) and prints the median and 95th percentile per
 page beside the trivial /healthz, with the ratio, plus the number of SQL queries each page issues (counted
 in-process with Django's test client on the same database).
+
+Sizes of 10,000 tasks and more get --units departments and --counties counties (province scale); smaller
+sizes get --city-units and --city-counties (a city: DOMAIN.md's ~60 departments and ~10 counties).
+
+The roll-up figures are cached per unit and period (reports.UnitFigures) and recomputed for the units a write
+touched, so after the warm-up the main rows measure a warm cache. Four more rows measure what a write costs the
+next reader: one report changed before every request (one unit recomputed), and the cache emptied before every
+request (every unit recomputed: the first request of a day, or right after an import of the whole ledger).
 
 Targets (issue 5): dashboard, both roll-ups and a filtered ledger page: median < 100 ms at 20,000 tasks,
 < 20 ms at 500 tasks; the query counts are the same at both sizes.
@@ -212,6 +221,8 @@ def bench_size(args, size: int) -> dict:
     admin_sql(args.database_url, f"DROP DATABASE IF EXISTS {db}")
     admin_sql(args.database_url, f"CREATE DATABASE {db}")
     manage(env, "migrate", "--noinput")
+    units, counties = unit_counts(args, size)
+    print(f"building {size} tasks, {units} departments, {counties} counties, {args.quarters} quarters")
     started = time.monotonic()
     print(
         manage(
@@ -220,9 +231,9 @@ def bench_size(args, size: int) -> dict:
             "--tasks",
             str(size),
             "--units",
-            str(args.units),
+            str(units),
             "--counties",
-            str(args.counties),
+            str(counties),
             "--quarters",
             str(args.quarters),
             "--seed",
@@ -246,6 +257,12 @@ def bench_size(args, size: int) -> dict:
         env, "add_user", "bench_pages_reporter", "--role", "reporter", "--password", PASSWORD, "--unit", unit
     )
     return measure(args, env, db, size, built=built)
+
+
+def unit_counts(args, size: int) -> tuple[int, int]:
+    """Province scale (>= 10,000 tasks) with --units/--counties; a city's ledger with --city-units/--city-counties
+    (DOMAIN.md: ~60 departments and ~10 counties)."""
+    return (args.units, args.counties) if size >= 10_000 else (args.city_units, args.city_counties)
 
 
 def database_exists(base: str, name: str) -> bool:
@@ -310,20 +327,62 @@ def measure(args, env: dict, db: str, size: int, *, built: float | None) -> dict
                 if i >= 3:
                     times.append(elapsed)
             times.sort()
-            results[label] = {
-                "median": statistics.median(times),
-                "p95": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))],
-                "path": path,
-            }
+            results[label] = figures(times, path)
+        # The roll-up figures are cached per unit (reports.UnitFigures) and recomputed for the units a write
+        # touched. These rows measure that cost: before each request one report is changed (its unit's figures
+        # are stale), or the whole cache is emptied (the first request of a day, or after a ledger import).
+        for label, path, sql in stale_scenarios(url_of(env)):
+            c = clients["leader"]
+            times = []
+            for i in range(args.stale_requests + 1):
+                admin_sql(url_of(env), sql)
+                t0 = time.perf_counter()
+                status, body, _ = c.request("GET", path)
+                elapsed = (time.perf_counter() - t0) * 1000
+                if status != 200:
+                    raise SystemExit(f"{path}: HTTP {status}\n{body[:500]!r}")
+                if i >= 1:
+                    times.append(elapsed)
+            times.sort()
+            results[label] = figures(times, path, cached=False)
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
         gunicorn.wait(timeout=20)
     counts = count_queries(env, page_list)
     for label in results:
-        results[label]["queries"] = counts[label][1]
+        results[label]["queries"] = counts[label][1] if label in counts else None
     if not (args.keep or args.reuse):
         admin_sql(args.database_url, f"DROP DATABASE IF EXISTS {db}")
     return {"size": size, "built_seconds": built, "results": results}
+
+
+def figures(times: list[float], path: str, cached: bool = True) -> dict:
+    return {
+        "median": statistics.median(times),
+        "p95": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))],
+        "path": path,
+        "cached": cached,
+    }
+
+
+def url_of(env: dict) -> str:
+    return env["DATABASE_URL"]
+
+
+def stale_scenarios(url: str) -> list[tuple[str, str, str]]:
+    """(label, path, SQL run before each request)."""
+    # One report of the first synthetic unit: an UPDATE that changes nothing but still fires the triggers.
+    touch = (
+        "UPDATE reports_report SET updated_at = now() WHERE id = (SELECT r.id FROM reports_report r "
+        "JOIN departments_unit u ON u.id = r.unit_id WHERE u.name LIKE '规模测试市%' ORDER BY r.id LIMIT 1)"
+    )
+    empty = "DELETE FROM reports_unitfigures"
+    return [
+        ("dashboard, 1 unit changed before each", "/reports/dashboard/", touch),
+        ("roll-up dept., 1 unit changed before each", "/reports/rollups/departments/", touch),
+        ("dashboard, cache emptied before each", "/reports/dashboard/", empty),
+        ("roll-up dept., cache emptied before each", "/reports/rollups/departments/", empty),
+    ]
 
 
 def built_text(seconds: float | None) -> str:
@@ -336,9 +395,10 @@ def print_report(report: dict, target_ms: float) -> None:
     print(
         f"\n== {size} tasks ({built_text(report['built_seconds'])}); target for the main pages: median < {target_ms:.0f} ms"
     )
-    print(f"{'page':40} {'median ms':>10} {'p95 ms':>9} {'x trivial':>10} {'queries':>8}")
+    print(f"{'page':44} {'median ms':>10} {'p95 ms':>9} {'x trivial':>10} {'queries':>8}")
     for label, r in results.items():
-        print(f"{label:40} {r['median']:10.1f} {r['p95']:9.1f} {r['median'] / base:10.1f} {r['queries']:8d}")
+        queries = "-" if r["queries"] is None else str(r["queries"])
+        print(f"{label:44} {r['median']:10.1f} {r['p95']:9.1f} {r['median'] / base:10.1f} {queries:>8}")
 
 
 def main() -> None:
@@ -349,8 +409,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="20000,500")
     parser.add_argument("--units", type=int, default=300)
     parser.add_argument("--counties", type=int, default=30)
+    parser.add_argument("--city-units", type=int, default=60, help="departments for sizes under 10,000")
+    parser.add_argument("--city-counties", type=int, default=10, help="counties for sizes under 10,000")
     parser.add_argument("--quarters", type=int, default=8)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--stale-requests", type=int, default=15, help="requests per stale-cache scenario")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8911)
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
@@ -370,7 +433,9 @@ def main() -> None:
     sizes = [r["size"] for r in reports]
     if len(reports) > 1:
         same = all(
-            len({r["results"][label]["queries"] for r in reports}) == 1 for label in reports[0]["results"]
+            len({r["results"][label]["queries"] for r in reports}) == 1
+            for label in reports[0]["results"]
+            if reports[0]["results"][label]["cached"]
         )
         print(
             f"\nSQL queries per page the same at {' and '.join(map(str, sizes))} tasks: {'yes' if same else 'NO'}"
