@@ -131,22 +131,28 @@ def task_cells(state: TaskState, *, county_count: int, report=None) -> dict[str,
     }
 
 
-def snapshot(state: TaskState) -> dict:
-    """Same keys and wording as tasks.services.task_snapshot, for the task history."""
-    return {
-        "title": state.title,
-        "text": state.text,
-        "note": state.note,
-        "status": STATUS_LABELS[state.status],
-        "path": state.path_key,
-        "lead_units": "、".join(u.name for u in state.lead),
-        "responsible_units": "、".join(u.name for u in state.responsible),
-        "counties": "、".join(u.name for u in state.counties),
-        "milestones": "；".join(
-            d.isoformat() + (f"（{t}）" if t else "") if d else t for d, t, *_ in state.milestones
-        ),
-        "targets": "；".join(t.label + (f"（{t.due.isoformat()}）" if t.due else "") for t in state.targets),
-    }
+_SNAPSHOT = {
+    "title": lambda s: s.title,
+    "text": lambda s: s.text,
+    "note": lambda s: s.note,
+    "status": lambda s: STATUS_LABELS[s.status],
+    "path": lambda s: s.path_key,
+    "lead_units": lambda s: "、".join(u.name for u in s.lead),
+    "responsible_units": lambda s: "、".join(u.name for u in s.responsible),
+    "counties": lambda s: "、".join(u.name for u in s.counties),
+    "milestones": lambda s: "；".join(d.isoformat() + (f"（{t}）" if t else "") if d else t for d, t, *_ in s.milestones),
+    "targets": lambda s: "；".join(t.label + (f"（{t.due.isoformat()}）" if t.due else "") for t in s.targets),
+}
+# The snapshot key each TaskState attribute an import can change feeds.
+SNAPSHOT_KEY = {
+    "title": "title", "text": "text", "note": "note", "status": "status", "path": "path", "lead": "lead_units",
+    "responsible": "responsible_units", "counties": "counties", "milestones": "milestones",
+}
+
+
+def snapshot(state: TaskState, keys: set | None = None) -> dict:
+    """Same keys and wording as tasks.services.task_snapshot, for the task history; only `keys` when given."""
+    return {k: f(state) for k, f in _SNAPSHOT.items() if keys is None or k in keys}
 
 
 def normalize_cell(value: str) -> str:

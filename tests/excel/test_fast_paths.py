@@ -100,6 +100,30 @@ def test_copy_path_writes_the_same_tasks_and_history_as_the_bulk_create_path(sma
     assert TaskUnit.objects.filter(task__document=doc_copy, role="lead", unit=small_ledger["insurance"]).count() == 3
 
 
+def test_import_history_records_what_the_task_services_snapshot_diff_would(small_ledger):
+    """The import diffs only the snapshot keys of the fields it changes; the entry must equal the diff of the
+    full before and after snapshots, as task_update writes it."""
+    from tasks.services import diff_snapshots, task_snapshot
+
+    doc = small_ledger["doc"]
+    rows = _ledger_rows(doc.doc_number)
+    assert ledger_import(data=office_workbook(rows), dry_run=False).created == 3
+    before = {t.pk: task_snapshot(t) for t in Task.objects.filter(document=doc)}
+    rows[2][2:9] = ["推进医联体建设（修订）", "新内容", "市财政局", "郏县", "2025年底", "已完成", "新备注"]
+    rows[3][4] = "市卫健委"
+    assert ledger_import(data=office_workbook(rows), dry_run=False).updated == 2
+    recorded = {}
+    for task in Task.objects.filter(document=doc):
+        entries = AuditEntry.objects.filter(object_type="task", object_id=str(task.pk), action="task_update")
+        expected = diff_snapshots(before[task.pk], task_snapshot(task))
+        assert [e.changes for e in entries] == ([expected] if expected else [])
+        recorded[task.title] = sorted(expected)
+    assert recorded["推进医联体建设（修订）"] == sorted(
+        ["title", "text", "note", "status", "lead_units", "responsible_units", "counties", "milestones"]
+    )
+    assert recorded["@开展监测"] == ["lead_units"] and recorded["+完善价格机制"] == []
+
+
 def test_bulk_xml_escaping_matches_escaping_each_value():
     values = ["<a & b>", "公式 =SUM(A1)", "回车\r换行\n", "控制\x01字符\x1f", "￾", "", "普通"]
     assert _escape_all(values) == [_xml_text(v) for v in values]
