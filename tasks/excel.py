@@ -622,6 +622,16 @@ def plan_import(rows: list[list], *, document: Document | None = None, lock: boo
     # and its messages are replayed for every row that has it.
     units_cache: dict[tuple[str, str], tuple[list, list, list[str]]] = {}
     deadline_cache: dict = {}
+    numbering_cache: dict[str, tuple] = {}
+
+    def numbered(text: str) -> tuple[tuple | None, list[str] | None]:
+        """(parse_numbering, the path when the cell holds a whole one like 二.(一).1), once per distinct 序号 text:
+        they repeat (1. to 100. under every heading)."""
+        if text not in numbering_cache:
+            normalized = unicodedata.normalize("NFKC", text)
+            full = normalized.split(".") if _FULL_PATH.match(normalized.replace("（", "(").replace("）", ")")) else None
+            numbering_cache[text] = (parse_numbering(text) if text else None, full)
+        return numbering_cache[text]
     max_columns = settings.IMPORT_MAX_COLUMNS
     for r in range(start, len(rows)):
         row = rows[r]
@@ -639,9 +649,9 @@ def plan_import(rows: list[list], *, document: Document | None = None, lock: boo
         seq_text = texts.get("seq", "").strip()
         title_text = texts.get("title", "").strip()
         detail = any(texts.get(k, "").strip() for k in ("lead", "responsible", "deadline", "status", "note", "text"))
-        numbering = parse_numbering(seq_text) if seq_text else None
+        numbering, full_path = numbered(seq_text)
         if numbering is None and not title_text and len(nonempty) == 1 and ref is None:
-            numbering = parse_numbering(cell_text(nonempty[0]))
+            numbering, full_path = numbered(cell_text(nonempty[0]))
             if numbering is None:
                 continue  # a note under the table (注：…) or a stray merged cell
             seq_text = cell_text(nonempty[0])
@@ -662,8 +672,8 @@ def plan_import(rows: list[list], *, document: Document | None = None, lock: boo
 
         # Numbering and path
         path = None
-        if _FULL_PATH.match(unicodedata.normalize("NFKC", seq_text).replace("（", "(").replace("）", ")")):
-            path = unicodedata.normalize("NFKC", seq_text).split(".")
+        if full_path is not None:
+            path = list(full_path)
         elif numbering is not None:
             level, segment, _rest = numbering
             path = [stack[k] for k in sorted(stack) if k < level] + [segment]
@@ -816,7 +826,8 @@ def _changed_fields(plan: RowPlan, current: TaskState, status_given: bool, count
     new = plan.state
     changed = set()
     for attr in ("title", "text", "note"):
-        if normalize_cell(getattr(new, attr)) != normalize_cell(getattr(current, attr)):
+        a, b = getattr(new, attr), getattr(current, attr)
+        if a != b and normalize_cell(a) != normalize_cell(b):
             changed.add(attr)
     if status_given and new.status != current.status:
         changed.add("status")
