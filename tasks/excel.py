@@ -525,16 +525,26 @@ def load_states(task_ids: list[int] | None = None, *, documents: list[int] | Non
     from django.db.models import Q
 
     units = {u.pk: u for u in Unit.objects.all()}
-    if qs is None:
-        cond = Q(pk__in=task_ids or []) | Q(document_id__in=documents or [])
-        qs = Task.objects.alive().filter(cond)
-    if lock:
-        qs = qs.select_for_update()
-    values = qs.values_list("id", "version", "document_id", "path", "title", "text", "note", "status", "section")
-    try:
-        sql, params = values.query.get_compiler(using=values.db).as_sql()
-    except EmptyResultSet:
-        return {}
+    columns = ("id", "version", "document_id", "path", "title", "text", "note", "status", "section")
+    if qs is None and connection.vendor == "postgresql":
+        # Two arrays, not Django's IN list of one parameter per task: "id IN (...10,000...) OR document_id IN (...)"
+        # is planned as a parallel scan of the whole table (0.1 s at 200,000 tasks), the arrays as two index scans.
+        # Locked in id order, so two imports of overlapping ledgers take their row locks in the same order.
+        sql = (
+            f"SELECT {', '.join(columns)} FROM {Task._meta.db_table} WHERE deleted_at IS NULL"
+            f" AND (id = ANY(%s) OR document_id = ANY(%s)) ORDER BY id{' FOR UPDATE' if lock else ''}"
+        )
+        params = [task_ids or [], documents or []]
+    else:
+        if qs is None:
+            qs = Task.objects.alive().filter(Q(pk__in=task_ids or []) | Q(document_id__in=documents or []))
+        if lock:
+            qs = qs.select_for_update()
+        values = qs.values_list(*columns)
+        try:
+            sql, params = values.query.get_compiler(using=values.db).as_sql()
+        except EmptyResultSet:
+            return {}
     with connection.cursor() as cur:
         cur.execute(sql, params)
         tasks = cur.fetchall()
