@@ -62,3 +62,11 @@ def deliveries_retry() -> dict:
 def report_returned_notify(report_id: int) -> int | None:
     """Tell the unit at once that one of its reports was returned."""
     return reminders.report_returned_notify(report_id=report_id, now=timezone.now(), deliver="queue")
+
+
+@shared_task(name="reports.jobs.rollup_figures_warm", acks_late=True)
+def rollup_figures_warm() -> int:
+    """Daily, just after midnight: today's roll-up figures, computed before the first leader opens the dashboard."""
+    from . import rollups
+
+    return rollups.unit_figures_warm(today=timezone.localdate())

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Exists, F, FilteredRelation, Min, OuterRef, Q, Value, Window
+from django.db.models import Count, F, FilteredRelation, Min, Q, Value, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import Abs, Coalesce
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
@@ -50,7 +50,7 @@ from tasks.lights import light_of, light_q
 from tasks.models import Light, Milestone, Progress, Target, TaskUnit
 from tasks.selectors import tasks_visible_to
 
-from .models import Period, Report, ReportStatus, UnitFigures, UnitRevision
+from .models import Period, ReportStatus, UnitFigures, UnitRevision
 from .obligations import obligation_rows as _obligation_rows
 
 SUBMITTED = [ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]
@@ -384,6 +384,25 @@ def unit_figures(
     return out
 
 
+def unit_figures_warm(*, today: dt.date) -> int:
+    """Compute today's figures of every live unit for the default period and the seven before it (the dashboard
+    compares with the previous one, the trend shows eight), so the first leader of the day does not wait for
+    them (the daily beat entry `rollup-figures-warm`, just after midnight).
+    Returns the number of (unit, period) rows that were stale; a second run the same day finds none."""
+    period = period_default(today=today)
+    if period is None:
+        return 0
+    periods = trend_periods(period=period)  # the trend's quarters, the previous one among them
+    unit_ids = list(Unit.objects.filter(deleted_at__isnull=True).values_list("pk", flat=True))
+    before = (
+        UnitFigures.objects.filter(period_id__in=[p.pk for p in periods], as_of=today).count()
+        if figures_cache_enabled()
+        else 0
+    )
+    unit_figures(periods=periods, today=today, unit_ids=unit_ids)
+    return len(unit_ids) * len(periods) - before
+
+
 def _unit_figures(*, period: Period, today: dt.date, units, previous: Period | None = None) -> list[UnitRow]:
     """The rows of these units (one query for the units, then `unit_figures`). With `previous`, the reports on
     time in that period too (`UnitRow.reports_on_time_previous`): the same obligations, the earlier reports."""
@@ -527,27 +546,35 @@ def trend_periods(*, period: Period, quarters: int = 8) -> list[Period]:
 def rollup_trend(*, period: Period, today: dt.date, user, quarters: int = 8) -> list[TrendRow]:
     """The reporting figures of the `quarters` quarters up to `period`, oldest first, over the units the user may
     see; plus the tasks whose final deadline and the targets whose due date fell by each quarter's end.
-    Five queries whatever the number of quarters (the per-quarter figures are conditional counts)."""
+    A fixed number of queries whatever the number of quarters: the cached unit figures of every quarter
+    (`unit_figures`), the tasks reported completed, and conditional counts of tasks and targets due."""
     periods = trend_periods(period=period, quarters=quarters)
     if not periods:
         return []
-    units = rollup_units_visible_to(user=user)
-    obligations = obligation_rows(period=period).filter(unit__in=units)
-    due = obligations.values("task_id", "unit_id").distinct().count()
-    submitted = Q(status__in=SUBMITTED)
-    # Only reports that answer an obligation (the unit still carries the live task): a semi-join.
-    owed = obligation_rows(period=period).filter(task=OuterRef("task_id"), unit=OuterRef("unit_id"))
-    reports = Report.objects.filter(Exists(owed), period__in=periods)
-    if not _sees_all(user):
-        reports = reports.filter(unit__in=units)
+    # Reports due, on time and late per quarter are the units' cached figures of each quarter (the same
+    # obligations, each quarter's reports); only the tasks reported completed need the reports themselves.
+    unit_ids = list(rollup_units_visible_to(user=user).values_list("pk", flat=True))
+    figures = unit_figures(periods=periods, today=today, unit_ids=unit_ids)
+    due = sum(figures[(u, period.pk)]["tasks"] for u in unit_ids)
+    # From the obligations to their reports (a hash of the few completed reports probed by the obligations),
+    # not from the reports to the obligations, which makes PostgreSQL hash every obligation of the ledger.
+    said_done = FilteredRelation(
+        "task__reports",
+        condition=Q(
+            task__reports__unit=F("unit"),
+            task__reports__period__in=periods,
+            task__reports__status__in=SUBMITTED,
+            task__reports__progress=Progress.COMPLETED,
+        ),
+    )
     per_period = {
-        p["period_id"]: p
-        for p in reports.values("period_id")
-        .annotate(
-            on_time=Count("id", filter=submitted & Q(is_late=False)),
-            late=Count("id", filter=submitted & Q(is_late=True)),
-            completed=Count("task_id", filter=submitted & Q(progress=Progress.COMPLETED), distinct=True),
-        )
+        p["done__period_id"]: p["completed"]
+        for p in obligation_rows(period=period)
+        .filter(unit_id__in=unit_ids)
+        .annotate(done=said_done)
+        .filter(done__isnull=False)
+        .values("done__period_id")
+        .annotate(completed=Count("task_id", distinct=True))
         .order_by()
     }
     tasks = tasks_visible_to(user=user).order_by()
@@ -562,11 +589,11 @@ def rollup_trend(*, period: Period, today: dt.date, user, quarters: int = 8) -> 
     )
     rows = []
     for p in periods:
-        f = per_period.get(p.pk, {})
         row = TrendRow(period_id=p.pk, label=p.label, reports_due=due)
-        row.reports_on_time, row.reports_late = f.get("on_time", 0), f.get("late", 0)
+        row.reports_on_time = sum(figures[(u, p.pk)]["on_time"] for u in unit_ids)
+        row.reports_late = sum(figures[(u, p.pk)]["late"] for u in unit_ids)
         row.reports_missing = max(0, due - row.reports_on_time - row.reports_late)
-        row.tasks_reported_completed = f.get("completed", 0)
+        row.tasks_reported_completed = per_period.get(p.pk, 0)
         row.tasks_due = task_due[f"p{p.pk}"]
         row.targets_total, row.targets_met = target_due[f"t{p.pk}"], target_due[f"m{p.pk}"]
         rows.append(row)
@@ -740,8 +767,16 @@ def dashboard_overdue(*, today: dt.date, user, period: Period, limit: int = DASH
         .annotate(total=Window(Count("id")))
         .select_related("task")
         .only(
-            "task__path_key", "task__title", "indicator", "op", "value", "value_high", "unit", "due",
-            "latest_value", "baseline",
+            "task__path_key",
+            "task__title",
+            "indicator",
+            "op",
+            "value",
+            "value_high",
+            "unit",
+            "due",
+            "latest_value",
+            "baseline",
         )  # fmt: skip
         .order_by("due", "id")[:limit]
     )

@@ -165,6 +165,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Safety net: failed or stranded reminder deliveries and claims a killed worker left undispatched.
     "reminder-deliveries-retry": {"task": "reports.jobs.deliveries_retry", "schedule": crontab(minute="*/15")},
+    # Lights change with the date: today's cached roll-up figures, before anyone asks for them.
+    "rollup-figures-warm": {"task": "reports.jobs.rollup_figures_warm", "schedule": crontab(hour=0, minute=5)},
 }
 
 # Reminders (issue: reminders and escalation)

@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from departments.models import Unit
@@ -160,3 +161,17 @@ def test_a_change_made_while_figures_are_computed_is_not_hidden_by_the_cache(led
     second = cached(ledger, leader_user)
     assert second[ledger.b.pk]["reports_on_time"] == first[ledger.b.pk]["reports_on_time"] + 1
     assert second == fresh(ledger, leader_user)
+
+
+def test_the_daily_warm_up_computes_every_units_figures_once(ledger, leader_user, django_assert_num_queries):
+    from reports import jobs
+
+    UnitFigures.objects.all().delete()
+    assert rollups.unit_figures_warm(today=TODAY) == 2 * 5  # five units, Q3 and Q2
+    assert rollups.unit_figures_warm(today=TODAY) == 0
+    with time_machine.travel("2024-09-11 00:05 +08:00", tick=False):
+        assert jobs.rollup_figures_warm() == 2 * 5  # a new day: lights may have changed
+    warm = cached(ledger, leader_user, today=dt.date(2024, 9, 11))
+    with django_assert_num_queries(3):  # units, revisions, cached rows: nothing recomputed
+        rollups.rollup_by_department(period=ledger.q3, today=dt.date(2024, 9, 11), user=leader_user)
+    assert warm == fresh(ledger, leader_user, today=dt.date(2024, 9, 11))
