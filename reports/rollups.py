@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, FilteredRelation, Min, Q, Value, Window
+from django.db.models import Count, F, FilteredRelation, Min, OuterRef, Q, Subquery, Value, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import Abs, Coalesce
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
@@ -347,8 +347,9 @@ def unit_figures(
 
     Read from `UnitFigures` where a row is current (computed today at the unit's current revision); only the
     stale units are computed again and their rows replaced. After a report is submitted one unit is computed,
-    not 300: two queries when everything is current, five more per period with stale units. The revisions are
-    read first, so a change committed while the figures are being computed leaves the new row stale."""
+    not 300: one query when everything is current; with stale units, their revisions, then four queries for
+    each period with stale units. The revisions are read before the figures are computed, so a change
+    committed while they are being computed leaves the new row stale."""
     if not unit_ids or not periods:
         return {}
     if not figures_cache_enabled():
@@ -357,19 +358,25 @@ def unit_figures(
             for p in periods
             for u, f in _compute_figures(period=p, today=today, unit_ids=unit_ids).items()
         }
-    revs = dict(UnitRevision.objects.filter(unit_id__in=unit_ids).values_list("unit_id", "rev"))
+    current_rev = Coalesce(
+        Subquery(UnitRevision.objects.filter(unit_id=OuterRef("unit_id")).values("rev")[:1]), Value(0)
+    )
     out: dict[tuple[int, int], dict] = {}
-    for row in UnitFigures.objects.filter(
-        period_id__in=[p.pk for p in periods], unit_id__in=unit_ids, as_of=today
-    ).values("unit_id", "period_id", "rev", *UnitFigures.FIGURES):
-        if row["rev"] == revs.get(row["unit_id"], 0):
+    for row in (
+        UnitFigures.objects.filter(period_id__in=[p.pk for p in periods], unit_id__in=unit_ids, as_of=today)
+        .annotate(current_rev=current_rev)
+        .values("unit_id", "period_id", "rev", "current_rev", *UnitFigures.FIGURES)
+    ):
+        if row["rev"] == row["current_rev"]:
             out[(row["unit_id"], row["period_id"])] = {name: row[name] for name in UnitFigures.FIGURES}
+    revs: dict[int, int] | None = None
     for period in periods:
-        stale = sorted(
-            u for u in unit_ids if (u, period.pk) not in out
-        )  # id order: concurrent upserts lock alike
+        # id order, so that two readers upserting the same rows lock them in the same order
+        stale = sorted(u for u in unit_ids if (u, period.pk) not in out)
         if not stale:
             continue
+        if revs is None:  # read before computing: a change landing meanwhile leaves the new rows stale
+            revs = dict(UnitRevision.objects.filter(unit_id__in=unit_ids).values_list("unit_id", "rev"))
         computed = _compute_figures(period=period, today=today, unit_ids=stale)
         UnitFigures.objects.bulk_create(
             [

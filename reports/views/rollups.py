@@ -114,7 +114,7 @@ def tasks_url(**params) -> str:
     return f"{_tasks_list_path()}?{urlencode(params)}"
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)
 def _url_or_none(name: str, *args) -> str | None:
     try:
         return reverse(name, args=args)

@@ -172,6 +172,6 @@ def test_the_daily_warm_up_computes_every_units_figures_once(ledger, leader_user
     with time_machine.travel("2024-09-11 00:05 +08:00", tick=False):
         assert jobs.rollup_figures_warm() == 2 * 5  # a new day: lights may have changed
     warm = cached(ledger, leader_user, today=dt.date(2024, 9, 11))
-    with django_assert_num_queries(3):  # units, revisions, cached rows: nothing recomputed
+    with django_assert_num_queries(2):  # units, cached rows with their revisions: nothing recomputed
         rollups.rollup_by_department(period=ledger.q3, today=dt.date(2024, 9, 11), user=leader_user)
     assert warm == fresh(ledger, leader_user, today=dt.date(2024, 9, 11))
