@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from departments.models import Role, Unit, UnitKind
 from departments.selectors import unit_resolve
@@ -34,7 +34,9 @@ def tasks_visible_to(*, user) -> QuerySet[Task]:
 
 
 def task_list_prefetch(qs: QuerySet[Task]) -> QuerySet[Task]:
-    return qs.prefetch_related("task_units__unit", "milestones", "targets")
+    # Units joined into the task-unit query (one query instead of two per page).
+    units = Prefetch("task_units", queryset=TaskUnit.objects.select_related("unit"))
+    return qs.prefetch_related(units, "milestones", "targets")
 
 
 def _unit_from_param(value) -> Unit | None:

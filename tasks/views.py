@@ -103,7 +103,8 @@ def task_list(request):
         error, error_field, qs = e.message, e.field, qs.none()
     qs = task_list_prefetch(tasks_sorted(qs, sort=sort, today=today))
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    total_counties = county_units().count()
+    counties = list(county_units())  # the filter's choices, and how many there are in all
+    total_counties = len(counties)
     rows = []
     for task in page:
         compact, full = _counties_summary(task, total_counties)
@@ -121,7 +122,7 @@ def task_list(request):
         "page_query": _query(base) + ("&" if _query(base) != "?" else ""),  # the page links add page=N
         "sort": sort,
         "documents": Document.objects.order_by("-issued_on", "id"),
-        "counties": county_units(),
+        "counties": counties,
         "statuses": Progress.choices,
         "lights": Light.choices,
         "unit_options": unit_datalist_options(kinds=[UnitKind.DEPARTMENT, UnitKind.SECRETARIAT]),
