@@ -316,34 +316,18 @@ def measure(args, env: dict, db: str, size: int, *, built: float | None) -> dict
         clients["leader"].login("bench_pages_leader")
         clients["reporter"].login("bench_pages_reporter")
         for label, who, path in page_list:
-            c = clients[who]
-            times = []
-            for i in range(args.requests + 3):
-                t0 = time.perf_counter()
-                status, body, _ = c.request("GET", path)
-                elapsed = (time.perf_counter() - t0) * 1000
-                if status != 200:
-                    raise SystemExit(f"{path}: HTTP {status}\n{body[:500]!r}")
-                if i >= 3:
-                    times.append(elapsed)
-            times.sort()
-            results[label] = figures(times, path)
+            results[label] = figures(timed(clients[who], path, args.requests, warmup=3), path)
         # The roll-up figures are cached per unit (reports.UnitFigures) and recomputed for the units a write
         # touched. These rows measure that cost: before each request one report is changed (its unit's figures
         # are stale), or the whole cache is emptied (the first request of a day, or after a ledger import).
         for label, path, sql in stale_scenarios(url_of(env)):
-            c = clients["leader"]
-            times = []
-            for i in range(args.stale_requests + 1):
-                admin_sql(url_of(env), sql)
-                t0 = time.perf_counter()
-                status, body, _ = c.request("GET", path)
-                elapsed = (time.perf_counter() - t0) * 1000
-                if status != 200:
-                    raise SystemExit(f"{path}: HTTP {status}\n{body[:500]!r}")
-                if i >= 1:
-                    times.append(elapsed)
-            times.sort()
+            times = timed(
+                clients["leader"],
+                path,
+                args.stale_requests,
+                warmup=1,
+                before=lambda sql=sql: admin_sql(url_of(env), sql),
+            )
             results[label] = figures(times, path, cached=False)
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
@@ -354,6 +338,22 @@ def measure(args, env: dict, db: str, size: int, *, built: float | None) -> dict
     if not (args.keep or args.reuse):
         admin_sql(args.database_url, f"DROP DATABASE IF EXISTS {db}")
     return {"size": size, "built_seconds": built, "results": results}
+
+
+def timed(client: Client, path: str, n: int, *, warmup: int, before=None) -> list[float]:
+    """Milliseconds of `n` GETs of `path` after `warmup` untimed ones, sorted; `before` runs untimed before each."""
+    times = []
+    for i in range(n + warmup):
+        if before is not None:
+            before()
+        t0 = time.perf_counter()
+        status, body, _ = client.request("GET", path)
+        elapsed = (time.perf_counter() - t0) * 1000
+        if status != 200:
+            raise SystemExit(f"{path}: HTTP {status}\n{body[:500]!r}")
+        if i >= warmup:
+            times.append(elapsed)
+    return sorted(times)
 
 
 def figures(times: list[float], path: str, cached: bool = True) -> dict:
