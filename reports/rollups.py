@@ -86,8 +86,17 @@ def rollup_units_visible_to(*, user):
 # --- periods -------------------------------------------------------------------------------------------------
 
 
-def period_default(*, today: dt.date) -> Period | None:
-    """The open period (the latest if several are open); otherwise the latest period that has started."""
+def _key(p: Period) -> tuple[int, int]:
+    return (p.year, p.quarter)
+
+
+def period_default(*, today: dt.date, periods: list[Period] | None = None) -> Period | None:
+    """The open period (the latest if several are open); otherwise the latest period that has started.
+    With `periods` (every period, as a page already read them for its selector) no query is made."""
+    if periods is not None:
+        ordered = sorted(periods, key=_key, reverse=True)
+        started = [p for p in ordered if _key(p) <= (today.year, (today.month + 2) // 3)]
+        return next((p for p in ordered if p.is_open), None) or next(iter(started + ordered), None)
     period = Period.objects.filter(is_open=True).order_by("-year", "-quarter").first()
     if period is None:
         period = (
@@ -100,23 +109,28 @@ def period_default(*, today: dt.date) -> Period | None:
     return period or Period.objects.order_by("-year", "-quarter").first()
 
 
-def period_resolve(*, value, today: dt.date) -> Period:
+def period_resolve(*, value, today: dt.date, periods: list[Period] | None = None) -> Period:
     """The period a page or API call asks for (`?period=ID`); the open period when none is given."""
     raw = str(value or "").strip()
     if not raw:
-        period = period_default(today=today)
+        period = period_default(today=today, periods=periods)
         if period is None:
             raise ApplicationError("尚未设置任何填报期，请先由医改办开放填报期。", field="period")
         return period
     if not is_id(raw):
         raise ApplicationError(f"参数“period”（填报期）的值“{raw}”无效，应为填报期编号。", field="period")
-    period = Period.objects.filter(pk=int(raw)).first()
+    if periods is not None:
+        period = next((p for p in periods if p.pk == int(raw)), None)
+    else:
+        period = Period.objects.filter(pk=int(raw)).first()
     if period is None:
         raise ApplicationError(f"填报期“{raw}”不存在。", field="period")
     return period
 
 
-def period_previous(period: Period) -> Period | None:
+def period_previous(period: Period, *, periods: list[Period] | None = None) -> Period | None:
+    if periods is not None:
+        return max((p for p in periods if _key(p) < _key(period)), key=_key, default=None)
     return (
         Period.objects.filter(Q(year__lt=period.year) | Q(year=period.year, quarter__lt=period.quarter))
         .order_by("-year", "-quarter")
@@ -676,14 +690,8 @@ def _task_items(querysets, *, today: dt.date, limit: int) -> list[list[TaskItem]
     """The first `limit` tasks of each queryset as list items, with the light's reason. The lead units,
     milestones and targets of all the lists are read in one query each (plain rows grouped by task, not
     prefetch_related, whose per-object managers cost more than the SQL here)."""
-    lists = [
-        list(
-            qs.values(
-                "id", "document__doc_number", "document__title", "path_key", "title", "status", "open_due"
-            )[:limit]
-        )
-        for qs in querysets
-    ]
+    columns = ("id", "document__doc_number", "document__title", "path_key", "title", "status", "open_due")
+    lists = [list(qs.values(*columns)[:limit]) for qs in querysets]
     ids = {t["id"] for rows in lists for t in rows}
     leads: dict[int, list[tuple[int, str]]] = {}
     for task_id, unit_id, name in (
@@ -744,10 +752,13 @@ def ranked_units(rows: list[UnitRow]) -> list[RankItem]:
     return items
 
 
-def dashboard_overdue(*, today: dt.date, user, period: Period, limit: int = DASHBOARD_LIMIT) -> Dashboard:
+def dashboard_overdue(
+    *, today: dt.date, user, period: Period, limit: int = DASHBOARD_LIMIT, periods: list[Period] | None = None
+) -> Dashboard:
     """What leaders look at first. A fixed number of queries: the overdue and due-soon lists (count, rows and the
     prefetch for the light's reason), the unit ranking (the department and county roll-ups), the on-time rate of
-    the previous period and the targets at risk."""
+    the previous period and the targets at risk. `periods`, when the caller has read them all already (the
+    page's period selector), saves the query for the previous period."""
     tasks = tasks_visible_to(user=user)
     red = tasks.filter(light_q(Light.OVERDUE, today=today)).order_by("open_due", "document_id", "sort_key")
     yellow = tasks.filter(light_q(Light.DUE_SOON, today=today)).order_by(
@@ -757,7 +768,7 @@ def dashboard_overdue(*, today: dt.date, user, period: Period, limit: int = DASH
         **{light.value: Count("id", filter=light_q(light, today=today)) for light in Light}
     )
     units = rollup_units_visible_to(user=user)
-    previous = period_previous(period)
+    previous = period_previous(period, periods=periods)
     rows = _unit_figures(period=period, today=today, units=units, previous=previous)
     due = sum(r.reports_due for r in rows)
     on_time = sum(r.reports_on_time for r in rows)

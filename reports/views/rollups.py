@@ -145,9 +145,17 @@ def _check(request) -> None:
         raise PermissionDenied("汇总与看板仅向领导、医改办和各单位填报员开放。")
 
 
+def _periods(request) -> list[Period]:
+    """Every period, read once per request: the selector lists them and the default is found among them."""
+    if not hasattr(request, "_rollup_periods"):
+        request._rollup_periods = list(Period.objects.order_by("-year", "-quarter"))
+    return request._rollup_periods
+
+
 def _period(request, today: dt.date) -> tuple[Period | None, str | None]:
     try:
-        return rollups.period_resolve(value=request.GET.get("period"), today=today), None
+        value = request.GET.get("period")
+        return rollups.period_resolve(value=value, today=today, periods=_periods(request)), None
     except ApplicationError as e:
         return None, e.message
 
@@ -208,7 +216,7 @@ def _base_context(request, *, period, error, title):
     return {
         "title": title,
         "period": period,
-        "periods": Period.objects.order_by("-year", "-quarter"),
+        "periods": _periods(request),
         "error": error,
         "export_url": _export_url(request),
         "sort": request.GET.get("sort", ""),
@@ -456,6 +464,9 @@ def rollup_trend(request):
 # --- the leaders' dashboard ----------------------------------------------------------------------------------
 
 RANKING_SHOWN = 20
+# Overdue, due-soon and at-risk rows on the page (and its download): the oldest 20 of each fit the A4 page a
+# meeting prints; each list links to all of them. The API's limit is separate (`?limit=`, default 50).
+LIST_SHOWN = 20
 
 
 def _task_rows(items: list[rollups.TaskItem], *, overdue: bool) -> Table:
@@ -550,7 +561,9 @@ def dashboard(request):
     ctx = _base_context(request, period=period, error=error, title="超期看板")
     if period is None:
         return render(request, "reports/dashboard.html", ctx, status=400)
-    d = rollups.dashboard_overdue(today=today, user=request.user, period=period)
+    d = rollups.dashboard_overdue(
+        today=today, user=request.user, period=period, limit=LIST_SHOWN, periods=ctx["periods"]
+    )
     overdue = _task_rows(d.overdue, overdue=True)
     due_soon = _task_rows(d.due_soon, overdue=False)
     ranking = _ranking_table(d.units[:RANKING_SHOWN], user=request.user, period=period)
