@@ -1,6 +1,5 @@
 """Reads for units and accounts."""
 
-
 from django.db.models import QuerySet
 
 from .models import Unit, UnitAlias, UnitKind, normalize_unit_name
@@ -63,21 +62,27 @@ def counties() -> QuerySet[Unit]:
     return units_active().filter(kind=UnitKind.COUNTY)
 
 
-
-
 def unit_datalist_options(*, kinds: list[str] | None = None) -> list[tuple[str, str]]:
     """(what a person may type, the canonical name it resolves to) for an <input list> datalist.
 
     Canonical names, short names and aliases all appear, so typing 市卫健委 offers 市卫生健康委.
     """
-    units = {u.pk: u for u in units_active().filter(**({"kind__in": kinds} if kinds else {}))}
+    units = units_active().filter(**({"kind__in": kinds} if kinds else {}))
+    names: dict[int, str] = {}
     options: dict[str, str] = {}
-    for u in sorted(units.values(), key=lambda u: (u.kind, u.sort_order, u.name)):
-        options.setdefault(u.name, u.name)
-        if u.short_name:
-            options.setdefault(u.short_name, u.name)
-    for alias in UnitAlias.objects.filter(unit_id__in=units.keys()).order_by("alias"):
-        options.setdefault(alias.alias, units[alias.unit_id].name)
+    # Sorted in Python, as before: the same order whatever the database collation.
+    rows = sorted(units.values_list("kind", "sort_order", "name", "pk", "short_name"))
+    for _kind, _order, name, pk, short_name in rows:
+        names[pk] = name
+        options.setdefault(name, name)
+        if short_name:
+            options.setdefault(short_name, name)
+    for unit_id, alias in (
+        UnitAlias.objects.filter(unit_id__in=units.values("pk"))
+        .order_by("alias")
+        .values_list("unit_id", "alias")
+    ):
+        options.setdefault(alias, names[unit_id])
     return list(options.items())
 
 
@@ -105,7 +110,10 @@ def audit_entries_search(
         qs = qs.filter(action=action)
     if obj:
         qs = qs.filter(
-            Q(object_repr__icontains=obj) | Q(object_type__iexact=obj) | Q(object_id=obj) | Q(message__icontains=obj)
+            Q(object_repr__icontains=obj)
+            | Q(object_type__iexact=obj)
+            | Q(object_id=obj)
+            | Q(message__icontains=obj)
         )
     if ip:
         qs = qs.filter(ip=ip)
