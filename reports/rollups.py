@@ -34,6 +34,7 @@ against today's obligations (who carries which live task now).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
@@ -153,8 +154,10 @@ def _prefixed(q: Q, prefix: str) -> Q:
     return out
 
 
+@functools.lru_cache(maxsize=8)
 def target_met_q(prefix: str = "") -> Q:
-    """SQL twin of Target.is_met_by(latest_value); a target without a value is not met."""
+    """SQL twin of Target.is_met_by(latest_value); a target without a value is not met. Cached per prefix: a Q is
+    never changed by the querysets it is given to (combining makes a new one), and it is built on every page."""
     f = lambda name: F(prefix + name)  # noqa: E731
     latest, value = f("latest_value"), f("value")
     op = prefix + "op"

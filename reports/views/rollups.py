@@ -76,6 +76,20 @@ class Table:
             out.append((f'<tr class="{esc(row_css)}">' if row_css else "<tr>") + "".join(cells) + "</tr>")
         return mark_safe("\n".join(out))  # noqa: S308 - every piece above is escaped
 
+    @staticmethod
+    def head_html(headers: list[dict]) -> str:
+        """The header row from `_header_links`: sort links, the active column's arrow."""
+        esc = html.escape
+        out = []
+        for h in headers:
+            label = esc(h["label"])
+            if h["url"]:
+                arrow = (" ▼" if h["desc"] else " ▲") if h["active"] else ""
+                klass = "sort active" if h["active"] else "sort"
+                label = f'<a href="{esc(h["url"])}" class="{klass}">{label}{arrow}</a>'
+            out.append(f'<th class="num">{label}</th>' if h["numeric"] else f"<th>{label}</th>")
+        return mark_safe("".join(out))  # noqa: S308 - every piece above is escaped
+
     @property
     def total_cells(self) -> list[tuple[Cell, bool]]:
         return list(zip(self.total or [], [c.numeric for c in self.columns], strict=False))
