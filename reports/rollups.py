@@ -39,7 +39,18 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, FilteredRelation, Min, OuterRef, Q, Subquery, Value, Window
+from django.db.models import (
+    Count,
+    F,
+    FilteredRelation,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    Window,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Abs, Coalesce
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
@@ -689,12 +700,35 @@ class Dashboard:
     targets_at_risk_count: int
 
 
-def _task_items(querysets, *, today: dt.date, limit: int) -> list[list[TaskItem]]:
-    """The first `limit` tasks of each queryset as list items, with the light's reason. The lead units,
-    milestones and targets of all the lists are read in one query each (plain rows grouped by task, not
-    prefetch_related, whose per-object managers cost more than the SQL here)."""
+LIST_ORDER = ("open_due", "document_id", "sort_key")  # oldest deadline first, then in plan order
+
+
+def _urgent_lists(tasks, *, today: dt.date, limit: int) -> list[list[dict]]:
+    """The first `limit` overdue and the first `limit` due-soon tasks. Each list is an ordered, limited scan of
+    the open_due index; where the database allows (PostgreSQL) both go out as one UNION ALL. SQL does not
+    promise the order of a UNION's rows, so each list is put back in order here."""
     columns = ("id", "document__doc_number", "document__title", "path_key", "title", "status", "open_due")
-    lists = [list(qs.values(*columns)[:limit]) for qs in querysets]
+    parts = [
+        tasks.filter(light_q(light, today=today))
+        .order_by(*LIST_ORDER)
+        .values(*columns, *LIST_ORDER[1:])
+        .annotate(part=Value(i, output_field=IntegerField()))[:limit]
+        for i, light in enumerate((Light.OVERDUE, Light.DUE_SOON))
+    ]
+    if connection.features.supports_slicing_ordering_in_compound:
+        rows = list(parts[0].union(parts[1], all=True))
+    else:
+        rows = [row for part in parts for row in part]
+    lists: list[list[dict]] = [[], []]
+    for row in sorted(rows, key=lambda r: tuple(r[f] for f in LIST_ORDER)):
+        lists[row["part"]].append(row)
+    return lists
+
+
+def _task_items(lists: list[list[dict]], *, today: dt.date) -> list[list[TaskItem]]:
+    """Task rows as list items, with the light's reason. The lead units, milestones and targets of all the
+    lists are read in one query each (plain rows grouped by task, not prefetch_related, whose per-object
+    managers cost more than the SQL here)."""
     ids = {t["id"] for rows in lists for t in rows}
     leads: dict[int, list[tuple[int, str]]] = {}
     for task_id, unit_id, name in (
@@ -763,10 +797,6 @@ def dashboard_overdue(
     the previous period and the targets at risk. `periods`, when the caller has read them all already (the
     page's period selector), saves the query for the previous period."""
     tasks = tasks_visible_to(user=user)
-    red = tasks.filter(light_q(Light.OVERDUE, today=today)).order_by("open_due", "document_id", "sort_key")
-    yellow = tasks.filter(light_q(Light.DUE_SOON, today=today)).order_by(
-        "open_due", "document_id", "sort_key"
-    )
     lights = tasks.order_by().aggregate(
         **{light.value: Count("id", filter=light_q(light, today=today)) for light in Light}
     )
@@ -801,7 +831,7 @@ def dashboard_overdue(
         )  # fmt: skip
         .order_by("due", "id")[:limit]
     )
-    overdue, due_soon = _task_items([red, yellow], today=today, limit=limit)
+    overdue, due_soon = _task_items(_urgent_lists(tasks, today=today, limit=limit), today=today)
     return Dashboard(
         period=period,
         previous=previous,

@@ -35,7 +35,9 @@ def fresh(ledger, leader_user, *, today=TODAY, period=None):
 
 
 def _t1_submitted_by_b(ledger):
-    Report.objects.filter(task=ledger.t1, unit=ledger.b, period=ledger.q3).update(status=ReportStatus.SUBMITTED)
+    Report.objects.filter(task=ledger.t1, unit=ledger.b, period=ledger.q3).update(
+        status=ReportStatus.SUBMITTED
+    )
 
 
 def _t5_report_created(ledger):
@@ -142,7 +144,9 @@ def test_each_period_has_its_own_figures(ledger, leader_user):
     assert q2 == fresh(ledger, leader_user, period=ledger.q2)
 
 
-def test_a_change_made_while_figures_are_computed_is_not_hidden_by_the_cache(ledger, leader_user, monkeypatch):
+def test_a_change_made_while_figures_are_computed_is_not_hidden_by_the_cache(
+    ledger, leader_user, monkeypatch
+):
     """Figures computed from the data before a change but stored after it carry the revision read before the
     change, so the next read sees them as stale instead of serving them until tomorrow."""
     real = rollups._compute_figures
@@ -175,3 +179,29 @@ def test_the_daily_warm_up_computes_every_units_figures_once(ledger, leader_user
     with django_assert_num_queries(2):  # units, cached rows with their revisions: nothing recomputed
         rollups.rollup_by_department(period=ledger.q3, today=dt.date(2024, 9, 11), user=leader_user)
     assert warm == fresh(ledger, leader_user, today=dt.date(2024, 9, 11))
+
+
+@pytest.mark.parametrize("limit", [1, 2, 50])
+def test_the_urgent_lists_are_the_oldest_overdue_and_due_soon_tasks_in_plan_order(ledger, leader_user, limit):
+    """One ranked query gives what two ordered, limited queries would (more tasks than the limit in each)."""
+    from tasks.lights import light_q
+    from tasks.models import Light
+    from tasks.selectors import tasks_visible_to
+    from tests.factories import TaskFactory
+
+    for i, due in enumerate(
+        [dt.date(2024, 5, 1), dt.date(2024, 5, 1), dt.date(2024, 9, 12), dt.date(2024, 9, 12)]
+    ):
+        TaskFactory(document=ledger.doc, path=["九", str(i + 1)], lead=[ledger.a], open_due=due)
+    tasks = tasks_visible_to(user=leader_user)
+    expected = [
+        list(
+            tasks.filter(light_q(light, today=TODAY))
+            .order_by(*rollups.LIST_ORDER)
+            .values_list("pk", flat=True)[:limit]
+        )
+        for light in (Light.OVERDUE, Light.DUE_SOON)
+    ]
+    got = rollups._urgent_lists(tasks, today=TODAY, limit=limit)
+    assert [[row["id"] for row in rows] for rows in got] == expected
+    assert all(len(rows) == min(limit, 3) for rows in expected)  # T1 + two new overdue, T3 + two new due soon
