@@ -318,11 +318,15 @@ def _sum_parts(parts: list[tuple[int, object]], names: list[str]) -> dict[int, d
     return out
 
 
-def _compute_figures(*, period: Period, today: dt.date, unit_ids: list[int]) -> dict[int, dict]:
+def _compute_figures(
+    *, period: Period, today: dt.date, unit_ids: list[int], duplicates: list[int] | None = None
+) -> dict[int, dict]:
     """The figures of these units in `period` from the ledger itself, in three queries (repeated unit rows, task
-    and report figures, target figures): {unit_id: {name: count for name in UnitFigures.FIGURES}}."""
+    and report figures, target figures): {unit_id: {name: count for name in UnitFigures.FIGURES}}.
+    `duplicates` (`_duplicate_rows` of these units or more; they do not depend on the period) saves the first."""
     base = obligation_rows(period=period).filter(unit_id__in=unit_ids)
-    duplicates = _duplicate_rows(units=unit_ids)
+    if duplicates is None:
+        duplicates = _duplicate_rows(units=unit_ids)
     done = _prefixed(light_q(Light.DONE, today=today), "task__")
     red = _prefixed(light_q(Light.OVERDUE, today=today), "task__")
     yellow = _prefixed(light_q(Light.DUE_SOON, today=today), "task__")
@@ -375,8 +379,8 @@ def unit_figures(
 
     Read from `UnitFigures` where a row is current (computed today at the unit's current revision); only the
     stale units are computed again and their rows replaced. After a report is submitted one unit is computed,
-    not 300: one query when everything is current; with stale units, their revisions, then four queries for
-    each period with stale units. The revisions are read before the figures are computed, so a change
+    not 300: one query when everything is current; with stale units, their revisions and repeated unit rows,
+    then three queries for each period with stale units. The revisions are read before the figures are computed, so a change
     committed while they are being computed leaves the new row stale."""
     if not unit_ids or not periods:
         return {}
@@ -397,15 +401,19 @@ def unit_figures(
     ):
         if row["rev"] == row["current_rev"]:
             out[(row["unit_id"], row["period_id"])] = {name: row[name] for name in UnitFigures.FIGURES}
-    revs: dict[int, int] | None = None
+    # id order, so that two readers upserting the same rows lock them in the same order
+    stale_in = {p.pk: sorted(u for u in unit_ids if (u, p.pk) not in out) for p in periods}
+    stale_units = sorted({u for stale in stale_in.values() for u in stale})
+    if not stale_units:
+        return out
+    # Read before computing: a change landing meanwhile leaves the new rows stale.
+    revs = dict(UnitRevision.objects.filter(unit_id__in=stale_units).values_list("unit_id", "rev"))
+    duplicates = _duplicate_rows(units=stale_units)  # the same for every period
     for period in periods:
-        # id order, so that two readers upserting the same rows lock them in the same order
-        stale = sorted(u for u in unit_ids if (u, period.pk) not in out)
+        stale = stale_in[period.pk]
         if not stale:
             continue
-        if revs is None:  # read before computing: a change landing meanwhile leaves the new rows stale
-            revs = dict(UnitRevision.objects.filter(unit_id__in=unit_ids).values_list("unit_id", "rev"))
-        computed = _compute_figures(period=period, today=today, unit_ids=stale)
+        computed = _compute_figures(period=period, today=today, unit_ids=stale, duplicates=duplicates)
         UnitFigures.objects.bulk_create(
             [
                 UnitFigures(unit_id=u, period_id=period.pk, as_of=today, rev=revs.get(u, 0), **computed[u])
