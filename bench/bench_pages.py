@@ -18,9 +18,11 @@ Sizes of 10,000 tasks and more get --units departments and --counties counties (
 sizes get --city-units and --city-counties (a city: DOMAIN.md's ~60 departments and ~10 counties).
 
 The roll-up figures are cached per unit and period (reports.UnitFigures) and recomputed for the units a write
-touched, so after the warm-up the main rows measure a warm cache. Four more rows measure what a write costs the
-next reader: one report changed before every request (one unit recomputed), and the cache emptied before every
-request (every unit recomputed: the first request of a day, or right after an import of the whole ledger).
+touched; the dashboard is cached whole per audience and period (reports.DashboardCache) and recomputed after any
+write of what it shows. So after the warm-up the main rows measure a warm cache. Four more rows measure what a
+write costs the next reader: one report changed before every request (one unit's figures and the whole dashboard
+recomputed), and the caches emptied before every request (every unit recomputed: the first request of a day, or
+right after an import of the whole ledger).
 
 Targets (issue 5): dashboard, both roll-ups and a filtered ledger page: median < 100 ms at 20,000 tasks,
 < 20 ms at 500 tasks; the query counts are the same at both sizes.
@@ -318,8 +320,9 @@ def measure(args, env: dict, db: str, size: int, *, built: float | None) -> dict
         for label, who, path in page_list:
             results[label] = figures(timed(clients[who], path, args.requests, warmup=3), path)
         # The roll-up figures are cached per unit (reports.UnitFigures) and recomputed for the units a write
-        # touched. These rows measure that cost: before each request one report is changed (its unit's figures
-        # are stale), or the whole cache is emptied (the first request of a day, or after a ledger import).
+        # touched; the dashboard is cached whole (reports.DashboardCache) and recomputed after any write. These
+        # rows measure that cost: before each request one report is changed (the dashboard and that unit's
+        # figures are stale), or both caches are emptied (the first request of a day, or after a ledger import).
         for label, path, sql in stale_scenarios(url_of(env)):
             times = timed(
                 clients["leader"],
@@ -376,7 +379,7 @@ def stale_scenarios(url: str) -> list[tuple[str, str, str]]:
         "UPDATE reports_report SET updated_at = now() WHERE id = (SELECT r.id FROM reports_report r "
         "JOIN departments_unit u ON u.id = r.unit_id WHERE u.name LIKE '规模测试市%' ORDER BY r.id LIMIT 1)"
     )
-    empty = "DELETE FROM reports_unitfigures"
+    empty = "DELETE FROM reports_unitfigures; DELETE FROM reports_dashboardcache"
     return [
         ("dashboard, 1 unit changed before each", "/reports/dashboard/", touch),
         ("roll-up dept., 1 unit changed before each", "/reports/rollups/departments/", touch),

@@ -5,6 +5,7 @@ import uuid
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from departments.models import Unit
@@ -254,10 +255,15 @@ class Notification(models.Model):
 
 
 class UnitRevision(models.Model):
-    """A counter per unit, raised by database triggers (migration 0002) whenever anything that goes into the unit's
-    roll-up figures changes: its task assignments, those tasks' status / deadlines / targets, its reports, the unit
-    itself. Triggers rather than services or signals, because the ledger is also written by COPY, bulk updates and
-    raw SQL (Excel import, plan import, scale data), and a forgotten write path would leave a figure wrong."""
+    """A counter per unit, raised by database triggers (migrations 0002 and 0004) whenever anything that goes into
+    the unit's roll-up figures or its dashboard lines changes: its task assignments, those tasks' status, deadlines,
+    titles, milestones and targets and their document's name, its reports, the unit itself. Triggers rather than
+    services or signals, because the ledger is also written by COPY, bulk updates and raw SQL (Excel import, plan
+    import, scale data), and a forgotten write path would leave a figure wrong.
+
+    The row of unit 0 stands for the tasks no unit carries (yet): a task created, deleted or edited while it has
+    no unit raises it. So every committed change of what the dashboard shows raises the sum of all the counters
+    (`DashboardCache.fingerprint`)."""
 
     unit_id = models.IntegerField(primary_key=True)
     rev = models.BigIntegerField(default=1)
@@ -299,3 +305,28 @@ class UnitFigures(models.Model):
         verbose_name = "单位汇总缓存"
         verbose_name_plural = "单位汇总缓存"
         constraints = [models.UniqueConstraint(fields=["period_id", "unit_id"], name="unitfigures_unique")]
+
+
+class DashboardCache(models.Model):
+    """The leaders' dashboard (reports.rollups.Dashboard) of one audience and period as computed on `as_of`.
+
+    A cache, never a source: a row is used only while `as_of` is today and `fingerprint` equals the sum of every
+    `UnitRevision.rev`, which each committed change of the tasks, milestones, targets, assignments, reports or
+    units raises. The fingerprint is read before the dashboard is computed, so a change committed in between can
+    only make the row look stale. Kept in the database rather than in a process cache so that it rolls back, and
+    is restored, with the rows it was computed from."""
+
+    scope = models.CharField(max_length=40)  # "all", or "unit:<id>" for a reporter's own unit
+    period_id = models.IntegerField()
+    limit = models.PositiveIntegerField()
+    previous_id = models.IntegerField(null=True)
+    as_of = models.DateField()
+    fingerprint = models.BigIntegerField()
+    data = models.JSONField(encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = "超期看板缓存"
+        verbose_name_plural = "超期看板缓存"
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "period_id", "limit"], name="dashboardcache_unique")
+        ]

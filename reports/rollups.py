@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 
 from django.db import connection
@@ -48,9 +48,11 @@ from django.db.models import (
     OuterRef,
     Q,
     Subquery,
+    Sum,
     Value,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Abs, Coalesce
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
@@ -62,7 +64,7 @@ from tasks.lights import light_of, light_q
 from tasks.models import Light, Milestone, Progress, Target, TaskUnit
 from tasks.selectors import tasks_visible_to
 
-from .models import Period, ReportStatus, UnitFigures, UnitRevision
+from .models import DashboardCache, Period, ReportStatus, UnitFigures, UnitRevision
 from .obligations import obligation_rows as _obligation_rows
 
 SUBMITTED = [ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]
@@ -707,6 +709,38 @@ class Dashboard:
     targets_at_risk: list[TargetItem]
     targets_at_risk_count: int
 
+    def as_data(self) -> dict:
+        """Everything but the periods and the day, as JSON-ready values (DashboardCache.data)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("period", "previous", "today")}
+        for name in ("overdue", "due_soon", "units", "targets_at_risk"):
+            data[name] = [asdict(item) for item in data[name]]
+        return data
+
+    @classmethod
+    def from_data(cls, data: dict, *, period: Period, previous: Period | None, today: dt.date) -> Dashboard:
+        def day(value):
+            return dt.date.fromisoformat(value) if value else None
+
+        def task_items(items):
+            return [TaskItem(**{**i, "open_due": day(i["open_due"])}) for i in items]
+
+        def target(i):
+            value = i["latest_value"]
+            return TargetItem(**{**i, "due": day(i["due"]), "latest_value": None if value is None else Decimal(value)})
+
+        return cls(
+            **{
+                **data,
+                "period": period,
+                "previous": previous,
+                "today": today,
+                "overdue": task_items(data["overdue"]),
+                "due_soon": task_items(data["due_soon"]),
+                "units": [RankItem(**i) for i in data["units"]],
+                "targets_at_risk": [target(i) for i in data["targets_at_risk"]],
+            }
+        )
+
 
 LIST_ORDER = ("open_due", "document_id", "sort_key")  # oldest deadline first, then in plan order
 
@@ -797,19 +831,67 @@ def ranked_units(rows: list[UnitRow]) -> list[RankItem]:
     return items
 
 
+def _dashboard_scope(user) -> str | None:
+    """Who the dashboard is computed for: everyone who sees the whole ledger sees the same one."""
+    if not can_view_rollups(user):
+        return None
+    return "all" if _sees_all(user) else f"unit:{user.unit_id}"
+
+
+def _fingerprint_sql() -> RawSQL:
+    return RawSQL(f"SELECT COALESCE(SUM(rev), 0) FROM {UnitRevision._meta.db_table}", [])
+
+
 def dashboard_overdue(
     *, today: dt.date, user, period: Period, limit: int = DASHBOARD_LIMIT, periods: list[Period] | None = None
 ) -> Dashboard:
-    """What leaders look at first. A fixed number of queries: the overdue and due-soon lists (count, rows and the
-    prefetch for the light's reason), the unit ranking (the department and county roll-ups), the on-time rate of
-    the previous period and the targets at risk. `periods`, when the caller has read them all already (the
-    page's period selector), saves the query for the previous period."""
+    """What leaders look at first (see `_dashboard_compute`), from `DashboardCache` while nothing it shows has
+    changed: one query then. Otherwise the sum of the revisions is read first, the dashboard computed and the
+    row replaced. `periods`, when the caller has read them all already (the page's period selector), saves the
+    query for the previous period."""
+    previous = period_previous(period, periods=periods)
+    scope = _dashboard_scope(user)
+    if scope is None or not figures_cache_enabled():
+        return _dashboard_compute(today=today, user=user, period=period, previous=previous, limit=limit)
+    key = {"scope": scope, "period_id": period.pk, "limit": limit}
+    data = (
+        DashboardCache.objects.filter(
+            **key, previous_id=previous.pk if previous else None, as_of=today, fingerprint=_fingerprint_sql()
+        )
+        .values_list("data", flat=True)
+        .first()
+    )
+    if data is not None:
+        return Dashboard.from_data(data, period=period, previous=previous, today=today)
+    # Read before computing: a change landing meanwhile leaves the new row stale.
+    fingerprint = UnitRevision.objects.aggregate(s=Coalesce(Sum("rev"), 0))["s"]
+    d = _dashboard_compute(today=today, user=user, period=period, previous=previous, limit=limit)
+    DashboardCache.objects.bulk_create(
+        [
+            DashboardCache(
+                **key,
+                previous_id=previous.pk if previous else None,
+                as_of=today,
+                fingerprint=fingerprint,
+                data=d.as_data(),
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=list(key),
+        update_fields=["previous_id", "as_of", "fingerprint", "data"],
+    )
+    return d
+
+
+def _dashboard_compute(*, today: dt.date, user, period: Period, previous: Period | None, limit: int) -> Dashboard:
+    """A fixed number of queries: the overdue and due-soon lists (count, rows and the lead units, milestones and
+    targets for the light's reason), the unit ranking (the department and county roll-ups) with the on-time rate
+    of the previous period, and the targets at risk."""
     tasks = tasks_visible_to(user=user)
     lights = tasks.order_by().aggregate(
         **{light.value: Count("id", filter=light_q(light, today=today)) for light in Light}
     )
     units = rollup_units_visible_to(user=user)
-    previous = period_previous(period, periods=periods)
     rows = _unit_figures(period=period, today=today, units=units, previous=previous)
     due = sum(r.reports_due for r in rows)
     on_time = sum(r.reports_on_time for r in rows)

@@ -1,4 +1,4 @@
-"""The SQLite twin of the revision triggers of migration reports.0002 (see reports.models.UnitRevision).
+"""The SQLite twin of the revision triggers of migrations reports.0002 and 0004 (see reports.models.UnitRevision).
 
 SQLite rebuilds a table to alter it (create a copy, drop, rename), and its RENAME checks every trigger: one that
 names a table being rebuilt fails the migration ("error in trigger …: no such table"). So on SQLite, the
@@ -9,7 +9,16 @@ migration. They are row-level: SQLite has no statement triggers; volumes there a
 from django.db import connections
 
 BUMP = "INSERT INTO reports_unitrevision (unit_id, rev) {source} ON CONFLICT(unit_id) DO UPDATE SET rev = rev + 1;"
-TASK_UNITS = "SELECT unit_id, 1 FROM tasks_taskunit WHERE task_id = {ref}"
+# the task's units, or unit 0 when no unit carries it (see reports.models.UnitRevision)
+TASK_UNITS = (
+    "SELECT unit_id, 1 FROM tasks_taskunit WHERE task_id = {ref} "
+    "UNION ALL SELECT 0, 1 WHERE NOT EXISTS (SELECT 1 FROM tasks_taskunit WHERE task_id = {ref})"
+)
+DOCUMENT_UNITS = (
+    "SELECT tu.unit_id, 1 FROM tasks_taskunit tu JOIN tasks_task t ON t.id = tu.task_id "
+    "WHERE t.document_id = NEW.id AND (NEW.doc_number, NEW.title) IS NOT (OLD.doc_number, OLD.title) "
+    "UNION ALL SELECT 0, 1 WHERE (NEW.doc_number, NEW.title) IS NOT (OLD.doc_number, OLD.title)"
+)
 
 # (table, event, sources of the unit ids to bump)
 TRIGGERS = [
@@ -19,10 +28,16 @@ TRIGGERS = [
     ("reports_report", "INSERT", ["VALUES (NEW.unit_id, 1)"]),
     ("reports_report", "DELETE", ["VALUES (OLD.unit_id, 1)"]),
     ("reports_report", "UPDATE", ["VALUES (NEW.unit_id, 1)", "VALUES (OLD.unit_id, 1)"]),
+    ("tasks_task", "INSERT", [TASK_UNITS.format(ref="NEW.id")]),
+    ("tasks_task", "DELETE", [TASK_UNITS.format(ref="OLD.id")]),
     ("tasks_task", "UPDATE", [TASK_UNITS.format(ref="NEW.id")]),
     ("tasks_target", "INSERT", [TASK_UNITS.format(ref="NEW.task_id")]),
     ("tasks_target", "DELETE", [TASK_UNITS.format(ref="OLD.task_id")]),
-    ("tasks_target", "UPDATE", [TASK_UNITS.format(ref="NEW.task_id")]),
+    ("tasks_target", "UPDATE", [TASK_UNITS.format(ref="NEW.task_id"), TASK_UNITS.format(ref="OLD.task_id")]),
+    ("tasks_milestone", "INSERT", [TASK_UNITS.format(ref="NEW.task_id")]),
+    ("tasks_milestone", "DELETE", [TASK_UNITS.format(ref="OLD.task_id")]),
+    ("tasks_milestone", "UPDATE", [TASK_UNITS.format(ref="NEW.task_id"), TASK_UNITS.format(ref="OLD.task_id")]),
+    ("tasks_document", "UPDATE", [DOCUMENT_UNITS]),
     ("departments_unit", "UPDATE", ["VALUES (NEW.id, 1)"]),
 ]
 

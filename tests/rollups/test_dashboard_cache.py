@@ -1,0 +1,225 @@
+"""The cached leaders' dashboard (reports.DashboardCache) always equals a fresh computation from the ledger.
+
+As in test_figures_cache, each change is written the way the fastest write paths write (queryset update,
+bulk_create, delete), so what is checked is the revision triggers (migrations reports.0002 and 0004): every
+change of something the dashboard shows must raise the fingerprint. Every case first checks that the change
+really moves the dashboard, so a cache that is never invalidated fails here.
+"""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from departments.models import Role, Unit
+from reports import rollups
+from reports.models import DashboardCache, Period, UnitFigures
+from tasks.models import Document, Milestone, Target, Task
+from tests.factories import MilestoneFactory, TaskFactory, UserFactory
+from tests.rollups.conftest import TODAY
+from tests.rollups.test_figures_cache import CHANGES as FIGURE_CHANGES
+
+
+def shown(ledger, user, *, today=TODAY, period=None, limit=rollups.DASHBOARD_LIMIT):
+    """The dashboard as pages and the API read it (through the cache), as plain data."""
+    period = period or ledger.q3
+    d = rollups.dashboard_overdue(today=today, user=user, period=period, limit=limit)
+    return {**d.as_data(), "period": d.period.pk, "previous": d.previous.pk if d.previous else None}
+
+
+def fresh(ledger, user, **kwargs):
+    """The same, computed with every cache emptied."""
+    DashboardCache.objects.all().delete()
+    UnitFigures.objects.all().delete()
+    return shown(ledger, user, **kwargs)
+
+
+@pytest.fixture
+def orphan(ledger):
+    """An overdue task that no unit carries (yet): the leaders see it, no unit's revision covers it."""
+    return TaskFactory(document=ledger.doc, path=["四", "1"], title="无单位的任务", open_due=dt.date(2024, 8, 1))
+
+
+def _t1_retitled(ledger, orphan):
+    Task.objects.filter(pk=ledger.t1.pk).update(title="县域医共体建设（修订）")
+
+
+def _t1_renumbered(ledger, orphan):
+    Task.objects.filter(pk=ledger.t1.pk).update(path_key="一.(一).9", sort_key="0001.0001.0009")
+
+
+def _t1_milestone_reworded(ledger, orphan):
+    Milestone.objects.filter(task=ledger.t1).update(context="完成紧密型县域医共体建设")
+
+
+def _t1_milestone_done(ledger, orphan):
+    Milestone.objects.filter(task=ledger.t1).update(done=True)
+
+
+def _t3_milestone_added(ledger, orphan):
+    Milestone.objects.bulk_create(
+        [Milestone(task=ledger.t3, date=dt.date(2024, 9, 15), text="2024年9月15日前", context="先行试点")]
+    )
+
+
+def _t3_milestone_removed(ledger, orphan):
+    Milestone.objects.filter(task=ledger.t3).delete()
+
+
+def _t3_target_renamed(ledger, orphan):
+    Target.objects.filter(pk=ledger.targets.t3_open.pk).update(indicator="药品收入占比")
+
+
+def _document_renumbered(ledger, orphan):
+    Document.objects.filter(pk=ledger.doc.pk).update(doc_number="测办〔2024〕2号")
+
+
+def _a_renamed(ledger, orphan):
+    Unit.objects.filter(pk=ledger.a.pk).update(name="市医疗保障局（更名）")
+
+
+def _new_task_without_units(ledger, orphan):
+    Task.objects.bulk_create(
+        [
+            Task(
+                document=ledger.doc,
+                path=["五", "1"],
+                path_key="五.1",
+                sort_key="0005.0001",
+                section=["五"],
+                title="新建的超期任务",
+                open_due=dt.date(2024, 7, 1),
+            )
+        ]
+    )
+
+
+def _orphan_retitled(ledger, orphan):
+    Task.objects.filter(pk=orphan.pk).update(title="无单位的任务（修订）")
+
+
+def _orphan_milestone_added(ledger, orphan):
+    Milestone.objects.bulk_create([Milestone(task=orphan, date=dt.date(2024, 8, 1), text="2024年8月1日前")])
+
+
+def _orphan_removed(ledger, orphan):
+    Task.objects.filter(pk=orphan.pk).delete()
+
+
+def _t5_removed(ledger, orphan):
+    Task.objects.filter(pk=ledger.t5.pk).delete()  # no reports: the tasks with reports are protected
+
+
+CHANGES = {
+    **{name: (lambda ledger, orphan, apply=apply: apply(ledger)) for name, (apply, _) in FIGURE_CHANGES.items()},
+    "a task is retitled": _t1_retitled,
+    "a task is renumbered": _t1_renumbered,
+    "a milestone is reworded": _t1_milestone_reworded,
+    "a milestone is done": _t1_milestone_done,
+    "a milestone is added": _t3_milestone_added,
+    "a milestone is removed": _t3_milestone_removed,
+    "a target is renamed": _t3_target_renamed,
+    "the document is renumbered": _document_renumbered,
+    "a lead unit is renamed": _a_renamed,
+    "a task without units is created": _new_task_without_units,
+    "a task without units is retitled": _orphan_retitled,
+    "a task without units gets a milestone": _orphan_milestone_added,
+    "a task without units is deleted": _orphan_removed,
+    "a task is deleted for good": _t5_removed,
+}
+
+
+# Changes of roll-up figures that the dashboard does not show (a completed task's lead, a met target's removal or
+# due date): checked only against a fresh computation.
+NOT_SHOWN = {"a unit's role changes", "a target is removed", "a target's due date moves"}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_the_cached_dashboard_follows_every_kind_of_change(ledger, leader_user, orphan, change):
+    before = shown(ledger, leader_user)
+    assert DashboardCache.objects.count() == 1
+    CHANGES[change](ledger, orphan)
+    after = shown(ledger, leader_user)
+    if change not in NOT_SHOWN:
+        assert after != before, "the change should show on the dashboard"
+    assert after == fresh(ledger, leader_user)
+
+
+def test_a_current_dashboard_is_read_in_one_query(ledger, leader_user, django_assert_num_queries):
+    first = shown(ledger, leader_user)
+    periods = list(Period.objects.all())  # as the page passes them (its period selector lists them)
+    with django_assert_num_queries(1):
+        again = rollups.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3, periods=periods)
+    assert {**again.as_data(), "period": again.period.pk, "previous": again.previous.pk} == first
+    assert again.overdue[0].open_due == dt.date(2024, 6, 30)  # dates and numbers come back as they went in
+    assert again.targets_at_risk[0].latest_value is None or again.targets_at_risk[0].latest_value.is_finite()
+
+
+def test_the_dashboard_is_recomputed_on_the_next_day(ledger, leader_user):
+    """T3 (due 2024-09-30) is due soon on 09-10 and overdue on 10-01."""
+    on_the_10th = shown(ledger, leader_user)
+    on_the_1st = shown(ledger, leader_user, today=dt.date(2024, 10, 1))
+    assert [t["id"] for t in on_the_10th["due_soon"]] == [ledger.t3.pk]
+    assert ledger.t3.pk in [t["id"] for t in on_the_1st["overdue"]]
+    assert on_the_1st == fresh(ledger, leader_user, today=dt.date(2024, 10, 1))
+
+
+def test_each_period_and_list_length_has_its_own_dashboard(ledger, leader_user):
+    q3 = shown(ledger, leader_user)
+    q2 = shown(ledger, leader_user, period=ledger.q2)
+    short = shown(ledger, leader_user, limit=1)
+    assert q3["previous"] == ledger.q2.pk and q2["previous"] is None
+    assert len(q3["targets_at_risk"]) == 2 and len(short["targets_at_risk"]) == 1
+    assert q2 == fresh(ledger, leader_user, period=ledger.q2)
+    assert short == fresh(ledger, leader_user, limit=1)
+
+
+def test_a_reporter_is_never_served_the_whole_ledgers_dashboard(ledger, leader_user):
+    reporter = UserFactory(username="reporter_c", role=Role.REPORTER, unit=ledger.c)
+    everyone = shown(ledger, leader_user)
+    own = shown(ledger, reporter)
+    assert [u["unit_id"] for u in own["units"]] == [ledger.c.pk]
+    assert own["overdue"] == [] and everyone["overdue"] != []
+    assert DashboardCache.objects.filter(scope=f"unit:{ledger.c.pk}").exists()
+    assert own == fresh(ledger, reporter)
+    assert shown(ledger, leader_user) == everyone
+
+
+def test_a_change_made_while_the_dashboard_is_computed_is_not_hidden_by_the_cache(
+    ledger, leader_user, orphan, monkeypatch
+):
+    """A dashboard computed before a change but stored after it carries the fingerprint read before the change,
+    so the next read sees it as stale instead of serving it until tomorrow."""
+    real = rollups._dashboard_compute
+    done = []
+
+    def compute_then_change(**kwargs):
+        d = real(**kwargs)
+        if not done:
+            done.append(True)
+            _t1_retitled(ledger, orphan)  # lands after the computation, before the row is written
+        return d
+
+    monkeypatch.setattr(rollups, "_dashboard_compute", compute_then_change)
+    first = shown(ledger, leader_user)
+    monkeypatch.setattr(rollups, "_dashboard_compute", real)
+    second = shown(ledger, leader_user)
+    assert [t["title"] for t in second["overdue"]] != [t["title"] for t in first["overdue"]]
+    assert second == fresh(ledger, leader_user)
+
+
+def test_the_unit_zero_row_is_raised_only_for_tasks_no_unit_carries(ledger, orphan):
+    from reports.models import UnitRevision
+
+    def zero():
+        return UnitRevision.objects.filter(unit_id=0).values_list("rev", flat=True).first() or 0
+
+    start = zero()
+    Task.objects.filter(pk=ledger.t1.pk).update(title="有单位的任务改名")
+    assert zero() == start
+    Task.objects.filter(pk=orphan.pk).update(title="无单位的任务改名")
+    assert zero() == start + 1
+    MilestoneFactory(task=orphan, date=dt.date(2024, 9, 1))
+    assert zero() == start + 2
+    Task.objects.filter(pk=ledger.t1.pk).update(deleted_at=timezone.now())
+    assert zero() == start + 2
