@@ -10,4 +10,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", views.AuditLogView.as_view(), name="audit-log"),
     path("audit/export.xlsx", views.AuditExportView.as_view(), name="audit-export"),
+    path("units/options/", views.unit_options, name="unit-options"),
 ]

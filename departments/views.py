@@ -1,23 +1,54 @@
-"""Account pages: sign-in (with lockout), and the auditor's audit-log search and export."""
+"""Account pages: sign-in (with lockout), the auditor's audit-log search and export, and the unit-name
+suggestions the ledger's unit fields load."""
 
+import hashlib
 import io
+import json
 
 from django import forms
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.utils import timezone
 from django.views import View
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from .models import AuditEntry
+from .models import AuditEntry, UnitKind
 from .permissions import AuditorRequiredMixin
 from .security import LoginForm
-from .selectors import audit_actions, audit_entries_search
+from .selectors import audit_actions, audit_entries_search, unit_datalist_options
 from .services import audit_log
 
 AUDIT_PAGE_SIZE = 50
 AUDIT_EXPORT_MAX_ROWS = 100_000
+
+
+@login_required
+def unit_options(request):
+    """The unit-name suggestions of a datalist, as JSON: {"options": [[what may be typed, canonical name], …]}.
+
+    Loaded by static/js/ledger.js rather than written into every ledger page: a province has a few hundred
+    units, short names and aliases, the same for every user, and the browser keeps them (revalidated by ETag
+    on each use, so a unit added a moment ago is offered at once). `kinds`: unit kinds, comma-separated."""
+    raw = (request.GET.get("kinds") or "").strip()
+    kinds = [k.strip() for k in raw.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in UnitKind.values]
+    if unknown:
+        allowed = "、".join(f"{value}（{label}）" for value, label in UnitKind.choices)
+        return JsonResponse(
+            {"detail": f"参数“kinds”中的“{unknown[0]}”不是单位类别，应为：{allowed}。", "field": "kinds"},
+            status=400,
+        )
+    body = json.dumps({"options": unit_datalist_options(kinds=kinds or None)}, ensure_ascii=False)
+    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 class LoginView(auth_views.LoginView):

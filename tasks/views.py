@@ -9,10 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
-from departments.models import UnitKind
 from departments.permissions import SecretariatRequiredMixin, can_edit_ledger
 from departments.selectors import counties as county_units
-from departments.selectors import unit_datalist_options
 from departments.services import ApplicationError, ConflictError
 
 from . import forms as task_forms
@@ -125,7 +123,6 @@ def task_list(request):
         "counties": counties,
         "statuses": Progress.choices,
         "lights": Light.choices,
-        "unit_options": unit_datalist_options(kinds=[UnitKind.DEPARTMENT, UnitKind.SECRETARIAT]),
         "can_edit": can_edit_ledger(request.user),
         "today": today,
     }
@@ -274,8 +271,6 @@ class TaskFormView(SecretariatRequiredMixin, View):
                 target_rows, task_forms.TARGET_COLUMNS, task_forms.EXTRA_TARGET_ROWS
             ),
             "op_choices": task_forms.OP_CHOICES,
-            "unit_options": unit_datalist_options(kinds=[UnitKind.DEPARTMENT, UnitKind.SECRETARIAT]),
-            "county_options": unit_datalist_options(kinds=[UnitKind.COUNTY]),
         }
         return render(self.request, "tasks/task_form.html", context)
 

@@ -44,7 +44,38 @@
     refresh();
   }
 
+  // Unit datalists arrive empty, with the address of their options (departments:unit-options): the same few
+  // hundred names on every page, which the browser keeps and revalidates rather than receiving in each page.
+  function fill(list) {
+    return fetch(list.getAttribute("data-src"), {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (response) {
+        if (!response.ok) throw new Error(response.status);
+        return response.json();
+      })
+      .then(function (data) {
+        var fragment = document.createDocumentFragment();
+        data.options.forEach(function (pair) {
+          var option = document.createElement("option");
+          option.value = pair[0];
+          if (pair[1] !== pair[0]) option.textContent = pair[1];
+          fragment.appendChild(option);
+        });
+        list.replaceChildren(fragment);
+        list.setAttribute("data-loaded", "");
+      })
+      .catch(function () {
+        list.setAttribute("data-loaded", "failed"); // the fields still take any name; the server checks them
+      });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("input[data-multi-unit][list]").forEach(enhance);
+    var lists = Array.prototype.map.call(document.querySelectorAll("datalist[data-src]"), fill);
+    Promise.all(lists).then(function () {
+      document.querySelectorAll("input[data-multi-unit][list]").forEach(enhance);
+      document.body.setAttribute("data-units-ready", "");
+    });
   });
 })();

@@ -75,7 +75,9 @@ def test_secretariat_creates_a_task_by_alias_and_is_told_which_field_is_wrong(br
     page.select_option("select[name=document]", str(doc.pk))
     page.fill("input[name=path]", "二.(一).1")
     page.fill("input[name=title]", "推进分级诊疗<b>制度</b>建设")
-    # The unit list keeps what was typed before the last 、 so a second unit can be picked from it too.
+    # The unit names are loaded once the page is up (departments:unit-options), then the unit list keeps what was
+    # typed before the last 、 so a second unit can be picked from it too.
+    page.wait_for_selector("body[data-units-ready]", state="attached")
     page.fill("input[name=lead_units]", "市卫健委、")
     offered = page.eval_on_selector(
         "input[name=lead_units]", "el => Array.from(el.list.options, o => o.value)"

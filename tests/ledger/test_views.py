@@ -1,6 +1,7 @@
 """The secretariat's ledger pages in the browser (Django test client)."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -204,9 +205,42 @@ def test_secretariat_creates_a_task_with_units_by_alias_milestones_and_targets(
 
 
 def test_create_page_offers_aliases_in_the_unit_datalist(client_as, secretariat, ledger):
-    html = client_as(secretariat).get(reverse("tasks:create")).content.decode()
-    assert '<option value="市卫健委">市卫生健康委</option>' in html
-    assert '<option value="市卫生健康委员会">市卫生健康委</option>' in html
+    client = client_as(secretariat)
+    html = client.get(reverse("tasks:create")).content.decode()
+    src = re.search(r'<datalist id="unit-options" data-src="([^"]+)"', html).group(1)
+    options = client.get(src.replace("&amp;", "&")).json()["options"]
+    assert ["市卫健委", "市卫生健康委"] in options
+    assert ["市卫生健康委员会", "市卫生健康委"] in options
+    assert ["市卫生健康委", "市卫生健康委"] in options
+    assert not any("县" in canonical for _, canonical in options)  # counties have their own list
+
+
+def test_the_county_list_offers_only_counties(client_as, secretariat, ledger):
+    from departments.models import Unit, UnitKind
+
+    options = client_as(secretariat).get(reverse("departments:unit-options") + "?kinds=county").json()["options"]
+    counties = set(Unit.objects.filter(kind=UnitKind.COUNTY).values_list("name", flat=True))
+    assert counties and {canonical for _, canonical in options} == counties
+
+
+def test_unit_options_are_revalidated_by_etag_and_change_when_a_unit_is_added(client_as, secretariat, ledger):
+    from tests.factories import UnitFactory
+
+    client = client_as(secretariat)
+    url = reverse("departments:unit-options") + "?kinds=department"
+    first = client.get(url)
+    assert first["Cache-Control"] == "private, no-cache"
+    assert client.get(url, headers={"If-None-Match": first["ETag"]}).status_code == 304
+    UnitFactory(name="市新设局")
+    changed = client.get(url, headers={"If-None-Match": first["ETag"]})
+    assert changed.status_code == 200 and ["市新设局", "市新设局"] in changed.json()["options"]
+
+
+def test_unit_options_name_a_wrong_kind_and_need_a_login(client, client_as, secretariat, ledger):
+    bad = client_as(secretariat).get(reverse("departments:unit-options") + "?kinds=department,bureau")
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "kinds" and "“bureau”不是单位类别" in bad.json()["detail"]
+    assert client.get(reverse("departments:unit-options")).status_code == 302  # to the login page
 
 
 @pytest.mark.parametrize(

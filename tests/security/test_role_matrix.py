@@ -54,6 +54,7 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "departments:logout": ("POST", "", "L L L L L L L L"),  # logout/
     "departments:audit-log": ("GET", "", "L 403 403 403 403 403 403 200"),  # audit/
     "departments:audit-export": ("GET", "", "L 403 403 403 403 403 403 200"),  # audit/export.xlsx
+    "departments:unit-options": ("GET", "", "L 200 200 200 200 200 200 403"),  # units/options/ (ledger datalists)
     "tasks:list": ("GET", "", "L 200 200 200 200 200 200 403"),  # tasks/
     "tasks:create": ("GET", "", "L 403 403 403 403 200 403 403"),  # tasks/new/
     "tasks:deleted": ("GET", "", "L 403 403 403 403 200 403 403"),  # tasks/deleted/
