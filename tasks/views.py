@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views import View
 
 from departments.permissions import SecretariatRequiredMixin, can_edit_ledger
@@ -28,6 +29,27 @@ from .selectors import (
 from .services import ACTION_LABELS, FIELD_LABELS, task_create, task_delete, task_restore, task_update
 
 PAGE_SIZE = 50
+
+
+class FirstPagePaginator(Paginator):
+    """Reads the first page with one row more than fits, and counts in SQL only when that row is there: a
+    filtered ledger usually fits on one page, and then its row count is known without a COUNT query."""
+
+    def __init__(self, object_list, per_page, *, first: bool):
+        super().__init__(object_list, per_page)
+        self._head = list(object_list[: per_page + 1]) if first else None
+
+    @cached_property
+    def count(self) -> int:
+        if self._head is not None and len(self._head) <= self.per_page:
+            return len(self._head)
+        return self.object_list.count()
+
+    def page(self, number):
+        number = self.validate_number(number)
+        if number == 1 and self._head is not None:
+            return self._get_page(self._head[: self.per_page], 1, self)
+        return super().page(number)
 FILTER_NAMES = ("document", "lead_unit", "unit", "county", "status", "light", "overdue", "search")
 # (sort key, column label); None for columns that are not sortable.
 COLUMNS = [
@@ -100,7 +122,8 @@ def task_list(request):
     except TaskFilterError as e:
         error, error_field, qs = e.message, e.field, qs.none()
     qs = task_list_prefetch(tasks_sorted(qs, sort=sort, today=today))
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    number = request.GET.get("page")
+    page = FirstPagePaginator(qs, PAGE_SIZE, first=(number or "1") == "1").get_page(number)
     counties = list(county_units())  # the filter's choices, and how many there are in all
     total_counties = len(counties)
     rows = []

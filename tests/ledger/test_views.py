@@ -112,6 +112,29 @@ def test_pagination_links_keep_filters_and_sort(client_as, secretariat, ledger, 
     assert not set(_rows(r)) & set(_rows(r2))
 
 
+@pytest.mark.parametrize("extra, count, pages", [(49, 50, 1), (50, 51, 2)])
+def test_a_full_first_page_and_one_task_more_are_counted_right(
+    client_as, secretariat, ledger, unit_a, extra, count, pages
+):
+    """The first page is read with one row more than fits; the count comes from SQL only when that row exists."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import TaskFactory
+
+    for i in range(extra):
+        TaskFactory(document=ledger["doc"], path=["五", str(i + 1)], lead=[unit_a])
+    c = client_as(secretariat)
+    with CaptureQueriesContext(connection) as queries:
+        r = c.get(reverse("tasks:list"), {"lead_unit": "市医保局"})
+    assert r.context["page"].paginator.count == count and len(_rows(r)) == 50
+    assert r.context["page"].paginator.num_pages == pages and ("page=2" in r.content.decode()) == (pages == 2)
+    count_sql = 'SELECT COUNT(*) AS "__count" FROM "tasks_task"'
+    assert len([q for q in queries.captured_queries if q["sql"].startswith(count_sql)]) == pages - 1
+    if pages == 2:
+        assert len(_rows(c.get(reverse("tasks:list"), {"lead_unit": "市医保局", "page": "2"}))) == 1
+
+
 def test_reporter_sees_only_tasks_of_its_unit(client_as, reporter, ledger):
     r = client_as(reporter).get(reverse("tasks:list"))
     assert set(_rows(r)) == {ledger["overdue"].pk, ledger["soon"].pk}
