@@ -66,7 +66,10 @@ def report_returned_notify(report_id: int) -> int | None:
 
 @shared_task(name="reports.jobs.rollup_figures_warm", acks_late=True)
 def rollup_figures_warm() -> int:
-    """Daily, just after midnight: today's roll-up figures, computed before the first leader opens the dashboard."""
+    """Daily, just after midnight: today's roll-up figures, computed before the first leader opens the dashboard,
+    and yesterday's cached dashboards dropped."""
     from . import rollups
 
-    return rollups.unit_figures_warm(today=timezone.localdate())
+    today = timezone.localdate()
+    rollups.dashboard_cache_prune(today=today)
+    return rollups.unit_figures_warm(today=today)

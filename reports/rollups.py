@@ -68,7 +68,8 @@ from .models import DashboardCache, Period, ReportStatus, UnitFigures, UnitRevis
 from .obligations import obligation_rows as _obligation_rows
 
 SUBMITTED = [ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]
-DASHBOARD_LIMIT = 50
+DASHBOARD_LIMIT = 50  # rows per list in the API
+DASHBOARD_PAGE_LIMIT = 20  # rows per list on the page: one A4 sheet each
 
 
 # --- who sees what -------------------------------------------------------------------------------------------
@@ -427,6 +428,11 @@ def unit_figures(
         )
         out.update(((u, period.pk), computed[u]) for u in stale)
     return out
+
+
+def dashboard_cache_prune(*, today: dt.date) -> int:
+    """Drop the dashboards computed before today (they are never used again); returns how many."""
+    return DashboardCache.objects.filter(as_of__lt=today).delete()[0]
 
 
 def unit_figures_warm(*, today: dt.date) -> int:
@@ -851,7 +857,9 @@ def dashboard_overdue(
     query for the previous period."""
     previous = period_previous(period, periods=periods)
     scope = _dashboard_scope(user)
-    if scope is None or not figures_cache_enabled():
+    # Only the page's and the API's default lengths are kept: one row per audience and period, however many
+    # other `?limit=` values are asked for.
+    if scope is None or limit not in (DASHBOARD_LIMIT, DASHBOARD_PAGE_LIMIT) or not figures_cache_enabled():
         return _dashboard_compute(today=today, user=user, period=period, previous=previous, limit=limit)
     key = {"scope": scope, "period_id": period.pk, "limit": limit}
     data = (

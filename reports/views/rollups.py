@@ -480,7 +480,7 @@ def rollup_trend(request):
 RANKING_SHOWN = 20
 # Overdue, due-soon and at-risk rows on the page (and its download): the oldest 20 of each fit the A4 page a
 # meeting prints; each list links to all of them. The API's limit is separate (`?limit=`, default 50).
-LIST_SHOWN = 20
+LIST_SHOWN = rollups.DASHBOARD_PAGE_LIMIT
 
 
 def _task_rows(items: list[rollups.TaskItem], *, overdue: bool) -> Table:

@@ -164,14 +164,36 @@ def test_the_dashboard_is_recomputed_on_the_next_day(ledger, leader_user):
     assert on_the_1st == fresh(ledger, leader_user, today=dt.date(2024, 10, 1))
 
 
-def test_each_period_and_list_length_has_its_own_dashboard(ledger, leader_user):
+def test_each_period_and_list_length_has_its_own_dashboard(ledger, leader_user, monkeypatch):
+    monkeypatch.setattr(rollups, "DASHBOARD_PAGE_LIMIT", 1)  # the page's length, short enough to cut a list here
     q3 = shown(ledger, leader_user)
     q2 = shown(ledger, leader_user, period=ledger.q2)
     short = shown(ledger, leader_user, limit=1)
+    assert DashboardCache.objects.count() == 3
     assert q3["previous"] == ledger.q2.pk and q2["previous"] is None
     assert len(q3["targets_at_risk"]) == 2 and len(short["targets_at_risk"]) == 1
+    assert shown(ledger, leader_user) == q3
     assert q2 == fresh(ledger, leader_user, period=ledger.q2)
     assert short == fresh(ledger, leader_user, limit=1)
+
+
+def test_other_list_lengths_are_computed_but_not_kept(ledger, leader_user):
+    """An API caller trying every ?limit= must not fill the table with one dashboard per value."""
+    for limit in (1, 2, 3):
+        assert len(shown(ledger, leader_user, limit=limit)["targets_at_risk"]) == min(limit, 2)
+    assert not DashboardCache.objects.exists()
+
+
+def test_yesterdays_dashboards_are_dropped_by_the_daily_job(ledger, leader_user):
+    import time_machine
+
+    from reports import jobs
+
+    shown(ledger, leader_user, today=dt.date(2024, 9, 9))
+    shown(ledger, leader_user, period=ledger.q2)
+    with time_machine.travel("2024-09-10 00:05 +08:00", tick=False):
+        jobs.rollup_figures_warm()
+    assert list(DashboardCache.objects.values_list("as_of", "period_id")) == [(TODAY, ledger.q2.pk)]
 
 
 def test_a_reporter_is_never_served_the_whole_ledgers_dashboard(ledger, leader_user):
