@@ -330,3 +330,6 @@ class DashboardCache(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["scope", "period_id", "limit"], name="dashboardcache_unique")
         ]
+
+    def __str__(self):
+        return f"{self.scope} · 填报期 {self.period_id} · {self.as_of}"
