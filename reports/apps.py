@@ -2,6 +2,12 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate, pre_migrate
 
 
+def _empty_rollup_caches(**kwargs):
+    from .rollups import rollup_caches_empty
+
+    rollup_caches_empty(**kwargs)
+
+
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = "季度填报与催报"
@@ -16,3 +22,4 @@ class ReportsConfig(AppConfig):
         post_migrate.connect(
             triggers.create_sqlite_triggers, sender=self, dispatch_uid="reports_sqlite_triggers_create"
         )
+        post_migrate.connect(_empty_rollup_caches, sender=self, dispatch_uid="reports_rollup_caches_empty")

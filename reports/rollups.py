@@ -430,6 +430,19 @@ def unit_figures(
     return out
 
 
+def rollup_caches_empty(*, using: str = "default", **kwargs) -> None:
+    """Empty the figures and dashboard caches after every `migrate`: a deploy runs it, and may change how they are
+    computed; the next readers compute them again from the ledger (a post_migrate receiver)."""
+    from django.db import connections
+
+    conn = connections[using]
+    with conn.cursor() as cursor:
+        tables = set(conn.introspection.table_names(cursor))
+        for model in (UnitFigures, DashboardCache):
+            if model._meta.db_table in tables:  # a partial migrate may not have created them yet
+                cursor.execute(f"DELETE FROM {model._meta.db_table}")
+
+
 def dashboard_cache_prune(*, today: dt.date) -> int:
     """Drop the dashboards computed before today (they are never used again); returns how many."""
     return DashboardCache.objects.filter(as_of__lt=today).delete()[0]

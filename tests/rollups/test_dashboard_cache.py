@@ -245,3 +245,13 @@ def test_the_unit_zero_row_is_raised_only_for_tasks_no_unit_carries(ledger, orph
     assert zero() == start + 2
     Task.objects.filter(pk=ledger.t1.pk).update(deleted_at=timezone.now())
     assert zero() == start + 2
+
+
+def test_a_migrate_empties_the_caches_since_a_deploy_may_change_how_they_are_computed(ledger, leader_user):
+    from django.core.management.sql import emit_post_migrate_signal
+
+    shown(ledger, leader_user)
+    assert DashboardCache.objects.exists() and UnitFigures.objects.exists()
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    assert not DashboardCache.objects.exists() and not UnitFigures.objects.exists()
+    assert shown(ledger, leader_user) == fresh(ledger, leader_user)
