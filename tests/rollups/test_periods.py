@@ -47,3 +47,22 @@ def test_chosen_and_previous_period_are_the_same_from_the_database_and_from_the_
         with pytest.raises(ApplicationError) as from_list:
             rollups.period_resolve(value=bad, today=TODAY, periods=[q1, q2, q4])
         assert from_db.value.message == from_list.value.message
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"unit": 12, "light": "overdue"},
+        {"document": 3, "sort": "-deadline"},
+        {"county": "叶县 政府&1", "status": "已完成", "light": None},
+        {},
+    ],
+)
+def test_roll_up_links_are_written_as_urlencode_writes_them(params):
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    from reports.views.rollups import tasks_url
+
+    assert tasks_url(**params) == f"{reverse('tasks:list')}?{urlencode(params)}"
