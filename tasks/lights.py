@@ -60,7 +60,14 @@ def _describe(kind: str, obj) -> tuple[str, str]:
 
 
 def task_light(task: Task, *, today: dt.date) -> LightInfo:
-    return light_of(status=task.status, milestones=task.milestones.all(), targets=task.targets.all(), today=today)
+    milestones = getattr(task, "milestones_list", None)  # as tasks.selectors.task_rows_prefetch keeps them
+    targets = getattr(task, "targets_list", None)
+    return light_of(
+        status=task.status,
+        milestones=task.milestones.all() if milestones is None else milestones,
+        targets=task.targets.all() if targets is None else targets,
+        today=today,
+    )
 
 
 def light_of(*, status: str, milestones, targets, today: dt.date) -> LightInfo:

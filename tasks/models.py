@@ -152,8 +152,11 @@ class Task(models.Model):
         return self.status == Progress.COMPLETED
 
     def _units(self, role):
-        # Uses the prefetch cache when the caller prefetched task_units__unit.
-        return [tu.unit for tu in sorted(self.task_units.all(), key=lambda tu: tu.position) if tu.role == role]
+        # Uses the rows prefetched by tasks.selectors (task_rows_prefetch's plain list, or the prefetch cache).
+        rows = getattr(self, "task_units_list", None)
+        if rows is None:
+            rows = self.task_units.all()
+        return [tu.unit for tu in sorted(rows, key=lambda tu: tu.position) if tu.role == role]
 
     @property
     def lead_units(self):  # 牵头单位

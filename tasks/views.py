@@ -21,6 +21,7 @@ from .selectors import (
     TaskFilterError,
     task_history,
     task_list_prefetch,
+    task_rows_prefetch,
     tasks_deleted_visible_to,
     tasks_filter,
     tasks_sorted,
@@ -121,7 +122,7 @@ def task_list(request):
         qs = tasks_filter(qs, params=filters, today=today)
     except TaskFilterError as e:
         error, error_field, qs = e.message, e.field, qs.none()
-    qs = task_list_prefetch(tasks_sorted(qs, sort=sort, today=today))
+    qs = task_rows_prefetch(tasks_sorted(qs, sort=sort, today=today))
     number = request.GET.get("page")
     page = FirstPagePaginator(qs, PAGE_SIZE, first=(number or "1") == "1").get_page(number)
     counties = list(county_units())  # the filter's choices, and how many there are in all
