@@ -38,7 +38,7 @@ import functools
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import (
     Count,
     F,
@@ -48,7 +48,6 @@ from django.db.models import (
     OuterRef,
     Q,
     Subquery,
-    Sum,
     Value,
     Window,
 )
@@ -433,8 +432,6 @@ def unit_figures(
 def rollup_caches_empty(*, using: str = "default", **kwargs) -> None:
     """Empty the figures and dashboard caches after every `migrate`: a deploy runs it, and may change how they are
     computed; the next readers compute them again from the ledger (a post_migrate receiver)."""
-    from django.db import connections
-
     conn = connections[using]
     with conn.cursor() as cursor:
         tables = set(conn.introspection.table_names(cursor))
@@ -857,8 +854,8 @@ def _dashboard_scope(user) -> str | None:
     return "all" if _sees_all(user) else f"unit:{user.unit_id}"
 
 
-def _fingerprint_sql() -> RawSQL:
-    return RawSQL(f"SELECT COALESCE(SUM(rev), 0) FROM {UnitRevision._meta.db_table}", [])
+# The dashboard's fingerprint: every committed revision bump raises it (reports.models.UnitRevision).
+REVISION_SUM_SQL = f"SELECT COALESCE(SUM(rev), 0) FROM {UnitRevision._meta.db_table}"
 
 
 def dashboard_overdue(
@@ -875,9 +872,10 @@ def dashboard_overdue(
     if scope is None or limit not in (DASHBOARD_LIMIT, DASHBOARD_PAGE_LIMIT) or not figures_cache_enabled():
         return _dashboard_compute(today=today, user=user, period=period, previous=previous, limit=limit)
     key = {"scope": scope, "period_id": period.pk, "limit": limit}
+    previous_id = previous.pk if previous else None
     data = (
         DashboardCache.objects.filter(
-            **key, previous_id=previous.pk if previous else None, as_of=today, fingerprint=_fingerprint_sql()
+            **key, previous_id=previous_id, as_of=today, fingerprint=RawSQL(REVISION_SUM_SQL, [])
         )
         .values_list("data", flat=True)
         .first()
@@ -885,16 +883,14 @@ def dashboard_overdue(
     if data is not None:
         return Dashboard.from_data(data, period=period, previous=previous, today=today)
     # Read before computing: a change landing meanwhile leaves the new row stale.
-    fingerprint = UnitRevision.objects.aggregate(s=Coalesce(Sum("rev"), 0))["s"]
+    with connection.cursor() as cursor:
+        cursor.execute(REVISION_SUM_SQL)
+        fingerprint = cursor.fetchone()[0]
     d = _dashboard_compute(today=today, user=user, period=period, previous=previous, limit=limit)
     DashboardCache.objects.bulk_create(
         [
             DashboardCache(
-                **key,
-                previous_id=previous.pk if previous else None,
-                as_of=today,
-                fingerprint=fingerprint,
-                data=d.as_data(),
+                **key, previous_id=previous_id, as_of=today, fingerprint=fingerprint, data=d.as_data()
             )
         ],
         update_conflicts=True,
