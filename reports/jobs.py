@@ -66,10 +66,12 @@ def report_returned_notify(report_id: int) -> int | None:
 
 @shared_task(name="reports.jobs.rollup_figures_warm", acks_late=True)
 def rollup_figures_warm() -> int:
-    """Daily, just after midnight: today's roll-up figures, computed before the first leader opens the dashboard,
-    and yesterday's cached dashboards dropped."""
+    """Daily, just after midnight: today's roll-up figures and the leaders' dashboard, computed before the first
+    leader opens it, and yesterday's cached dashboards dropped. Returns the number of figure rows computed."""
     from . import rollups
 
     today = timezone.localdate()
     rollups.dashboard_cache_prune(today=today)
-    return rollups.unit_figures_warm(today=today)
+    stale = rollups.unit_figures_warm(today=today)
+    rollups.dashboard_warm(today=today)
+    return stale

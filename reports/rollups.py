@@ -440,6 +440,21 @@ def rollup_caches_empty(*, using: str = "default", **kwargs) -> None:
                 cursor.execute(f"DELETE FROM {model._meta.db_table}")
 
 
+def dashboard_warm(*, today: dt.date) -> bool:
+    """Compute today's dashboard of everyone who sees the whole ledger (leaders, the secretariat) for the default
+    period, at the page's and the API's lengths, so the first leader of the day reads it in one query (the daily
+    beat entry `rollup-figures-warm`, after the figures). Returns whether there was a period to compute."""
+    from departments.models import User
+
+    period = period_default(today=today)
+    if period is None:
+        return False
+    reader = User(role=Role.LEADER, is_active=True)  # not saved: stands for that audience
+    for limit in (DASHBOARD_PAGE_LIMIT, DASHBOARD_LIMIT):
+        dashboard_overdue(today=today, user=reader, period=period, limit=limit)
+    return True
+
+
 def dashboard_cache_prune(*, today: dt.date) -> int:
     """Drop the dashboards computed before today (they are never used again); returns how many."""
     return DashboardCache.objects.filter(as_of__lt=today).delete()[0]

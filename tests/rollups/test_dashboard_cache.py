@@ -9,6 +9,7 @@ really moves the dashboard, so a cache that is never invalidated fails here.
 import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from departments.models import Role, Unit
@@ -184,16 +185,37 @@ def test_other_list_lengths_are_computed_but_not_kept(ledger, leader_user):
     assert not DashboardCache.objects.exists()
 
 
-def test_yesterdays_dashboards_are_dropped_by_the_daily_job(ledger, leader_user):
-    import time_machine
+def test_the_daily_job_computes_the_leaders_dashboard_before_the_first_leader_arrives(
+    ledger, leader_user, django_assert_num_queries
+):
+    from reports import jobs
 
+    with time_machine.travel("2024-09-11 00:05 +08:00", tick=False):
+        jobs.rollup_figures_warm()
+    assert set(DashboardCache.objects.values_list("scope", "period_id", "limit")) == {
+        ("all", ledger.q3.pk, rollups.DASHBOARD_PAGE_LIMIT),
+        ("all", ledger.q3.pk, rollups.DASHBOARD_LIMIT),
+    }
+    periods = list(Period.objects.all())
+    day = dt.date(2024, 9, 11)
+    with django_assert_num_queries(1):
+        first = rollups.dashboard_overdue(
+            today=day, user=leader_user, period=ledger.q3, limit=rollups.DASHBOARD_PAGE_LIMIT, periods=periods
+        )
+    assert {**first.as_data(), "period": ledger.q3.pk, "previous": ledger.q2.pk} == fresh(
+        ledger, leader_user, today=day, limit=rollups.DASHBOARD_PAGE_LIMIT
+    )
+
+
+def test_yesterdays_dashboards_are_dropped_by_the_daily_job(ledger, leader_user):
     from reports import jobs
 
     shown(ledger, leader_user, today=dt.date(2024, 9, 9))
     shown(ledger, leader_user, period=ledger.q2)
     with time_machine.travel("2024-09-10 00:05 +08:00", tick=False):
         jobs.rollup_figures_warm()
-    assert list(DashboardCache.objects.values_list("as_of", "period_id")) == [(TODAY, ledger.q2.pk)]
+    assert not DashboardCache.objects.filter(as_of__lt=TODAY).exists()
+    assert DashboardCache.objects.filter(as_of=TODAY, period_id=ledger.q2.pk).exists()  # today's are kept
 
 
 def test_a_reporter_is_never_served_the_whole_ledgers_dashboard(ledger, leader_user):
