@@ -60,12 +60,10 @@ def _describe(kind: str, obj) -> tuple[str, str]:
 
 
 def task_light(task: Task, *, today: dt.date) -> LightInfo:
-    milestones = getattr(task, "milestones_list", None)  # as tasks.selectors.task_rows_prefetch keeps them
-    targets = getattr(task, "targets_list", None)
     return light_of(
         status=task.status,
-        milestones=task.milestones.all() if milestones is None else milestones,
-        targets=task.targets.all() if targets is None else targets,
+        milestones=task.related_rows("milestones"),
+        targets=task.related_rows("targets"),
         today=today,
     )
 

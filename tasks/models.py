@@ -151,11 +151,14 @@ class Task(models.Model):
     def is_completed(self) -> bool:
         return self.status == Progress.COMPLETED
 
+    def related_rows(self, name: str):
+        """The rows of a relation (task_units, milestones, targets) as tasks.selectors prefetched them: the plain
+        list `<name>_list` of task_rows_prefetch, else the related manager (its prefetch cache, or a query)."""
+        rows = getattr(self, f"{name}_list", None)
+        return getattr(self, name).all() if rows is None else rows
+
     def _units(self, role):
-        # Uses the rows prefetched by tasks.selectors (task_rows_prefetch's plain list, or the prefetch cache).
-        rows = getattr(self, "task_units_list", None)
-        if rows is None:
-            rows = self.task_units.all()
+        rows = self.related_rows("task_units")
         return [tu.unit for tu in sorted(rows, key=lambda tu: tu.position) if tu.role == role]
 
     @property
