@@ -143,13 +143,12 @@ def period_resolve(*, value, today: dt.date, periods: list[Period] | None = None
 
 
 def period_previous(period: Period, *, periods: list[Period] | None = None) -> Period | None:
+    """The quarter just before ``period``, if it has a reporting period; never an older one: a comparison with a
+    quarter years back (when the periods in between were never opened) reads as "last period" and misleads."""
+    key = (period.year, period.quarter - 1) if period.quarter > 1 else (period.year - 1, 4)
     if periods is not None:
-        return max((p for p in periods if _key(p) < _key(period)), key=_key, default=None)
-    return (
-        Period.objects.filter(Q(year__lt=period.year) | Q(year=period.year, quarter__lt=period.quarter))
-        .order_by("-year", "-quarter")
-        .first()
-    )
+        return next((p for p in periods if _key(p) == key), None)
+    return Period.objects.filter(year=key[0], quarter=key[1]).first()
 
 
 # --- SQL building blocks -------------------------------------------------------------------------------------
@@ -742,7 +741,11 @@ class Dashboard:
 
     def as_data(self) -> dict:
         """Everything but the periods and the day, as JSON-ready values (DashboardCache.data)."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("period", "previous", "today")}
+        data = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("period", "previous", "today")
+        }
         for name in ("overdue", "due_soon", "units", "targets_at_risk"):
             data[name] = [asdict(item) for item in data[name]]
         return data
@@ -757,7 +760,9 @@ class Dashboard:
 
         def target(i):
             value = i["latest_value"]
-            return TargetItem(**{**i, "due": day(i["due"]), "latest_value": None if value is None else Decimal(value)})
+            return TargetItem(
+                **{**i, "due": day(i["due"]), "latest_value": None if value is None else Decimal(value)}
+            )
 
         return cls(
             **{
@@ -915,7 +920,9 @@ def dashboard_overdue(
     return d
 
 
-def _dashboard_compute(*, today: dt.date, user, period: Period, previous: Period | None, limit: int) -> Dashboard:
+def _dashboard_compute(
+    *, today: dt.date, user, period: Period, previous: Period | None, limit: int
+) -> Dashboard:
     """A fixed number of queries: the overdue and due-soon lists (count, rows and the lead units, milestones and
     targets for the light's reason), the unit ranking (the department and county roll-ups) with the on-time rate
     of the previous period, and the targets at risk."""

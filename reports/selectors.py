@@ -252,6 +252,25 @@ class FormRow:
     def status_label(self) -> str:
         return self.report.get_status_display() if self.report else "未填报"
 
+    @property
+    def state_label(self) -> str:
+        """The short word of the form's task index: 未填, 草稿, 退回, 已提交, 已通过."""
+        return FORM_STATES[self.status]
+
+    @property
+    def share(self) -> str:
+        """牵头 or 配合 (responsible unit or county): the index filter."""
+        return "lead" if self.is_lead else "shared"
+
+
+FORM_STATES = {
+    "none": "未填",
+    ReportStatus.DRAFT: "草稿",
+    ReportStatus.RETURNED: "退回",
+    ReportStatus.SUBMITTED: "已提交",
+    ReportStatus.ACCEPTED: "已通过",
+}
+
 
 def form_rows_for(*, unit: Unit, period: Period) -> list[FormRow]:
     """The reporter's form for a period: one row per task the unit carries, with its report and values."""
@@ -270,6 +289,47 @@ def form_rows_for(*, unit: Unit, period: Period) -> list[FormRow]:
         is_lead = any(tu.unit_id == unit.pk and tu.role == TaskUnit.Role.LEAD for tu in task.task_units.all())
         rows.append(FormRow(task=task, roles=roles, report=report, is_lead=is_lead, target_values=values))
     return rows
+
+
+def period_before(period: Period) -> Period | None:
+    """The quarter just before, if it was a reporting period."""
+    year, quarter = (period.year, period.quarter - 1) if period.quarter > 1 else (period.year - 1, 4)
+    return Period.objects.filter(year=year, quarter=quarter).first()
+
+
+def previous_reports_for(*, unit: Unit, period: Period) -> tuple[Period | None, dict[int, Report]]:
+    """The unit's reports of the quarter before (task id -> report), offered on the form for reuse."""
+    before = period_before(period)
+    if before is None:
+        return None, {}
+    reports = (
+        Report.objects.filter(unit=unit, period=before)
+        .exclude(text="")
+        .only("task_id", "text", "problems", "next_steps", "progress", "percent", "status")
+    )
+    return before, {r.task_id: r for r in reports}
+
+
+def open_periods_owed(*, unit: Unit, exclude: Period | None = None) -> list[tuple[Period, int]]:
+    """Other open periods in which the unit still owes reports, oldest first: (period, reports not submitted).
+
+    Announced on the reporter's landing page so that an older quarter left open is not forgotten.
+    """
+    periods = list(periods_open().exclude(pk=exclude.pk if exclude else None).order_by("year", "quarter"))
+    if not periods:
+        return []
+    due = (
+        TaskUnit.objects.filter(unit=unit, task__deleted_at__isnull=True).values("task_id").distinct().count()
+    )
+    done = defaultdict(int)
+    for period_id in Report.objects.filter(
+        unit=unit,
+        period__in=periods,
+        status__in=(ReportStatus.SUBMITTED, ReportStatus.ACCEPTED),
+        task__deleted_at__isnull=True,
+    ).values_list("period_id", flat=True):
+        done[period_id] += 1
+    return [(p, due - done[p.pk]) for p in periods if due - done[p.pk] > 0]
 
 
 # ---------------------------------------------------------------------------------------------------------------

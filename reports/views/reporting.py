@@ -7,6 +7,7 @@ review (return / accept / reopen), task-compare, attachment, attachment-delete.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -28,13 +29,16 @@ from tasks.selectors import tasks_visible_to
 from ..forms import DueDateForm, PeriodOpenForm, ReasonForm
 from ..models import Period, Report, ReportStatus
 from ..selectors import (
+    FORM_STATES,
     FormRow,
     attachments_visible_to,
     form_rows_for,
+    open_periods_owed,
     period_current,
     period_submission_status,
     period_totals,
     periods_all,
+    previous_reports_for,
     report_can_edit,
     report_can_review,
     report_get_visible,
@@ -69,6 +73,24 @@ def _period_from(request, default: Period | None) -> Period | None:
 
 # --------------------------------------------------------------------------------------------- reporter form
 
+FIELD_LABELS = {
+    "progress": "进展",
+    "percent": "完成百分比",
+    "text": "本期进展情况",
+    "problems": "存在问题",
+    "next_steps": "下步打算",
+    "quick": "快捷填写",
+    "attachments": "附件",
+    "version": "版本",
+    "status": "状态",
+    "period": "填报期",
+}
+# Quick answers for a task that did not move this quarter: the text becomes "<answer>：<reason>".
+QUICK_ANSWERS = {"no_progress": "本期无新进展", "not_applicable": "不涉及"}
+QUICK_REASON_MAX = 200
+NOTES_KEY = "report_form_notes"  # what the last 全部提交 left unsubmitted, shown once after the redirect
+ANCHOR = re.compile(r"task-\d+")
+
 
 @dataclass
 class RowView:
@@ -79,6 +101,8 @@ class RowView:
     error: str = ""
     error_field: str = ""
     files: list = field(default_factory=list)
+    previous: Report | None = None  # the unit's report of the quarter before, offered for reuse
+    note: str = ""  # why 全部提交 left this task out
 
     @property
     def task(self) -> Task:
@@ -88,8 +112,33 @@ class RowView:
     def prefix(self) -> str:
         return f"t{self.row.task.pk}"
 
+    @property
+    def state(self) -> str:
+        return "error" if self.error else self.row.status
+
+    @property
+    def error_label(self) -> str:
+        if self.error_field.startswith("target-"):
+            return "指标实际值"
+        return FIELD_LABELS.get(self.error_field, "")
+
+    @property
+    def focus_name(self) -> str:
+        """The input the browser focuses when this row is the first faulty one."""
+        name = (
+            self.error_field
+            if self.error_field in CONTENT or self.error_field.startswith("target-")
+            else "text"
+        )
+        return f"{self.prefix}-{'quick_reason' if self.error_field == 'quick' else name}"
+
     def targets(self):
-        return [(t, self.vals["targets"].get(t.pk, "")) for t in self.row.task.targets.all()]
+        """(target, value as typed or stored, faulty?) for each target of the task."""
+        bad = self.error_field
+        return [
+            (t, self.vals["targets"].get(t.pk, ""), bad == f"target-{t.pk}")
+            for t in self.row.task.targets.all()
+        ]
 
 
 def _stored_vals(row: FormRow) -> dict:
@@ -103,6 +152,8 @@ def _stored_vals(row: FormRow) -> dict:
         "next_steps": r.next_steps if r else "",
         "targets": {t.pk: fmt(row.target_values.get(t.pk)) for t in row.task.targets.all()},
         "version": str(r.version) if r else "",
+        "quick": "",
+        "quick_reason": "",
     }
 
 
@@ -113,7 +164,31 @@ def _posted_vals(request, row: FormRow) -> dict:
         t.pk: (request.POST.get(f"{p}target-{t.pk}") or "").strip() for t in row.task.targets.all()
     }
     vals["version"] = (request.POST.get(p + "version") or "").strip()
+    vals["quick"] = (request.POST.get(p + "quick") or "").strip()
+    vals["quick_reason"] = (request.POST.get(p + "quick_reason") or "").strip()
     return vals
+
+
+def _row_posted(request, v: RowView) -> bool:
+    return any(f"{v.prefix}-{name}" in request.POST for name in (*CONTENT, "quick"))
+
+
+def _apply_quick(vals: dict) -> None:
+    """本期无新进展 / 不涉及 with a short reason becomes the row's progress text."""
+    if not vals["quick"]:
+        return
+    answer = QUICK_ANSWERS.get(vals["quick"])
+    if answer is None:
+        raise ApplicationError(f"快捷填写“{vals['quick']}”无效。", field="quick")
+    reason = vals["quick_reason"]
+    if not reason:
+        raise ApplicationError(f"选择“{answer}”时请写一句简短原因。", field="quick")
+    if len(reason) > QUICK_REASON_MAX:
+        raise ApplicationError(
+            f"“{answer}”的原因不能超过 {QUICK_REASON_MAX} 字（现有 {len(reason)} 字）。", field="quick"
+        )
+    vals["text"] = f"{answer}：{reason}"
+    vals["quick"] = vals["quick_reason"] = ""
 
 
 def _as_data(vals: dict) -> dict:
@@ -126,96 +201,157 @@ def _changed(stored: dict, posted: dict) -> bool:
     return any(stored[k] != posted[k] for k in CONTENT) or stored["targets"] != posted["targets"]
 
 
+def _check_row(v: RowView) -> None:
+    """Validate one row as typed; the error names the field (a target by its own input)."""
+    data = _as_data(v.vals)
+    targets = data.pop("target_values")
+    report_clean_data(task=v.task, data=data)
+    for item in targets:
+        try:
+            report_clean_data(task=v.task, data={"target_values": [item]})
+        except ApplicationError as e:
+            raise ApplicationError(e.message, field=f"target-{item['target']}") from None
+    for f in v.files:
+        attachment_check(name=f.name, head=f.read(8192), size=f.size, fileobj=f)
+        f.seek(0)
+
+
 def _require_reporter(user):
     if not (user.role == Role.REPORTER and user.unit_id):
         raise PermissionDenied("本页面供单位填报员填写季度进展。")
 
 
+def _row_views(*, unit: Unit, period: Period | None) -> tuple[list[RowView], Period | None]:
+    if period is None:
+        return [], None
+    rows = form_rows_for(unit=unit, period=period)
+    before, previous = previous_reports_for(unit=unit, period=period)
+    return [RowView(row=r, vals=_stored_vals(r), previous=previous.get(r.task.pk)) for r in rows], before
+
+
 @login_required
 def my_form(request):
-    """The reporter's landing page: one row per task of the unit in the open period."""
+    """The reporter's landing page: one card per task of the unit in the open period, with an index."""
     _require_reporter(request.user)
     period = _period_from(request, period_current())
     unit = Unit.objects.get(pk=request.user.unit_id)
-    rows = form_rows_for(unit=unit, period=period) if period else []
-    views = [RowView(row=r, vals=_stored_vals(r)) for r in rows]
+    views, before = _row_views(unit=unit, period=period)
     status = 200
     if request.method == "POST" and period is not None:
         outcome = _handle_form_post(request, unit=unit, period=period, views=views)
-        if outcome is None:
-            return HttpResponseRedirect(f"{reverse('reports:my-form')}?period={period.pk}")
+        if outcome.redirect:
+            request.session[NOTES_KEY] = {str(k): v for k, v in outcome.notes.items()}
+            anchor = (request.POST.get("anchor") or "").strip()
+            if not ANCHOR.fullmatch(anchor):
+                anchor = f"task-{outcome.anchor_task}" if outcome.anchor_task else ""
+            url = f"{reverse('reports:my-form')}?period={period.pk}"
+            return HttpResponseRedirect(url + (f"#{anchor}" if anchor else ""))
+        # Some rows were faulty: the saved ones are shown as stored now, the faulty ones as typed.
+        fresh, before = _row_views(unit=unit, period=period)
+        by_task = {v.task.pk: v for v in views}
+        for v in fresh:
+            old = by_task.get(v.task.pk)
+            if old is not None and old.error:
+                v.vals, v.error, v.error_field = old.vals, old.error, old.error_field
+            if old is not None:
+                v.note = outcome.notes.get(v.task.pk, "")
+        views = fresh
         status = 400
-    can_start = bool(period and period.is_open)
-    counts = {
-        "total": len(rows),
-        "submitted": sum(1 for r in rows if r.report and r.report.is_submitted),
-        "returned": sum(1 for r in rows if r.report and r.report.status == ReportStatus.RETURNED),
-    }
+    elif request.method == "GET":
+        notes = request.session.pop(NOTES_KEY, None) or {}
+        for v in views:
+            v.note = notes.get(str(v.task.pk), "")
     return render(
-        request,
-        "reports/my_form.html",
-        {
-            "period": period,
-            "periods": periods_all(),
-            "unit": unit,
-            "rows": views,
-            "can_start": can_start,
-            "progress_choices": Progress.choices,
-            "counts": counts,
-            "now": timezone.now(),
-        },
-        status=status,
+        request, "reports/my_form.html", _form_context(request, unit, period, views, before), status=status
     )
 
 
-def _handle_form_post(request, *, unit: Unit, period: Period, views: list[RowView]) -> str | None:
-    """Save every changed row as a draft and submit the ones asked for, all or nothing.
+def _form_context(request, unit, period, views, before) -> dict:
+    counts = {key: 0 for key in FORM_STATES}
+    for v in views:
+        counts[v.row.status] += 1
+    faulty = [v for v in views if v.error]
+    leftover = [v for v in views if v.note and not v.error]
+    return {
+        "period": period,
+        "periods": periods_all(),
+        "unit": unit,
+        "rows": views,
+        "can_start": bool(period and period.is_open),
+        "progress_choices": Progress.choices,
+        "quick_answers": QUICK_ANSWERS.items(),
+        "states": [(key, label, counts[key]) for key, label in FORM_STATES.items()],
+        "counts": {
+            "total": len(views),
+            "submitted": counts[ReportStatus.SUBMITTED] + counts[ReportStatus.ACCEPTED],
+            "returned": counts[ReportStatus.RETURNED],
+            "lead": sum(1 for v in views if v.row.is_lead),
+        },
+        "faulty": faulty,
+        "focus": faulty[0].focus_name if faulty else "",
+        "leftover": leftover,
+        "previous_period": before,
+        "owed_elsewhere": open_periods_owed(unit=unit, exclude=period) if period else [],
+        "now": timezone.now(),
+    }
 
-    Returns None on success (the caller redirects), or an error marker after filling row errors.
+
+@dataclass
+class FormOutcome:
+    redirect: bool
+    notes: dict[int, str] = field(default_factory=dict)  # task id -> why 全部提交 did not submit it
+    anchor_task: int | None = None
+
+
+def _handle_form_post(request, *, unit: Unit, period: Period, views: list[RowView]) -> FormOutcome:
+    """Save every valid changed row as a draft and submit the ones asked for; each row on its own.
+
+    A faulty row (a bad value, a stale version) is kept as typed with its message and saves nothing, but never
+    costs the other rows their work. 全部提交 submits every complete row and notes why each other one was not.
     """
     action = request.POST.get("action", "save")
+    submit_all = action == "submit_all"
     submit_ids: set[int] = set()
-    if action == "submit_all":
+    anchor_task = None
+    if submit_all:
         submit_ids = {v.task.pk for v in views if v.row.editable}
     elif action.startswith("submit:") and is_id(action[7:]):
         submit_ids = {int(action[7:])}
+        anchor_task = int(action[7:])
+    outcome = FormOutcome(redirect=True, anchor_task=anchor_task)
     work = []
     for v in views:
         if not v.row.editable:
             continue
-        posted = _posted_vals(request, v.row)
-        files = request.FILES.getlist(f"{v.prefix}-files")
-        changed = _changed(v.vals, posted)
+        # A row none of whose fields came back (not on the page that posted) is left as stored.
+        posted = _posted_vals(request, v.row) if _row_posted(request, v) else dict(v.vals)
+        v.files = request.FILES.getlist(f"{v.prefix}-files")
         v.vals = posted
-        v.files = files
         submit = v.task.pk in submit_ids
-        if not (changed or files or submit):
-            continue
-        if v.row.report is None and not period.is_open:
-            v.error = f"{period.label}未开放填报。"
-            continue
         try:
-            report_clean_data(task=v.task, data=_as_data(posted))
-            for f in files:
-                attachment_check(name=f.name, head=f.read(8192), size=f.size, fileobj=f)
-                f.seek(0)
-            if submit and not posted["text"]:
-                raise ApplicationError("提交前请填写本期进展情况。", field="text")
+            _apply_quick(posted)
+            changed = _changed(_stored_vals(v.row), posted)
+            if not (changed or v.files or submit):
+                continue
+            if v.row.report is None and not period.is_open:
+                raise ApplicationError(f"{period.label}未开放填报。", field="period")
+            _check_row(v)
         except ApplicationError as e:
             v.error, v.error_field = e.message, e.field or ""
             continue
-        work.append((v, changed, files, submit))
-    if any(v.error for v in views):
-        messages.error(request, "有填写错误，所有内容均未保存，请按提示修改后重新保存。")
-        return "invalid"
-    if not work:
-        messages.info(request, "没有需要保存的修改。")
-        return None
-    current = None
-    try:
-        with transaction.atomic():
-            for v, changed, files, submit in work:
-                current = v
+        if submit and not posted["text"]:
+            if not submit_all:
+                v.error, v.error_field = "提交前请填写本期进展情况。", "text"
+                continue
+            outcome.notes[v.task.pk] = "未填写本期进展情况" + ("，已存为草稿" if changed or v.files else "")
+            submit = False
+            if not (changed or v.files):
+                continue
+        work.append((v, changed, submit))
+    saved = submitted = 0
+    for v, changed, submit in work:
+        try:
+            with transaction.atomic():
                 report, created = report_get_or_create_for(
                     task=v.task, unit=unit, period=period, actor=request.user
                 )
@@ -225,24 +361,34 @@ def _handle_form_post(request, *, unit: Unit, period: Period, views: list[RowVie
                         report=report, data=_as_data(v.vals), version=version, actor=request.user
                     )
                     version = None
-                for f in files:
+                for f in v.files:
                     attachment_add(report=report, file=f, actor=request.user)
                 if submit:
                     report_submit(report=report, actor=request.user, version=version)
-    except ApplicationError as e:
-        current.error, current.error_field = e.message, e.field or ""
-        messages.error(request, "保存失败，所有内容均未保存：" + e.message)
-        return "failed"
-    submitted = sum(1 for w in work if w[3])
-    saved = len(work) - submitted
+        except ApplicationError as e:
+            v.error, v.error_field = e.message, e.field or ""
+            continue
+        submitted += 1 if submit else 0
+        saved += 0 if submit else 1
+    faulty = [v for v in views if v.error]
     parts = []
     if saved:
         parts.append(f"已保存 {saved} 项草稿")
     if submitted:
         late = timezone.now() >= period.due_at
         parts.append(f"已提交 {submitted} 项" + ("（已过报送截止时间，记为逾期提交）" if late else ""))
-    messages.success(request, "，".join(parts) + "。")
-    return None
+    if parts:
+        messages.success(request, "，".join(parts) + "。")
+    if faulty:
+        messages.error(
+            request, f"{len(faulty)} 项有填写错误，未保存，请按下方清单修改后再保存；其余内容已保存。"
+        )
+        outcome.redirect = False
+    elif outcome.notes:
+        messages.warning(request, f"{len(outcome.notes)} 项未提交，原因见下方清单。")
+    elif not parts:
+        messages.info(request, "没有需要保存的修改。")
+    return outcome
 
 
 # --------------------------------------------------------------------------------------------- secretariat

@@ -118,10 +118,10 @@ def test_submit_all_submits_every_editable_row(client_as, reporter, unit_a, peri
     assert Report.objects.count() == 2
 
 
-def test_one_bad_row_saves_nothing_and_says_what_and_where(client_as, reporter, unit_a, period):
+def test_one_bad_row_keeps_the_others_and_says_what_and_where(client_as, reporter, unit_a, period):
     from tests.factories import TaskFactory
 
-    t1, t2 = TaskFactory(lead=[unit_a]), TaskFactory(lead=[unit_a])
+    t1, t2 = TaskFactory(lead=[unit_a]), TaskFactory(lead=[unit_a], title="坏值所在的任务")
     res = client_as(reporter).post(
         "/reports/my/",
         {
@@ -134,19 +134,111 @@ def test_one_bad_row_saves_nothing_and_says_what_and_where(client_as, reporter, 
     assert res.status_code == 400
     html = res.content.decode()
     assert "完成百分比" in html and "0 到 100" in html and "坏的" in html  # typed text kept
-    assert not Report.objects.exists()
+    errors = html[html.index('data-testid="form-errors"') :]
+    errors = errors[: errors.index("</div>")]
+    assert f'href="#task-{t2.pk}"' in errors and "坏值所在的任务" in errors and "完成百分比" in errors
+    assert f'data-focus="t{t2.pk}-percent"' in html  # the faulty field gets the focus
+    assert list(Report.objects.values_list("task_id", "text")) == [(t1.pk, "正常")]  # the good row is saved
 
 
-def test_submit_all_with_an_empty_row_names_the_row_and_submits_nothing(client_as, reporter, unit_a, period):
+def test_a_bad_target_among_thirty_tasks_saves_the_other_twenty_nine(client_as, reporter, unit_a, period):
+    from tests.factories import TargetFactory, TaskFactory
+
+    tasks = [TaskFactory(lead=[unit_a]) for _ in range(30)]
+    target = TargetFactory(task=tasks[17], indicator="县域就诊率")
+    data = {"period": period.pk, "action": "save"}
+    for i, t in enumerate(tasks):
+        data.update(row(t, progress="in_progress", text=f"第{i}项进展"))
+    data[f"t{tasks[17].pk}-target-{target.pk}"] = "五十"
+    res = client_as(reporter).post("/reports/my/", data)
+    assert res.status_code == 400
+    html = res.content.decode()
+    assert "县域就诊率" in html and "五十" in html and "不是数字" in html
+    assert f'data-focus="t{tasks[17].pk}-target-{target.pk}"' in html
+    assert Report.objects.count() == 29
+    assert not Report.objects.filter(task=tasks[17]).exists()
+    assert "已保存 29 项草稿" in html
+
+
+def test_submit_all_submits_the_complete_rows_and_lists_the_rest(client_as, reporter, unit_a, period):
     from tests.factories import TaskFactory
 
-    t1, t2 = TaskFactory(lead=[unit_a]), TaskFactory(lead=[unit_a])
-    res = client_as(reporter).post(
-        "/reports/my/", {"period": period.pk, "action": "submit_all", **row(t1, text="有内容")}
+    t1, t2, t3 = (TaskFactory(lead=[unit_a]) for _ in range(3))
+    c = client_as(reporter)
+    res = c.post(
+        "/reports/my/",
+        {
+            "period": period.pk,
+            "action": "submit_all",
+            "anchor": f"task-{t2.pk}",
+            **row(t1, progress="in_progress", text="有内容"),
+            **row(t2, progress="in_progress", text="", problems="只写了问题"),
+        },
     )
-    assert res.status_code == 400
-    assert f'data-testid="error-{t2.pk}"' in res.content.decode()
+    assert res.status_code == 302 and res["Location"].endswith(f"#task-{t2.pk}")
+    assert Report.objects.get(task=t1).status == ReportStatus.SUBMITTED
+    assert Report.objects.get(task=t2).status == ReportStatus.DRAFT  # kept as a draft
+    assert not Report.objects.filter(task=t3).exists()
+    html = c.get(res["Location"]).content.decode()
+    leftover = html[html.index('data-testid="form-leftover"') :]
+    leftover = leftover[: leftover.index("</div>")]
+    assert f"#task-{t2.pk}" in leftover and f"#task-{t3.pk}" in leftover and f"#task-{t1.pk}" not in leftover
+    assert "未填写本期进展情况，已存为草稿" in leftover
+    assert 'data-testid="form-leftover"' not in c.get("/reports/my/").content.decode()  # shown once
+
+
+def test_quick_answer_with_a_reason_becomes_the_progress_text(client_as, reporter, task, period):
+    c = client_as(reporter)
+    res = c.post(
+        "/reports/my/",
+        {
+            "period": period.pk,
+            "action": f"submit:{task.pk}",
+            **row(task, progress="in_progress", quick="no_progress", quick_reason="本季度无安排"),
+        },
+    )
+    assert res.status_code == 302 and res["Location"].endswith(f"#task-{task.pk}")
+    report = Report.objects.get()
+    assert report.text == "本期无新进展：本季度无安排" and report.status == ReportStatus.SUBMITTED
+
+
+def test_quick_answer_without_a_reason_is_refused_on_that_row(client_as, reporter, task, period):
+    res = client_as(reporter).post(
+        "/reports/my/",
+        {"period": period.pk, "action": "save", **row(task, progress="in_progress", quick="not_applicable")},
+    )
+    assert res.status_code == 400 and "请写一句简短原因" in res.content.decode()
     assert not Report.objects.exists()
+
+
+def test_last_quarters_text_is_offered_for_reuse(client_as, reporter, unit_a, task, period):
+    from tests.factories import PeriodFactory
+
+    year, quarter = (period.year, period.quarter - 1) if period.quarter > 1 else (period.year - 1, 4)
+    before = PeriodFactory(year=year, quarter=quarter, is_open=True)
+    report, _ = report_get_or_create_for(task=task, unit=unit_a, period=before, actor=reporter)
+    report_save_draft(report=report, data={"text": "上季度已完成调研"}, version=None, actor=reporter)
+    html = client_as(reporter).get(f"/reports/my/?period={period.pk}").content.decode()
+    assert f'data-testid="previous-{task.pk}"' in html and "上季度已完成调研" in html and before.label in html
+
+
+def test_an_older_open_period_that_still_owes_reports_is_announced(client_as, reporter, task, period):
+    from tests.factories import PeriodFactory
+
+    older = PeriodFactory(year=period.year - 1, quarter=4, is_open=True)
+    html = client_as(reporter).get("/reports/my/").content.decode()
+    assert f'data-testid="owed-{older.pk}"' in html and "尚有 <strong>1</strong> 项未提交" in html
+
+
+def test_the_index_lists_every_task_with_its_state_and_share(client_as, reporter, unit_b, submitted, period):
+    from tests.factories import TaskFactory
+
+    shared = TaskFactory(lead=[unit_b], responsible=[submitted.unit])
+    html = client_as(reporter).get("/reports/my/").content.decode()
+    index = html[html.index('data-testid="form-index"') : html.index("</aside>")]
+    assert f'data-state="submitted" data-share="lead" data-task="{submitted.task_id}"' in index
+    assert f'data-state="none" data-share="shared" data-task="{shared.pk}"' in index
+    assert "未填" in index and "已提交" in index
 
 
 def test_a_stale_form_save_is_refused(client_as, reporter, draft, task, period):
