@@ -374,3 +374,17 @@ def test_form_report_get_or_create_reuses_existing_report(reporter, task, unit_a
     a, _ = report_get_or_create_for(task=task, unit=unit_a, period=period, actor=reporter)
     b, created = report_get_or_create_for(task=task, unit=unit_a, period=period, actor=reporter)
     assert a.pk == b.pk and not created
+
+
+def test_the_return_notice_lands_on_the_task_and_has_one_full_stop(
+    client_as, reporter, submitted, secretariat, task, period
+):
+    from reports.models import Notification
+    from reports.services import report_return
+
+    report_return(report=submitted, reason="请补充三个县的数据。", actor=secretariat)
+    note = Notification.objects.filter(user=reporter).latest("pk")
+    assert "。。" not in note.message and "请补充三个县的数据。请修改后重新提交" in note.message
+    assert note.link == f"/reports/my/?period={period.pk}#task-{task.pk}"
+    res = client_as(reporter).post(f"/inbox/{note.pk}/read/", {"open": "1"})
+    assert res.status_code == 302 and res["Location"] == note.link
