@@ -95,6 +95,20 @@ def tasks_led_by(*, unit: Unit) -> QuerySet[Task]:
     )
 
 
+def reports_pending_review(*, user, period: Period) -> QuerySet[Report]:
+    """The review queue: submitted reports of the period awaiting the secretariat, oldest submission first."""
+    return (
+        reports_visible_to(user=user)
+        .filter(period=period, status=ReportStatus.SUBMITTED)
+        .order_by("submitted_at", "pk")
+    )
+
+
+def report_next_pending(*, user, period: Period, exclude: int | None = None) -> Report | None:
+    """The next report of the queue (通过并下一份)."""
+    return reports_pending_review(user=user, period=period).exclude(pk=exclude).first()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Periods
 # ---------------------------------------------------------------------------------------------------------------
@@ -170,6 +184,13 @@ class UnitSubmission:
         if self.missing:
             return "未提交"
         return "逾期提交" if self.late else "按时"
+
+    @property
+    def timeliness_label(self) -> str:
+        """As shown: a unit part-way through reads 已提交 4/36, not a red 未提交."""
+        if self.missing and self.submitted:
+            return f"部分提交 {self.submitted}/{self.due}"
+        return self.timeliness
 
     @property
     def is_complete(self) -> bool:

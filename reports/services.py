@@ -505,6 +505,24 @@ def report_accept(*, report: Report, actor, version: int | None = None, now=None
     return locked
 
 
+def report_accept_many(
+    *, reports: list[tuple[Report, int | None]], actor, now=None
+) -> tuple[list[Report], list[tuple[Report, str]]]:
+    """Accept several submitted reports (batch review), each on its own: one that changed since the reviewer
+    read it (stale version) or is no longer submitted is reported back and does not stop the others.
+
+    Returns (accepted, [(report, Chinese reason)]).
+    """
+    _require_reviewer(actor)
+    accepted, failed = [], []
+    for report, version in reports:
+        try:
+            accepted.append(report_accept(report=report, actor=actor, version=version, now=now))
+        except ApplicationError as e:
+            failed.append((report, e.message))
+    return accepted, failed
+
+
 @transaction.atomic
 def report_reopen(*, report: Report, reason: str, actor, version: int | None = None, now=None) -> Report:
     """Unlock an accepted report for correction, with a reason; it goes back to the unit as returned."""

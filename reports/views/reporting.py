@@ -38,10 +38,13 @@ from ..selectors import (
     period_submission_status,
     period_totals,
     periods_all,
+    periods_open,
     previous_reports_for,
     report_can_edit,
     report_can_review,
     report_get_visible,
+    report_next_pending,
+    reports_pending_review,
     reports_visible_to,
     task_period_reports,
 )
@@ -53,6 +56,7 @@ from ..services import (
     period_open,
     period_set_due_date,
     report_accept,
+    report_accept_many,
     report_clean_data,
     report_get_or_create_for,
     report_reopen,
@@ -416,13 +420,7 @@ def period_status(request):
                 .filter(period=period, unit=selected_unit)
                 .order_by("task__document_id", "task__sort_key")
             )
-    awaiting = []
-    if period:
-        awaiting = list(
-            reports_visible_to(user=request.user)
-            .filter(period=period, status=ReportStatus.SUBMITTED)
-            .order_by("submitted_at")[:200]
-        )
+    open_periods = list(periods_open())
     return render(
         request,
         "reports/period_status.html",
@@ -433,13 +431,23 @@ def period_status(request):
             "totals": period_totals(rows),
             "selected_unit": selected_unit,
             "unit_reports": unit_reports,
-            "awaiting": awaiting,
+            "open_periods": open_periods,
+            "open_confirm": _open_confirmation(open_periods),
             "can_review": report_can_review(user=request.user),
             "open_form": PeriodOpenForm(initial=PeriodOpenForm.initial_for(timezone.localdate())),
             "due_form": DueDateForm(initial={"due_date": period.due_date} if period else None),
             "now": timezone.now(),
         },
     )
+
+
+def _open_confirmation(open_periods: list[Period]) -> str:
+    """The question asked before a period is opened; it names the periods that are open already."""
+    text = "开启后各单位即可填报，并按截止日收到催报。"
+    if open_periods:
+        others = "、".join(p.label for p in open_periods)
+        text += f"注意：{others}仍在开放，填报员会同时看到多个开放的填报期；如已结束请先关闭。"
+    return text + "确定开启？"
 
 
 def _require_reviewer(user):
@@ -471,6 +479,9 @@ def period_open_view(request):
         request,
         f"{'已开启' if created else '已重新开放'}{period.label}，报送截止日 {period.due_date:%Y-%m-%d}。",
     )
+    others = [p.label for p in periods_open().exclude(pk=period.pk)]
+    if others:
+        messages.warning(request, f"同时开放的还有：{'、'.join(others)}。")
     return HttpResponseRedirect(f"{reverse('reports:period-status')}?period={period.pk}")
 
 
@@ -500,6 +511,81 @@ def period_close_view(request, pk):
     period = period_close(period=period, actor=request.user)
     messages.success(request, f"{period.label}已关闭填报，已开始的报告仍可完成和审核。")
     return HttpResponseRedirect(f"{reverse('reports:period-status')}?period={period.pk}")
+
+
+# --------------------------------------------------------------------------------------------- review queue
+
+QUEUE_SHOWN = 500  # a quarter brings ~480 reports; more than this waits for the next page load
+
+
+@login_required
+def review_queue(request):
+    """Reports awaiting review, oldest submission first, grouped per unit or per task, with batch accept."""
+    _require_reviewer(request.user)
+    period = _period_from(request, period_current())
+    group = "task" if request.GET.get("group") == "task" else "unit"
+    pending = []
+    if period:
+        pending = list(
+            reports_pending_review(user=request.user, period=period)
+            .select_related("task__document")
+            .only(
+                "pk", "version", "submitted_at", "is_late", "progress", "percent", "text", "status",
+                "task__id", "task__path_key", "task__title", "task__sort_key", "task__document__doc_number",
+                "unit__id", "unit__name", "period__id", "period__year", "period__quarter", "period__due_date",
+            )[:QUEUE_SHOWN]
+        )  # fmt: skip
+    groups: dict = {}
+    for r in pending:
+        key = r.unit_id if group == "unit" else r.task_id
+        label = (
+            r.unit.name
+            if group == "unit"
+            else f"{r.task.document.doc_number or ''} {r.task.path_key}《{r.task.title}》"
+        )
+        groups.setdefault(key, {"key": key, "label": label.strip(), "reports": []})["reports"].append(r)
+    totals = period_totals(period_submission_status(period=period)) if period else {}
+    return render(
+        request,
+        "reports/review_queue.html",
+        {
+            "period": period,
+            "periods": periods_all(),
+            "group": group,
+            "groups": list(groups.values()),  # in order of each group's oldest submission
+            "pending_count": len(pending),
+            "truncated": len(pending) >= QUEUE_SHOWN,
+            "totals": totals,
+        },
+    )
+
+
+@login_required
+@require_POST
+def review_accept_selected(request):
+    """Batch accept (批量通过): the selected reports, each checked against the version the reviewer saw."""
+    _require_reviewer(request.user)
+    period = _period_from(request, None)
+    chosen: dict[int, int] = {}
+    for raw in request.POST.getlist("report"):
+        pk, _, version = raw.partition(":")
+        if is_id(pk) and is_id(version):
+            chosen[int(pk)] = int(version)
+    back = f"{reverse('reports:review-queue')}?period={period.pk if period else ''}"
+    if request.POST.get("group") == "task":
+        back += "&group=task"
+    if not chosen:
+        messages.error(request, "请先勾选要通过的报告。")
+        return HttpResponseRedirect(back)
+    reports = {r.pk: r for r in reports_visible_to(user=request.user).filter(pk__in=chosen)}
+    accepted, failed = report_accept_many(
+        reports=[(reports[pk], v) for pk, v in chosen.items() if pk in reports], actor=request.user
+    )
+    if accepted:
+        messages.success(request, f"已审核通过 {len(accepted)} 份报告，已锁定。")
+    for report, reason in failed:
+        messages.error(request, f"{report.unit.name} · 任务 {report.task.path_key}：未通过审核——{reason}")
+    return HttpResponseRedirect(back)
 
 
 # --------------------------------------------------------------------------------------------- report detail
@@ -589,8 +675,17 @@ def report_review(request, pk, action):
             report_reopen(report=report, reason=reason, actor=request.user, version=version)
     except ApplicationError as e:
         messages.error(request, f"{REVIEW_ACTIONS[action]}失败：{e.message}")
-    else:
-        messages.success(request, f"报告已{REVIEW_ACTIONS[action]}。")
+        return redirect("reports:detail", pk=report.pk)
+    done = f"{report.unit.name} · 任务 {report.task.path_key} 的报告已{REVIEW_ACTIONS[action]}"
+    if request.POST.get("next") and action in ("accept", "return"):
+        following = report_next_pending(user=request.user, period=report.period, exclude=report.pk)
+        if following is not None:
+            left = reports_pending_review(user=request.user, period=report.period).count()
+            messages.success(request, f"{done}。下一份（还有 {left} 份待审核）：")
+            return redirect("reports:detail", pk=following.pk)
+        messages.success(request, f"{done}。{report.period.label}已没有待审核的报告。")
+        return HttpResponseRedirect(f"{reverse('reports:review-queue')}?period={report.period_id}")
+    messages.success(request, f"{done}。")
     return redirect("reports:detail", pk=report.pk)
 
 
@@ -660,6 +755,8 @@ def attachment_delete(request, pk):
 urlpatterns = [
     path("reports/my/", my_form, name="my-form"),
     path("reports/status/", period_status, name="period-status"),
+    path("reports/review/", review_queue, name="review-queue"),
+    path("reports/review/accept/", review_accept_selected, name="review-accept-selected"),
     path("reports/periods/open/", period_open_view, name="period-open"),
     path("reports/periods/<int:pk>/due/", period_due_view, name="period-due"),
     path("reports/periods/<int:pk>/close/", period_close_view, name="period-close"),

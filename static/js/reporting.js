@@ -72,6 +72,32 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   }
 
+  // The review queue: select all / a group, and show how many are selected.
+  var queue = document.getElementById("queue-form");
+  if (queue) {
+    var boxes = queue.querySelectorAll("input[name=report]");
+    var count = queue.querySelector(".js-selected-count");
+    var recount = function () {
+      var n = 0;
+      boxes.forEach(function (b) { if (b.checked) n++; });
+      if (count) count.textContent = n;
+      var button = queue.querySelector("[data-testid=accept-selected]");
+      if (button) button.setAttribute("data-confirm", "通过所选的 " + n + " 份报告？通过后报告锁定，只能说明原因后重新打开。");
+    };
+    queue.querySelectorAll(".js-check-group").forEach(function (g) {
+      g.addEventListener("change", function () {
+        g.closest(".queue-group").querySelectorAll("input[name=report]").forEach(function (b) { b.checked = g.checked; });
+        recount();
+      });
+    });
+    var all = queue.querySelector(".js-check-all");
+    if (all) all.addEventListener("change", function () {
+      queue.querySelectorAll("input[type=checkbox]").forEach(function (b) { b.checked = all.checked; });
+      recount();
+    });
+    boxes.forEach(function (b) { b.addEventListener("change", recount); });
+  }
+
   // The task index: open beside the cards on wide screens, folded on phones; filters by state and role.
   var index = document.getElementById("form-index");
   if (index) {

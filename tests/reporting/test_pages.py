@@ -388,3 +388,105 @@ def test_the_return_notice_lands_on_the_task_and_has_one_full_stop(
     assert note.link == f"/reports/my/?period={period.pk}#task-{task.pk}"
     res = client_as(reporter).post(f"/inbox/{note.pk}/read/", {"open": "1"})
     assert res.status_code == 302 and res["Location"] == note.link
+
+
+def _submitted_reports(units, tasks, reporter_for, period):
+    from reports.services import report_submit
+
+    out = []
+    for unit in units:
+        for task in tasks:
+            report, _ = report_get_or_create_for(
+                task=task, unit=unit, period=period, actor=reporter_for[unit.pk]
+            )
+            report = report_save_draft(
+                report=report, data={"text": "进展"}, version=None, actor=reporter_for[unit.pk]
+            )
+            out.append(report_submit(report=report, actor=reporter_for[unit.pk]))
+    return out
+
+
+@pytest.fixture
+def queue_world(unit_a, unit_b, reporter, period):
+    from departments.models import Role
+    from tests.factories import TaskFactory, UserFactory
+
+    reporter_b = UserFactory(role=Role.REPORTER, unit=unit_b)
+    tasks = [TaskFactory(lead=[unit_a], responsible=[unit_b]) for _ in range(2)]
+    return _submitted_reports([unit_a, unit_b], tasks, {unit_a.pk: reporter, unit_b.pk: reporter_b}, period)
+
+
+def test_the_review_queue_lists_pending_reports_oldest_first_per_unit_and_per_task(
+    client_as, secretariat, queue_world, period
+):
+    c = client_as(secretariat)
+    html = c.get(f"/reports/review/?period={period.pk}").content.decode()
+    positions = [html.index(f'data-testid="queue-row-{r.pk}"') for r in queue_world]
+    assert positions == sorted(positions)  # submitted in this order, listed oldest first
+    assert html.count('data-testid="queue-group"') == 2
+    html = c.get(f"/reports/review/?period={period.pk}&group=task").content.decode()
+    assert html.count('data-testid="queue-group"') == 2 and "待审核 <strong>4</strong> 份" in html
+
+
+@pytest.mark.parametrize("who", ["leader", "reporter"])
+def test_only_the_secretariat_opens_the_review_queue(client_as, who, request, period):
+    assert client_as(request.getfixturevalue(who)).get("/reports/review/").status_code == 403
+
+
+def test_batch_accept_accepts_the_selected_and_names_a_stale_one(client_as, secretariat, queue_world, period):
+    first, second, third, _ = queue_world
+    res = client_as(secretariat).post(
+        "/reports/review/accept/",
+        {
+            "period": period.pk,
+            "report": [
+                f"{first.pk}:{first.version}",
+                f"{second.pk}:{second.version}",
+                f"{third.pk}:{third.version - 1}",
+            ],
+        },
+        follow=True,
+    )
+    html = res.content.decode()
+    assert "已审核通过 2 份报告" in html and "已被修改" in html
+    statuses = dict(Report.objects.values_list("pk", "status"))
+    assert statuses[first.pk] == statuses[second.pk] == ReportStatus.ACCEPTED
+    assert statuses[third.pk] == ReportStatus.SUBMITTED
+
+
+def test_accept_and_next_opens_the_next_pending_report(client_as, secretariat, queue_world, period):
+    first, second, *_ = queue_world
+    c = client_as(secretariat)
+    html = c.get(f"/reports/{first.pk}/").content.decode()
+    assert 'data-testid="accept-next"' in html and "data-confirm=" in html  # locking asks first
+    res = c.post(f"/reports/{first.pk}/accept/", {"version": first.version, "next": "1"})
+    assert res.status_code == 302 and res["Location"] == f"/reports/{second.pk}/"
+    for r in queue_world[1:]:
+        r.refresh_from_db()
+        res = c.post(f"/reports/{r.pk}/accept/", {"version": r.version, "next": "1"})
+    assert res["Location"] == f"/reports/review/?period={period.pk}"  # the queue is empty: back to it
+    assert Report.objects.filter(status=ReportStatus.ACCEPTED).count() == 4
+
+
+def test_status_page_shows_partial_submission_and_links_the_queue_and_the_compilation(
+    client_as, secretariat, queue_world, unit_a, period
+):
+    from tests.factories import TaskFactory
+
+    TaskFactory(lead=[unit_a])  # unit A now owes 3 and has submitted 2
+    html = client_as(secretariat).get(f"/reports/status/?period={period.pk}").content.decode()
+    cell = html[html.index(f'data-testid="timeliness-{unit_a.pk}"') :]
+    cell = cell[: cell.index("</td>")]
+    assert "部分提交 2/3" in cell and "未提交" not in cell
+    assert (
+        f"/reports/review/?period={period.pk}" in html
+        and f"/reports/compilation.xlsx?period={period.pk}" in html
+    )
+
+
+def test_opening_a_period_asks_first_and_warns_about_the_open_one(client_as, secretariat, period):
+    c = client_as(secretariat)
+    html = c.get("/reports/status/").content.decode()
+    assert f"{period.label}仍在开放" in html and 'data-testid="open-periods-warning"' in html
+    res = c.post("/reports/periods/open/", {"year": 2024, "quarter": 4, "due_date": ""}, follow=True)
+    assert f"同时开放的还有：{period.label}" in res.content.decode()

@@ -115,7 +115,9 @@ def test_secretariat_returns_with_reason_and_the_unit_is_told(submitted, secreta
     returned = report_return(report=submitted, reason="请补充县域就诊率数据", actor=secretariat)
     assert returned.status == ReportStatus.RETURNED and returned.return_reason == "请补充县域就诊率数据"
     note = Notification.objects.get(user=reporter)
-    assert "请补充县域就诊率数据" in note.message and note.link.endswith(reverse("reports:my-form"))
+    assert "请补充县域就诊率数据" in note.message and note.link.endswith(
+        f"{reverse('reports:my-form')}?period={submitted.period_id}#task-{submitted.task_id}"
+    )
     assert (
         returned.revisions.last().action == "return"
         and returned.revisions.last().reason == "请补充县域就诊率数据"
