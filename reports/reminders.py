@@ -139,16 +139,7 @@ def period_stage_on(*, due: dt.date, today: dt.date) -> PeriodStage | None:
             nominal = due + dt.timedelta(days=k * every)
             if workdays.send_day(nominal, after=due) == today:
                 hits.append(
-                    (
-                        1000 + k,
-                        PeriodStage(
-                            Kind.PERIOD_OVERDUE,
-                            f"overdue{k}",
-                            escalation_for_round(k),
-                            -(today - due).days,
-                            k,
-                        ),
-                    )
+                    (1000 + k, PeriodStage(Kind.PERIOD_OVERDUE, f"overdue{k}", escalation_for_round(k), -(today - due).days, k))
                 )
     if not hits:
         return None
@@ -160,20 +151,14 @@ def _task_label(path_key: str, title: str) -> str:
     return f"{path_key}《{title}》"
 
 
-def _period_message(
-    *, period: Period, stage: PeriodStage, missing: int, samples: list[str], today: dt.date
-) -> str:
+def _period_message(*, period: Period, stage: PeriodStage, missing: int, samples: list[str], today: dt.date) -> str:
     due = f"{period.due_date:%Y年%m月%d日}".replace("年0", "年").replace("月0", "月")
     if stage.kind == Kind.PERIOD_BEFORE:
         days = (period.due_date - today).days
         head = f"{period.label}进展报送截止日为{due}，还有 {days} 天。"
     elif stage.kind == Kind.PERIOD_DUE:
         days = (period.due_date - today).days
-        head = (
-            f"今天是{period.label}进展报送截止日（{due}）。"
-            if days == 0
-            else f"{period.label}进展报送截止日{due}为休息日，请在今天完成报送（还有 {days} 天）。"
-        )
+        head = f"今天是{period.label}进展报送截止日（{due}）。" if days == 0 else f"{period.label}进展报送截止日{due}为休息日，请在今天完成报送（还有 {days} 天）。"
     else:
         head = f"{period.label}进展报送已于{due}截止，贵单位已逾期 {(today - period.due_date).days} 天（第 {stage.overdue_round} 次催报）。"
     listed = "、".join(samples)
@@ -194,11 +179,7 @@ def plan_period_reminders(*, today: dt.date, link: str) -> list[PlannedReminder]
         sample_rows = (
             missing_rows(period=period)
             .annotate(
-                rn=Window(
-                    RowNumber(),
-                    partition_by=[F("unit_id")],
-                    order_by=[F("task__sort_key").asc(), F("task_id").asc()],
-                )
+                rn=Window(RowNumber(), partition_by=[F("unit_id")], order_by=[F("task__sort_key").asc(), F("task_id").asc()])
             )
             .filter(rn__lte=SAMPLE_TASKS + 2)  # a pair listed under two roles shows twice: keep a spare
             .values_list("unit_id", "task__path_key", "task__title")
@@ -219,11 +200,7 @@ def plan_period_reminders(*, today: dt.date, link: str) -> list[PlannedReminder]
                     send_on=today,
                     link=f"{link}?period={period.pk}",  # an older open period opens as itself
                     message=_period_message(
-                        period=period,
-                        stage=stage,
-                        missing=missing,
-                        samples=samples.get(unit_id, []),
-                        today=today,
+                        period=period, stage=stage, missing=missing, samples=samples.get(unit_id, []), today=today
                     ),
                 )
             )
@@ -260,17 +237,10 @@ def plan_task_reminders(*, today: dt.date, link: str) -> list[PlannedReminder]:
     # (unit, task, date) -> what falls due that day
     items: dict[tuple[int, int, dt.date], dict] = {}
     milestones = base.filter(task__milestones__date__in=dates, task__milestones__done=False).values_list(
-        "unit_id",
-        "task_id",
-        "task__path_key",
-        "task__title",
-        "task__milestones__date",
-        "task__milestones__text",
+        "unit_id", "task_id", "task__path_key", "task__title", "task__milestones__date", "task__milestones__text"
     )
     for unit_id, task_id, path_key, title, date, text in milestones:
-        entry = items.setdefault(
-            (unit_id, task_id, date), {"label": _task_label(path_key, title), "what": []}
-        )
+        entry = items.setdefault((unit_id, task_id, date), {"label": _task_label(path_key, title), "what": []})
         what = f"节点“{text}”" if text else "时间节点"
         if what not in entry["what"]:
             entry["what"].append(what)
@@ -288,9 +258,7 @@ def plan_task_reminders(*, today: dt.date, link: str) -> list[PlannedReminder]:
     )
     for unit_id, task_id, path_key, title, due, indicator, op, value, value_high, tunit in targets:
         entry = items.setdefault((unit_id, task_id, due), {"label": _task_label(path_key, title), "what": []})
-        label = Target(
-            indicator=indicator, op=op, value=Decimal(value), value_high=value_high, unit=tunit
-        ).label
+        label = Target(indicator=indicator, op=op, value=Decimal(value), value_high=value_high, unit=tunit).label
         what = f"目标“{label}”"
         if what not in entry["what"]:
             entry["what"].append(what)
@@ -355,17 +323,8 @@ def reminders_claim(*, planned: list[PlannedReminder], now: dt.datetime, created
         seen.add(p.key)
         rows.append(
             [
-                p.unit_id,
-                p.kind,
-                p.subject_key,
-                p.stage,
-                p.period_id,
-                p.escalation,
-                ops.adapt_datefield_value(p.send_on),
-                p.message,
-                p.link,
-                created_by_id,
-                created_at,
+                p.unit_id, p.kind, p.subject_key, p.stage, p.period_id, p.escalation,
+                ops.adapt_datefield_value(p.send_on), p.message, p.link, created_by_id, created_at,
             ]  # fmt: skip
         )
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
@@ -398,9 +357,7 @@ _CARRIER_ORDER = {
 
 def combined_message(reminders: list[Reminder]) -> str:
     """The text of one unit's message for everything it was reminded of in one run."""
-    ordered = sorted(
-        reminders, key=lambda r: (_CARRIER_ORDER.get(r.kind, 9), r.subject_key, r.stage, r.pk or 0)
-    )
+    ordered = sorted(reminders, key=lambda r: (_CARRIER_ORDER.get(r.kind, 9), r.subject_key, r.stage, r.pk or 0))
     if len(ordered) == 1:
         return ordered[0].message
     lines = [f"{i}. {r.message}" for i, r in enumerate(ordered, 1)]
@@ -414,9 +371,7 @@ class DispatchResult:
     pending_delivery_ids: list[int] = field(default_factory=list)
 
 
-def _recipients(
-    unit_ids: set[int], max_escalation: int
-) -> tuple[dict[int, list[dict]], list[dict], list[dict]]:
+def _recipients(unit_ids: set[int], max_escalation: int) -> tuple[dict[int, list[dict]], list[dict], list[dict]]:
     reporters: dict[int, list[dict]] = defaultdict(list)
     for row in User.objects.filter(unit_id__in=unit_ids, role=Role.REPORTER, is_active=True).values(
         "id", "unit_id", "email"
@@ -428,9 +383,7 @@ def _recipients(
         else []
     )
     leaders = (
-        list(User.objects.filter(role=Role.LEADER, is_active=True).values("id", "email"))
-        if max_escalation >= 2
-        else []
+        list(User.objects.filter(role=Role.LEADER, is_active=True).values("id", "email")) if max_escalation >= 2 else []
     )
     return reporters, secretariat, leaders
 
@@ -479,11 +432,7 @@ def _dispatch_batch(ids: list[int], *, now: dt.datetime) -> DispatchResult:
                 seen_users.add(u["id"])
                 notifications.append(
                     Notification(
-                        user_id=u["id"],
-                        reminder=carrier,
-                        kind=carrier.kind,
-                        message=carrier.message,
-                        link=carrier.link,
+                        user_id=u["id"], reminder=carrier, kind=carrier.kind, message=carrier.message, link=carrier.link
                     )
                 )
                 deliveries.append(
@@ -499,14 +448,10 @@ def _dispatch_batch(ids: list[int], *, now: dt.datetime) -> DispatchResult:
                 if u["email"]:
                     emails.append(u["email"].strip())
             for address in dict.fromkeys(e.lower() for e in emails if e):
-                deliveries.append(
-                    Delivery(reminder=carrier, channel=Delivery.Channel.EMAIL, recipient=address)
-                )
+                deliveries.append(Delivery(reminder=carrier, channel=Delivery.Channel.EMAIL, recipient=address))
             if carrier.unit.webhook_url:
                 deliveries.append(
-                    Delivery(
-                        reminder=carrier, channel=Delivery.Channel.WEBHOOK, recipient=carrier.unit.webhook_url
-                    )
+                    Delivery(reminder=carrier, channel=Delivery.Channel.WEBHOOK, recipient=carrier.unit.webhook_url)
                 )
         Notification.objects.bulk_create(notifications, ignore_conflicts=True)
         Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
@@ -520,9 +465,7 @@ def _dispatch_batch(ids: list[int], *, now: dt.datetime) -> DispatchResult:
     return result
 
 
-def reminders_dispatch(
-    *, reminder_ids: list[int], now: dt.datetime, deliver: str = "queue"
-) -> DispatchResult:
+def reminders_dispatch(*, reminder_ids: list[int], now: dt.datetime, deliver: str = "queue") -> DispatchResult:
     """Turn claimed reminders into messages and deliveries, then send them (`deliver`: queue, sync or none).
 
     Safe to call with ids another run is dispatching: rows locked or already dispatched are skipped.
@@ -609,12 +552,7 @@ def _send_email(delivery: Delivery) -> None:
     text = render_to_string("emails/reminder_body.txt", context)
     html = render_to_string("emails/reminder_body.html", context)
     sent = send_mail(
-        subject,
-        text,
-        settings.DEFAULT_FROM_EMAIL,
-        [delivery.recipient],
-        html_message=html,
-        fail_silently=False,
+        subject, text, settings.DEFAULT_FROM_EMAIL, [delivery.recipient], html_message=html, fail_silently=False
     )
     if sent != 1:
         raise DeliveryError("邮件服务器未接受该邮件")
@@ -634,10 +572,7 @@ def _send_webhook(delivery: Delivery) -> None:
         raise DeliveryError("Webhook 地址必须以 http:// 或 https:// 开头")
     body = json.dumps(webhook_payload(delivery.reminder), ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(
-        delivery.recipient,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8"},
+        delivery.recipient, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
     )
     timeout = float(_setting("REMINDER_WEBHOOK_TIMEOUT", 5))
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - URL set by the administrator
@@ -733,9 +668,7 @@ class SweepResult:
 STRANDED_AFTER = dt.timedelta(minutes=10)
 
 
-def reminders_resume(
-    *, now: dt.datetime, deliver: str = "queue", include_failed: bool = True
-) -> tuple[int, list[int]]:
+def reminders_resume(*, now: dt.datetime, deliver: str = "queue", include_failed: bool = True) -> tuple[int, list[int]]:
     """Finish what an interrupted run left: claimed-but-undispatched reminders and unsent deliveries.
 
     A pending delivery counts as stranded once its reminder was dispatched more than STRANDED_AFTER ago (its
@@ -783,9 +716,7 @@ def reminders_send_due(*, now: dt.datetime | None = None, deliver: str = "queue"
     return result
 
 
-def report_returned_notify(
-    *, report_id: int, now: dt.datetime | None = None, deliver: str = "queue"
-) -> int | None:
+def report_returned_notify(*, report_id: int, now: dt.datetime | None = None, deliver: str = "queue") -> int | None:
     """Tell the unit at once that a report was returned. One reminder per return (keyed by the report version)."""
     now = now or timezone.now()
     report = Report.objects.select_related("task", "period", "unit").filter(pk=report_id).first()
@@ -890,9 +821,7 @@ def notification_mark_read(*, notification: Notification, now: dt.datetime | Non
 
 
 def notification_mark_all_read(*, user, now: dt.datetime | None = None) -> int:
-    return (
-        notifications_visible_to(user=user).filter(read_at__isnull=True).update(read_at=now or timezone.now())
-    )
+    return notifications_visible_to(user=user).filter(read_at__isnull=True).update(read_at=now or timezone.now())
 
 
 __all__ = [
