@@ -741,11 +741,7 @@ class Dashboard:
 
     def as_data(self) -> dict:
         """Everything but the periods and the day, as JSON-ready values (DashboardCache.data)."""
-        data = {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if f.name not in ("period", "previous", "today")
-        }
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("period", "previous", "today")}
         for name in ("overdue", "due_soon", "units", "targets_at_risk"):
             data[name] = [asdict(item) for item in data[name]]
         return data
@@ -760,9 +756,7 @@ class Dashboard:
 
         def target(i):
             value = i["latest_value"]
-            return TargetItem(
-                **{**i, "due": day(i["due"]), "latest_value": None if value is None else Decimal(value)}
-            )
+            return TargetItem(**{**i, "due": day(i["due"]), "latest_value": None if value is None else Decimal(value)})
 
         return cls(
             **{
@@ -920,9 +914,7 @@ def dashboard_overdue(
     return d
 
 
-def _dashboard_compute(
-    *, today: dt.date, user, period: Period, previous: Period | None, limit: int
-) -> Dashboard:
+def _dashboard_compute(*, today: dt.date, user, period: Period, previous: Period | None, limit: int) -> Dashboard:
     """A fixed number of queries: the overdue and due-soon lists (count, rows and the lead units, milestones and
     targets for the light's reason), the unit ranking (the department and county roll-ups) with the on-time rate
     of the previous period, and the targets at risk."""
