@@ -690,6 +690,7 @@ class TaskItem:
     days: int  # days overdue (red) or days left (yellow)
     light: str
     light_reason: str
+    shared_units: list[str] = field(default_factory=list)  # 配合 (responsible) units; older cached rows lack it
 
 
 @dataclass
@@ -803,12 +804,16 @@ def _task_items(lists: list[list[dict]], *, today: dt.date) -> list[list[TaskIte
     managers cost more than the SQL here)."""
     ids = {t["id"] for rows in lists for t in rows}
     leads: dict[int, list[tuple[int, str]]] = {}
-    for task_id, unit_id, name in (
-        TaskUnit.objects.filter(task_id__in=ids, role=TaskUnit.Role.LEAD)
+    shared: dict[int, list[str]] = {}
+    for task_id, unit_id, name, role in (
+        TaskUnit.objects.filter(task_id__in=ids, role__in=(TaskUnit.Role.LEAD, TaskUnit.Role.RESPONSIBLE))
         .order_by("task_id", "position", "id")
-        .values_list("task_id", "unit_id", "unit__name")
+        .values_list("task_id", "unit_id", "unit__name", "role")
     ):
-        leads.setdefault(task_id, []).append((unit_id, name))
+        if role == TaskUnit.Role.LEAD:
+            leads.setdefault(task_id, []).append((unit_id, name))
+        else:
+            shared.setdefault(task_id, []).append(name)
     milestones: dict[int, list[Milestone]] = {}
     for m in Milestone.objects.filter(task_id__in=ids, date__isnull=False, done=False):
         milestones.setdefault(m.task_id, []).append(m)
@@ -836,6 +841,7 @@ def _task_items(lists: list[list[dict]], *, today: dt.date) -> list[list[TaskIte
                     days=abs((today - t["open_due"]).days) if t["open_due"] else 0,
                     light=info.light,
                     light_reason=info.reason,
+                    shared_units=shared.get(t["id"], []),
                 )
             )
         out.append(items)

@@ -66,13 +66,15 @@ class Table:
         css = self.row_css or [""] * len(self.rows)
         out = []
         esc = html.escape  # the standard library's: same escaping as Django's escape(), without SafeString
+        # data-label: a phone shows each row as a card of "label: value" lines (static/css/dashboard.css)
+        labels = [f' data-label="{esc(c.label)}"' for c in self.columns]
         for row_css, row in zip(css, self.rows, strict=True):
             cells = []
-            for cell, is_num in zip(row, numeric, strict=False):
+            for cell, is_num, label in zip(row, numeric, labels, strict=False):
                 klass = (("num " if is_num else "") + cell.css).strip()
                 text = esc(str(cell.display))
                 inner = f'<a href="{esc(cell.url)}">{text}</a>' if cell.url else text
-                cells.append(f'<td class="{klass}">{inner}</td>' if klass else f"<td>{inner}</td>")
+                cells.append(f'<td class="{klass}"{label}>{inner}</td>' if klass else f"<td{label}>{inner}</td>")
             out.append((f'<tr class="{esc(row_css)}">' if row_css else "<tr>") + "".join(cells) + "</tr>")
         return mark_safe("\n".join(out))  # noqa: S308 - every piece above is escaped
 
@@ -489,37 +491,64 @@ RANKING_SHOWN = 20
 LIST_SHOWN = rollups.DASHBOARD_PAGE_LIMIT
 
 
-def _task_rows(items: list[rollups.TaskItem], *, overdue: bool) -> Table:
-    table = Table(
-        columns=[
-            Column("path", "编号", width=12, numeric=False, sortable=False),
-            Column("title", "任务", width=40, numeric=False, sortable=False),
-            Column("lead", "牵头单位", width=24, numeric=False, sortable=False),
-            Column("due", "节点日期", width=12, numeric=False, sortable=False),
-            Column("days", "超期天数" if overdue else "剩余天数", sortable=False),
-            Column("reason", "亮灯原因", width=60, numeric=False, sortable=False),
-        ]
-    )
+def days_text(days: int) -> str:
+    """Days to a date as leaders read them: 已超期 N 天 / 今天到期 / 还剩 N 天 (never a negative count)."""
+    if days < 0:
+        return f"已超期 {-days} 天"
+    return "今天到期" if days == 0 else f"还剩 {days} 天"
+
+
+def _names(names: list[str], shown: int = 3) -> str:
+    return "、".join(names[:shown]) + (f"等 {len(names)} 个" if len(names) > shown else "")
+
+
+def _task_rows(items: list[rollups.TaskItem], *, overdue: bool, user=None) -> Table:
+    """Overdue or due-soon tasks: 文号 (a path like 二.(一).1 exists in several plans), the lead and the shared
+    (配合) units — for a reporter, its own part — and the days as words."""
+    own_unit = user.unit_id if user is not None and user.role == Role.REPORTER else None
+    columns = [
+        Column("document", "文号", width=18, numeric=False, sortable=False),
+        Column("path", "编号", width=12, numeric=False, sortable=False),
+        Column("title", "任务", width=40, numeric=False, sortable=False),
+    ]
+    if own_unit:
+        columns.append(Column("share", "本单位", width=8, numeric=False, sortable=False))
+    columns += [
+        Column("lead", "牵头单位", width=24, numeric=False, sortable=False),
+        Column("shared", "配合单位", width=24, numeric=False, sortable=False),
+        Column("due", "节点日期", width=12, numeric=False, sortable=False),
+        Column("days", "超期" if overdue else "剩余", sortable=False),
+        Column("reason", "亮灯原因", width=60, numeric=False, sortable=False),
+    ]
+    table = Table(columns=columns)
     light = "overdue" if overdue else "due_soon"
     for t in items:
         detail = _url_or_none("tasks:detail", t.id)
         lead = "、".join(t.lead_units)
         lead_url = tasks_url(lead_unit=t.lead_unit_ids[0], light=light) if t.lead_unit_ids else None
         due = t.open_due.strftime("%Y-%m-%d") if t.open_due else ""
-        table.rows.append(
-            [
-                Cell(value=t.path_key, display=t.path_key, url=detail),
-                Cell(value=t.title, display=t.title, url=detail),
-                Cell(value=lead, display=lead, url=lead_url),
-                Cell(value=due, display=due),
-                _n(t.days, css="hot" if overdue else "warm"),
-                Cell(value=t.light_reason, display=t.light_reason),
-            ]
-        )
+        days = -t.days if overdue else t.days
+        row = [
+            Cell(value=t.document, display=t.document, css="nowrap"),
+            Cell(value=t.path_key, display=t.path_key, url=detail, css="nowrap"),
+            Cell(value=t.title, display=t.title, url=detail),
+        ]
+        if own_unit:
+            share = "牵头" if own_unit in t.lead_unit_ids else "配合"
+            row.append(Cell(value=share, display=share))
+        row += [
+            Cell(value=lead, display=lead, url=lead_url),
+            Cell(value="、".join(t.shared_units), display=_names(t.shared_units) or "—"),
+            Cell(value=due, display=due, css="nowrap"),
+            Cell(value=t.days, display=days_text(days), css=("hot" if overdue else "warm") + " nowrap"),
+            Cell(value=t.light_reason, display=t.light_reason, css="reason-cell"),
+        ]
+        table.rows.append(row)
     return table
 
 
-def _ranking_table(units: list[rollups.RankItem], *, user, period: Period) -> Table:
+def _ranking_table(units: list[rollups.RankItem], *, user, period: Period, mid_period: bool = False) -> Table:
+    # Before the due date every report in is on time: the share is "submitted so far", and is called so.
     table = Table(
         columns=[
             Column("rank", "名次", width=6, sortable=False),
@@ -527,8 +556,8 @@ def _ranking_table(units: list[rollups.RankItem], *, user, period: Period) -> Ta
             Column("overdue", "超期任务", sortable=False),
             Column("tasks", "任务数", sortable=False),
             Column("reports_due", "应报", sortable=False),
-            Column("reports_on_time", "按时报送", sortable=False),
-            Column("on_time_rate", "按时率", sortable=False),
+            Column("reports_on_time", "已提交" if mid_period else "按时报送", sortable=False),
+            Column("on_time_rate", "已提交比例" if mid_period else "按时率", sortable=False),
         ]
     )
     for i, u in enumerate(units, start=1):
@@ -555,7 +584,7 @@ def _targets_table(items: list[rollups.TargetItem]) -> Table:
             Column("target", "指标", width=36, numeric=False, sortable=False),
             Column("latest", "最新值", width=12, numeric=False, sortable=False),
             Column("due", "到期日", width=12, numeric=False, sortable=False),
-            Column("days", "距到期（天）", sortable=False),
+            Column("days", "到期", sortable=False),
         ]
     )
     for t in items:
@@ -567,7 +596,11 @@ def _targets_table(items: list[rollups.TargetItem]) -> Table:
                 Cell(value=t.label, display=t.label),
                 Cell(value=latest, display=latest),
                 Cell(value=t.due.strftime("%Y-%m-%d"), display=t.due.strftime("%Y-%m-%d")),
-                _n(t.days_left, css="hot" if t.days_left < 0 else "warm"),
+                Cell(
+                    value=t.days_left,
+                    display=days_text(t.days_left),
+                    css="hot nowrap" if t.days_left < 0 else "warm nowrap",
+                ),
             ]
         )
     return table
@@ -584,11 +617,15 @@ def dashboard(request):
     d = rollups.dashboard_overdue(
         today=today, user=request.user, period=period, limit=LIST_SHOWN, periods=ctx["periods"]
     )
-    overdue = _task_rows(d.overdue, overdue=True)
-    due_soon = _task_rows(d.due_soon, overdue=False)
-    ranking = _ranking_table(d.units[:RANKING_SHOWN], user=request.user, period=period)
+    overdue = _task_rows(d.overdue, overdue=True, user=request.user)
+    due_soon = _task_rows(d.due_soon, overdue=False, user=request.user)
+    # Before the end of the due date no report of this period is late yet: the rate counts only reports already
+    # due, so mid-period it is not given (a 1.0% made of reports not yet due misleads) and the page says why.
+    mid_period = timezone.now() < period.due_at
+    on_time_rate = None if mid_period else d.on_time_rate
+    ranking = _ranking_table(d.units[:RANKING_SHOWN], user=request.user, period=period, mid_period=mid_period)
     targets = _targets_table(d.targets_at_risk)
-    prev_label = d.previous.label if d.previous else "上期"
+    prev_label = d.previous.label if d.previous else "无填报期"
     rates = Table(
         columns=[
             Column("what", "报送情况", width=24, numeric=False),
@@ -600,7 +637,10 @@ def dashboard(request):
     rates.rows = [
         [
             Cell(value=f"本期（{d.period.label}）", display=f"本期（{d.period.label}）"),
-            Cell(value=_pct_value(d.on_time_rate), display=_pct(d.on_time_rate)),
+            Cell(
+                value=_pct_value(on_time_rate),
+                display=f"截止日 {period.due_date:%m-%d} 后统计" if mid_period else _pct(on_time_rate),
+            ),
             _n(d.reports_on_time),
             _n(d.reports_due),
         ],
@@ -669,13 +709,16 @@ def dashboard(request):
         ],
         "rates": {
             "labels": [f"上期 {prev_label}", f"本期 {d.period.label}"],
-            "values": [_pct_value(d.on_time_rate_previous), _pct_value(d.on_time_rate)],
+            "values": [_pct_value(d.on_time_rate_previous), _pct_value(on_time_rate)],
         },
     }
     ctx.update(
         d=d,
         today=today,
-        on_time_pct=_pct(d.on_time_rate),
+        on_time_pct=_pct(on_time_rate),
+        mid_period=mid_period,
+        data_time=timezone.localtime(),
+        shared_note="一项任务计入它的每个牵头单位和配合单位（牵头、配合合计）",
         rates_lines=rates.lines,
         overdue_headers=_header_links(request, overdue, "", False),
         due_soon_headers=_header_links(request, due_soon, "", False),
@@ -692,8 +735,8 @@ def dashboard(request):
         previous_reports_url=reports_url(request.user, period=d.previous) if d.previous else None,
         rate_delta=(
             None
-            if d.on_time_rate is None or d.on_time_rate_previous is None
-            else round((d.on_time_rate - d.on_time_rate_previous) * 100, 1)
+            if on_time_rate is None or d.on_time_rate_previous is None
+            else round((on_time_rate - d.on_time_rate_previous) * 100, 1)
         ),
     )
     return render(request, "reports/dashboard.html", ctx)

@@ -19,7 +19,8 @@
         grid: { left: 150, right: 32, top: 8, bottom: 24, containLabel: false },  // room for the 140px labels
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
         xAxis: { type: "value", minInterval: 1 },
-        yAxis: { type: "category", data: items.map(function (u) { return u.name; }), axisLabel: { width: 140, overflow: "truncate" } },
+        // interval 0: every unit's name is drawn (ECharts otherwise drops labels that would touch, on paper half of them)
+        yAxis: { type: "category", data: items.map(function (u) { return u.name; }), axisLabel: { interval: 0, width: 140, overflow: "truncate", fontSize: 11 } },
         series: [{ type: "bar", name: "超期任务", data: items.map(function (u) { return { value: u.overdue, url: u.url }; }),
                    itemStyle: { color: "#d93025" }, label: { show: true, position: "right" } }]
       };
@@ -76,6 +77,10 @@
       var build = builders[el.getAttribute("data-chart")];
       var data = readData(el.getAttribute("data-source"));
       if (!build || !data) return;
+      // The unit bars get 18 px each, so every name has room on screen and on paper.
+      if (el.getAttribute("data-chart") === "units" && data.units) {
+        el.style.height = Math.max(240, data.units.length * 18 + 40) + "px";
+      }
       // Canvas at twice the screen resolution so the charts stay sharp on paper.
       var chart = window.echarts.init(el, null, { renderer: "canvas", devicePixelRatio: Math.max(window.devicePixelRatio || 1, 2) });
       var option = build(data);
@@ -98,7 +103,14 @@
     fontsReady.then(draw, draw);
     window.addEventListener("resize", resizeAll);
     // Charts follow the printed page width (A4 landscape) and come back afterwards.
-    window.addEventListener("beforeprint", resizeAll);
+    window.addEventListener("beforeprint", function () {
+      var stamp = new Date();
+      var pad = function (n) { return String(n).padStart(2, "0"); };
+      document.querySelectorAll(".js-print-time").forEach(function (el) {
+        el.textContent = stamp.getFullYear() + "-" + pad(stamp.getMonth() + 1) + "-" + pad(stamp.getDate()) + " " + pad(stamp.getHours()) + ":" + pad(stamp.getMinutes());
+      });
+      resizeAll();
+    });
     window.addEventListener("afterprint", resizeAll);
     document.querySelectorAll(".js-print").forEach(function (b) {
       b.addEventListener("click", function () { window.print(); });

@@ -241,14 +241,28 @@ def test_dashboard_page_shows_overdue_tasks_ranking_and_charts(client_as, ledger
         "vendor/echarts/echarts.min.js" in html and "js/dashboard.js" in html and "css/dashboard.css" in html
     )
     assert "<script>" not in html  # no inline script (CSP): chart data goes in json_script
-    assert "33.3%" in html and "16.7%" in html  # on-time rate this period against last
+    # 2024-09-10 is before the period's due date (09-20): no report is due yet, so no rate, and the page says so
+    rates = html[html.index('data-testid="rates-table"') : html.index('data-testid="mid-period-note"')]
+    assert "33.3%" not in rates and "16.7%" in rates and "截止日 09-20 后统计" in rates
+    assert "已提交比例" in html  # the ranking's share is called what it is mid-period
+    assert "已超期 72 天" in html and "距到期" not in html
+
+
+def test_after_the_due_date_the_dashboard_compares_the_on_time_rate_with_the_quarter_before(
+    client_as, ledger, leader_user
+):
+    with time_machine.travel("2024-09-21 10:00 +08:00", tick=False):
+        html = client_as(leader_user).get(reverse("reports:dashboard")).content.decode()
+    assert "33.3%" in html and "16.7%" in html and 'data-testid="mid-period-note"' not in html
 
 
 def test_dashboard_excel_has_one_sheet_per_section(client_as, ledger, leader_user):
     x = client_as(leader_user).get(reverse("reports:dashboard"), {"format": "xlsx"})
     sheets = sheet_rows(x)
     assert list(sheets) == ["超期任务", "临期任务", "单位排名", "按时报送率", "风险指标"]
-    assert sheets["超期任务"][2][0] == "一.(一).1" and sheets["超期任务"][2][4] == 72
+    # 文号 first (a path like 一.(一).1 exists in several plans), the days overdue as a number
+    assert sheets["超期任务"][1][:2] == ["文号", "编号"] and sheets["超期任务"][2][1] == "一.(一).1"
+    assert sheets["超期任务"][1][6] == "超期" and sheets["超期任务"][2][6] == 72
     assert [r[1] for r in sheets["单位排名"][2:]] == [
         "鲁山县政府",
         "市医疗保障局",
@@ -256,7 +270,7 @@ def test_dashboard_excel_has_one_sheet_per_section(client_as, ledger, leader_use
         "叶县政府",
         "市卫生健康委",
     ]
-    assert sheets["按时报送率"][2][1] == 33.3 and sheets["按时报送率"][3][1] == 16.7
+    assert sheets["按时报送率"][2][1] is None and sheets["按时报送率"][3][1] == 16.7  # mid-period: no rate yet
     assert len(sheets["风险指标"]) == 4
 
 
