@@ -24,9 +24,19 @@ def navigation(request):
     user = getattr(request, "user", None)
     if not user or not user.is_authenticated:
         return {}
+    from departments.middleware import AUDITOR_ALLOWED
+    from departments.permissions import is_system_admin
+
+    def may_open(name: str) -> bool:
+        # Only what the role can open (the auditor's pages are fenced by departments.middleware; the admin
+        # console needs a staff account as well as the role).
+        if user.role == Role.AUDITOR and name not in AUDITOR_ALLOWED:
+            return False
+        return is_system_admin(user) if name == "admin:index" else True
+
     items = []
     for name, label, roles in NAV:
-        if user.role not in roles:
+        if user.role not in roles or not may_open(name):
             continue
         try:
             url = reverse(name)
@@ -39,7 +49,7 @@ def navigation(request):
     except Exception:  # noqa: BLE001 - the header must render even if the inbox table is unavailable
         unread = 0
     try:
-        inbox_url = reverse("reports:inbox")
+        inbox_url = reverse("reports:inbox") if may_open("reports:inbox") else ""
     except NoReverseMatch:
         inbox_url = ""
     return {"nav_items": items, "unread_count": unread, "inbox_url": inbox_url}

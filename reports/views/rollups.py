@@ -491,6 +491,11 @@ RANKING_SHOWN = 20
 LIST_SHOWN = rollups.DASHBOARD_PAGE_LIMIT
 
 
+def _short(period: Period | None) -> str:
+    """A chart's axis label: 2026年三季度 (no 第, no （年度）), so two fit side by side on paper."""
+    return f"{period.year}年{'一二三四'[period.quarter - 1]}季度" if period else "无填报期"
+
+
 def days_text(days: int) -> str:
     """Days to a date as leaders read them: 已超期 N 天 / 今天到期 / 还剩 N 天 (never a negative count)."""
     if days < 0:
@@ -708,7 +713,8 @@ def dashboard(request):
             },
         ],
         "rates": {
-            "labels": [f"上期 {prev_label}", f"本期 {d.period.label}"],
+            "labels": [f"上期\n{_short(d.previous)}", f"本期\n{_short(d.period)}"],
+            "pending": f"{period.due_date:%m-%d} 截止后统计" if mid_period else "—",
             "values": [_pct_value(d.on_time_rate_previous), _pct_value(on_time_rate)],
         },
     }

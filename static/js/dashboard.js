@@ -27,15 +27,18 @@
     },
     // Light distribution; a click opens the ledger filtered by that light.
     lights: function (data) {
+      // Counts go in the legend ("超期 159"), not on label lines: on a small or printed chart label lines
+      // collide and ECharts hides or truncates them; the legend always shows every light.
+      var lights = data.lights || [];
+      var counts = {};
+      lights.forEach(function (l) { counts[l.name] = l.value; });
       return {
         tooltip: { trigger: "item", formatter: "{b}：{c}（{d}%）" },
-        legend: { bottom: 0 },
-        series: [{ type: "pie", radius: ["35%", "65%"], center: ["50%", "45%"],
-                   label: { formatter: "{b}\n{c}" },
-                   data: (data.lights || []).map(function (l) {
-                     // Empty slices keep their legend entry but draw no label line.
-                     return { name: l.name, value: l.value, url: l.url, itemStyle: { color: l.color },
-                              label: { show: l.value > 0 }, labelLine: { show: l.value > 0 } };
+        legend: { bottom: 0, itemGap: 12, formatter: function (name) { return name + " " + counts[name]; } },
+        series: [{ type: "pie", radius: ["35%", "62%"], center: ["50%", "44%"],
+                   label: { show: false }, labelLine: { show: false },
+                   data: lights.map(function (l) {
+                     return { name: l.name, value: l.value, url: l.url, itemStyle: { color: l.color } };
                    }) }]
       };
     },
@@ -45,10 +48,12 @@
       return {
         grid: { left: 8, right: 16, top: 24, bottom: 8, containLabel: true },
         tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "—" : v + "%"; } },
-        xAxis: { type: "category", data: r.labels },
+        // two short lines per label ("上期" / the quarter), every label drawn
+        xAxis: { type: "category", data: r.labels, axisLabel: { interval: 0, lineHeight: 16 } },
         yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
-        series: [{ type: "bar", barWidth: "40%", data: r.values.map(function (v, i) { return { value: v, itemStyle: { color: i === r.values.length - 1 ? "#1a56db" : "#9aa5b1" } }; }),
-                   label: { show: true, position: "top", formatter: function (p) { return p.value == null ? "—" : p.value + "%"; } } }]
+        // A rate not computed yet (mid-period) is drawn as an empty bar whose label says when it will be.
+        series: [{ type: "bar", barWidth: "40%", data: r.values.map(function (v, i) { return { value: v == null ? 0 : v, missing: v == null, itemStyle: { color: i === r.values.length - 1 ? "#1a56db" : "#9aa5b1" } }; }),
+                   label: { show: true, position: "top", formatter: function (p) { return p.data.missing ? (r.pending || "—") : p.value + "%"; } } }]
       };
     },
     // Quarter by quarter: reports on time / late / missing (stacked) and the on-time rate (line).

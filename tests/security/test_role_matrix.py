@@ -70,6 +70,8 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "tasks:plan-review": ("GET", "", "L 403 403 403 403 R 403 403"),  # plans/review/
     "reports:my-form": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my/
     "reports:period-status": ("GET", "", "L 403 403 403 200 200 403 403"),  # reports/status/
+    "reports:review-queue": ("GET", "", "L 403 403 403 403 200 403 403"),  # reports/review/
+    "reports:review-accept-selected": ("POST", "", "L 403 403 403 403 R 403 403"),  # reports/review/accept/
     "reports:period-open": ("POST", "", "L 403 403 403 403 R 403 403"),  # reports/periods/open/
     "reports:period-due": ("POST", "pk=@period", "L 403 403 403 403 R 403 404"),  # reports/periods/<int:pk>/due/
     "reports:period-close": ("POST", "pk=@period", "L 403 403 403 403 R 403 404"),  # reports/periods/<int:pk>/close/
