@@ -7,3 +7,8 @@ class DepartmentsConfig(AppConfig):
 
     def ready(self):
         from . import security  # noqa: F401 - connects the login/logout audit signals
+        from .audit_display import register_describer
+        from .selectors import units_audit_labels, users_audit_labels
+
+        register_describer("unit", units_audit_labels)
+        register_describer("user", users_audit_labels)

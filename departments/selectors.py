@@ -109,9 +109,14 @@ def audit_entries_search(
     if action:
         qs = qs.filter(action=action)
     if obj:
+        from .audit_display import OBJECT_TYPE_LABELS
+
+        # "任务" finds every task record, as "task" does
+        types = [code for code, label in OBJECT_TYPE_LABELS.items() if label == obj.strip()]
         qs = qs.filter(
             Q(object_repr__icontains=obj)
             | Q(object_type__iexact=obj)
+            | Q(object_type__in=types)
             | Q(object_id=obj)
             | Q(message__icontains=obj)
         )
@@ -129,3 +134,30 @@ def audit_actions() -> list[str]:
     from .models import AuditEntry
 
     return list(AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+def audit_action_choices() -> list[tuple[str, str]]:
+    """(code, Chinese label) of the actions on record, by label: the auditor's search list."""
+    from .audit_display import action_label
+
+    return sorted(((code, action_label(code)) for code in audit_actions()), key=lambda c: c[1])
+
+
+def units_audit_labels(ids: list[str]) -> dict[str, str]:
+    """单位 市医疗保障局 (soft-deleted units included): the audit log's name for a unit id."""
+    return {
+        str(pk): f"单位 {name}"
+        for pk, name in Unit.objects.filter(pk__in=[int(i) for i in ids if i.isdigit()]).values_list("pk", "name")
+    }
+
+
+def users_audit_labels(ids: list[str]) -> dict[str, str]:
+    from .models import Role, User
+
+    roles = dict(Role.choices)
+    return {
+        str(pk): f"账号 {username}（{roles.get(role, role)}）"
+        for pk, username, role in User.objects.filter(pk__in=[int(i) for i in ids if i.isdigit()]).values_list(
+            "pk", "username", "role"
+        )
+    }

@@ -23,3 +23,10 @@ class ReportsConfig(AppConfig):
             triggers.create_sqlite_triggers, sender=self, dispatch_uid="reports_sqlite_triggers_create"
         )
         post_migrate.connect(_empty_rollup_caches, sender=self, dispatch_uid="reports_rollup_caches_empty")
+
+        from departments.audit_display import register_describer
+
+        from .selectors import periods_audit_labels, reports_audit_labels
+
+        register_describer("report", reports_audit_labels)
+        register_describer("period", periods_audit_labels)

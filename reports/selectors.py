@@ -407,3 +407,22 @@ def task_report_history(*, task: Task, user) -> dict:
         points.sort(key=lambda p: (p[0].year, p[0].quarter, p[1].name))
         targets.append((target, points))
     return {"periods": list(by_period.values()), "targets": targets}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Names in the audit log (registered with departments.audit_display in apps.py)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def reports_audit_labels(ids: list[str]) -> dict[str, str]:
+    """报告 市医保局 2026年第四季度 · 任务 二.(一).1."""
+    numeric = [int(i) for i in ids if i.isdigit()]
+    out = {}
+    for r in Report.objects.filter(pk__in=numeric).select_related("unit", "period", "task"):
+        out[str(r.pk)] = f"报告 {r.unit.display_name} {r.period.label} · 任务 {r.task.path_key}"
+    return out
+
+
+def periods_audit_labels(ids: list[str]) -> dict[str, str]:
+    numeric = [int(i) for i in ids if i.isdigit()]
+    return {str(p.pk): f"填报期 {p.label}" for p in Period.objects.filter(pk__in=numeric)}

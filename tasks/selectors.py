@@ -199,3 +199,40 @@ def task_history(*, task: Task) -> QuerySet:
     from departments.models import AuditEntry
 
     return AuditEntry.objects.filter(object_type="task", object_id=str(task.pk)).order_by("-at", "-id")
+
+
+# --- names of ledger objects in the audit log (registered with departments.audit_display in apps.py) ----------
+
+
+def _numeric(ids: list[str]) -> list[int]:
+    return [int(i) for i in ids if is_id(i)]
+
+
+def tasks_audit_labels(ids: list[str]) -> dict[str, str]:
+    """任务 二.(一).1《推进医疗健康共同体建设》（平办〔2020〕7号）, deleted tasks included."""
+    out = {}
+    for pk, path, title, doc_number in Task.objects.filter(pk__in=_numeric(ids)).values_list(
+        "pk", "path_key", "title", "document__doc_number"
+    ):
+        short = title if len(title) <= 30 else title[:29] + "…"
+        out[str(pk)] = f"任务 {path}《{short}》" + (f"（{doc_number}）" if doc_number else "")
+    return out
+
+
+def documents_audit_labels(ids: list[str]) -> dict[str, str]:
+    from .models import Document
+
+    return {
+        str(pk): f"文件 {number or ''}《{title}》".replace(" 《", "《")
+        for pk, number, title in Document.objects.filter(pk__in=_numeric(ids)).values_list("pk", "doc_number", "title")
+    }
+
+
+def targets_audit_names(ids: list[str]) -> dict[str, str]:
+    """The indicator named by a target id (a report's target values are stored as {target id: value})."""
+    from .models import Target
+
+    return {
+        str(pk): indicator or f"指标{pk}"
+        for pk, indicator in Target.objects.filter(pk__in=_numeric(ids)).values_list("pk", "indicator")
+    }
