@@ -6,10 +6,12 @@ import io
 import json
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from drf_spectacular.views import SpectacularSwaggerSplitView
@@ -54,6 +56,20 @@ def unit_options(request):
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     authentication_form = LoginForm
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Every account changes its own password here; after an administrator's reset it is the only page open."""
+
+    template_name = "departments/password_change.html"
+
+    def get_success_url(self):
+        return reverse("home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, "密码已修改。")
+        return response
 
 
 class AuditSearchForm(forms.Form):

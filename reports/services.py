@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from departments.models import Unit
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError, audit_log
+from reform_ledger.db import retry_transaction
 from tasks.models import Progress, Target, Task, TaskUnit
 from tasks.services import parse_decimal
 
@@ -98,7 +99,7 @@ def _require_reviewer(actor):
         raise PermissionDeniedError("只有医改办工作人员可以执行此操作。")
 
 
-@transaction.atomic
+@retry_transaction
 def period_open(*, year, quarter, due_date=None, actor=None) -> tuple[Period, bool]:
     """Open the reporting period (year, quarter); due date defaults to the 20th of the quarter's last month.
 
@@ -137,7 +138,7 @@ def period_open(*, year, quarter, due_date=None, actor=None) -> tuple[Period, bo
     return period, False
 
 
-@transaction.atomic
+@retry_transaction
 def period_close(*, period: Period, actor=None) -> Period:
     """Close a period: no new reports can be started in it (existing ones can still be finished and reviewed)."""
     _require_reviewer(actor)
@@ -149,7 +150,7 @@ def period_close(*, period: Period, actor=None) -> Period:
     return period
 
 
-@transaction.atomic
+@retry_transaction
 def period_set_due_date(*, period: Period, due_date, actor=None) -> Period:
     """Change a period's due date. Reports already submitted keep the timeliness they had when submitted."""
     _require_reviewer(actor)
@@ -324,7 +325,14 @@ def _diff(before: dict, after: dict) -> dict:
 
 
 def _lock(report: Report, version: int | None) -> Report:
-    locked = Report.objects.select_for_update().select_related("task", "unit", "period").get(pk=report.pk)
+    # Only the report row: select_related() would also lock the task, unit and period rows FOR UPDATE, and every
+    # report of a quarter shares one period row (inserting any report takes FOR KEY SHARE on it): that serialised
+    # all writes of the quarter and deadlocked report creation under load.
+    locked = (
+        Report.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("task", "unit", "period")
+        .get(pk=report.pk)
+    )
     if version is not None:
         try:
             version = int(version)
@@ -352,7 +360,7 @@ def _bump(report: Report, actor, fields: list[str]) -> None:
     report.save(update_fields=[*fields, "version", "updated_by", "updated_at"])
 
 
-@transaction.atomic
+@retry_transaction
 def report_save_draft(
     *, report: Report, data: dict, version: int | None, actor, now: dt.datetime | None = None
 ) -> Report:
@@ -399,7 +407,7 @@ def report_save_draft(
     return locked
 
 
-@transaction.atomic
+@retry_transaction
 def report_submit(
     *, report: Report, actor, now: dt.datetime | None = None, version: int | None = None
 ) -> Report:
@@ -474,7 +482,7 @@ def _send_back(
     return locked
 
 
-@transaction.atomic
+@retry_transaction
 def report_return(*, report: Report, reason: str, actor, version: int | None = None, now=None) -> Report:
     """Send a submitted report back to its unit with a reason. The unit is told at once."""
     return _send_back(
@@ -483,7 +491,7 @@ def report_return(*, report: Report, reason: str, actor, version: int | None = N
     )  # fmt: skip
 
 
-@transaction.atomic
+@retry_transaction
 def report_accept(*, report: Report, actor, version: int | None = None, now=None) -> Report:
     """Accept a submitted report: it is locked; only an audited reopen changes it again."""
     _require_reviewer(actor)
@@ -505,7 +513,7 @@ def report_accept(*, report: Report, actor, version: int | None = None, now=None
     return locked
 
 
-@transaction.atomic
+@retry_transaction
 def report_reopen(*, report: Report, reason: str, actor, version: int | None = None, now=None) -> Report:
     """Unlock an accepted report for correction, with a reason; it goes back to the unit as returned."""
     return _send_back(
@@ -667,10 +675,10 @@ def attachment_check(*, name: str, head: bytes, size: int, fileobj=None) -> str:
     return content_type
 
 
-@transaction.atomic
+@retry_transaction
 def attachment_add(*, report: Report, file, actor) -> Attachment:
     """Store an uploaded file on a report under a random name, after checking type, size and content."""
-    locked = Report.objects.select_for_update().get(pk=report.pk)
+    locked = Report.objects.select_for_update(no_key=True).get(pk=report.pk)
     if not report_can_edit(user=actor, report=locked):
         raise PermissionDeniedError("只能给本单位的报告上传附件。")
     if locked.status not in EDITABLE:
@@ -710,9 +718,9 @@ def attachment_add(*, report: Report, file, actor) -> Attachment:
     return attachment
 
 
-@transaction.atomic
+@retry_transaction
 def attachment_remove(*, attachment: Attachment, actor) -> None:
-    report = Report.objects.select_for_update().get(pk=attachment.report_id)
+    report = Report.objects.select_for_update(no_key=True).get(pk=attachment.report_id)
     if not report_can_edit(user=actor, report=report):
         raise PermissionDeniedError("只能删除本单位报告的附件。")
     if report.status not in EDITABLE:

@@ -58,9 +58,9 @@ def fuzz_ledger(db, unit_a, unit_b, county, secretariat, reporter):
 
 
 def _token(user) -> dict:
-    from rest_framework.authtoken.models import Token
+    from departments.tokens import token_issue
 
-    return {"Authorization": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
+    return {"Authorization": f"Token {token_issue(user=user)[1]}"}
 
 
 def _load_schema():
