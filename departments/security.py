@@ -18,7 +18,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from .models import AuditEntry
-from .services import request_ip, audit_log
+from .services import audit_log, request_ip
 
 LOGIN_OBJECT = "login"
 FAILED, LOCKED, IP_LOCKED, BLOCKED, SUCCESS = "login_failed", "login_locked", "login_ip_locked", "login_blocked", "login"
