@@ -28,6 +28,9 @@ class Unit(models.Model):
     kind = models.CharField("类型", max_length=20, choices=UnitKind.choices, default=UnitKind.DEPARTMENT)
     email = models.EmailField("联系邮箱", blank=True)
     webhook_url = models.URLField("群机器人 Webhook", blank=True, help_text="企业微信或钉钉群机器人地址，可留空")
+    webhook_secret = models.CharField(
+        "钉钉加签密钥", max_length=200, blank=True, help_text="钉钉机器人“加签”安全设置的密钥（SEC 开头），不加签可留空"
+    )
     sort_order = models.PositiveIntegerField("排序", default=0)
     is_active = models.BooleanField("启用", default=True)
     deleted_at = models.DateTimeField("删除时间", null=True, blank=True)
