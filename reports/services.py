@@ -33,7 +33,7 @@ from decimal import Decimal
 from pathlib import PurePath
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -191,6 +191,7 @@ def report_get_or_create_for(*, task: Task, unit: Unit, period: Period, actor=No
         raise ApplicationError(f"{unit.name}不承担任务 {task.path_key}，不能填报。", field="task")
     if not period.is_open:
         raise ApplicationError(f"{period.label}未开放填报。", field="period")
+    _lock_task_and_units(task_id=task.pk, unit_id=unit.pk)
     try:
         with transaction.atomic():
             report = Report.objects.create(task=task, unit=unit, period=period, updated_by=actor)
@@ -324,7 +325,38 @@ def _diff(before: dict, after: dict) -> dict:
     }
 
 
+def _lock_task_and_units(*, task_id: int, unit_id: int) -> None:
+    """Take, in one fixed order, every lock a report write will need: the task row, then the revision rows of
+    all the task's units (the roll-up and dashboard caches, raised by the triggers of migrations 0002/0004) in
+    id order, then (by the caller) the report row.
+
+    Without this, a report write first bumps its own unit's revision (the report row's trigger) and later, when a
+    target's latest value or the task's schedule changes, the revisions of every unit of the task. Two units
+    submitting on shared tasks then hold each other's rows in opposite order: the load test's deadlocks. Taking
+    them all up front, sorted, makes a cycle impossible among report writes; retry_transaction covers the rare
+    meeting with a ledger edit. SQLite locks the whole database per write transaction and needs none of this.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM tasks_task WHERE id = %s FOR NO KEY UPDATE", [task_id])
+        cursor.execute(
+            """
+            WITH ids AS (
+                SELECT unit_id FROM tasks_taskunit WHERE task_id = %s UNION SELECT %s::bigint
+            ), created AS (
+                INSERT INTO reports_unitrevision (unit_id, rev)
+                SELECT unit_id, 0 FROM ids ORDER BY unit_id ON CONFLICT (unit_id) DO NOTHING
+            )
+            SELECT r.unit_id FROM reports_unitrevision r JOIN ids USING (unit_id)
+            ORDER BY r.unit_id FOR NO KEY UPDATE OF r
+            """,
+            [task_id, unit_id],
+        )
+
+
 def _lock(report: Report, version: int | None) -> Report:
+    _lock_task_and_units(task_id=report.task_id, unit_id=report.unit_id)
     # Only the report row: select_related() would also lock the task, unit and period rows FOR UPDATE, and every
     # report of a quarter shares one period row (inserting any report takes FOR KEY SHARE on it): that serialised
     # all writes of the quarter and deadlocked report creation under load.
@@ -678,6 +710,7 @@ def attachment_check(*, name: str, head: bytes, size: int, fileobj=None) -> str:
 @retry_transaction
 def attachment_add(*, report: Report, file, actor) -> Attachment:
     """Store an uploaded file on a report under a random name, after checking type, size and content."""
+    _lock_task_and_units(task_id=report.task_id, unit_id=report.unit_id)
     locked = Report.objects.select_for_update(no_key=True).get(pk=report.pk)
     if not report_can_edit(user=actor, report=locked):
         raise PermissionDeniedError("只能给本单位的报告上传附件。")

@@ -51,8 +51,8 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "api-rollup-departments": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/rollups/departments/
     "api-rollup-counties": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/rollups/counties/
     "api-dashboard-overdue": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/dashboard/overdue/
-    "api-schema": ("GET", "", "200 200 200 200 200 200 200 200"),  # api/schema/
-    "api-docs": ("GET", "", "200 200 200 200 200 200 200 200"),  # api/docs/
+    "api-schema": ("GET", "", "403 200 200 200 200 200 200 200"),  # api/schema/ (signed in)
+    "api-docs": ("GET", "", "L 200 200 200 200 200 200 200"),  # api/docs/ (signed in)
     "departments:login": ("GET", "", "200 200 200 200 200 200 200 200"),  # login/
     "departments:logout": ("POST", "", "L L L L L L L L"),  # logout/
     "departments:password-change": ("GET", "", "L 200 200 200 200 200 200 200"),  # password/
