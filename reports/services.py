@@ -40,6 +40,7 @@ from django.utils import timezone
 from departments.models import Unit
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError, audit_log
 from reform_ledger.db import retry_transaction
+from reform_ledger.uploads import UploadRejected, inspect_zip
 from tasks.models import Progress, Target, Task, TaskUnit
 from tasks.services import parse_decimal
 
@@ -657,6 +658,7 @@ ALLOWED_TYPES: dict[str, tuple[str, set[str], str]] = {
     ".bmp": ("图片", {"bmp"}, "image/bmp"),
 }
 ZIP_MARKERS = {".docx": "word/document.xml", ".xlsx": "xl/workbook.xml"}
+ATTACHMENT_MAX_INFLATED = 100 * 1024 * 1024  # a 20 MB attachment of ordinary Office content inflates far less
 
 
 def _human_size(n: int) -> str:
@@ -699,6 +701,12 @@ def attachment_check(*, name: str, head: bytes, size: int, fileobj=None) -> str:
             ok = False
         finally:
             fileobj.seek(0)
+    if ok and ext in ZIP_MARKERS and fileobj is not None:
+        # Reviewers open attachments in Office: no zip bombs or entity tricks stored for them either.
+        try:
+            inspect_zip(fileobj, kind=ext[1:], name=f"附件“{name}”", limit=ATTACHMENT_MAX_INFLATED)
+        except UploadRejected as e:
+            raise ApplicationError(e.message, field="attachments") from None
     if not ok:
         raise ApplicationError(
             f"附件“{name}”的内容与扩展名不符（扩展名为 {ext}，内容不是{label}文件），已拒绝。",
