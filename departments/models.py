@@ -8,6 +8,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from .validators import validate_webhook_url
+
 
 class UnitKind(models.TextChoices):
     DEPARTMENT = "department", "市直部门"
@@ -27,7 +29,9 @@ class Unit(models.Model):
     short_name = models.CharField("简称", max_length=50, blank=True)
     kind = models.CharField("类型", max_length=20, choices=UnitKind.choices, default=UnitKind.DEPARTMENT)
     email = models.EmailField("联系邮箱", blank=True)
-    webhook_url = models.URLField("群机器人 Webhook", blank=True, help_text="企业微信或钉钉群机器人地址，可留空")
+    webhook_url = models.URLField(
+        "群机器人 Webhook", blank=True, help_text="企业微信或钉钉群机器人地址，可留空", validators=[validate_webhook_url]
+    )
     webhook_secret = models.CharField(
         "钉钉加签密钥", max_length=200, blank=True, help_text="钉钉机器人“加签”安全设置的密钥（SEC 开头），不加签可留空"
     )

@@ -4,25 +4,10 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from departments.services import ApplicationError
-
-
-class ObjectJSONParser(JSONParser):
-    """Every endpoint takes a JSON object. `null`, `1`, `"x"` or a list as the whole body is refused here with a
-    Chinese message, instead of reaching a view that calls `.get()` on it (a 500)."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            data = super().parse(stream, media_type, parser_context)
-        except exceptions.ParseError:
-            raise exceptions.ParseError("请求内容不是有效的 JSON。") from None
-        if not isinstance(data, dict):
-            raise exceptions.ParseError("请求内容应为 JSON 对象（{…}），例如 {\"due_date\": \"2026-12-20\"}。")
-        return data
 
 
 class Pagination(PageNumberPagination):

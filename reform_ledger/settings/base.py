@@ -142,7 +142,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "reform_ledger.drf.ObjectJSONParser",
+        "reform_ledger.parsers.ObjectJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -195,6 +195,9 @@ REMINDER_ESCALATE_LEADERS_FROM = env.int("REMINDER_ESCALATE_LEADERS_FROM", defau
 REMINDER_TASK_DAYS_BEFORE = env.list("REMINDER_TASK_DAYS_BEFORE", cast=int, default=[30, 7])
 REMINDER_DELIVERY_MAX_ATTEMPTS = env.int("REMINDER_DELIVERY_MAX_ATTEMPTS", default=5)  # per email/webhook send
 REMINDER_WEBHOOK_TIMEOUT = env.float("REMINDER_WEBHOOK_TIMEOUT", default=5.0)  # seconds
+# Robot webhooks are called only on these hosts (the official 企业微信 and 钉钉 ones), over https.
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=["qyapi.weixin.qq.com", "oapi.dingtalk.com"])
+WEBHOOK_ALLOW_HTTP_HOSTS: list[str] = []  # tests only: their local robot speaks plain http
 # Extra days off / extra workdays on top of the official calendar, ISO dates.
 EXTRA_HOLIDAYS = env.list("EXTRA_HOLIDAYS", default=[])
 EXTRA_WORKDAYS = env.list("EXTRA_WORKDAYS", default=[])

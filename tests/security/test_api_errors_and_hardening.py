@@ -74,3 +74,23 @@ def test_report_actions_record_the_source_address(api_as, reporter, unit_a):
     assert actions == {
         "report_create": "192.0.2.44", "report_save_draft": "192.0.2.44", "report_submit": "192.0.2.44"
     }
+
+
+@pytest.mark.django_db
+def test_the_administrator_cannot_point_a_unit_webhook_at_an_internal_address(client_as, admin_user, unit_a, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["qyapi.weixin.qq.com", "oapi.dingtalk.com"]
+    admin = client_as(admin_user)
+    page = admin.get(f"/admin/departments/unit/{unit_a.pk}/change/")
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k != "webhook_url"}
+    data.update({"aliases-TOTAL_FORMS": "0", "aliases-INITIAL_FORMS": "0", "kind": unit_a.kind})
+    for url in ("http://127.0.0.1:6379/", "https://10.0.0.5/robot", "https://oapi.dingtalk.com.evil.example/x"):
+        r = admin.post(f"/admin/departments/unit/{unit_a.pk}/change/", {**data, "webhook_url": url})
+        assert r.status_code == 200 and "不在允许列表" in r.content.decode(), url
+    unit_a.refresh_from_db()
+    assert unit_a.webhook_url == ""
+    r = admin.post(
+        f"/admin/departments/unit/{unit_a.pk}/change/",
+        {**data, "webhook_url": "https://oapi.dingtalk.com/robot/send?access_token=abc"},
+    )
+    assert r.status_code == 302
