@@ -293,22 +293,76 @@ FORM_STATES = {
 }
 
 
+def _as_prefetched(instance, name: str, model, rows: list) -> None:
+    """Hand rows read in one query to ``instance.<name>.all()`` as prefetch_related would, and to
+    ``Task.related_rows(name)`` as a plain list: without prefetch_related's per-object managers and filters, which
+    cost more than the SQL on a 60-task form."""
+    qs = model.objects.all()
+    qs._result_cache, qs._prefetch_done = rows, True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[name] = qs
+    setattr(instance, f"{name}_list", rows)
+
+
 def form_rows_for(*, unit: Unit, period: Period) -> list[FormRow]:
-    """The reporter's form for a period: one row per task the unit carries, with its report and values."""
-    tasks = list(tasks_for_unit_in_period(unit=unit, period=period))
-    reports = {
-        r.task_id: r
-        for r in Report.objects.filter(
-            period=period, unit=unit, task_id__in=[t.pk for t in tasks]
-        ).prefetch_related("target_values", "attachments")
-    }
+    """The reporter's form for a period: one row per task the unit carries, with its report and values.
+
+    Seven plain queries whatever the number of tasks: tasks, the unit's roles on them, targets, milestones, the
+    unit's reports of the period, their target values and attachments.
+    """
+    from tasks.models import Milestone, Target
+
+    from .models import TargetValue
+
+    tasks = list(
+        Task.objects.alive()
+        .filter(Exists(TaskUnit.objects.filter(task=OuterRef("pk"), unit=unit)))
+        .select_related("document")
+        .order_by("document_id", "sort_key")
+    )
+    ids = [t.pk for t in tasks]
+    related: dict[str, dict[int, list]] = {"targets": defaultdict(list), "milestones": defaultdict(list)}
+    mine: dict[int, list[str]] = defaultdict(list)  # task id -> this unit's roles on it (a unit may hold two)
+    for task_id, role in TaskUnit.objects.filter(task_id__in=ids, unit=unit).order_by("role").values_list(
+        "task_id", "role"
+    ):
+        mine[task_id].append(role)
+    for t in Target.objects.filter(task_id__in=ids).order_by("id"):
+        related["targets"][t.task_id].append(t)
+    for m in Milestone.objects.filter(task_id__in=ids).order_by("date", "id"):
+        related["milestones"][m.task_id].append(m)
+    models_of = {"targets": Target, "milestones": Milestone}
+    for task in tasks:
+        for name, by_task in related.items():
+            _as_prefetched(task, name, models_of[name], by_task.get(task.pk, []))
+    reports = {r.task_id: r for r in Report.objects.filter(period=period, unit=unit, task_id__in=ids)}
+    by_report = {r.pk: r for r in reports.values()}
+    values: dict[int, dict[int, object]] = defaultdict(dict)
+    for report_id, target_id, value in TargetValue.objects.filter(report_id__in=by_report).values_list(
+        "report_id", "target_id", "value"
+    ):
+        values[report_id][target_id] = value
+    files: dict[int, list] = defaultdict(list)
+    for a in Attachment.objects.filter(report_id__in=by_report).order_by("id"):
+        files[a.report_id].append(a)
+    for r in by_report.values():
+        _as_prefetched(r, "attachments", Attachment, files.get(r.pk, []))
+    labels = dict(TaskUnit.Role.choices)
     rows = []
     for task in tasks:
-        roles = [tu.get_role_display() for tu in task.task_units.all() if tu.unit_id == unit.pk]
         report = reports.get(task.pk)
-        values = {tv.target_id: tv.value for tv in report.target_values.all()} if report else {}
-        is_lead = any(tu.unit_id == unit.pk and tu.role == TaskUnit.Role.LEAD for tu in task.task_units.all())
-        rows.append(FormRow(task=task, roles=roles, report=report, is_lead=is_lead, target_values=values))
+        if report is not None:
+            report.task = task  # with its targets read: saving the row needs no query for them
+        rows.append(
+            FormRow(
+                task=task,
+                roles=[labels[role] for role in mine[task.pk]],
+                report=report,
+                is_lead=TaskUnit.Role.LEAD in mine[task.pk],
+                target_values=values.get(report.pk, {}) if report else {},
+            )
+        )
     return rows
 
 

@@ -300,8 +300,12 @@ def report_clean_data(*, task: Task, data: dict) -> dict:
     return clean
 
 
-def report_snapshot(report: Report) -> dict:
-    """The report's content as plain values: stored in revisions, compared in audit records."""
+def report_snapshot(report: Report, *, values: dict | None = None) -> dict:
+    """The report's content as plain values: stored in revisions, compared in audit records.
+
+    ``values`` ({target id: Decimal}) when the caller has the report's target values in hand (no query)."""
+    if values is None:
+        values = {tv.target_id: tv.value for tv in report.target_values.order_by("target_id")}
     return {
         "status": report.status,
         "progress": report.progress,
@@ -309,10 +313,7 @@ def report_snapshot(report: Report) -> dict:
         "text": report.text,
         "problems": report.problems,
         "next_steps": report.next_steps,
-        "target_values": {
-            str(tv.target_id): format(tv.value.normalize(), "f")
-            for tv in report.target_values.order_by("target_id")
-        },
+        "target_values": {str(k): format(values[k].normalize(), "f") for k in sorted(values)},
         "submitted_at": report.submitted_at.isoformat() if report.submitted_at else None,
         "is_late": report.is_late,
         "return_reason": report.return_reason,
@@ -408,34 +409,45 @@ def report_save_draft(
         raise ApplicationError("报告已审核通过并锁定；如需修改，请联系医改办重新打开。", field="status")
     if locked.status == ReportStatus.SUBMITTED:
         raise ApplicationError("报告已提交，正在等待医改办审核，不能修改。", field="status")
+    # A caller that read the task with its targets (the quarterly form: 60 rows) saves a query per row.
+    known = report._state.fields_cache.get("task")
+    if known is not None and known.pk == locked.task_id and "targets" in getattr(known, "_prefetched_objects_cache", {}):
+        locked.task = known
     clean = report_clean_data(task=locked.task, data=data)
-    before = report_snapshot(locked)
+    current = {tv.target_id: tv for tv in locked.target_values.all()}  # read once, for the snapshots too
+    before = report_snapshot(locked, values={k: tv.value for k, tv in current.items()})
     fields = []
     for name in ("progress", "percent", "text", "problems", "next_steps"):
         if name in clean and getattr(locked, name) != clean[name]:
             setattr(locked, name, clean[name])
             fields.append(name)
     values_changed = False
+    after_values = {k: tv.value for k, tv in current.items()}
     if "target_values" in clean:
-        current = {tv.target_id: tv for tv in locked.target_values.all()}
         for target_id, value in clean["target_values"].items():
             row = current.get(target_id)
             if value is None:
                 if row is not None:
                     row.delete()
+                    after_values.pop(target_id, None)
                     values_changed = True
             elif row is None:
                 TargetValue.objects.create(report=locked, target_id=target_id, value=value)
+                after_values[target_id] = value
                 values_changed = True
             elif row.value != value:
                 row.value = value
                 row.save(update_fields=["value"])
+                after_values[target_id] = value
                 values_changed = True
     if not fields and not values_changed:
         return locked
     _bump(locked, actor, fields)
     audit_log(
-        actor=actor, action="report_save_draft", obj=locked, changes=_diff(before, report_snapshot(locked))
+        actor=actor,
+        action="report_save_draft",
+        obj=locked,
+        changes=_diff(before, report_snapshot(locked, values=after_values)),
     )
     return locked
 

@@ -8,6 +8,7 @@ review (return / accept / reopen), task-compare, attachment, attachment-delete.
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from departments.models import Role, Unit
 from departments.services import ApplicationError
+from reform_ledger.db import retry_transaction
 from reform_ledger.params import is_id
 from tasks.models import Progress, Task, TaskUnit
 from tasks.selectors import tasks_visible_to
@@ -307,6 +309,41 @@ class FormOutcome:
     anchor_task: int | None = None
 
 
+def _save_rows(work: list, *, unit: Unit, period: Period, actor) -> tuple[int, int]:
+    """Write the valid rows: one transaction (one commit for the whole form), each row undone alone when a service
+    refuses it (a stale version, a report submitted meanwhile). A deadlock or
+    serialization failure retries the whole form (retry_transaction). Returns (drafts saved, reports submitted)."""
+
+    def attempt() -> tuple[int, int]:
+        saved = submitted = 0
+        for v, changed, submit in work:
+            v.error = v.error_field = ""
+            # A row of one service call is undone by that service's own savepoint; a row of several (start,
+            # save, attach, submit) gets one around them all, so it is written whole or not at all.
+            several = v.row.report is None or bool(v.files) or submit
+            try:
+                with transaction.atomic() if several else nullcontext():
+                    report, created = v.row.report, False
+                    if report is None:
+                        report, created = report_get_or_create_for(task=v.task, unit=unit, period=period, actor=actor)
+                    version = None if created else (v.vals["version"] or None)
+                    if changed:
+                        report = report_save_draft(report=report, data=_as_data(v.vals), version=version, actor=actor)
+                        version = None
+                    for f in v.files:
+                        attachment_add(report=report, file=f, actor=actor)
+                    if submit:
+                        report_submit(report=report, actor=actor, version=version)
+            except ApplicationError as e:
+                v.error, v.error_field = e.message, e.field or ""
+                continue
+            submitted += 1 if submit else 0
+            saved += 0 if submit else 1
+        return saved, submitted
+
+    return retry_transaction(attempt)()
+
+
 def _handle_form_post(request, *, unit: Unit, period: Period, views: list[RowView]) -> FormOutcome:
     """Save every valid changed row as a draft and submit the ones asked for; each row on its own.
 
@@ -352,28 +389,7 @@ def _handle_form_post(request, *, unit: Unit, period: Period, views: list[RowVie
             if not (changed or v.files):
                 continue
         work.append((v, changed, submit))
-    saved = submitted = 0
-    for v, changed, submit in work:
-        try:
-            with transaction.atomic():
-                report, created = report_get_or_create_for(
-                    task=v.task, unit=unit, period=period, actor=request.user
-                )
-                version = None if created else (v.vals["version"] or None)
-                if changed:
-                    report = report_save_draft(
-                        report=report, data=_as_data(v.vals), version=version, actor=request.user
-                    )
-                    version = None
-                for f in v.files:
-                    attachment_add(report=report, file=f, actor=request.user)
-                if submit:
-                    report_submit(report=report, actor=request.user, version=version)
-        except ApplicationError as e:
-            v.error, v.error_field = e.message, e.field or ""
-            continue
-        submitted += 1 if submit else 0
-        saved += 0 if submit else 1
+    saved, submitted = _save_rows(work, unit=unit, period=period, actor=request.user)
     faulty = [v for v in views if v.error]
     parts = []
     if saved:
