@@ -490,3 +490,11 @@ def test_opening_a_period_asks_first_and_warns_about_the_open_one(client_as, sec
     assert f"{period.label}仍在开放" in html and 'data-testid="open-periods-warning"' in html
     res = c.post("/reports/periods/open/", {"year": 2024, "quarter": 4, "due_date": ""}, follow=True)
     assert f"同时开放的还有：{period.label}" in res.content.decode()
+
+
+def test_form_messages_are_chinese_only(client_as, reporter, task, period):
+    res = client_as(reporter).post(
+        "/reports/my/", {"period": period.pk, "action": "save", **row(task, progress="in_progress", percent="abc")}
+    )
+    error = res.content.decode().split(f'data-testid="error-{task.pk}">')[1].split("</div>")[0]
+    assert "完成百分比" in error and "percent" not in error
