@@ -56,7 +56,8 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Abs, Coalesce
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 
-from departments.models import Role, Unit, UnitKind
+from departments.models import Role, Unit, UnitKind, User
+from departments.permissions import has
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 from tasks.lights import light_of, light_q
@@ -76,17 +77,11 @@ DASHBOARD_PAGE_LIMIT = 20  # rows per list on the page: one A4 sheet each
 
 def can_view_rollups(user) -> bool:
     """Leaders, the secretariat and the administrator read every unit's row; a reporter reads its own unit's."""
-    if not (user and user.is_authenticated and user.is_active):
-        return False
-    if user.is_superuser or user.role in (Role.SECRETARIAT, Role.LEADER, Role.ADMIN):
-        return True
-    return user.role == Role.REPORTER and bool(user.unit_id)
+    return has(user, "figures.read")
 
 
 def _sees_all(user) -> bool:
-    return can_view_rollups(user) and (
-        user.is_superuser or user.role in (Role.SECRETARIAT, Role.LEADER, Role.ADMIN)
-    )
+    return has(user, "figures.read_all")
 
 
 def rollup_units_visible_to(*, user):
@@ -444,8 +439,6 @@ def dashboard_warm(*, today: dt.date) -> bool:
     """Compute today's dashboard of everyone who sees the whole ledger (leaders, the secretariat) for the default
     period, at the page's and the API's lengths, so the first leader of the day reads it in one query (the daily
     beat entry `rollup-figures-warm`, after the figures). Returns whether there was a period to compute."""
-    from departments.models import User
-
     period = period_default(today=today)
     if period is None:
         return False

@@ -19,6 +19,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from departments.models import Unit
+from departments.permissions import has
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError
 from reform_ledger.params import is_id
 from tasks.selectors import tasks_visible_to
@@ -90,7 +91,7 @@ class PeriodListCreate(generics.ListAPIView):
 
     @extend_schema(request=PeriodIn, responses={201: PeriodSerializer, 200: PeriodSerializer})
     def post(self, request):
-        if not report_can_review(user=request.user):
+        if not has(request.user, "periods.manage"):
             raise PermissionDeniedError("只有医改办工作人员可以开启填报期。")
         data = _body(request)  # a JSON list or string is refused with a message, not a 500
         for name, label in (("year", "年度"), ("quarter", "季度")):
@@ -125,7 +126,7 @@ class PeriodDetail(generics.GenericAPIView):
     )
     def patch(self, request, pk):
         period = get_object_or_404(periods_all(), pk=pk)
-        if not report_can_review(user=request.user):
+        if not has(request.user, "periods.manage"):
             raise PermissionDeniedError("只有医改办工作人员可以修改填报期。")
         with transaction.atomic():
             if "due_date" in request.data:
@@ -316,7 +317,7 @@ class ReportListCreate(generics.ListAPIView):
         """Start (or fetch) the caller's unit's report on a task for a period, optionally with content."""
         data = _body(request)
         user = request.user
-        if not (user.is_reporter and user.unit_id):
+        if not has(user, "reports.write"):
             raise PermissionDeniedError("只有单位填报员可以填写报告。")
         task_id = data.get("task")
         if task_id in (None, ""):
