@@ -6,7 +6,7 @@ Other engineers build on these (reminders, roll-ups, dashboard); the names and r
 - ``report_can_edit(*, user, report)`` / ``report_can_review(*, user)``: who may write / review.
 - ``units_due_for_period(*, period)`` / ``tasks_for_unit_in_period(*, unit, period)``: who owes which report.
 - ``period_submission_status(*, period)``: per unit, due / submitted / on time / late / returned / missing.
-- ``period_current()``: the open period a reporter lands on.
+- ``period_current()``: the current period (reports.periods).
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from departments.permissions import has
 from tasks.models import Task, TaskUnit
 
 from .models import Attachment, Period, Report, ReportStatus
+
+# The periods' reads live in reports.periods (the one resolver); these names stay for their callers.
+from .periods import period_current, periods_all, periods_open  # noqa: F401
 
 # ---------------------------------------------------------------------------------------------------------------
 # Permission rule (used by the pages, the DRF permission classes and the services)
@@ -92,24 +95,6 @@ def tasks_led_by(*, unit: Unit) -> QuerySet[Task]:
     return Task.objects.alive().filter(
         Exists(TaskUnit.objects.filter(task=OuterRef("pk"), unit=unit, role=TaskUnit.Role.LEAD))
     )
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Periods
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def periods_all() -> QuerySet[Period]:
-    return Period.objects.order_by("-year", "-quarter")
-
-
-def periods_open() -> QuerySet[Period]:
-    return periods_all().filter(is_open=True)
-
-
-def period_current() -> Period | None:
-    """The period reporters fill in: the latest open one, else the latest one."""
-    return periods_open().first() or periods_all().first()
 
 
 # ---------------------------------------------------------------------------------------------------------------

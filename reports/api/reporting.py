@@ -25,6 +25,7 @@ from reform_ledger.params import is_id
 from tasks.selectors import tasks_visible_to
 
 from ..models import Period, Report, ReportStatus
+from ..periods import period_resolve
 from ..selectors import periods_all, report_can_edit, report_can_review, reports_visible_to
 from ..services import (
     attachment_add,
@@ -328,16 +329,9 @@ class ReportListCreate(generics.ListAPIView):
         if task is None:
             raise ApplicationError(f"任务 {task_id} 不存在或不是本单位承担的任务。", field="task")
         period_id = data.get("period")
-        if period_id in (None, ""):
-            period = periods_all().filter(is_open=True).first()
-            if period is None:
-                raise ApplicationError("当前没有开放的填报期。", field="period")
-        else:
-            if not is_id(str(period_id)):
-                raise ApplicationError(f"填报期 period“{period_id}”无效。", field="period")
-            period = Period.objects.filter(pk=int(period_id)).first()
-            if period is None:
-                raise ApplicationError(f"填报期 {period_id} 不存在。", field="period")
+        period = period_resolve(value=period_id)
+        if period_id in (None, "") and not period.is_open:
+            raise ApplicationError("当前没有开放的填报期。", field="period")
         unit_id = data.get("unit")
         if unit_id not in (None, "") and str(unit_id) != str(user.unit_id):
             raise PermissionDeniedError("只能填写本单位的报告。")

@@ -7,26 +7,17 @@ from django.urls import path
 
 from departments.permissions import require
 from departments.services import ApplicationError
-from reform_ledger.params import is_id
 from reports.models import Period
-from reports.selectors import period_current
+from reports.periods import period_resolve
 from tasks.excel import compilation_export, export_filename, unit_form_export, unit_form_import
 from tasks.excel_views import _read_upload, _xlsx_response
 
 
 def _period(request) -> Period:
-    raw = (request.GET.get("period") or request.POST.get("period") or "").strip()
-    if not raw:
-        period = period_current()
-        if period is None:
-            raise Http404("还没有填报期。")
-        return period
-    if not is_id(raw):
-        raise Http404("填报期不存在。")
-    period = Period.objects.filter(pk=int(raw)).first()
-    if period is None:
-        raise Http404("填报期不存在。")
-    return period
+    try:
+        return period_resolve(value=request.GET.get("period") or request.POST.get("period"))
+    except ApplicationError as e:
+        raise Http404(e.message) from None
 
 
 @login_required

@@ -28,6 +28,7 @@ from tasks.selectors import tasks_visible_to
 
 from ..forms import DueDateForm, PeriodOpenForm, ReasonForm
 from ..models import Period, Report, ReportStatus
+from ..periods import period_resolve
 from ..selectors import (
     FormRow,
     attachments_visible_to,
@@ -61,11 +62,12 @@ from ..services import (
 CONTENT = ("progress", "percent", "text", "problems", "next_steps")
 
 
-def _period_from(request, default: Period | None) -> Period | None:
-    raw = (request.GET.get("period") or request.POST.get("period") or "").strip()
-    if is_id(raw):
-        return Period.objects.filter(pk=int(raw)).first() or default
-    return default
+def _period_from(request) -> Period | None:
+    """The period asked for (`?period=ID`); the current one when none, or an unknown one, is asked for."""
+    try:
+        return period_resolve(value=request.GET.get("period") or request.POST.get("period"))
+    except ApplicationError:
+        return period_current()
 
 
 # --------------------------------------------------------------------------------------------- reporter form
@@ -135,7 +137,7 @@ def _require_reporter(user):
 def my_form(request):
     """The reporter's landing page: one row per task of the unit in the open period."""
     _require_reporter(request.user)
-    period = _period_from(request, period_current())
+    period = _period_from(request)
     unit = Unit.objects.get(pk=request.user.unit_id)
     rows = form_rows_for(unit=unit, period=period) if period else []
     views = [RowView(row=r, vals=_stored_vals(r)) for r in rows]
@@ -256,7 +258,7 @@ def _require_reader_of_all(user):
 def period_status(request):
     """Per period: who submitted, who is late, who has not; the reports of one unit; reports awaiting review."""
     _require_reader_of_all(request.user)
-    period = _period_from(request, period_current())
+    period = _period_from(request)
     rows = period_submission_status(period=period) if period else []
     selected_unit = None
     unit_reports = []
@@ -462,7 +464,7 @@ def task_compare(request, task_id):
             and TaskUnit.objects.filter(task=task, unit_id=user.unit_id, role=TaskUnit.Role.LEAD).exists()
         ):
             raise Http404
-    period = _period_from(request, period_current())
+    period = _period_from(request)
     rows = task_period_reports(task=task, period=period, user=user) if period else []
     targets = list(task.targets.all())
     for row in rows:
