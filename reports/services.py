@@ -40,8 +40,10 @@ from django.utils import timezone
 from departments.models import Unit
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError, audit_log
 from tasks.models import Progress, Target, Task, TaskUnit
-from tasks.services import parse_decimal
+from tasks.services import parse_decimal, task_refresh_schedule, task_set_status
 
+from . import reminders
+from .jobs import deliveries_enqueue
 from .models import (
     Attachment,
     Period,
@@ -435,9 +437,7 @@ def _notify_returned(report: Report, *, now) -> None:
     needed) and queues e-mail/webhook deliveries after commit; pending deliveries are retried by
     `deliveries_retry` if the broker is down.
     """
-    from . import reminders
-
-    reminders.report_returned_notify(report_id=report.pk, now=now or timezone.now(), deliver="queue")
+    reminders.report_returned_notify(report_id=report.pk, now=now or timezone.now(), deliver=deliveries_enqueue)
 
 
 def _send_back(
@@ -524,8 +524,6 @@ def targets_refresh_latest(*, task: Task) -> None:
 
     Newest period first; within a period the lead unit's report wins, then the latest submission.
     """
-    from tasks.services import task_refresh_schedule
-
     lead_ids = set(
         TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD).values_list("unit_id", flat=True)
     )
@@ -557,8 +555,6 @@ def targets_refresh_latest(*, task: Task) -> None:
 
 
 def _task_status_from_lead_reports(*, task: Task, report: Report, actor) -> None:
-    from tasks.services import task_set_status
-
     lead_ids = list(
         TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD).values_list("unit_id", flat=True)
     )

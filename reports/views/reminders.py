@@ -20,6 +20,7 @@ from departments.permissions import SecretariatRequiredMixin
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 
+from ..jobs import deliveries_enqueue
 from ..models import Delivery, Period, Reminder
 from ..periods import period_current
 from ..reminders import (
@@ -211,6 +212,7 @@ def remind_unit(request):
                 escalation=escalation,
                 now=timezone.now(),
                 request=request,
+                deliver=deliveries_enqueue,
             )
         except ApplicationError as exc:
             error, error_field = exc.message, exc.field
