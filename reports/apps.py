@@ -13,7 +13,11 @@ class ReportsConfig(AppConfig):
     verbose_name = "季度填报与催报"
 
     def ready(self):
-        from . import triggers
+        from tasks.signals import plan_imported
+
+        from . import services, triggers
+
+        plan_imported.connect(services.periods_from_plan, dispatch_uid="reports_periods_from_plan")
 
         # Once per migrate run, not once per app: reports is the sender, whatever is being migrated.
         pre_migrate.connect(

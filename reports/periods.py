@@ -13,7 +13,7 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from departments.services import ApplicationError
+from reform_ledger.errors import ApplicationError
 from reform_ledger.params import is_id
 
 from .models import Period

@@ -139,6 +139,22 @@ def period_open(*, year, quarter, due_date=None, actor=None) -> tuple[Period, bo
     return period, False
 
 
+def periods_from_plan(*, document, reporting_dates: list[dict], year: int, actor=None, request=None, **_signal) -> None:
+    """The reporting periods of a plan's report-back dates ("9月20日前报送…"), created once each (receiver of
+    tasks.signals.plan_imported, inside the plan import's transaction)."""
+    for rd in reporting_dates:
+        month, day = int(rd.get("month") or 0), int(rd.get("day") or 0)
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            continue
+        quarter = (month - 1) // 3 + 1
+        due = dt.date(int(rd.get("year") or year), month, min(day, 28) if month == 2 else day)
+        period, created = Period.objects.get_or_create(
+            year=due.year, quarter=quarter, defaults={"due_date": due or default_due_date(due.year, quarter), "document": document}
+        )
+        if created:
+            audit_log(actor=actor, request=request, action="period_create", obj=period)
+
+
 @transaction.atomic
 def period_close(*, period: Period, actor=None) -> Period:
     """Close a period: no new reports can be started in it (existing ones can still be finished and reviewed)."""
