@@ -133,7 +133,7 @@ def test_the_embedded_default_answers_20_parallel_report_writes_without_a_server
     with embedded_server(tmp_path) as (port, env, manage, server, log_path):
         out = subprocess.run(
             [*manage, "shell", "-c", SETUP_REPORTER], env=env, cwd=BASE_DIR, capture_output=True, text=True, check=True
-        ).stdout.split()
+        ).stdout.strip().splitlines()[-1].split()  # the shell may print a line of its own first
         token, period, task_ids = out[0], int(out[1]), [int(x) for x in out[2:]]
         base = f"http://127.0.0.1:{port}"
 
