@@ -21,7 +21,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from departments.models import Role, Unit
+from departments.models import Unit
+from departments.permissions import has, require
 from departments.services import ApplicationError
 from reform_ledger.db import retry_transaction
 from reform_ledger.params import is_id
@@ -30,6 +31,7 @@ from tasks.selectors import tasks_visible_to
 
 from ..forms import DueDateForm, PeriodOpenForm, ReasonForm
 from ..models import Period, Report, ReportStatus
+from ..periods import period_resolve
 from ..selectors import (
     FORM_STATES,
     FormRow,
@@ -70,11 +72,12 @@ from ..services import (
 CONTENT = ("progress", "percent", "text", "problems", "next_steps")
 
 
-def _period_from(request, default: Period | None) -> Period | None:
-    raw = (request.GET.get("period") or request.POST.get("period") or "").strip()
-    if is_id(raw):
-        return Period.objects.filter(pk=int(raw)).first() or default
-    return default
+def _period_from(request) -> Period | None:
+    """The period asked for (`?period=ID`); the current one when none, or an unknown one, is asked for."""
+    try:
+        return period_resolve(value=request.GET.get("period") or request.POST.get("period"))
+    except ApplicationError:
+        return period_current()
 
 
 # --------------------------------------------------------------------------------------------- reporter form
@@ -231,8 +234,7 @@ def _check_row(v: RowView) -> None:
 
 
 def _require_reporter(user):
-    if not (user.role == Role.REPORTER and user.unit_id):
-        raise PermissionDenied("本页面供单位填报员填写季度进展。")
+    require(user, "reports.write")
 
 
 def _row_views(*, unit: Unit, period: Period | None) -> tuple[list[RowView], Period | None]:
@@ -247,7 +249,7 @@ def _row_views(*, unit: Unit, period: Period | None) -> tuple[list[RowView], Per
 def my_form(request):
     """The reporter's landing page: one card per task of the unit in the open period, with an index."""
     _require_reporter(request.user)
-    period = _period_from(request, period_current())
+    period = _period_from(request)
     unit = Unit.objects.get(pk=request.user.unit_id)
     views, before = _row_views(unit=unit, period=period)
     status = 200
@@ -423,15 +425,14 @@ def _handle_form_post(request, *, unit: Unit, period: Period, views: list[RowVie
 
 
 def _require_reader_of_all(user):
-    if user.role not in (Role.SECRETARIAT, Role.LEADER):
-        raise PermissionDenied("本页面供医改办和领导查看各单位填报情况。")
+    require(user, "reports.read_all")
 
 
 @login_required
 def period_status(request):
     """Per period: who submitted, who is late, who has not; the reports of one unit; reports awaiting review."""
     _require_reader_of_all(request.user)
-    period = _period_from(request, period_current())
+    period = _period_from(request)
     rows = period_submission_status(period=period) if period else []
     selected_unit = None
     unit_reports = []
@@ -475,14 +476,13 @@ def _open_confirmation(open_periods: list[Period]) -> str:
 
 
 def _require_reviewer(user):
-    if not report_can_review(user=user):
-        raise PermissionDenied("只有医改办工作人员可以管理填报期和审核报告。")
+    require(user, "reports.review")
 
 
 @login_required
 @require_POST
 def period_open_view(request):
-    _require_reviewer(request.user)
+    require(request.user, "periods.manage")
     form = PeriodOpenForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -512,7 +512,7 @@ def period_open_view(request):
 @login_required
 @require_POST
 def period_due_view(request, pk):
-    _require_reviewer(request.user)
+    require(request.user, "periods.manage")
     period = get_object_or_404(Period, pk=pk)
     form = DueDateForm(request.POST)
     if not form.is_valid():
@@ -530,7 +530,7 @@ def period_due_view(request, pk):
 @login_required
 @require_POST
 def period_close_view(request, pk):
-    _require_reviewer(request.user)
+    require(request.user, "periods.manage")
     period = get_object_or_404(Period, pk=pk)
     period = period_close(period=period, actor=request.user)
     messages.success(request, f"{period.label}已关闭填报，已开始的报告仍可完成和审核。")
@@ -546,7 +546,7 @@ QUEUE_SHOWN = 500  # a quarter brings ~480 reports; more than this waits for the
 def review_queue(request):
     """Reports awaiting review, oldest submission first, grouped per unit or per task, with batch accept."""
     _require_reviewer(request.user)
-    period = _period_from(request, period_current())
+    period = _period_from(request)
     group = "task" if request.GET.get("group") == "task" else "unit"
     pending = []
     if period:
@@ -589,7 +589,7 @@ def review_queue(request):
 def review_accept_selected(request):
     """Batch accept (批量通过): the selected reports, each checked against the version the reviewer saw."""
     _require_reviewer(request.user)
-    period = _period_from(request, None)
+    period = _period_from(request)
     chosen: dict[int, int] = {}
     for raw in request.POST.getlist("report"):
         pk, _, version = raw.partition(":")
@@ -660,7 +660,7 @@ def report_detail(request, pk):
     targets = [(t, values.get(t.pk), t.is_met_by(values.get(t.pk))) for t in report.task.targets.all()]
     user = request.user
     is_lead_reader = (
-        user.role == Role.REPORTER
+        has(user, "reports.read_led")
         and TaskUnit.objects.filter(task=report.task, unit_id=user.unit_id, role=TaskUnit.Role.LEAD).exists()
     )
     return render(
@@ -672,7 +672,7 @@ def report_detail(request, pk):
             "revisions": _revision_rows(report),
             "can_review": report_can_review(user=user),
             "can_edit": report_can_edit(user=user, report=report),
-            "can_compare": user.role in (Role.SECRETARIAT, Role.LEADER) or is_lead_reader,
+            "can_compare": has(user, "reports.read_all") or is_lead_reader,
             "reason_form": ReasonForm(),
         },
     )
@@ -723,12 +723,13 @@ def task_compare(request, task_id):
     task = get_object_or_404(
         tasks_visible_to(user=user).prefetch_related("targets", "task_units__unit"), pk=task_id
     )
-    if user.role == Role.REPORTER:
-        if not TaskUnit.objects.filter(task=task, unit_id=user.unit_id, role=TaskUnit.Role.LEAD).exists():
+    if not has(user, "reports.read_all"):
+        if not (
+            has(user, "reports.read_led")
+            and TaskUnit.objects.filter(task=task, unit_id=user.unit_id, role=TaskUnit.Role.LEAD).exists()
+        ):
             raise Http404
-    elif user.role not in (Role.SECRETARIAT, Role.LEADER):
-        raise Http404
-    period = _period_from(request, period_current())
+    period = _period_from(request)
     rows = task_period_reports(task=task, period=period, user=user) if period else []
     targets = list(task.targets.all())
     for row in rows:

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from urllib.parse import quote_plus
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from departments.models import Role
+from departments.permissions import has, require
 from departments.services import ApplicationError
 from reports import rollups
 from reports.models import Period
@@ -150,8 +149,8 @@ def _url_or_none(name: str, *args) -> str | None:
 def reports_url(user, *, period: Period, unit_id: int | None = None) -> str | None:
     """The reporting engineer's pages: the period status (one unit's reports) for readers of everything, the
     reporter's own form for a reporter."""
-    if user.role == Role.REPORTER:
-        base = _url_or_none("reports:my-form")
+    if not has(user, "reports.read_all"):
+        base = _url_or_none("reports:my-form") if has(user, "reports.write") else None
         return f"{base}?period={period.pk}" if base else None
     base = _url_or_none("reports:period-status")
     if not base:
@@ -163,8 +162,7 @@ def reports_url(user, *, period: Period, unit_id: int | None = None) -> str | No
 
 
 def _check(request) -> None:
-    if not rollups.can_view_rollups(request.user):
-        raise PermissionDenied("汇总与看板仅向领导、医改办和各单位填报员开放。")
+    require(request.user, "figures.read")
 
 
 def _periods(request) -> list[Period]:
@@ -510,7 +508,7 @@ def _names(names: list[str], shown: int = 3) -> str:
 def _task_rows(items: list[rollups.TaskItem], *, overdue: bool, user=None) -> Table:
     """Overdue or due-soon tasks: 文号 (a path like 二.(一).1 exists in several plans), the lead and the shared
     (配合) units — for a reporter, its own part — and the days as words."""
-    own_unit = user.unit_id if user is not None and user.role == Role.REPORTER else None
+    own_unit = user.unit_id if user is not None and not has(user, "figures.read_all") else None
     columns = [
         Column("document", "文号", width=18, numeric=False, sortable=False),
         Column("path", "编号", width=12, numeric=False, sortable=False),
