@@ -58,7 +58,9 @@ def settings_env(database_url: str) -> dict:
 
 
 def run(env: dict, *args: str) -> None:
-    out = subprocess.run([sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
     if out.returncode != 0:
         sys.stderr.write(out.stdout + out.stderr)
         raise SystemExit(f"{' '.join(args)} failed")
@@ -81,7 +83,9 @@ def build(args) -> None:
     user = User(username="bench_reporter", role=Role.REPORTER, unit=unit)
     user.set_password(PASSWORD)
     user.save()
-    doc = Document.objects.create(doc_number="基准〔2026〕1号", title="基准测试实施方案", issued_on=dt.date(2026, 1, 1))
+    doc = Document.objects.create(
+        doc_number="基准〔2026〕1号", title="基准测试实施方案", issued_on=dt.date(2026, 1, 1)
+    )
     tasks = []
     for i in range(args.tasks):
         task = Task(document=doc, path=["一", f"({'一二三四五六'[i % 6]})", str(i + 1)],
@@ -99,7 +103,14 @@ def build(args) -> None:
     key = (current.year, current.quarter - 1) if current.quarter > 1 else (current.year - 1, 4)
     before = Period.objects.get(year=key[0], quarter=key[1])
     Report.objects.bulk_create(
-        Report(task=t, unit=unit, period=before, status=ReportStatus.ACCEPTED, text=f"上季度第{n}项进展", version=3)
+        Report(
+            task=t,
+            unit=unit,
+            period=before,
+            status=ReportStatus.ACCEPTED,
+            text=f"上季度第{n}项进展",
+            version=3,
+        )
         for n, t in enumerate(tasks)
     )
     print(f"bench unit: {args.tasks} tasks ({sum(1 for i in range(args.tasks) if i % 4)} led), "
@@ -119,14 +130,18 @@ def measure(args) -> None:
     client = Client()
     client.force_login(user)
     rows = list(
-        __import__("reports.selectors", fromlist=["form_rows_for"]).form_rows_for(unit=user.unit, period=period)
+        __import__("reports.selectors", fromlist=["form_rows_for"]).form_rows_for(
+            unit=user.unit, period=period
+        )
     )
 
     bad_row = next(i for i, r in enumerate(rows) if i >= len(rows) // 2 and r.task.targets.all())
 
     def post_data(n: int, bad: bool = False, changed: int | None = None) -> dict:
         """Every row posted, as a browser does; the first `changed` rows (all by default) with new content."""
-        versions = dict(Report.objects.filter(unit=user.unit, period=period).values_list("task_id", "version"))
+        versions = dict(
+            Report.objects.filter(unit=user.unit, period=period).values_list("task_id", "version")
+        )
         data = {"period": period.pk, "action": "save"}
         for i, row in enumerate(rows):
             p = f"t{row.task.pk}-"
@@ -161,7 +176,10 @@ def measure(args) -> None:
         data = post_data(state["n"])
         start, start_cpu = time.perf_counter(), time.process_time()
         r = client.post("/reports/my/", data)
-        state["t"], state["cpu"] = (time.perf_counter() - start) * 1000, (time.process_time() - start_cpu) * 1000
+        state["t"], state["cpu"] = (
+            (time.perf_counter() - start) * 1000,
+            (time.process_time() - start_cpu) * 1000,
+        )
         assert r.status_code == 302, r.status_code
 
     def save_five(n):
@@ -169,7 +187,10 @@ def measure(args) -> None:
         data = post_data(state["n"], changed=5)
         start, start_cpu = time.perf_counter(), time.process_time()
         r = client.post("/reports/my/", data)
-        state["t"], state["cpu"] = (time.perf_counter() - start) * 1000, (time.process_time() - start_cpu) * 1000
+        state["t"], state["cpu"] = (
+            (time.perf_counter() - start) * 1000,
+            (time.process_time() - start_cpu) * 1000,
+        )
         assert r.status_code == 302, r.status_code
 
     def save_bad(n):
@@ -177,7 +198,10 @@ def measure(args) -> None:
         data = post_data(state["n"], bad=True)
         start, start_cpu = time.perf_counter(), time.process_time()
         r = client.post("/reports/my/", data)
-        state["t"], state["cpu"] = (time.perf_counter() - start) * 1000, (time.process_time() - start_cpu) * 1000
+        state["t"], state["cpu"] = (
+            (time.perf_counter() - start) * 1000,
+            (time.process_time() - start_cpu) * 1000,
+        )
         assert r.status_code == 400, r.status_code
 
     def only_request(fn):
@@ -212,18 +236,24 @@ def measure(args) -> None:
         p95 = statistics.quantiles(times, n=20)[18] if len(times) >= 20 else max(times)
         med = statistics.median(times)
         flag = "ok" if med < target else "SLOW"
-        print(f"{name:<26}{med:>10.1f}{p95:>10.1f}{statistics.median(cpu):>9.1f}{queries:>9}{target:>9} {flag}")
+        print(
+            f"{name:<26}{med:>10.1f}{p95:>10.1f}{statistics.median(cpu):>9.1f}{queries:>9}{target:>9} {flag}"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tasks", type=int, default=60)
     parser.add_argument("--ledger", type=int, default=500, help="tasks of the rest of the city ledger")
     parser.add_argument("--units", type=int, default=60)
     parser.add_argument("--counties", type=int, default=10)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
-    parser.add_argument("--reuse", action="store_true", help="measure a database kept by an earlier --keep run")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure a database kept by an earlier --keep run"
+    )
     parser.add_argument("--child", choices=["build", "measure"], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -256,7 +286,9 @@ def main() -> None:
                 "--counties", str(args.counties), "--quarters", "4")  # fmt: skip
             run(env, *me, "--child", "build")
         print(f"database {url.rsplit('/', 1)[-1]} ready in {time.perf_counter() - started:.0f} s")
-        out = subprocess.run([sys.executable, *me, "--child", "measure"], env=env, cwd=ROOT, text=True, check=False)
+        out = subprocess.run(
+            [sys.executable, *me, "--child", "measure"], env=env, cwd=ROOT, text=True, check=False
+        )
         if out.returncode:
             raise SystemExit("measuring failed")
     finally:

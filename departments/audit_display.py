@@ -284,7 +284,9 @@ def audit_rows(entries: Iterable) -> list[AuditRow]:
                 obj = f"{type_label} {name}".strip() if type_label else (name or e.object_type)
         changes = []
         for name, pair in (e.changes or {}).items():
-            old, new = (pair[0], pair[1]) if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
+            old, new = (
+                (pair[0], pair[1]) if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
+            )
             names = key_names.get(name)
             changes.append(Change(field_label(name), _scalar(name, old, names), _scalar(name, new, names)))
         rows.append(

@@ -37,7 +37,10 @@ def unit_with_thirty_tasks():
     UserFactory(username="weijianwei", role=Role.REPORTER, unit=health, password=PASSWORD)
     doc = DocumentFactory(doc_number="平办〔2020〕7号")
     tasks = [TaskFactory(document=doc, lead=[health], title=f"牵头任务{i:02d}") for i in range(20)]
-    tasks += [TaskFactory(document=doc, lead=[other], responsible=[health], title=f"配合任务{i:02d}") for i in range(10)]
+    tasks += [
+        TaskFactory(document=doc, lead=[other], responsible=[health], title=f"配合任务{i:02d}")
+        for i in range(10)
+    ]
     target = TargetFactory(task=tasks[17], indicator="县域就诊率", op=">=", value=Decimal("90"), unit="%")
     return period, health, tasks, target
 
@@ -46,7 +49,9 @@ def _no_sideways_scroll(page) -> bool:
     return page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
 
 
-def test_one_bad_value_among_thirty_tasks_keeps_the_other_twenty_nine(browser_page, live_url, unit_with_thirty_tasks):
+def test_one_bad_value_among_thirty_tasks_keeps_the_other_twenty_nine(
+    browser_page, live_url, unit_with_thirty_tasks
+):
     page = browser_page
     period, health, tasks, target = unit_with_thirty_tasks
     login(page, live_url, "weijianwei", PASSWORD)

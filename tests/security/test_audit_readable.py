@@ -33,7 +33,11 @@ def submitted_report(reporter, unit_a):
 def test_the_page_shows_actions_fields_values_and_objects_in_chinese(client_as, auditor, submitted_report):
     html = client_as(auditor).get(reverse("departments:audit-log")).content.decode()
     table = html[html.index('data-testid="audit-table"') :]
-    assert "提交报告" in table and "保存草稿" in table and "report_submit" not in table.replace('title="report_submit"', "")
+    assert (
+        "提交报告" in table
+        and "保存草稿" in table
+        and "report_submit" not in table.replace('title="report_submit"', "")
+    )
     assert f"报告 市医保局 2026年第四季度（年度） · 任务 {submitted_report.task.path_key}" in table
     assert "县域就诊率 → 86" in table and "{&#x27;" not in table and "{'" not in table  # no raw dicts
     assert "2026-12-02 11:28:00" in table  # the submission time in Beijing time, not ISO UTC
@@ -54,7 +58,9 @@ def test_the_action_list_offers_chinese_names_and_searching_by_type_word_works(
 
 def test_a_denied_access_names_the_page_not_the_view(client_as, auditor, reporter):
     client_as(reporter).get("/reports/status/")
-    html = client_as(auditor).get(reverse("departments:audit-log"), {"action": "access_denied"}).content.decode()
+    html = (
+        client_as(auditor).get(reverse("departments:audit-log"), {"action": "access_denied"}).content.decode()
+    )
     assert "越权访问被拒绝" in html and "页面 /reports/status/" in html
 
 

@@ -17,7 +17,11 @@ def test_an_unknown_address_answers_a_chinese_404_without_the_url_list(client_as
 
 def test_a_forbidden_page_answers_a_chinese_403(client_as, leader):
     r = client_as(leader).get("/reports/my/")
-    assert r.status_code == 403 and "无权操作" in r.content.decode() and "本页面供单位填报员" in r.content.decode()
+    assert (
+        r.status_code == 403
+        and "无权操作" in r.content.decode()
+        and "本页面供单位填报员" in r.content.decode()
+    )
 
 
 @override_settings(ROOT_URLCONF="tests.security.test_api_errors_and_hardening")
