@@ -15,6 +15,8 @@ NAV = [
     ("tasks:import", "导入", {Role.SECRETARIAT}),
     ("tasks:extract", "读取文件", {Role.SECRETARIAT}),
     ("reports:reminder-log", "催报记录", {Role.SECRETARIAT}),
+    ("reports:notice-list", "督办", {Role.SECRETARIAT, Role.LEADER, Role.REPORTER}),
+    ("reports:extension-list", "延期申请", {Role.SECRETARIAT, Role.LEADER, Role.REPORTER}),
     ("departments:audit-log", "审计日志", {Role.AUDITOR}),
     ("admin:index", "系统管理", {Role.ADMIN}),
 ]

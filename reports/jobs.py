@@ -9,6 +9,7 @@ import logging
 import random
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.utils import timezone
 
 from . import reminders
@@ -33,8 +34,34 @@ def reminders_sweep(now_iso: str | None = None) -> dict:
     now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
     if timezone.is_naive(now):
         now = timezone.make_aware(now)
-    result = reminders.reminders_send_due(now=now, deliver="queue")
-    return {"created": result.created, "messages": result.messages, "resumed": result.resumed}
+    from .sweep import sweep_run
+
+    result = sweep_run(now=now, deliver="queue")
+    return {
+        "created": result.created,
+        "messages": result.messages,
+        "resumed": result.resumed,
+        "digests": result.digests,
+        "caught_up": [f"{d:%Y-%m-%d}" for d in result.caught_up],
+    }
+
+
+@shared_task(name="reports.jobs.reminders_catch_up", acks_late=True)
+def reminders_catch_up() -> dict:
+    """Queued when a worker starts: sweeps missed while the server was down are run now (nothing twice)."""
+    from .sweep import sweep_on_start
+
+    result = sweep_on_start(now=timezone.now(), deliver="queue")
+    return {"created": result.created, "caught_up": [f"{d:%Y-%m-%d}" for d in result.caught_up]}
+
+
+@worker_ready.connect
+def _catch_up_at_start(sender=None, **kwargs):
+    """A worker that comes up after an outage catches up the sweeps it missed (every worker may ask: the
+    sweep claims what it sends, so two workers starting together send nothing twice)."""
+    from reform_ledger.queue import send_now
+
+    send_now(reminders_catch_up)
 
 
 @shared_task(bind=True, name="reports.jobs.delivery_send", acks_late=True, max_retries=None)
