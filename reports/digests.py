@@ -37,6 +37,12 @@ def _claim(*, user_id: int, day: dt.date, now: dt.datetime) -> int | None:
     return row[0] if row else None
 
 
+def digest_items(digest_id: int) -> list[Notification]:
+    return list(
+        Notification.objects.filter(digest_id=digest_id).select_related("reminder__unit").order_by("created_at", "id")
+    )
+
+
 def _channels(user: dict, pref) -> list[tuple[str, str]]:
     channels = []
     if pref.by_email and (user["email"] or "").strip():
@@ -53,7 +59,9 @@ def digests_send(*, now: dt.datetime | None = None, deliver: str = "queue") -> i
     floor = now - LOOKBACK
     waiting = Notification.objects.filter(digest__isnull=True, created_at__gte=floor, created_at__lte=now)
     user_ids = waiting.values_list("user_id", flat=True).distinct()
-    users = list(User.objects.filter(pk__in=user_ids, is_active=True).values("id", "email", "role").order_by("id"))
+    users = list(
+        User.objects.filter(pk__in=user_ids, is_active=True).values("id", "email", "role", "unit_id").order_by("id")
+    )
     prefs = notify.preferences_for(users)
     last = dict(
         Digest.objects.filter(user_id__in=[u["id"] for u in users])
@@ -76,7 +84,7 @@ def digests_send(*, now: dt.datetime | None = None, deliver: str = "queue") -> i
             if digest_id is None:
                 continue  # today's digest of this person exists: the rest waits for the next sweep
             Notification.objects.filter(pk__in=[n.pk for n in items], digest__isnull=True).update(digest_id=digest_id)
-            items = list(Notification.objects.filter(digest_id=digest_id).order_by("created_at", "id"))
+            items = notify.label_items(digest_items(digest_id), own_unit_id=user["unit_id"])
             Digest.objects.filter(pk=digest_id).update(message=notify.digest_text(items=items, day=day))
             Delivery.objects.bulk_create(
                 [Delivery(digest_id=digest_id, channel=channel, recipient=to) for channel, to in channels],

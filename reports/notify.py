@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
 
-from departments.models import Role
+from departments.models import Role, User
 from departments.services import ApplicationError, audit_log
 
 from .models import NotificationPreference, Reminder
@@ -103,7 +103,7 @@ def preference_update(
     changes = {}
     if email != user.email:
         changes["email"] = [user.email, email]
-        type(user).objects.filter(pk=user.pk).update(email=email)
+        User.objects.filter(pk=user.pk).update(email=email)
         user.email = email
     after = {"mode": pref.get_mode_display(), "by_email": pref.by_email, "dingtalk_webhook": pref.dingtalk_webhook,
              "dingtalk_secret": _mask(pref.dingtalk_secret)}  # fmt: skip
@@ -127,8 +127,18 @@ SECTIONS = [
 ]
 
 
+def label_items(items, *, own_unit_id: int | None) -> list:
+    """Give each item its digest line: a unit's reminder says "贵单位…", so a person outside that unit (the
+    secretariat, a leader) reads the unit's name in front of it."""
+    for item in items:
+        reminder = getattr(item, "reminder", None) if item.reminder_id else None
+        unit = reminder.unit if reminder is not None else None
+        item.line = f"{unit.display_name}：{item.message}" if unit is not None and unit.pk != own_unit_id else item.message
+    return items
+
+
 def digest_sections(items) -> list[tuple[str, list]]:
-    """Items (objects with .kind, .message, .link) grouped under the headings a reader scans first."""
+    """Items (objects with .kind and .line, see label_items) grouped under the headings a reader scans first."""
     grouped = defaultdict(list)
     for item in items:
         title = next((t for t, kinds in SECTIONS if item.kind in kinds), "其他")
@@ -141,7 +151,7 @@ def digest_text(*, items, day) -> str:
     lines = [f"医改台账 {day:%Y-%m-%d} 消息汇总：共 {len(items)} 条。"]
     for title, rows in digest_sections(items):
         lines.append(f"【{title}】{len(rows)} 条")
-        lines += [f"{i}. {row.message}" for i, row in enumerate(rows, 1)]
+        lines += [f"{i}. {row.line}" for i, row in enumerate(rows, 1)]
     return "\n".join(lines)
 
 
@@ -189,7 +199,7 @@ def digest_markdown(*, items, day, link: str = "") -> dict:
     for title, rows in digest_sections(items):
         body.append(f"**{title}**（{len(rows)} 条）")
         body.append("")
-        body += [f"{i}. {_md(row.message)}" for i, row in enumerate(rows, 1)]
+        body += [f"{i}. {_md(row.line)}" for i, row in enumerate(rows, 1)]
         body.append("")
     if link:
         body.append(f"[打开医改台账]({link})")

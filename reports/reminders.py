@@ -575,7 +575,8 @@ def _send_email(delivery: Delivery) -> None:
 
 
 def _digest_items(digest) -> list[Notification]:
-    return list(digest.items.order_by("created_at", "id"))
+    items = digest.items.select_related("reminder__unit").order_by("created_at", "id")
+    return notify.label_items(list(items), own_unit_id=digest.user.unit_id)
 
 
 def _digest_context(digest) -> dict:
