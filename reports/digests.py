@@ -39,7 +39,9 @@ def _claim(*, user_id: int, day: dt.date, now: dt.datetime) -> int | None:
 
 def digest_items(digest_id: int) -> list[Notification]:
     return list(
-        Notification.objects.filter(digest_id=digest_id).select_related("reminder__unit").order_by("created_at", "id")
+        Notification.objects.filter(digest_id=digest_id)
+        .select_related("reminder__unit")
+        .order_by("created_at", "id")
     )
 
 
@@ -60,7 +62,9 @@ def digests_send(*, now: dt.datetime | None = None, deliver: str = "queue") -> i
     waiting = Notification.objects.filter(digest__isnull=True, created_at__gte=floor, created_at__lte=now)
     user_ids = waiting.values_list("user_id", flat=True).distinct()
     users = list(
-        User.objects.filter(pk__in=user_ids, is_active=True).values("id", "email", "role", "unit_id").order_by("id")
+        User.objects.filter(pk__in=user_ids, is_active=True)
+        .values("id", "email", "role", "unit_id")
+        .order_by("id")
     )
     prefs = notify.preferences_for(users)
     last = dict(
@@ -77,13 +81,17 @@ def digests_send(*, now: dt.datetime | None = None, deliver: str = "queue") -> i
             continue
         since = max(floor, last.get(user["id"]) or floor)
         with transaction.atomic():
-            items = list(waiting.filter(user_id=user["id"], created_at__gt=since).order_by("created_at", "id"))
+            items = list(
+                waiting.filter(user_id=user["id"], created_at__gt=since).order_by("created_at", "id")
+            )
             if not items:
                 continue
             digest_id = _claim(user_id=user["id"], day=day, now=now)
             if digest_id is None:
                 continue  # today's digest of this person exists: the rest waits for the next sweep
-            Notification.objects.filter(pk__in=[n.pk for n in items], digest__isnull=True).update(digest_id=digest_id)
+            Notification.objects.filter(pk__in=[n.pk for n in items], digest__isnull=True).update(
+                digest_id=digest_id
+            )
             items = notify.label_items(digest_items(digest_id), own_unit_id=user["unit_id"])
             Digest.objects.filter(pk=digest_id).update(message=notify.digest_text(items=items, day=day))
             Delivery.objects.bulk_create(
@@ -91,7 +99,9 @@ def digests_send(*, now: dt.datetime | None = None, deliver: str = "queue") -> i
                 ignore_conflicts=True,
             )
             pending += list(
-                Delivery.objects.filter(digest_id=digest_id, status=Delivery.Status.PENDING).values_list("id", flat=True)
+                Delivery.objects.filter(digest_id=digest_id, status=Delivery.Status.PENDING).values_list(
+                    "id", flat=True
+                )
             )
             claimed += 1
     _deliver(pending, deliver=deliver, now=now)

@@ -59,9 +59,13 @@ def extensions_visible_to(*, user) -> QuerySet[ExtensionRequest]:
     return qs.none()
 
 
-def extensions_approved(*, since: dt.date | None = None, until: dt.date | None = None) -> QuerySet[ExtensionRequest]:
+def extensions_approved(
+    *, since: dt.date | None = None, until: dt.date | None = None
+) -> QuerySet[ExtensionRequest]:
     """Approved extensions (for the 通报), optionally those decided within [since, until] (local dates)."""
-    qs = ExtensionRequest.objects.filter(status=Status.APPROVED).select_related("task", "unit", "task__document")
+    qs = ExtensionRequest.objects.filter(status=Status.APPROVED).select_related(
+        "task", "unit", "task__document"
+    )
     if since is not None:
         qs = qs.filter(decided_at__date__gte=since)
     if until is not None:
@@ -228,7 +232,9 @@ def extension_approve(
     ExtensionRequest.objects.filter(pk=req.pk).update(milestone=milestone)
     Task.objects.filter(pk=task.pk).update(version=F("version") + 1, updated_at=now)
     task_refresh_schedule(task=task)
-    note = f"原定 {(milestone.original_date or milestone.date):%Y-%m-%d}，经批准延期至 {req.new_date:%Y-%m-%d}"
+    note = (
+        f"原定 {(milestone.original_date or milestone.date):%Y-%m-%d}，经批准延期至 {req.new_date:%Y-%m-%d}"
+    )
     audit_log(
         actor=actor,
         request=request,
@@ -252,7 +258,9 @@ def extension_approve(
         now=now,
         message=f"任务 {_label(task)} 的延期申请已批准：{note}。审批意见：{req.decision_reason}",
     )
-    return ExtensionRequest.objects.select_related("task", "unit", "decided_by", "requested_by").get(pk=req.pk)
+    return ExtensionRequest.objects.select_related("task", "unit", "decided_by", "requested_by").get(
+        pk=req.pk
+    )
 
 
 def _schedule_text(task: Task) -> str:
@@ -287,4 +295,6 @@ def extension_reject(
             f"未获批准，理由：{reason}。请按原时限推进。"
         ),
     )
-    return ExtensionRequest.objects.select_related("task", "unit", "decided_by", "requested_by").get(pk=req.pk)
+    return ExtensionRequest.objects.select_related("task", "unit", "decided_by", "requested_by").get(
+        pk=req.pk
+    )

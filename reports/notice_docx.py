@@ -42,7 +42,11 @@ def _date(d) -> str:
 
 
 def issuer_name() -> str:
-    unit = Unit.objects.filter(kind=UnitKind.SECRETARIAT, deleted_at__isnull=True).order_by("sort_order", "id").first()
+    unit = (
+        Unit.objects.filter(kind=UnitKind.SECRETARIAT, deleted_at__isnull=True)
+        .order_by("sort_order", "id")
+        .first()
+    )
     return unit.name if unit else "医改办"
 
 
@@ -107,7 +111,9 @@ def notice_docx(*, notice: Notice, tasks) -> Document:
         for line in notice.reply.splitlines():
             if line.strip():
                 _para(doc, line.strip(), size=14, indent=True)
-        _para(doc, f"预计完成时间：{_date(notice.expected_date)}    答复人：{notice.replied_by or ''}", size=14)
+        _para(
+            doc, f"预计完成时间：{_date(notice.expected_date)}    答复人：{notice.replied_by or ''}", size=14
+        )
     else:
         _para(doc, "整改措施：", size=14, bold=True)
         for _ in range(4):

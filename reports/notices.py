@@ -97,7 +97,9 @@ def parse_date(value, *, field: str, label: str, required: bool = True) -> dt.da
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ApplicationError(f"{label}“{value}”不是有效日期，应为 2026-06-30 的格式。", field=field) from None
+        raise ApplicationError(
+            f"{label}“{value}”不是有效日期，应为 2026-06-30 的格式。", field=field
+        ) from None
 
 
 def _text(value, *, field: str, label: str, max_len: int = TEXT_MAX) -> str:
@@ -211,7 +213,9 @@ def notice_issue(
     reply_by = parse_date(reply_by, field="reply_by", label="答复期限")
     today = local_date(now)
     if reply_by < today:
-        raise ApplicationError(f"答复期限 {reply_by:%Y-%m-%d} 早于今天（{today:%Y-%m-%d}），请重新选择。", field="reply_by")
+        raise ApplicationError(
+            f"答复期限 {reply_by:%Y-%m-%d} 早于今天（{today:%Y-%m-%d}），请重新选择。", field="reply_by"
+        )
     task_rows = _issue_tasks(unit=unit, task_ids=tasks)
     year = today.year
     for _attempt in range(5):
@@ -289,7 +293,13 @@ def notice_sign(*, notice: Notice, actor, now: dt.datetime | None = None, reques
     locked.version += 1
     locked.save(update_fields=["status", "signed_at", "signed_by", "version"])
     _event(locked, action="sign", actor=actor, now=now)
-    audit_log(actor=actor, request=request, action="notice_sign", obj=locked, changes=_diff(before, _snapshot(locked)))
+    audit_log(
+        actor=actor,
+        request=request,
+        action="notice_sign",
+        obj=locked,
+        changes=_diff(before, _snapshot(locked)),
+    )
     return locked
 
 
@@ -310,7 +320,9 @@ def notice_reply(
     text = _text(text, field="text", label="整改措施")
     expected = parse_date(expected_date, field="expected_date", label="预计完成时间")
     if expected < local_date(now):
-        raise ApplicationError(f"预计完成时间 {expected:%Y-%m-%d} 早于今天，请填写今后的日期。", field="expected_date")
+        raise ApplicationError(
+            f"预计完成时间 {expected:%Y-%m-%d} 早于今天，请填写今后的日期。", field="expected_date"
+        )
     before = _snapshot(locked)
     if locked.signed_at is None:
         locked.signed_at, locked.signed_by = now, actor
@@ -321,7 +333,13 @@ def notice_reply(
     locked.version += 1
     locked.save()
     _event(locked, action="reply", actor=actor, now=now, text=text, expected_date=expected)
-    audit_log(actor=actor, request=request, action="notice_reply", obj=locked, changes=_diff(before, _snapshot(locked)))
+    audit_log(
+        actor=actor,
+        request=request,
+        action="notice_reply",
+        obj=locked,
+        changes=_diff(before, _snapshot(locked)),
+    )
     return locked
 
 
@@ -334,7 +352,8 @@ def notice_close(*, notice: Notice, actor, now: dt.datetime | None = None, reque
     locked = _lock(notice)
     if locked.status == Notice.Status.CLOSED:
         raise ConflictError(
-            f"{locked.number}已由 {locked.closed_by or '—'} 于 {_when(locked.closed_at)} 办结。", field="status"
+            f"{locked.number}已由 {locked.closed_by or '—'} 于 {_when(locked.closed_at)} 办结。",
+            field="status",
         )
     before = _snapshot(locked)
     locked.status = Notice.Status.CLOSED
@@ -342,7 +361,13 @@ def notice_close(*, notice: Notice, actor, now: dt.datetime | None = None, reque
     locked.version += 1
     locked.save(update_fields=["status", "closed_at", "closed_by", "version"])
     _event(locked, action="close", actor=actor, now=now)
-    audit_log(actor=actor, request=request, action="notice_close", obj=locked, changes=_diff(before, _snapshot(locked)))
+    audit_log(
+        actor=actor,
+        request=request,
+        action="notice_close",
+        obj=locked,
+        changes=_diff(before, _snapshot(locked)),
+    )
     _tell_unit(locked, stage=f"closed:v{locked.version}", now=now, message=f"{locked.number}已由医改办办结。")
     return locked
 
@@ -359,11 +384,14 @@ def notice_reopen(
     reason = _text(reason, field="reason", label="退回原因", max_len=2000)
     new_reply_by = parse_date(reply_by, field="reply_by", label="新的答复期限", required=False)
     if new_reply_by is not None and new_reply_by < local_date(now):
-        raise ApplicationError(f"新的答复期限 {new_reply_by:%Y-%m-%d} 早于今天，请重新选择。", field="reply_by")
+        raise ApplicationError(
+            f"新的答复期限 {new_reply_by:%Y-%m-%d} 早于今天，请重新选择。", field="reply_by"
+        )
     locked = _lock(notice)
     if locked.status not in (Notice.Status.REPLIED, Notice.Status.CLOSED):
         raise ConflictError(
-            f"{locked.number}尚未答复（当前状态：{locked.get_status_display()}），没有可退回的答复。", field="status"
+            f"{locked.number}尚未答复（当前状态：{locked.get_status_display()}），没有可退回的答复。",
+            field="status",
         )
     before = _snapshot(locked)
     locked.status = Notice.Status.SIGNED
@@ -423,7 +451,9 @@ def plan_notice_reminders(*, today: dt.date, link: str = "") -> list[PlannedRemi
             head = f"{notice.number}的答复期限为 {notice.reply_by:%Y-%m-%d}，请今天完成{waiting}。"
         else:
             days = (notice.reply_by - today).days
-            head = f"{notice.number}的答复期限为 {notice.reply_by:%Y-%m-%d}（还有 {days} 天），尚未{waiting}。"
+            head = (
+                f"{notice.number}的答复期限为 {notice.reply_by:%Y-%m-%d}（还有 {days} 天），尚未{waiting}。"
+            )
         planned.append(
             PlannedReminder(
                 unit_id=notice.unit_id,

@@ -49,7 +49,9 @@ def preference_for(user) -> NotificationPreference:
 
 def preferences_for(users: list[dict]) -> dict[int, NotificationPreference]:
     """{user id: preference} for rows carrying `id` and `role`, in one query."""
-    saved = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=[u["id"] for u in users])}
+    saved = {
+        p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=[u["id"] for u in users])
+    }
     return {
         u["id"]: saved.get(u["id"]) or NotificationPreference(user_id=u["id"], mode=default_mode(u["role"]))
         for u in users
@@ -81,13 +83,17 @@ def preference_update(
         try:
             URLValidator(schemes=["http", "https"], message="")(webhook)
         except ValidationError:
-            raise ApplicationError("钉钉机器人 Webhook 应为 http:// 或 https:// 开头的完整地址。", field="dingtalk_webhook") from None
+            raise ApplicationError(
+                "钉钉机器人 Webhook 应为 http:// 或 https:// 开头的完整地址。", field="dingtalk_webhook"
+            ) from None
         if len(webhook) > 500:
             raise ApplicationError("钉钉机器人 Webhook 不能超过 500 个字符。", field="dingtalk_webhook")
     if secret and not webhook:
         raise ApplicationError("填写了加签密钥，请同时填写钉钉机器人 Webhook。", field="dingtalk_webhook")
     if secret and (not secret.startswith("SEC") or len(secret) > 200 or any(c.isspace() for c in secret)):
-        raise ApplicationError("加签密钥应为钉钉机器人安全设置中“加签”下以 SEC 开头的字符串。", field="dingtalk_secret")
+        raise ApplicationError(
+            "加签密钥应为钉钉机器人安全设置中“加签”下以 SEC 开头的字符串。", field="dingtalk_secret"
+        )
     pref = NotificationPreference.objects.select_for_update().filter(user=user).first()
     before = {}
     if pref is None:
@@ -97,7 +103,12 @@ def preference_update(
                   "dingtalk_secret": _mask(pref.dingtalk_secret)}  # fmt: skip
         if not secret and webhook == pref.dingtalk_webhook:
             secret = pref.dingtalk_secret
-    pref.mode, pref.by_email, pref.dingtalk_webhook, pref.dingtalk_secret = mode, bool(by_email), webhook, secret
+    pref.mode, pref.by_email, pref.dingtalk_webhook, pref.dingtalk_secret = (
+        mode,
+        bool(by_email),
+        webhook,
+        secret,
+    )
     pref.full_clean()
     pref.save()
     changes = {}
@@ -133,7 +144,11 @@ def label_items(items, *, own_unit_id: int | None) -> list:
     for item in items:
         reminder = getattr(item, "reminder", None) if item.reminder_id else None
         unit = reminder.unit if reminder is not None else None
-        item.line = f"{unit.display_name}：{item.message}" if unit is not None and unit.pk != own_unit_id else item.message
+        item.line = (
+            f"{unit.display_name}：{item.message}"
+            if unit is not None and unit.pk != own_unit_id
+            else item.message
+        )
     return items
 
 
@@ -203,4 +218,7 @@ def digest_markdown(*, items, day, link: str = "") -> dict:
         body.append("")
     if link:
         body.append(f"[打开医改台账]({link})")
-    return {"msgtype": "markdown", "markdown": {"title": f"医改台账消息汇总 {day:%m-%d}", "text": "\n".join(body)}}
+    return {
+        "msgtype": "markdown",
+        "markdown": {"title": f"医改台账消息汇总 {day:%m-%d}", "text": "\n".join(body)},
+    }

@@ -46,8 +46,7 @@ from departments.models import Role, Unit, User
 from departments.services import ApplicationError, audit_log
 from tasks.models import Progress, Target, TaskUnit
 
-from . import workdays
-from . import notify
+from . import notify, workdays
 from .models import Delivery, Notification, Period, Reminder, Report
 from .obligations import missing_counts_by_unit, missing_rows
 

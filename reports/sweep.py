@@ -55,7 +55,9 @@ class SweepOutcome:
 
 
 def sweep_time() -> dt.time:
-    return dt.time(int(getattr(settings, "REMINDER_SWEEP_HOUR", 8)), int(getattr(settings, "REMINDER_SWEEP_MINUTE", 30)))
+    return dt.time(
+        int(getattr(settings, "REMINDER_SWEEP_HOUR", 8)), int(getattr(settings, "REMINDER_SWEEP_MINUTE", 30))
+    )
 
 
 def sweep_moment(day: dt.date) -> dt.datetime:
@@ -78,7 +80,9 @@ def missed_days(*, today: dt.date) -> list[dt.date]:
         return []
     start = max(first + dt.timedelta(days=1), today - dt.timedelta(days=CATCH_UP_DAYS))
     done = set(
-        SweepRun.objects.filter(day__gte=start, day__lt=today, finished_at__isnull=False).values_list("day", flat=True)
+        SweepRun.objects.filter(day__gte=start, day__lt=today, finished_at__isnull=False).values_list(
+            "day", flat=True
+        )
     )
     days, day = [], start
     while day < today:
@@ -104,7 +108,11 @@ def _subject(p: PlannedReminder) -> tuple:
 
 
 def sweep_run(
-    *, now: dt.datetime | None = None, deliver: str = "queue", catch_up: bool = True, include_today: bool = True
+    *,
+    now: dt.datetime | None = None,
+    deliver: str = "queue",
+    catch_up: bool = True,
+    include_today: bool = True,
 ) -> SweepOutcome:
     now = now or timezone.now()
     today = local_date(now)
@@ -146,7 +154,8 @@ def sweep_on_start(*, now: dt.datetime | None = None, deliver: str = "queue") ->
     """At worker start: catch up missed sweeps; today's as well when its hour has passed and it did not run."""
     now = now or timezone.now()
     today = local_date(now)
-    due_today = timezone.localtime(now).time() >= sweep_time() and not SweepRun.objects.filter(
-        day=today, finished_at__isnull=False
-    ).exists()
+    due_today = (
+        timezone.localtime(now).time() >= sweep_time()
+        and not SweepRun.objects.filter(day=today, finished_at__isnull=False).exists()
+    )
     return sweep_run(now=now, deliver=deliver, catch_up=True, include_today=due_today)

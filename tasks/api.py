@@ -64,9 +64,6 @@ class TargetOutSerializer(serializers.Serializer):
 class MilestoneOutSerializer(serializers.Serializer):
     date = serializers.DateField(allow_null=True)
     text = serializers.CharField()
-    original_date = serializers.DateField(
-        allow_null=True, help_text="经批准延期前的原定时限；未延期为 null"
-    )
 
 
 class TaskSerializer(serializers.Serializer):

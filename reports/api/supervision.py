@@ -114,11 +114,17 @@ NoticeIn = inline_serializer(
 )
 ReplyIn = inline_serializer(
     "NoticeReplyIn",
-    {"text": serializers.CharField(help_text="整改措施"), "expected_date": serializers.DateField(help_text="预计完成时间")},
+    {
+        "text": serializers.CharField(help_text="整改措施"),
+        "expected_date": serializers.DateField(help_text="预计完成时间"),
+    },
 )
 ReopenIn = inline_serializer(
     "NoticeReopenIn",
-    {"reason": serializers.CharField(), "reply_by": serializers.DateField(required=False, help_text="新的答复期限")},
+    {
+        "reason": serializers.CharField(),
+        "reply_by": serializers.DateField(required=False, help_text="新的答复期限"),
+    },
 )
 EmptyIn = inline_serializer("EmptyIn", {})
 
@@ -188,7 +194,9 @@ class NoticeListCreate(generics.ListAPIView):
             actor=request.user,
             request=request,
         )
-        return Response(self.get_serializer(_notices(request.user).get(pk=notice.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            self.get_serializer(_notices(request.user).get(pk=notice.pk)).data, status=status.HTTP_201_CREATED
+        )
 
 
 class NoticeDetail(generics.GenericAPIView):
@@ -351,7 +359,9 @@ class ExtensionDetail(generics.GenericAPIView):
     serializer_class = ExtensionSerializer
 
     def get(self, request, pk):
-        return Response(self.get_serializer(get_object_or_404(extensions_visible_to(user=request.user), pk=pk)).data)
+        return Response(
+            self.get_serializer(get_object_or_404(extensions_visible_to(user=request.user), pk=pk)).data
+        )
 
 
 class ExtensionApprove(generics.GenericAPIView):
@@ -361,7 +371,9 @@ class ExtensionApprove(generics.GenericAPIView):
     def post(self, request, pk):
         extension = get_object_or_404(extensions_visible_to(user=request.user), pk=pk)
         data = _body(request)
-        req = extension_approve(extension=extension, actor=request.user, reason=data.get("reason") or "", request=request)
+        req = extension_approve(
+            extension=extension, actor=request.user, reason=data.get("reason") or "", request=request
+        )
         return Response(self.get_serializer(req).data)
 
 
@@ -372,7 +384,9 @@ class ExtensionReject(generics.GenericAPIView):
     def post(self, request, pk):
         extension = get_object_or_404(extensions_visible_to(user=request.user), pk=pk)
         data = _body(request)
-        req = extension_reject(extension=extension, actor=request.user, reason=data.get("reason"), request=request)
+        req = extension_reject(
+            extension=extension, actor=request.user, reason=data.get("reason"), request=request
+        )
         return Response(self.get_serializer(req).data)
 
 

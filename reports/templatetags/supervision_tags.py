@@ -1,7 +1,7 @@
 """督办 partials for pages other engineers own: one line each to include them.
 
-    {% load supervision_tags %}{% open_notices %}            dashboard, a unit's landing page
-    {% load supervision_tags %}{% task_supervision task %}   the task page
+{% load supervision_tags %}{% open_notices %}            dashboard, a unit's landing page
+{% load supervision_tags %}{% task_supervision task %}   the task page
 """
 
 from django import template
@@ -29,7 +29,9 @@ def task_supervision(context, task):
     return {
         "task": task,
         "notices": list(notices_open_for(user=user, task=task)),
-        "extensions": list(extensions_visible_to(user=user).filter(task=task).order_by("-created_at", "-id")[:20]),
+        "extensions": list(
+            extensions_visible_to(user=user).filter(task=task).order_by("-created_at", "-id")[:20]
+        ),
         "moved": [m for m in milestones if m.extension_note],
         "can_request": task.deleted_at is None and extension_can_request(user=user, task=task),
         "can_issue": task.deleted_at is None and notice_can_issue(user=user),

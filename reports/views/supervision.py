@@ -23,7 +23,7 @@ from departments.models import Unit, UnitKind
 from departments.services import ApplicationError, PermissionDeniedError
 from reform_ledger.params import is_id
 from tasks.lights import task_light
-from tasks.models import ExtensionRequest, Progress, Task
+from tasks.models import ExtensionRequest, Progress
 from tasks.selectors import task_rows_prefetch, tasks_visible_to, unit_task_q
 
 from ..extensions import (
@@ -36,6 +36,7 @@ from ..extensions import (
     extensions_visible_to,
 )
 from ..models import Notice
+from ..notice_docx import notice_docx
 from ..notices import (
     notice_can_answer,
     notice_can_decide,
@@ -49,7 +50,6 @@ from ..notices import (
     notices_visible_to,
 )
 from ..notify import NotificationPreference, preference_for, preference_update
-from ..notice_docx import notice_docx
 
 PAGE_SIZE = 50
 
@@ -192,7 +192,12 @@ ACTIONS = {
         notice=n, reason=p.get("reason"), reply_by=p.get("reply_by") or None, actor=r.user, request=r
     ),
 }
-DONE = {"sign": "已签收", "reply": "答复已提交，等待医改办审核", "close": "已办结", "reopen": "已退回单位重新答复"}
+DONE = {
+    "sign": "已签收",
+    "reply": "答复已提交，等待医改办审核",
+    "close": "已办结",
+    "reopen": "已退回单位重新答复",
+}
 
 
 @login_required
@@ -224,7 +229,8 @@ def notice_word(request, pk: int):
     buffer = io.BytesIO()
     notice_docx(notice=notice, tasks=notice_tasks(notice)).save(buffer)
     response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     )
     from urllib.parse import quote
 
@@ -303,7 +309,9 @@ def extension_decide(request, pk: int, decision: str):
     if service is None:
         raise PermissionDenied("未知的操作。")
     try:
-        req = service(extension=extension, actor=request.user, reason=request.POST.get("reason") or "", request=request)
+        req = service(
+            extension=extension, actor=request.user, reason=request.POST.get("reason") or "", request=request
+        )
     except PermissionDeniedError as exc:
         raise PermissionDenied(exc.message) from None
     except ApplicationError as exc:

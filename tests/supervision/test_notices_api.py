@@ -8,7 +8,12 @@ from reports.models import Notice, NoticeEvent, Notification, Reminder
 
 
 def issue(api, world, to, **extra):
-    body = {"unit": to.pk, "tasks": [world["t1"].pk], "text": "请加快推进分级诊疗。", "reply_by": "2026-03-12"}
+    body = {
+        "unit": to.pk,
+        "tasks": [world["t1"].pk],
+        "text": "请加快推进分级诊疗。",
+        "reply_by": "2026-03-12",
+    }
     body.update(extra)
     return api.post("/api/notices/", body, format="json")
 
@@ -75,7 +80,9 @@ def test_a_notice_about_another_units_task_is_refused(world, api_as, secretariat
     assert response.status_code == 400 and "不是市医疗保障局承担的任务" in response.json()["detail"]
 
 
-def test_reporters_see_their_own_units_notices_only(notice, api_as, reporter, outsider, leader, admin_user, auditor):
+def test_reporters_see_their_own_units_notices_only(
+    notice, api_as, reporter, outsider, leader, admin_user, auditor
+):
     assert api_as(reporter).get("/api/notices/").json()["count"] == 1
     assert api_as(reporter).get(f"/api/notices/{notice.pk}/").status_code == 200
     assert api_as(leader).get(f"/api/notices/{notice.pk}/").status_code == 200
@@ -90,10 +97,20 @@ def test_the_unit_signs_then_replies_then_the_secretariat_closes(notice, api_as,
     assert signed["status"] == "signed" and signed["signed_by"] == str(reporter) and signed["signed_at"]
     again = api_as(reporter).post(f"/api/notices/{notice.pk}/sign/")
     assert again.status_code == 409 and "无需重复签收" in again.json()["detail"]
-    replied = api_as(reporter).post(
-        f"/api/notices/{notice.pk}/reply/", {"text": "已召开专题会，本月完成。", "expected_date": "2026-03-31"}, format="json"
-    ).json()
-    assert replied["status"] == "replied" and replied["reply"] == "已召开专题会，本月完成。" and replied["replied_at"]
+    replied = (
+        api_as(reporter)
+        .post(
+            f"/api/notices/{notice.pk}/reply/",
+            {"text": "已召开专题会，本月完成。", "expected_date": "2026-03-31"},
+            format="json",
+        )
+        .json()
+    )
+    assert (
+        replied["status"] == "replied"
+        and replied["reply"] == "已召开专题会，本月完成。"
+        and replied["replied_at"]
+    )
     closed = api_as(secretariat).post(f"/api/notices/{notice.pk}/close/").json()
     assert closed["status"] == "closed"
     late = api_as(reporter).post(
@@ -102,13 +119,19 @@ def test_the_unit_signs_then_replies_then_the_secretariat_closes(notice, api_as,
     assert late.status_code == 409 and "已于" in late.json()["detail"] and "办结" in late.json()["detail"]
     actions = list(NoticeEvent.objects.filter(notice=notice).values_list("action", flat=True))
     assert actions == ["issue", "sign", "reply", "close"]
-    assert {"notice_sign", "notice_reply", "notice_close"} <= set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"notice_sign", "notice_reply", "notice_close"} <= set(
+        AuditEntry.objects.values_list("action", flat=True)
+    )
 
 
 def test_replying_signs_a_notice_not_yet_signed(notice, api_as, reporter):
-    body = api_as(reporter).post(
-        f"/api/notices/{notice.pk}/reply/", {"text": "措施", "expected_date": "2026-04-30"}, format="json"
-    ).json()
+    body = (
+        api_as(reporter)
+        .post(
+            f"/api/notices/{notice.pk}/reply/", {"text": "措施", "expected_date": "2026-04-30"}, format="json"
+        )
+        .json()
+    )
     assert body["status"] == "replied" and body["signed_at"] and body["signed_by"] == str(reporter)
 
 
@@ -125,14 +148,27 @@ def test_a_bad_reply_is_refused_and_nothing_changes(notice, api_as, reporter, bo
 
 
 def test_the_secretariat_sends_a_reply_back_with_a_reason(notice, api_as, reporter, secretariat):
-    api_as(reporter).post(f"/api/notices/{notice.pk}/reply/", {"text": "第一次答复", "expected_date": "2026-04-30"}, format="json")
+    api_as(reporter).post(
+        f"/api/notices/{notice.pk}/reply/",
+        {"text": "第一次答复", "expected_date": "2026-04-30"},
+        format="json",
+    )
     assert api_as(secretariat).post(f"/api/notices/{notice.pk}/reopen/", {}, format="json").status_code == 400
-    body = api_as(secretariat).post(
-        f"/api/notices/{notice.pk}/reopen/", {"reason": "措施不具体", "reply_by": "2026-03-20"}, format="json"
-    ).json()
+    body = (
+        api_as(secretariat)
+        .post(
+            f"/api/notices/{notice.pk}/reopen/",
+            {"reason": "措施不具体", "reply_by": "2026-03-20"},
+            format="json",
+        )
+        .json()
+    )
     assert body["status"] == "signed" and body["reply"] == "" and body["reply_by"] == "2026-03-20"
     events = list(NoticeEvent.objects.filter(notice=notice).values_list("action", "text"))
-    assert ("reply", "第一次答复") in events and ("reopen", "措施不具体") in events  # the refused reply stays on record
+    assert ("reply", "第一次答复") in events and (
+        "reopen",
+        "措施不具体",
+    ) in events  # the refused reply stays on record
     assert Notification.objects.filter(user=reporter, message__contains="措施不具体").exists()
 
 
@@ -141,12 +177,17 @@ def test_roles_that_may_not_act_get_403(notice, api_as, reporter, secretariat, l
     assert api_as(leader).post(f"/api/notices/{notice.pk}/sign/").status_code == 403
     assert api_as(leader).post(f"/api/notices/{notice.pk}/close/").status_code == 403
     assert api_as(reporter).post(f"/api/notices/{notice.pk}/close/").status_code == 403
-    assert api_as(reporter).post(f"/api/notices/{notice.pk}/reopen/", {"reason": "x"}, format="json").status_code == 403
+    assert (
+        api_as(reporter).post(f"/api/notices/{notice.pk}/reopen/", {"reason": "x"}, format="json").status_code
+        == 403
+    )
     notice.refresh_from_db()
     assert notice.status == "issued"
 
 
-def test_an_unreplied_notice_cannot_be_sent_back_and_a_closed_one_not_closed_again(notice, api_as, secretariat):
+def test_an_unreplied_notice_cannot_be_sent_back_and_a_closed_one_not_closed_again(
+    notice, api_as, secretariat
+):
     response = api_as(secretariat).post(f"/api/notices/{notice.pk}/reopen/", {"reason": "x"}, format="json")
     assert response.status_code == 409 and "尚未答复" in response.json()["detail"]
     api_as(secretariat).post(f"/api/notices/{notice.pk}/close/")

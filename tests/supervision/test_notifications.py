@@ -36,7 +36,9 @@ def days(first: str, last: str):
 
 @pytest.fixture
 def notice(world, secretariat, unit_a):
-    return notice_issue(unit=unit_a, tasks=[world["t1"].pk], text="请整改", reply_by="2026-03-12", actor=secretariat)
+    return notice_issue(
+        unit=unit_a, tasks=[world["t1"].pk], text="请整改", reply_by="2026-03-12", actor=secretariat
+    )
 
 
 def notice_due_for(user):
@@ -121,13 +123,17 @@ def test_a_leader_who_chooses_immediate_gets_each_message(late_units, leader):
     assert not Digest.objects.filter(user=leader).exists()
 
 
-def test_a_reporter_who_chooses_the_digest_gets_notices_and_decisions_in_it(reporter, world, secretariat, unit_a):
+def test_a_reporter_who_chooses_the_digest_gets_notices_and_decisions_in_it(
+    reporter, world, secretariat, unit_a
+):
     preference_update(user=reporter, mode="digest", by_email=True)
     from reports.extensions import extension_reject, extension_request
 
     notice_issue(unit=unit_a, tasks=[world["t1"].pk], text="请整改", reply_by="2026-03-12", actor=secretariat)
 
-    req = extension_request(task=world["t1"], milestone_date="2026-06-30", new_date="2026-09-30", reason="理由", actor=reporter)
+    req = extension_request(
+        task=world["t1"], milestone_date="2026-06-30", new_date="2026-09-30", reason="理由", actor=reporter
+    )
     extension_reject(extension=req, actor=secretariat, reason="不同意")
     assert not to("rep_a@example.gov.cn")  # nothing pushed at once
     sweep("2026-03-03", catch_up=False)
@@ -158,7 +164,9 @@ def test_dingtalk_sign_matches_the_documented_algorithm():
     raw = base64.b64decode(unquote_plus(sign))
     assert raw == hmac.new(secret.encode(), b"1700000000000\n" + secret.encode(), hashlib.sha256).digest()
     assert "+" not in sign and "/" not in sign and "=" not in sign  # urlencoded
-    url = signed_url("https://oapi.dingtalk.com/robot/send?access_token=t", secret, timestamp_ms=1700000000000)
+    url = signed_url(
+        "https://oapi.dingtalk.com/robot/send?access_token=t", secret, timestamp_ms=1700000000000
+    )
     assert url.startswith("https://oapi.dingtalk.com/robot/send?access_token=t&timestamp=1700000000000&sign=")
     assert signed_url("https://x/robot", "") == "https://x/robot"
 
@@ -198,7 +206,10 @@ def test_bad_preferences_are_refused_with_a_message(reporter):
         ({"email": "not-an-address"}, "email"),
         ({"dingtalk_webhook": "ftp://x"}, "dingtalk_webhook"),
         ({"dingtalk_secret": "SECabc"}, "dingtalk_webhook"),
-        ({"dingtalk_webhook": "https://oapi.dingtalk.com/robot/send", "dingtalk_secret": "abc"}, "dingtalk_secret"),
+        (
+            {"dingtalk_webhook": "https://oapi.dingtalk.com/robot/send", "dingtalk_secret": "abc"},
+            "dingtalk_secret",
+        ),
         ({"by_email": True, "email": ""}, "email"),
     ]
     from departments.services import ApplicationError

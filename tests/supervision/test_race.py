@@ -48,10 +48,12 @@ def test_two_secretaries_deciding_at_once_one_wins_the_other_gets_409(
     req = extension_request(
         task=world["t1"], milestone_date="2026-06-30", new_date="2026-09-30", reason="理由", actor=reporter
     )
+    other = extension_approve if second == "approve" else extension_reject
     for _round in range(5):  # several rounds: the interleaving differs from run to run
         ExtensionRequest.objects.filter(pk=req.pk).update(status="pending", decided_by=None, decided_at=None)
-        Milestone.objects.filter(task=world["t1"], text="2026年6月底前").update(date="2026-06-30", original_date=None)
-        other = extension_approve if second == "approve" else extension_reject
+        Milestone.objects.filter(task=world["t1"], text="2026年6月底前").update(
+            date="2026-06-30", original_date=None
+        )
         results = run_together(
             [
                 lambda: extension_approve(extension=req, actor=secretariat),
