@@ -12,7 +12,8 @@
 
 Every step claims before it sends, so a rerun, a second beat or a catch-up that overlaps a late sweep never
 sends anything twice. At worker start (`sweep_on_start`) missed days are caught up, and today's sweep too
-if its hour has passed without it.
+if its hour has passed without it — when the last sweep is recent (CATCH_UP_HORIZON_DAYS): a copy started after a
+long pause is not an outage to make up for.
 """
 
 import datetime as dt
@@ -41,6 +42,9 @@ from .reminders import (
 logger = logging.getLogger(__name__)
 
 CATCH_UP_DAYS = 7  # a sweep missed longer ago than this is stale news: not caught up
+# A worker starting when no sweep ran for longer than this is a new start (a restored backup, a test or training
+# copy), not a server coming back from an outage: it sends nothing of the past and waits for the beat.
+CATCH_UP_HORIZON_DAYS = 30
 _TASK_KINDS = {Reminder.Kind.TASK_BEFORE, Reminder.Kind.TASK_OVERDUE}
 
 
@@ -154,6 +158,10 @@ def sweep_on_start(*, now: dt.datetime | None = None, deliver: str = "queue") ->
     """At worker start: catch up missed sweeps; today's as well when its hour has passed and it did not run."""
     now = now or timezone.now()
     today = local_date(now)
+    last = SweepRun.objects.filter(day__lte=today).order_by("-day").values_list("day", flat=True).first()
+    if last is None or (today - last).days > CATCH_UP_HORIZON_DAYS:
+        logger.info("启动时不补发：最近一次每日扫描为 %s", last or "无")
+        return SweepOutcome()
     due_today = (
         timezone.localtime(now).time() >= sweep_time()
         and not SweepRun.objects.filter(day=today, finished_at__isnull=False).exists()

@@ -278,6 +278,13 @@ def test_a_start_after_the_sweep_hour_runs_todays_sweep_too(q1, reporter):
     assert SweepRun.objects.filter(day="2026-03-13", finished_at__isnull=False, caught_up=False).exists()
 
 
+def test_a_copy_started_long_after_its_last_sweep_does_not_send_the_past(q1):
+    sweep("2026-01-05")
+    with time_machine.travel(at("2026-03-17", 10, 0), tick=False):
+        outcome = sweep_on_start(now=at("2026-03-17", 10, 0), deliver="sync")
+    assert outcome.caught_up == [] and outcome.created == 0
+
+
 def test_a_new_installation_does_not_send_the_past(q1):
     with time_machine.travel(at("2026-03-17", 7, 0), tick=False):
         outcome = sweep_on_start(now=at("2026-03-17", 7, 0), deliver="sync")
