@@ -24,6 +24,7 @@ from django.db import transaction
 
 from departments.models import Role, User
 from departments.services import ApplicationError, audit_log
+from departments.validators import webhook_refusal
 
 from .models import NotificationPreference, Reminder
 
@@ -80,14 +81,17 @@ def preference_update(
     webhook = (dingtalk_webhook or "").strip()
     secret = (dingtalk_secret or "").strip()
     if webhook:
+        if len(webhook) > 500:
+            raise ApplicationError("钉钉机器人 Webhook 不能超过 500 个字符。", field="dingtalk_webhook")
         try:
             URLValidator(schemes=["http", "https"], message="")(webhook)
         except ValidationError:
             raise ApplicationError(
-                "钉钉机器人 Webhook 应为 http:// 或 https:// 开头的完整地址。", field="dingtalk_webhook"
+                "钉钉机器人 Webhook 应为 https:// 开头的完整地址。", field="dingtalk_webhook"
             ) from None
-        if len(webhook) > 500:
-            raise ApplicationError("钉钉机器人 Webhook 不能超过 500 个字符。", field="dingtalk_webhook")
+        refusal = webhook_refusal(webhook)  # the same allow-list as the units' robots: no calls to internal hosts
+        if refusal:
+            raise ApplicationError(refusal, field="dingtalk_webhook")
     if secret and not webhook:
         raise ApplicationError("填写了加签密钥，请同时填写钉钉机器人 Webhook。", field="dingtalk_webhook")
     if secret and (not secret.startswith("SEC") or len(secret) > 200 or any(c.isspace() for c in secret)):

@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from departments.models import Role, Unit, User
 from departments.services import ApplicationError, audit_log
+from departments.validators import webhook_refusal
 from tasks.models import Progress, Target, TaskUnit
 
 from . import notify, workdays
@@ -630,8 +631,9 @@ def _robot_target(delivery: Delivery) -> tuple[str, str, dict]:
 
 def _send_webhook(delivery: Delivery) -> None:
     url, secret, payload = _robot_target(delivery)
-    if not url.lower().startswith(("http://", "https://")):
-        raise DeliveryError("Webhook 地址必须以 http:// 或 https:// 开头")
+    refusal = webhook_refusal(url)  # checked again when sending: older rows, raw SQL edits
+    if refusal:
+        raise DeliveryError(refusal)
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(
         notify.signed_url(url, secret),

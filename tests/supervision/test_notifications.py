@@ -205,6 +205,7 @@ def test_bad_preferences_are_refused_with_a_message(reporter):
         ({"mode": "weekly"}, "mode"),
         ({"email": "not-an-address"}, "email"),
         ({"dingtalk_webhook": "ftp://x"}, "dingtalk_webhook"),
+        ({"dingtalk_webhook": "https://10.0.0.5/robot/send"}, "dingtalk_webhook"),  # not a robot host: no SSRF
         ({"dingtalk_secret": "SECabc"}, "dingtalk_webhook"),
         (
             {"dingtalk_webhook": "https://oapi.dingtalk.com/robot/send", "dingtalk_secret": "abc"},
