@@ -45,6 +45,25 @@ def digest_items(digest_id: int) -> list[Notification]:
     )
 
 
+def _not_pushed_yet(items: list[Notification], *, user: dict) -> list[Notification]:
+    """Leave out what already reached this person's mailbox or robot at once (sent while they had chosen 即时发送,
+    before switching to the digest): nothing is pushed twice."""
+    reminder_ids = {n.reminder_id for n in items if n.reminder_id}
+    if not reminder_ids:
+        return items
+    recipients = [f"user:{user['id']}"] + (
+        [user["email"].strip().lower()] if (user["email"] or "").strip() else []
+    )
+    pushed = set(
+        Delivery.objects.filter(
+            reminder_id__in=reminder_ids,
+            channel__in=[Delivery.Channel.EMAIL, Delivery.Channel.DINGTALK],
+            recipient__in=recipients,
+        ).values_list("reminder_id", flat=True)
+    )
+    return [n for n in items if n.reminder_id not in pushed]
+
+
 def _channels(user: dict, pref) -> list[tuple[str, str]]:
     channels = []
     if pref.by_email and (user["email"] or "").strip():
@@ -84,6 +103,7 @@ def digests_send(*, now: dt.datetime | None = None, deliver: str = "queue") -> i
             items = list(
                 waiting.filter(user_id=user["id"], created_at__gt=since).order_by("created_at", "id")
             )
+            items = _not_pushed_yet(items, user=user)
             if not items:
                 continue
             digest_id = _claim(user_id=user["id"], day=day, now=now)

@@ -143,6 +143,15 @@ def test_a_reporter_who_chooses_the_digest_gets_notices_and_decisions_in_it(
     assert len(to("rep_a@example.gov.cn")) == 1  # one digest per person per sweep
 
 
+def test_switching_to_the_digest_does_not_repeat_what_was_already_sent(reporter, world, secretariat, unit_a):
+    notice_issue(unit=unit_a, tasks=[world["t1"].pk], text="请整改", reply_by="2026-03-30", actor=secretariat)
+    sweep("2026-03-03", catch_up=False)  # the notice's e-mail (immediate mode) is sent by the sweep's resume
+    assert len(to("rep_a@example.gov.cn")) == 1
+    preference_update(user=reporter, mode="digest", by_email=True)
+    sweep("2026-03-04", catch_up=False)
+    assert len(to("rep_a@example.gov.cn")) == 1 and not Digest.objects.filter(user=reporter).exists()
+
+
 def test_digests_are_claimed_once_even_when_called_twice(late_units, leader):
     sweep("2026-03-26")
     claimed = Digest.objects.count()
@@ -205,7 +214,10 @@ def test_bad_preferences_are_refused_with_a_message(reporter):
         ({"mode": "weekly"}, "mode"),
         ({"email": "not-an-address"}, "email"),
         ({"dingtalk_webhook": "ftp://x"}, "dingtalk_webhook"),
-        ({"dingtalk_webhook": "https://10.0.0.5/robot/send"}, "dingtalk_webhook"),  # not a robot host: no SSRF
+        (
+            {"dingtalk_webhook": "https://10.0.0.5/robot/send"},
+            "dingtalk_webhook",
+        ),  # not a robot host: no SSRF
         ({"dingtalk_secret": "SECabc"}, "dingtalk_webhook"),
         (
             {"dingtalk_webhook": "https://oapi.dingtalk.com/robot/send", "dingtalk_secret": "abc"},
