@@ -320,3 +320,15 @@ def test_the_command_runs_the_same_sweep_and_catches_up_on_request(q1, notice):
     call_command("send_reminders", "--now", "2026-03-17T08:30:00+08:00", "--catch-up", stdout=out)
     assert "补发 2026-03-12、2026-03-13、2026-03-16" in out.getvalue()
     assert Notice.objects.count() == 1
+
+
+def test_a_unit_robot_secret_must_look_like_a_dingtalk_secret(unit_a):
+    from django.core.exceptions import ValidationError
+
+    unit_a.webhook_secret = "abc"
+    with pytest.raises(ValidationError) as info:
+        unit_a.full_clean()
+    assert "webhook_secret" in info.value.message_dict
+    unit_a.webhook_url = "https://oapi.dingtalk.com/robot/send?access_token=x"
+    unit_a.webhook_secret = "SECok"
+    unit_a.full_clean()
