@@ -19,7 +19,7 @@ from departments.models import User
 
 from . import notify
 from .models import Delivery, Digest, Notification
-from .reminders import _deliver, local_date
+from .reminders import Deliver, _deliver, local_date
 
 LOOKBACK = dt.timedelta(days=7)  # older unread items are in the inbox; a digest does not dig them up
 
@@ -73,7 +73,7 @@ def _channels(user: dict, pref) -> list[tuple[str, str]]:
     return channels
 
 
-def digests_send(*, now: dt.datetime | None = None, deliver: str = "queue") -> int:
+def digests_send(*, now: dt.datetime | None = None, deliver: Deliver = "none") -> int:
     """Build, claim and send today's digests. Returns how many digests this call claimed."""
     now = now or timezone.now()
     day = local_date(now)

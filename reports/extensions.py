@@ -19,10 +19,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from departments.models import Role
+from departments.permissions import has
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError, audit_log
 from tasks.models import ExtensionRequest, Milestone, Progress, Task, TaskUnit
 from tasks.services import task_refresh_schedule
 
+from .jobs import deliveries_enqueue
 from .models import Reminder
 from .notices import _text, _when, parse_date
 from .reminders import PlannedReminder, local_date, reminders_claim, reminders_dispatch
@@ -30,33 +32,24 @@ from .reminders import PlannedReminder, local_date, reminders_claim, reminders_d
 Status = ExtensionRequest.Status
 
 
-def _active(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active)
-
-
 def extension_can_decide(*, user) -> bool:
-    return _active(user) and user.role == Role.SECRETARIAT
+    return has(user, "supervision.decide")
 
 
 def extension_can_request(*, user, task: Task) -> bool:
     """A reporter whose unit leads the task (牵头单位)."""
-    return (
-        _active(user)
-        and user.role == Role.REPORTER
-        and bool(user.unit_id)
-        and TaskUnit.objects.filter(task=task, unit_id=user.unit_id, role=TaskUnit.Role.LEAD).exists()
+    return has(user, "extensions.request") and (
+        TaskUnit.objects.filter(task=task, unit_id=user.unit_id, role=TaskUnit.Role.LEAD).exists()
     )
 
 
 def extensions_visible_to(*, user) -> QuerySet[ExtensionRequest]:
     qs = ExtensionRequest.objects.select_related("task", "unit", "requested_by", "decided_by")
-    if not _active(user):
+    if not has(user, "supervision.read"):
         return qs.none()
     if user.role in (Role.SECRETARIAT, Role.LEADER):
         return qs
-    if user.role == Role.REPORTER and user.unit_id:
-        return qs.filter(unit_id=user.unit_id)
-    return qs.none()
+    return qs.filter(unit_id=user.unit_id)
 
 
 def extensions_approved(
@@ -93,7 +86,9 @@ def _tell(req: ExtensionRequest, *, stage: str, message: str, now: dt.datetime, 
         link=_link(),
         message=message,
     )
-    reminders_dispatch(reminder_ids=reminders_claim(planned=[planned], now=now), now=now, deliver="queue")
+    reminders_dispatch(
+        reminder_ids=reminders_claim(planned=[planned], now=now), now=now, deliver=deliveries_enqueue
+    )
 
 
 def _label(task: Task) -> str:

@@ -13,23 +13,25 @@ The workflow::
 - Each step is audited and kept in NoticeEvent (the refused replies of every send-back stay on record).
 - No receipt or no reply by `reply_by`: the daily sweep reminds the unit (1 day before, on the day, then every
   REMINDER_OVERDUE_EVERY_DAYS), copying the secretariat and then the leaders as the rounds go on
-  (`plan_notice_reminders`). Claims are keyed by the notice, its round of send-backs and the stage, so nothing
+  (`reports.notice_reminders`). Claims are keyed by the notice, its round of send-backs and the stage, so nothing
   is sent twice.
 """
 
 import datetime as dt
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q, QuerySet
-from django.urls import reverse
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from departments.models import Role, Unit, UnitKind
+from departments.permissions import has
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError, audit_log
 from tasks.models import Task, TaskUnit
 
+from .jobs import deliveries_enqueue
 from .models import Notice, NoticeEvent, Reminder
-from .reminders import PlannedReminder, local_date, period_stage_on, reminders_claim, reminders_dispatch
+from .notice_reminders import notice_link
+from .reminders import PlannedReminder, local_date, reminders_claim, reminders_dispatch
 
 TEXT_MAX = 5000
 TASKS_MAX = 200
@@ -39,33 +41,27 @@ TASKS_MAX = 200
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _active(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active)
-
-
 def notice_can_issue(*, user) -> bool:
-    return _active(user) and user.role in (Role.SECRETARIAT, Role.LEADER)
+    return has(user, "notices.issue")
 
 
 def notice_can_decide(*, user) -> bool:
     """Close or send back: the secretariat only."""
-    return _active(user) and user.role == Role.SECRETARIAT
+    return has(user, "supervision.decide")
 
 
 def notice_can_answer(*, user, notice: Notice) -> bool:
     """Sign and reply: a reporter of the notice's unit."""
-    return _active(user) and user.role == Role.REPORTER and user.unit_id == notice.unit_id
+    return has(user, "notices.answer") and user.unit_id == notice.unit_id
 
 
 def notices_visible_to(*, user) -> QuerySet[Notice]:
     qs = Notice.objects.select_related("unit", "issued_by", "signed_by", "replied_by", "closed_by")
-    if not _active(user):
+    if not has(user, "supervision.read"):
         return qs.none()
     if user.role in (Role.SECRETARIAT, Role.LEADER):
         return qs
-    if user.role == Role.REPORTER and user.unit_id:
-        return qs.filter(unit_id=user.unit_id)
-    return qs.none()
+    return qs.filter(unit_id=user.unit_id)  # a reporter (with a unit: has() says so): its own unit's
 
 
 def notices_open_for(*, user, task: Task | None = None) -> QuerySet[Notice]:
@@ -115,10 +111,6 @@ def _when(moment: dt.datetime) -> str:
     return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
 
 
-def notice_link(notice: Notice) -> str:
-    return reverse("reports:notice-detail", args=[notice.pk])
-
-
 def _task_names(tasks) -> str:
     names = [f"{t.path_key}《{t.title[:30]}{'…' if len(t.title) > 30 else ''}》" for t in tasks[:5]]
     return "、".join(names) + (f"等 {len(tasks)} 项任务" if len(tasks) > 5 else "")
@@ -136,7 +128,9 @@ def _tell_unit(notice: Notice, *, stage: str, message: str, now: dt.datetime, es
         link=notice_link(notice),
         message=message,
     )
-    reminders_dispatch(reminder_ids=reminders_claim(planned=[planned], now=now), now=now, deliver="queue")
+    reminders_dispatch(
+        reminder_ids=reminders_claim(planned=[planned], now=now), now=now, deliver=deliveries_enqueue
+    )
 
 
 def _event(notice: Notice, *, action: str, actor, now, text: str = "", expected_date=None) -> None:
@@ -420,50 +414,3 @@ def notice_reopen(
         ),
     )
     return locked
-
-
-# --------------------------------------------------------------------------------------------------------------
-# The daily sweep's part: notices not signed or not answered by their date
-# --------------------------------------------------------------------------------------------------------------
-
-
-def plan_notice_reminders(*, today: dt.date, link: str = "") -> list[PlannedReminder]:
-    """Reminders due today for open notices still waiting for a receipt or a reply.
-
-    The same stages as a period's due date (before, on the day, every few days after, escalating); the stage
-    key carries the round of send-backs and the reply date, so a notice sent back or given a new date is
-    reminded afresh, while a rerun on the same day finds every claim taken."""
-    planned = []
-    rows = (
-        Notice.objects.filter(status__in=[Notice.Status.ISSUED, Notice.Status.SIGNED])
-        .annotate(rounds=Count("events", filter=Q(events__action="reopen")))
-        .select_related("unit")
-    )
-    for notice in rows:
-        stage = period_stage_on(due=notice.reply_by, today=today)
-        if stage is None:
-            continue
-        waiting = "签收和答复" if notice.status == Notice.Status.ISSUED else "答复整改措施"
-        if stage.kind == Reminder.Kind.PERIOD_OVERDUE:
-            head = f"{notice.number}的答复期限 {notice.reply_by:%Y-%m-%d} 已过 {(today - notice.reply_by).days} 天"
-            head += f"，{notice.unit.display_name}尚未{waiting}（第 {stage.overdue_round} 次催办）。"
-        elif stage.kind == Reminder.Kind.PERIOD_DUE:
-            head = f"{notice.number}的答复期限为 {notice.reply_by:%Y-%m-%d}，请今天完成{waiting}。"
-        else:
-            days = (notice.reply_by - today).days
-            head = (
-                f"{notice.number}的答复期限为 {notice.reply_by:%Y-%m-%d}（还有 {days} 天），尚未{waiting}。"
-            )
-        planned.append(
-            PlannedReminder(
-                unit_id=notice.unit_id,
-                kind=Reminder.Kind.NOTICE_DUE,
-                subject_key=f"notice:{notice.pk}",
-                stage=f"r{notice.rounds}:{notice.reply_by:%Y-%m-%d}:{stage.stage}",
-                escalation=stage.escalation,
-                send_on=today,
-                link=notice_link(notice),
-                message=head,
-            )
-        )
-    return planned

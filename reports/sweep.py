@@ -28,8 +28,9 @@ from django.utils import timezone
 from . import workdays
 from .digests import digests_send
 from .models import Reminder, SweepRun
-from .notices import plan_notice_reminders
+from .notice_reminders import plan_notice_reminders
 from .reminders import (
+    Deliver,
     PlannedReminder,
     form_link,
     local_date,
@@ -114,7 +115,7 @@ def _subject(p: PlannedReminder) -> tuple:
 def sweep_run(
     *,
     now: dt.datetime | None = None,
-    deliver: str = "queue",
+    deliver: Deliver = "none",
     catch_up: bool = True,
     include_today: bool = True,
 ) -> SweepOutcome:
@@ -154,7 +155,7 @@ def sweep_run(
     return outcome
 
 
-def sweep_on_start(*, now: dt.datetime | None = None, deliver: str = "queue") -> SweepOutcome:
+def sweep_on_start(*, now: dt.datetime | None = None, deliver: Deliver = "none") -> SweepOutcome:
     """At worker start: catch up missed sweeps; today's as well when its hour has passed and it did not run."""
     now = now or timezone.now()
     today = local_date(now)

@@ -17,6 +17,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from departments.models import Unit
+from departments.permissions import has
 from departments.services import ApplicationError, PermissionDeniedError
 from reform_ledger.params import is_id
 from tasks.models import ExtensionRequest
@@ -333,7 +334,7 @@ class ExtensionListCreate(generics.ListAPIView):
     @extend_schema(request=ExtensionIn, responses={201: ExtensionSerializer})
     def post(self, request):
         user = request.user
-        if not (user.is_reporter and user.unit_id):
+        if not has(user, "extensions.request"):
             raise PermissionDeniedError("只有任务牵头单位的填报员可以申请延期。")
         data = _body(request)
         task_id = data.get("task")

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from departments.models import Unit, UnitKind
+from departments.permissions import require
 from departments.services import ApplicationError, PermissionDeniedError
 from reform_ledger.params import is_id
 from tasks.lights import task_light
@@ -60,8 +61,7 @@ def _page(request, qs):
 
 def _require_supervision_role(request):
     """The administrator and the auditor have no 督办 pages at all."""
-    if not request.user.sees_all_units and not (request.user.is_reporter and request.user.unit_id):
-        raise PermissionDenied("督办单和延期申请只对医改办、领导和单位填报员开放。")
+    require(request.user, "supervision.read")
 
 
 # --------------------------------------------------------------------------------------------------- notices
