@@ -89,7 +89,9 @@ def preference_update(
             raise ApplicationError(
                 "钉钉机器人 Webhook 应为 https:// 开头的完整地址。", field="dingtalk_webhook"
             ) from None
-        refusal = webhook_refusal(webhook)  # the same allow-list as the units' robots: no calls to internal hosts
+        refusal = webhook_refusal(
+            webhook
+        )  # the same allow-list as the units' robots: no calls to internal hosts
         if refusal:
             raise ApplicationError(refusal, field="dingtalk_webhook")
     if secret and not webhook:
