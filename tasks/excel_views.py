@@ -12,19 +12,20 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.views import View
 
 from departments.permissions import SecretariatRequiredMixin
-from departments.services import ApplicationError
+from departments.services import ApplicationError, export_audit
 from reform_ledger.params import is_id
+from reform_ledger.spreadsheets import export_filename, xlsx_response
 
-from .excel import XLSX_CONTENT_TYPE, export_filename, ledger_export, ledger_import
+from .excel import ledger_import
 from .models import Document
 from .selectors import TaskFilterError, tasks_filter, tasks_visible_to
+from .sheets import ledger_export_counted
 
 SESSION_KEY = "ledger_imports"
 
@@ -52,14 +53,6 @@ def _document_from(value) -> Document | None:
     if doc is None:
         raise ApplicationError(f"找不到文件“{value}”。", field="document")
     return doc
-
-
-def _xlsx_response(data: bytes, filename: str) -> HttpResponse:
-    from urllib.parse import quote
-
-    response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f"attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{quote(filename)}"
-    return response
 
 
 class ImportView(SecretariatRequiredMixin, View):
@@ -174,12 +167,21 @@ def export_ledger(request):
             return render(
                 request, "tasks/export.html", {"error": f"填报期“{raw}”不存在。", "documents": Document.objects.all()}, status=400
             )
-    from departments.permissions import can_read_everything
+    report_texts = None
+    if period is not None:
+        from departments.permissions import can_read_everything
+        from reports.selectors import ledger_report_texts
 
-    sees_all = can_read_everything(request.user) or request.user.role == "admin"
-    report_units = None if sees_all else ({request.user.unit_id} if request.user.unit_id else set())
-    data = ledger_export(qs=qs, period=period, report_units=report_units)
-    return _xlsx_response(data, export_filename("任务台账"))
+        report_texts = ledger_report_texts(
+            period=period,
+            task_ids=qs.values("pk"),
+            reader_unit_id=request.user.unit_id,
+            sees_all=can_read_everything(request.user) or request.user.role == "admin",
+        )
+    data, rows = ledger_export_counted(qs=qs, period_label=period.label if period else "", report_texts=report_texts)
+    filters = {k: v for k, v in request.GET.items() if k not in ("page",)}
+    export_audit(request=request, export="ledger", title="任务台账", filters=filters, rows=rows)
+    return xlsx_response(data, filename=export_filename("任务台账"))
 
 
 urlpatterns = [

@@ -8,12 +8,13 @@ from django.urls import path
 
 from departments.models import Role
 from departments.permissions import can_read_everything
-from departments.services import ApplicationError
+from departments.services import ApplicationError, export_audit
 from reform_ledger.params import is_id
+from reform_ledger.spreadsheets import export_filename, xlsx_response
 from reports.models import Period
 from reports.selectors import period_current
-from tasks.excel import compilation_export, export_filename, unit_form_export, unit_form_import
-from tasks.excel_views import _read_upload, _xlsx_response
+from reports.sheets import compilation_export, unit_form_export, unit_form_import
+from tasks.excel_views import _read_upload
 
 
 def _period(request) -> Period:
@@ -37,7 +38,9 @@ def compilation_download(request):
     if not (can_read_everything(request.user) or request.user.role == Role.ADMIN):
         raise PermissionDenied("只有医改办和领导可以下载季度汇总表。")
     period = _period(request)
-    return _xlsx_response(compilation_export(period=period), export_filename(f"{period.label}汇总表"))
+    data, rows = compilation_export(period=period)
+    export_audit(request=request, export="compilation", title=f"{period.label}汇总表", filters={"period": period.pk}, rows=rows)
+    return xlsx_response(data, filename=export_filename(f"{period.label}汇总表"))
 
 
 def _reporter_unit(request):
@@ -50,7 +53,11 @@ def _reporter_unit(request):
 def form_download(request):
     unit = _reporter_unit(request)
     period = _period(request)
-    return _xlsx_response(unit_form_export(unit=unit, period=period), export_filename(f"{unit.name}{period.label}填报表"))
+    data, rows = unit_form_export(unit=unit, period=period)
+    export_audit(
+        request=request, export="unit_form", title=f"{unit.name}{period.label}填报表", filters={"period": period.pk}, rows=rows
+    )
+    return xlsx_response(data, filename=export_filename(f"{unit.name}{period.label}填报表"))
 
 
 @login_required

@@ -12,8 +12,9 @@ from django.urls import reverse
 
 from departments.models import AuditEntry
 from tasks import excel
-from tasks.excel import _escape_all, _xml_text, ledger_export, ledger_import, load_states
+from tasks.excel import ledger_import, load_states
 from tasks.models import Document, Milestone, Task, TaskUnit
+from tasks.sheets import ledger_export
 from tests.factories import DocumentFactory, TaskFactory
 
 from .conftest import office_workbook
@@ -122,13 +123,6 @@ def test_import_history_records_what_the_task_services_snapshot_diff_would(small
         ["title", "text", "note", "status", "lead_units", "responsible_units", "counties", "milestones"]
     )
     assert recorded["@开展监测"] == ["lead_units"] and recorded["+完善价格机制"] == []
-
-
-def test_bulk_xml_escaping_matches_escaping_each_value():
-    values = ["<a & b>", "公式 =SUM(A1)", "回车\r换行\n", "控制\x01字符\x1f", "￾", "", "普通"]
-    assert _escape_all(values) == [_xml_text(v) for v in values]
-    with_nul = ["前\x00后", "<x>"]
-    assert _escape_all(with_nul) == [_xml_text(v) for v in with_nul] == ["前后", "&lt;x&gt;"]
 
 
 def test_ledger_page_export_button_downloads_exactly_the_filtered_tasks(small_ledger, secretariat, client_as):
