@@ -327,13 +327,15 @@ def unit_form_import(*, data: bytes, unit, period: Period, actor, now: dt.dateti
     form = {fr.task.pk: fr for fr in form_rows_for(unit=unit, period=period)}
     target_headings, by_cell = form_target_columns(form.values())
     # Target columns: found by their heading in the header rows (they are below the 指标实际值 group heading).
+    # The group heading's row is the one find_header found; the headings are in it or in the row below.
     target_columns: dict[str, int] = {}
-    header_rows = rows[max(start - 2, 0) : start]
-    for heading in target_headings:
-        for header_row in header_rows:
-            for i, v in enumerate(header_row):
-                if normalize_cell(cell_text(v)) == heading and heading not in target_columns:
-                    target_columns[heading] = i
+    wanted = set(target_headings)
+    for r in range(max(start - 2, 0), min(start + 1, len(rows))):
+        found = {h: i for i, v in enumerate(rows[r]) if (h := normalize_cell(cell_text(v))) in wanted}
+        if found:
+            for heading, i in found.items():
+                target_columns.setdefault(heading, i)
+            start = max(start, r + 1)
 
     def label(key: str) -> str:
         if key in columns:
