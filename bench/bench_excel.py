@@ -167,8 +167,8 @@ def main():
     n = args.tasks
 
     from tasks.excel import ledger_import
-    from tasks.sheets import ledger_export
     from tasks.models import Document, Task
+    from tasks.sheets import ledger_export
 
     print(f"database: {connection.vendor} {connection.settings_dict.get('NAME')}   {load()}")
     ensure_schema_and_units()

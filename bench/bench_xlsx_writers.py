@@ -44,9 +44,18 @@ def ledger_like_rows(n: int) -> list:
             rows.append(Section(f"({i // 100 + 1})", f"第{i // 100 + 1}部分：推进分级诊疗制度建设"))
         rows.append(
             [
-                f"{i % 100 + 1}.", "平办〔2020〕7号", f"基准任务{i}：推进第{i}项改革", f"到2022年县域就诊率达到{80 + i % 20}%以上。" * 3,
-                f"市基准局{i % 40}", f"市基准局{(i + 1) % 40}、基准{(i + 2) % 40}局、各县(市、区)政府", "2022年底；长期坚持",
-                "" if i % 3 else "已组建医共体 6 个，覆盖全部乡镇卫生院", "", "", "推进中", "=1+1" if i % 50 == 0 else "",
+                f"{i % 100 + 1}.",
+                "平办〔2020〕7号",
+                f"基准任务{i}：推进第{i}项改革",
+                f"到2022年县域就诊率达到{80 + i % 20}%以上。" * 3,
+                f"市基准局{i % 40}",
+                f"市基准局{(i + 1) % 40}、基准{(i + 2) % 40}局、各县(市、区)政府",
+                "2022年底；长期坚持",
+                "" if i % 3 else "已组建医共体 6 个，覆盖全部乡镇卫生院",
+                "",
+                "",
+                "推进中",
+                "=1+1" if i % 50 == 0 else "",
                 f"T{i}:v1:0123456789ab",
             ]
         )
@@ -54,7 +63,14 @@ def ledger_like_rows(n: int) -> list:
 
 
 def with_xlsxwriter(rows: list, *, streaming: bool) -> bytes:
-    sheet = Sheet(name="台账", title="基准台账", subtitle="导出时间", columns=LEDGER_SHEET_COLUMNS, rows=rows, freeze_columns=1)
+    sheet = Sheet(
+        name="台账",
+        title="基准台账",
+        subtitle="导出时间",
+        columns=LEDGER_SHEET_COLUMNS,
+        rows=rows,
+        freeze_columns=1,
+    )
     return render_xlsx([sheet], streaming=streaming)
 
 
@@ -93,11 +109,16 @@ def with_openpyxl(rows: list) -> bytes:
     ws.append([cell("导出时间")])
     ws.append([cell(c.group or c.header) for c in cols])
     ws.append([cell(c.header if c.group else None) for c in cols])
-    merges = ["A1:L1", "A2:L2", "H3:J3"] + [f"{chr(65 + i)}3:{chr(65 + i)}4" for i, c in enumerate(cols) if not c.group]
+    merges = ["A1:L1", "A2:L2", "H3:J3"] + [
+        f"{chr(65 + i)}3:{chr(65 + i)}4" for i, c in enumerate(cols) if not c.group
+    ]
     r = 5
     for values in rows:
         if isinstance(values, Section):
-            ws.append([cell(values.label, section=True), cell(values.text, section=True)] + [cell(None, section=True)] * 10)
+            ws.append(
+                [cell(values.label, section=True), cell(values.text, section=True)]
+                + [cell(None, section=True)] * 10
+            )
             merges.append(f"B{r}:L{r}")
         else:
             ws.append([cell(v) for v in values])
@@ -118,7 +139,9 @@ def measure(label: str, n: int, fn) -> None:
     fn()
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"{label:<40} {wall:6.3f} s {n / wall:8.0f} rows/s  {n / cpu:8.0f} rows/cpu-s  peak {peak / 1024 / 1024:6.1f} MB  file {len(data) / 1024:7.0f} KB")
+    print(
+        f"{label:<40} {wall:6.3f} s {n / wall:8.0f} rows/s  {n / cpu:8.0f} rows/cpu-s  peak {peak / 1024 / 1024:6.1f} MB  file {len(data) / 1024:7.0f} KB"
+    )
 
 
 def main():
@@ -127,7 +150,9 @@ def main():
     args = parser.parse_args()
     n = args.rows
     rows = ledger_like_rows(n)
-    print(f"{n} task rows + {n // 100} section rows, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"{n} task rows + {n // 100} section rows, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     measure("render_xlsx (xlsxwriter in memory)", n, lambda: with_xlsxwriter(rows, streaming=False))
     measure("render_xlsx streaming (constant_memory)", n, lambda: with_xlsxwriter(rows, streaming=True))
     measure("openpyxl write_only, styled cells", n, lambda: with_openpyxl(rows))

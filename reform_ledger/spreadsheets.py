@@ -96,14 +96,29 @@ class _Formats:
         self.workbook = workbook
         self.cache: dict = {}
         border = {"border": 1, "border_color": "#808080"}
-        self.title = workbook.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
+        self.title = workbook.add_format(
+            {"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"}
+        )
         self.subtitle = workbook.add_format({"align": "right"})
         self.header = workbook.add_format(
-            {"bold": True, "bg_color": "#DDEBF7", "align": "center", "valign": "vcenter", "text_wrap": True, **border}
+            {
+                "bold": True,
+                "bg_color": "#DDEBF7",
+                "align": "center",
+                "valign": "vcenter",
+                "text_wrap": True,
+                **border,
+            }
         )
         self.note = workbook.add_format({"italic": True, "font_color": "#555555"})
         self._data = {"text_wrap": True, "valign": "top", **border}
-        self._section = {"bold": True, "bg_color": "#F2F2F2", "valign": "vcenter", "text_wrap": True, **border}
+        self._section = {
+            "bold": True,
+            "bg_color": "#F2F2F2",
+            "valign": "vcenter",
+            "text_wrap": True,
+            **border,
+        }
 
     def cell(self, *, kind: str, section: bool = False, unlocked: bool = False):
         key = (kind, section, unlocked)
@@ -138,7 +153,10 @@ class _Writer:
         self.last_visible = self.visible[-1] if self.visible else len(self.columns) - 1
         unlocked = sheet.protect
         self.data_formats = [
-            {kind: formats.cell(kind=kind, unlocked=unlocked and c.editable) for kind in (TEXT, c.kind, DATE, DATETIME)}
+            {
+                kind: formats.cell(kind=kind, unlocked=unlocked and c.editable)
+                for kind in (TEXT, c.kind, DATE, DATETIME)
+            }
             for c in self.columns
         ]
         self.section_format = formats.cell(kind=TEXT, section=True)
@@ -257,7 +275,9 @@ class _Writer:
                     elif cls is dt.datetime:
                         write_datetime(r, c, _local_naive(value), formats[c][DATETIME])
                     elif cls is dt.date:
-                        write_datetime(r, c, dt.datetime(value.year, value.month, value.day), formats[c][DATE])
+                        write_datetime(
+                            r, c, dt.datetime(value.year, value.month, value.day), formats[c][DATE]
+                        )
                     else:
                         # Anything else (lazy translations, subclasses of str or int, ...) goes in as its text.
                         text = str(value)

@@ -48,7 +48,9 @@ STATUS_COLUMNS = [
     Column("按时", 8, kind=INTEGER), Column("逾期提交", 9, kind=INTEGER), Column("未提交", 8, kind=INTEGER),
     Column("按时率", 9, kind=PERCENT), Column("及时性", 10),
 ]  # fmt: skip
-COMPILATION_NOTE = "注：只汇总已提交、已通过的报告；被退回的报告显示退回前最后一次提交的内容；未提交的草稿不汇总。"
+COMPILATION_NOTE = (
+    "注：只汇总已提交、已通过的报告；被退回的报告显示退回前最后一次提交的内容；未提交的草稿不汇总。"
+)
 
 
 def _compilation_rows(*, period: Period, qs):
@@ -185,7 +187,11 @@ def form_target_columns(form_rows) -> tuple[list[str], dict[tuple[int, str], obj
         base = [target_label(t) for t in targets]
         for t, label in zip(targets, base, strict=True):
             if base.count(label) > 1:
-                label = f"{label[:-1]}，{t.due:%Y-%m-%d}）" if label.endswith("）") and t.due else f"{label}（{t.due or t.pk}）"
+                label = (
+                    f"{label[:-1]}，{t.due:%Y-%m-%d}）"
+                    if label.endswith("）") and t.due
+                    else f"{label}（{t.due or t.pk}）"
+                )
             if label not in headings:
                 headings.append(label)
             by_cell[(fr.task.pk, label)] = t
@@ -224,7 +230,13 @@ def unit_form_sheet(*, unit, period: Period, now: dt.datetime | None = None) -> 
                 target = by_cell.get((fr.task.pk, heading))
                 value = fr.target_values.get(target.pk) if target is not None else None
                 values.append(value if value is not None else None)
-            values += [r.text if r else "", r.problems if r else "", r.next_steps if r else "", fr.status_label, f"R{fr.task.pk}"]
+            values += [
+                r.text if r else "",
+                r.problems if r else "",
+                r.next_steps if r else "",
+                fr.status_label,
+                f"R{fr.task.pk}",
+            ]
             yield values
 
     local = timezone.localtime(now or timezone.now())
@@ -265,7 +277,9 @@ class FormImportResult:
     rows: list[FormRowPreview] = field(default_factory=list)  # what was saved, for the preview after upload
 
 
-_ENGLISH_FIELD = re.compile(r"\s?\b(?:progress|percent|text|problems|next_steps|target_values|target|value)\b")
+_ENGLISH_FIELD = re.compile(
+    r"\s?\b(?:progress|percent|text|problems|next_steps|target_values|target|value)\b"
+)
 
 
 def _chinese(message: str) -> str:
@@ -318,7 +332,9 @@ def _shown(value) -> str:
     return cell_text(value).strip()
 
 
-def unit_form_import(*, data: bytes, unit, period: Period, actor, now: dt.datetime | None = None) -> FormImportResult:
+def unit_form_import(
+    *, data: bytes, unit, period: Period, actor, now: dt.datetime | None = None
+) -> FormImportResult:
     """Rows of an offline-filled form become the unit's draft reports, through the same service (and checks) as
     the web form. Any error: nothing is saved, and every error names its row and column."""
     rows = read_rows(data)
@@ -362,14 +378,20 @@ def unit_form_import(*, data: bytes, unit, period: Period, actor, now: dt.dateti
                 if not any(texts.values()) and not any(_shown(v) for v in target_cells.values()):
                     continue
                 ref = texts.get("ref", "")
-                if not ref and not any(texts.get(k) for k in ("progress", "percent", "text", "problems", "next_steps")):
+                if not ref and not any(
+                    texts.get(k) for k in ("progress", "percent", "text", "problems", "next_steps")
+                ):
                     continue  # the fill-in note under the table, or a stray cell
                 if not re.fullmatch(r"R\d+", ref):
-                    result.errors.append(RowError(excel_row, label("ref"), "系统编号缺失或被修改，请重新下载填报表后再填。"))
+                    result.errors.append(
+                        RowError(excel_row, label("ref"), "系统编号缺失或被修改，请重新下载填报表后再填。")
+                    )
                     continue
                 fr = form.get(int(ref[1:]))
                 if fr is None:
-                    result.errors.append(RowError(excel_row, label("ref"), f"本单位在{period.label}不承担此任务，不能填报。"))
+                    result.errors.append(
+                        RowError(excel_row, label("ref"), f"本单位在{period.label}不承担此任务，不能填报。")
+                    )
                     continue
                 errors_before = len(result.errors)
                 payload: dict = {}
@@ -388,7 +410,11 @@ def unit_form_import(*, data: bytes, unit, period: Period, actor, now: dt.dateti
                         percent = _percent_from(get(columns["percent"]))
                     except ValueError:
                         result.errors.append(
-                            RowError(excel_row, label("percent"), f"完成百分比“{texts['percent']}”应为 0 到 100 的整数。")
+                            RowError(
+                                excel_row,
+                                label("percent"),
+                                f"完成百分比“{texts['percent']}”应为 0 到 100 的整数。",
+                            )
                         )
                     else:
                         if percent is not None:
@@ -397,7 +423,11 @@ def unit_form_import(*, data: bytes, unit, period: Period, actor, now: dt.dateti
                     if key in columns and texts[key]:
                         if len(texts[key]) > TEXT_MAX:
                             result.errors.append(
-                                RowError(excel_row, label(key), f"{name}不能超过 {TEXT_MAX} 字（现有 {len(texts[key])} 字）。")
+                                RowError(
+                                    excel_row,
+                                    label(key),
+                                    f"{name}不能超过 {TEXT_MAX} 字（现有 {len(texts[key])} 字）。",
+                                )
                             )
                         else:
                             payload[key] = texts[key]
@@ -408,14 +438,22 @@ def unit_form_import(*, data: bytes, unit, period: Period, actor, now: dt.dateti
                     target = by_cell.get((fr.task.pk, heading))
                     if target is None:
                         result.errors.append(
-                            RowError(excel_row, target_col(heading), f"任务 {fr.task.path_key} 没有“{heading}”这项指标，此格不填。")
+                            RowError(
+                                excel_row,
+                                target_col(heading),
+                                f"任务 {fr.task.path_key} 没有“{heading}”这项指标，此格不填。",
+                            )
                         )
                         continue
                     try:
                         values[target.pk] = _number_from(raw)
                     except ValueError:
                         result.errors.append(
-                            RowError(excel_row, target_col(heading), f"指标“{heading}”的实际值“{_shown(raw)}”不是数字。")
+                            RowError(
+                                excel_row,
+                                target_col(heading),
+                                f"指标“{heading}”的实际值“{_shown(raw)}”不是数字。",
+                            )
                         )
                 if values:
                     payload["target_values"] = values
@@ -432,7 +470,9 @@ def unit_form_import(*, data: bytes, unit, period: Period, actor, now: dt.dateti
                         "target_values": {k: v for k, v in fr.target_values.items() if k in values},
                     }  # fmt: skip
                     same = all(
-                        (normalize_cell(current[k]) == normalize_cell(v)) if isinstance(v, str) else current[k] == v
+                        (normalize_cell(current[k]) == normalize_cell(v))
+                        if isinstance(v, str)
+                        else current[k] == v
                         for k, v in payload.items()
                     )
                     if same:
@@ -447,18 +487,26 @@ def unit_form_import(*, data: bytes, unit, period: Period, actor, now: dt.dateti
                     continue
                 try:
                     if report is None:
-                        report, _ = report_get_or_create_for(task=fr.task, unit=unit, period=period, actor=actor)
+                        report, _ = report_get_or_create_for(
+                            task=fr.task, unit=unit, period=period, actor=actor
+                        )
                     before = report.version
                     saved = report_save_draft(report=report, data=payload, version=None, actor=actor, now=now)
                 except ApplicationError as e:
-                    key = e.field if e.field in columns else ("status" if e.field in ("status", "period", "task") else "ref")
+                    key = (
+                        e.field
+                        if e.field in columns
+                        else ("status" if e.field in ("status", "period", "task") else "ref")
+                    )
                     result.errors.append(RowError(excel_row, label(key), _chinese(e.message)))
                     continue
                 if saved.version != before:
                     result.saved += 1
                     shown = {FORM_LABELS[k]: v for k, v in payload.items() if k != "target_values"}
                     for target_id, value in values.items():
-                        heading = next(h for (t, h), tg in by_cell.items() if t == fr.task.pk and tg.pk == target_id)
+                        heading = next(
+                            h for (t, h), tg in by_cell.items() if t == fr.task.pk and tg.pk == target_id
+                        )
                         shown[heading] = "" if value is None else _number_text(value)
                     result.rows.append(FormRowPreview(excel_row, fr.task, saved.get_status_display(), shown))
                 else:

@@ -35,7 +35,9 @@ def ledger_states(qs) -> list[TaskState]:
     return list(load_states(qs=qs.order_by("document_id", "sort_key")).values())
 
 
-def ledger_rows(states: list[TaskState], *, report_texts: ReportTexts | None = None) -> Iterator[list | Section]:
+def ledger_rows(
+    states: list[TaskState], *, report_texts: ReportTexts | None = None
+) -> Iterator[list | Section]:
     """Section rows for headings not yet shown, then the task's row, for each task in ledger order."""
     county_count = Unit.objects.filter(kind=UnitKind.COUNTY, deleted_at__isnull=True).count()
     report_texts = report_texts or {}
@@ -85,12 +87,18 @@ def ledger_export(
 ) -> bytes:
     """The ledger of `qs` in the standard layout. `report_texts` fills the period columns: the caller decides
     whose text the reader may see (the reports app supplies it)."""
-    return ledger_export_counted(qs=qs, title=title, period_label=period_label, report_texts=report_texts, now=now)[0]
+    return ledger_export_counted(
+        qs=qs, title=title, period_label=period_label, report_texts=report_texts, now=now
+    )[0]
 
 
-def ledger_export_counted(*, qs, title=None, period_label="", report_texts=None, now=None) -> tuple[bytes, int]:
+def ledger_export_counted(
+    *, qs, title=None, period_label="", report_texts=None, now=None
+) -> tuple[bytes, int]:
     """(the .xlsx, how many tasks it holds): the count goes into the export's audit record."""
     with gc_paused():
-        sheet = ledger_sheet(qs=qs, title=title, period_label=period_label, report_texts=report_texts, now=now)
+        sheet = ledger_sheet(
+            qs=qs, title=title, period_label=period_label, report_texts=report_texts, now=now
+        )
         data = render_xlsx([sheet])
     return data, sheet.row_count

@@ -39,7 +39,13 @@ def compilation_download(request):
         raise PermissionDenied("只有医改办和领导可以下载季度汇总表。")
     period = _period(request)
     data, rows = compilation_export(period=period)
-    export_audit(request=request, export="compilation", title=f"{period.label}汇总表", filters={"period": period.pk}, rows=rows)
+    export_audit(
+        request=request,
+        export="compilation",
+        title=f"{period.label}汇总表",
+        filters={"period": period.pk},
+        rows=rows,
+    )
     return xlsx_response(data, filename=export_filename(f"{period.label}汇总表"))
 
 
@@ -55,7 +61,11 @@ def form_download(request):
     period = _period(request)
     data, rows = unit_form_export(unit=unit, period=period)
     export_audit(
-        request=request, export="unit_form", title=f"{unit.name}{period.label}填报表", filters={"period": period.pk}, rows=rows
+        request=request,
+        export="unit_form",
+        title=f"{unit.name}{period.label}填报表",
+        filters={"period": period.pk},
+        rows=rows,
     )
     return xlsx_response(data, filename=export_filename(f"{unit.name}{period.label}填报表"))
 
@@ -69,7 +79,12 @@ def form_upload(request):
         return render(request, "reports/excel_form_upload.html", context)
     upload = request.FILES.get("file")
     if upload is None:
-        return render(request, "reports/excel_form_upload.html", {**context, "error": "请选择填好的填报表（.xlsx 或 .xls）。"}, status=400)
+        return render(
+            request,
+            "reports/excel_form_upload.html",
+            {**context, "error": "请选择填好的填报表（.xlsx 或 .xls）。"},
+            status=400,
+        )
     try:
         result = unit_form_import(data=_read_upload(upload), unit=unit, period=period, actor=request.user)
     except ApplicationError as e:

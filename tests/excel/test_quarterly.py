@@ -19,8 +19,20 @@ from tests.factories import PeriodFactory, TargetFactory, TaskFactory
 def _ledger(small_ledger):
     period = PeriodFactory(year=2024, quarter=3)
     doc = small_ledger["doc"]
-    a = TaskFactory(document=doc, path=["一", "1"], title="医保支付改革", lead=[small_ledger["insurance"]], responsible=[small_ledger["finance"]])
-    b = TaskFactory(document=doc, path=["一", "2"], title="医共体建设", lead=[small_ledger["health"]], responsible=[small_ledger["insurance"]])
+    a = TaskFactory(
+        document=doc,
+        path=["一", "1"],
+        title="医保支付改革",
+        lead=[small_ledger["insurance"]],
+        responsible=[small_ledger["finance"]],
+    )
+    b = TaskFactory(
+        document=doc,
+        path=["一", "2"],
+        title="医共体建设",
+        lead=[small_ledger["health"]],
+        responsible=[small_ledger["insurance"]],
+    )
     return period, a, b
 
 
@@ -30,7 +42,11 @@ def _sheet(content: bytes, name: str):
 
 def _no_formulas(content: bytes) -> bool:
     archive = zipfile.ZipFile(io.BytesIO(content))
-    return not any(b"<f>" in archive.read(n) or b"<f " in archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/"))
+    return not any(
+        b"<f>" in archive.read(n) or b"<f " in archive.read(n)
+        for n in archive.namelist()
+        if n.startswith("xl/worksheets/")
+    )
 
 
 def test_compilation_groups_every_units_report_by_task_with_timeliness(small_ledger, secretariat, client_as):
@@ -40,18 +56,32 @@ def test_compilation_groups_every_units_report_by_task_with_timeliness(small_led
         task=a, unit=small_ledger["insurance"], period=period, status=ReportStatus.SUBMITTED, text="=1+1 按时写的",
         submitted_at=on_time, percent=60, progress="in_progress",
     )  # fmt: skip
-    Report.objects.create(task=a, unit=small_ledger["finance"], period=period, status=ReportStatus.ACCEPTED, text="晚了", is_late=True, submitted_at=on_time)
-    Report.objects.create(task=b, unit=small_ledger["health"], period=period, status=ReportStatus.DRAFT, text="草稿")
+    Report.objects.create(
+        task=a,
+        unit=small_ledger["finance"],
+        period=period,
+        status=ReportStatus.ACCEPTED,
+        text="晚了",
+        is_late=True,
+        submitted_at=on_time,
+    )
+    Report.objects.create(
+        task=b, unit=small_ledger["health"], period=period, status=ReportStatus.DRAFT, text="草稿"
+    )
     response = client_as(secretariat).get(reverse("reports:compilation-export"), {"period": period.pk})
     assert response.status_code == 200
     ws = _sheet(response.content, "汇总表")
     rows = [r for r in ws.iter_rows(min_row=4, values_only=True)]
     assert rows[0][:2] == ("一.1", "医保支付改革（牵头：市医疗保障局）")
     assert [(r[1], r[2], r[5], r[10]) for r in rows[1:3]] == [
-        ("市医疗保障局", "牵头单位", "=1+1 按时写的", "按时"), ("市财政局", "责任单位", "晚了", "逾期提交")
+        ("市医疗保障局", "牵头单位", "=1+1 按时写的", "按时"),
+        ("市财政局", "责任单位", "晚了", "逾期提交"),
     ]
     assert rows[3][0] == "一.2"
-    assert [(r[1], r[5], r[10]) for r in rows[4:6]] == [("市卫生健康委", None, "未提交"), ("市医疗保障局", None, "未提交")]
+    assert [(r[1], r[5], r[10]) for r in rows[4:6]] == [
+        ("市卫生健康委", None, "未提交"),
+        ("市医疗保障局", None, "未提交"),
+    ]
     assert "草稿" not in [c for r in rows for c in r]  # the unsubmitted draft is the unit's own
     # Cell policy: the text is text, the percentage a fraction formatted as a percentage, the time a real datetime.
     assert ws.cell(row=5, column=6).data_type == "s"
@@ -65,19 +95,32 @@ def test_compilation_groups_every_units_report_by_task_with_timeliness(small_led
     assert status["市医疗保障局"][7] == pytest.approx(0.5)
     assert status["市财政局"][8] == "逾期提交"
     export = AuditEntry.objects.get(action="export", object_type="compilation")
-    assert export.actor == secretariat and export.changes["rows"] == [None, 4] and export.changes["filters"][1] == {"period": str(period.pk)}
+    assert (
+        export.actor == secretariat
+        and export.changes["rows"] == [None, 4]
+        and export.changes["filters"][1] == {"period": str(period.pk)}
+    )
 
 
 def test_compilation_shows_a_returned_report_as_last_submitted_not_the_units_new_draft(
     small_ledger, secretariat, client_as, django_user_model
 ):
     period, a, _b = _ledger(small_ledger)
-    writer = django_user_model.objects.create_user(username="ybj", password="x", role="reporter", unit=small_ledger["insurance"])
-    report = Report.objects.create(task=a, unit=small_ledger["insurance"], period=period, text="第一次提交的内容", updated_by=writer)
+    writer = django_user_model.objects.create_user(
+        username="ybj", password="x", role="reporter", unit=small_ledger["insurance"]
+    )
+    report = Report.objects.create(
+        task=a, unit=small_ledger["insurance"], period=period, text="第一次提交的内容", updated_by=writer
+    )
     report = report_submit(report=report, actor=writer)
     report = report_return(report=report, reason="请补充数据", actor=secretariat)
     report_save_draft(report=report, data={"text": "正在改的草稿"}, version=None, actor=writer)
-    rows = list(_sheet(client_as(secretariat).get(reverse("reports:compilation-export"), {"period": period.pk}).content, "汇总表").iter_rows(min_row=4, values_only=True))
+    rows = list(
+        _sheet(
+            client_as(secretariat).get(reverse("reports:compilation-export"), {"period": period.pk}).content,
+            "汇总表",
+        ).iter_rows(min_row=4, values_only=True)
+    )
     insurance = next(r for r in rows if r[1] == "市医疗保障局")
     assert insurance[5] == "第一次提交的内容" and insurance[8] == "已退回（退回前内容）"
     assert "正在改的草稿" not in [c for r in rows for c in r]
@@ -85,7 +128,10 @@ def test_compilation_shows_a_returned_report_as_last_submitted_not_the_units_new
 
 def test_reporters_cannot_download_the_compilation(small_ledger, reporter, client_as):
     period, _a, _b = _ledger(small_ledger)
-    assert client_as(reporter).get(reverse("reports:compilation-export"), {"period": period.pk}).status_code == 403
+    assert (
+        client_as(reporter).get(reverse("reports:compilation-export"), {"period": period.pk}).status_code
+        == 403
+    )
 
 
 def _header_row(ws) -> int:
@@ -129,18 +175,32 @@ def _filled_form(content: bytes, values: dict[str, dict[str, object]]) -> io.Byt
     return buf
 
 
-def test_offline_form_has_doc_number_targets_a_progress_list_and_locked_keys(small_ledger, reporter, client_as):
+def test_offline_form_has_doc_number_targets_a_progress_list_and_locked_keys(
+    small_ledger, reporter, client_as
+):
     period, a, b = _ledger(small_ledger)
     TargetFactory(task=a, indicator="=县域就诊率", unit="%")
     TargetFactory(task=b, indicator="住院费用报销比例", unit="%")
     content = client_as(reporter).get(reverse("reports:form-export"), {"period": period.pk}).content
     ws = _sheet(content, "填报表")
     headers = _headers(ws)
-    assert {"编号", "文号", "重点任务", "进展", "完成百分比(0-100)", "本期进展情况", "指标实际值", "=县域就诊率（%）", "住院费用报销比例（%）"} <= set(headers)
+    assert {
+        "编号",
+        "文号",
+        "重点任务",
+        "进展",
+        "完成百分比(0-100)",
+        "本期进展情况",
+        "指标实际值",
+        "=县域就诊率（%）",
+        "住院费用报销比例（%）",
+    } <= set(headers)
     first = _first_data_row(ws)
     assert [ws.cell(row=r, column=1).value for r in (first, first + 1)] == ["一.1", "一.2"]
     assert ws.cell(row=first, column=headers["文号"]).value == "平办〔2020〕7号"
-    assert ws.cell(row=_header_row(ws) + 1, column=headers["=县域就诊率（%）"]).data_type == "s"  # a heading, not a formula
+    assert (
+        ws.cell(row=_header_row(ws) + 1, column=headers["=县域就诊率（%）"]).data_type == "s"
+    )  # a heading, not a formula
     assert ws.column_dimensions[openpyxl.utils.get_column_letter(headers["系统编号(请勿修改)"])].hidden
     # 进展 is a drop-down of the four words; the sheet is protected without a password, only the fill-in columns open.
     validation = next(dv for dv in ws.data_validations.dataValidation if dv.type == "list")
@@ -154,19 +214,35 @@ def test_offline_form_has_doc_number_targets_a_progress_list_and_locked_keys(sma
     assert AuditEntry.objects.filter(action="export", object_type="unit_form", actor=reporter).exists()
 
 
-def test_unit_fills_its_form_offline_and_the_rows_become_drafts_with_a_preview(small_ledger, reporter, client_as):
+def test_unit_fills_its_form_offline_and_the_rows_become_drafts_with_a_preview(
+    small_ledger, reporter, client_as
+):
     period, a, b = _ledger(small_ledger)
     target = TargetFactory(task=a, indicator="县域就诊率", unit="%")
     client = client_as(reporter)  # 市医疗保障局: leads a, responsible for b
     content = client.get(reverse("reports:form-export"), {"period": period.pk}).content
     upload = _filled_form(
         content,
-        {"一.1": {"进展": "推进中", "完成百分比(0-100)": 60, "本期进展情况": "+已完成60%", "存在问题": "资金", "县域就诊率（%）": 86.5}},
+        {
+            "一.1": {
+                "进展": "推进中",
+                "完成百分比(0-100)": 60,
+                "本期进展情况": "+已完成60%",
+                "存在问题": "资金",
+                "县域就诊率（%）": 86.5,
+            }
+        },
     )
     response = client.post(reverse("reports:form-import"), {"period": period.pk, "file": upload})
     assert response.status_code == 200, response.content.decode()
     report = Report.objects.get(task=a, unit=small_ledger["insurance"], period=period)
-    assert (report.status, report.progress, report.percent, report.text, report.problems) == ("draft", "in_progress", 60, "+已完成60%", "资金")
+    assert (report.status, report.progress, report.percent, report.text, report.problems) == (
+        "draft",
+        "in_progress",
+        60,
+        "+已完成60%",
+        "资金",
+    )
     assert TargetValue.objects.get(report=report, target=target).value == Decimal("86.5")
     assert not Report.objects.filter(task=b).exists()
     html = response.content.decode()
@@ -174,7 +250,9 @@ def test_unit_fills_its_form_offline_and_the_rows_become_drafts_with_a_preview(s
     assert reverse("reports:my-form") in html  # the way on to submitting
 
 
-def test_form_upload_with_bad_cells_saves_nothing_and_names_row_and_column_in_chinese(small_ledger, reporter, client_as):
+def test_form_upload_with_bad_cells_saves_nothing_and_names_row_and_column_in_chinese(
+    small_ledger, reporter, client_as
+):
     period, a, b = _ledger(small_ledger)
     TargetFactory(task=a, indicator="县域就诊率", unit="%")
     client = client_as(reporter)
@@ -203,7 +281,9 @@ def test_form_upload_with_bad_cells_saves_nothing_and_names_row_and_column_in_ch
 
 def test_form_rows_for_tasks_of_another_unit_are_refused(small_ledger, reporter, client_as):
     period, a, b = _ledger(small_ledger)
-    other = TaskFactory(document=small_ledger["doc"], path=["一", "3"], title="别人的", lead=[small_ledger["health"]])
+    other = TaskFactory(
+        document=small_ledger["doc"], path=["一", "3"], title="别人的", lead=[small_ledger["health"]]
+    )
     client = client_as(reporter)
     content = client.get(reverse("reports:form-export"), {"period": period.pk}).content
     wb = openpyxl.load_workbook(io.BytesIO(content))
