@@ -119,18 +119,30 @@ class AuditedResource(resources.ModelResource):
 
     def before_save_instance(self, instance, row, **kwargs):
         before = type(instance).objects.filter(pk=instance.pk).first() if instance.pk else None
-        instance._audit_before = {f.attribute: self._audit_value(before, f) for f in self._audited_fields()} if before else None
+        instance._audit_before = (
+            {f.attribute: self._audit_value(before, f) for f in self._audited_fields()} if before else None
+        )
 
     def after_save_instance(self, instance, row, **kwargs):
         if kwargs.get("dry_run"):
             return
         before = getattr(instance, "_audit_before", None)
         after = {f.attribute: self._audit_value(instance, f) for f in self._audited_fields()}
-        changes = {k: [None if before is None else before.get(k), v] for k, v in after.items() if before is None or before.get(k) != v}
+        changes = {
+            k: [None if before is None else before.get(k), v]
+            for k, v in after.items()
+            if before is None or before.get(k) != v
+        }
         if before is not None and not changes:
             return
         action = f"{self.audit_name}_{'update' if before is not None else 'create'}"
-        audit_log(actor=kwargs.get("user"), action=action, obj=self._audit_object(instance), changes=changes, message="管理后台批量导入")
+        audit_log(
+            actor=kwargs.get("user"),
+            action=action,
+            obj=self._audit_object(instance),
+            changes=changes,
+            message="管理后台批量导入",
+        )
 
     def _audited_fields(self):
         return [f for f in self.fields.values() if f.attribute and not f.readonly]
@@ -153,7 +165,9 @@ class UnitResource(AuditedResource):
     short_name = fields.Field(attribute="short_name", column_name="简称", widget=TextWidget())
     kind = fields.Field(attribute="kind", column_name="类型", widget=ChoiceWidget(UnitKind, "类型"))
     email = fields.Field(attribute="email", column_name="联系邮箱", widget=TextWidget())
-    sort_order = fields.Field(attribute="sort_order", column_name="排序", widget=widgets.IntegerWidget(), default=0)
+    sort_order = fields.Field(
+        attribute="sort_order", column_name="排序", widget=widgets.IntegerWidget(), default=0
+    )
     is_active = fields.Field(attribute="is_active", column_name="启用", widget=YesNoWidget())
     aliases = fields.Field(column_name="别名（只导出）", readonly=True)
 
@@ -206,7 +220,9 @@ class UnitAliasResource(AuditedResource):
         if existing is not None and instance.unit_id and existing.pk != instance.unit_id:
             # The spelling already names another unit (its name, short name or one of its aliases).
             if not (instance.pk and UnitAlias.objects.filter(pk=instance.pk, unit=existing).exists()):
-                errors["alias"] = [f"别名“{instance.alias}”已是单位“{existing.name}”的名称或别名，不能再指向“{instance.unit.name}”。"]
+                errors["alias"] = [
+                    f"别名“{instance.alias}”已是单位“{existing.name}”的名称或别名，不能再指向“{instance.unit.name}”。"
+                ]
         super().validate_instance(instance, errors, validate_unique=validate_unique)
 
     def _audit_object(self, instance):

@@ -26,13 +26,23 @@ def _xlsx(rows) -> io.BytesIO:
 
 
 def _preview(client, model: str, rows):
-    return client.post(reverse(f"admin:departments_{model}_import"), {"import_file": _xlsx(rows), "format": "0", "resource": "0"})
+    return client.post(
+        reverse(f"admin:departments_{model}_import"),
+        {"import_file": _xlsx(rows), "format": "0", "resource": "0"},
+    )
 
 
 def _confirm(client, model: str, preview):
     html = preview.content.decode()
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
-    return client.post(reverse(f"admin:departments_{model}_process_import"), {k: fields[k] for k in ("import_file_name", "original_file_name", "format", "resource") if k in fields})
+    return client.post(
+        reverse(f"admin:departments_{model}_process_import"),
+        {
+            k: fields[k]
+            for k in ("import_file_name", "original_file_name", "format", "resource")
+            if k in fields
+        },
+    )
 
 
 def test_account_import_previews_first_and_never_takes_a_password_from_the_sheet(client_as, admin_user, db):
@@ -53,7 +63,11 @@ def test_account_import_previews_first_and_never_takes_a_password_from_the_sheet
     assert (user.role, user.unit, user.display_name, user.is_staff) == (Role.REPORTER, unit, "王五", False)
     assert not user.has_usable_password() and not user.check_password("Secret#123")
     entry = AuditEntry.objects.get(action="user_create", object_id=str(user.pk))
-    assert entry.actor == admin_user and "password" not in entry.changes and entry.changes["role"] == [None, "reporter"]
+    assert (
+        entry.actor == admin_user
+        and "password" not in entry.changes
+        and entry.changes["role"] == [None, "reporter"]
+    )
 
 
 def test_account_import_explains_bad_rows_in_chinese_and_writes_nothing(client_as, admin_user, db):
@@ -71,7 +85,19 @@ def test_account_import_explains_bad_rows_in_chinese_and_writes_nothing(client_a
 
 def test_units_and_aliases_import_and_export_with_chinese_columns(client_as, admin_user, db):
     c = client_as(admin_user)
-    _confirm(c, "unit", _preview(c, "unit", [["规范名称", "简称", "类型", "排序"], ["市残疾人联合会", "市残联", "市直部门", 5], ["=鲁山县政府", "", "county", ""]]))
+    _confirm(
+        c,
+        "unit",
+        _preview(
+            c,
+            "unit",
+            [
+                ["规范名称", "简称", "类型", "排序"],
+                ["市残疾人联合会", "市残联", "市直部门", 5],
+                ["=鲁山县政府", "", "county", ""],
+            ],
+        ),
+    )
     unit = Unit.objects.get(name="市残疾人联合会")
     assert (unit.short_name, unit.kind, unit.sort_order) == ("市残联", "department", 5)
     assert Unit.objects.get(name="=鲁山县政府").kind == "county"
@@ -79,7 +105,9 @@ def test_units_and_aliases_import_and_export_with_chinese_columns(client_as, adm
     assert UnitAlias.objects.get(alias="残联").unit == unit
     assert AuditEntry.objects.filter(action="alias_create", object_id=str(unit.pk)).exists()
     form = c.get(reverse("admin:departments_unit_export")).content.decode()
-    assert ">简称<" in form.replace("\n", "") or "简称</label>" in form  # the column choices are labelled in Chinese
+    assert (
+        ">简称<" in form.replace("\n", "") or "简称</label>" in form
+    )  # the column choices are labelled in Chinese
     assert "Short Name" not in form
     boxes = {name: "on" for name in re.findall(r'name="(unitresource_\w+)"', form)}
     response = c.post(reverse("admin:departments_unit_export"), {"format": "0", "resource": "0", **boxes})
