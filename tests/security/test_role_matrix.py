@@ -116,6 +116,22 @@ ADMIN_POLICY: dict[str, tuple[str, str, str]] = {
     "admin:departments_user_delete": ("GET", "object_id=@reporter_a", "L L L L L L 403 404"),  # admin/departments/user/<path:object_id>/delete/
     "admin:departments_user_change": ("GET", "object_id=@reporter_a", "L L L L L L 200 404"),  # admin/departments/user/<path:object_id>/change/
     "admin/departments/user/<path:object_id>/": ("GET", "path=/admin/departments/user/1/", "L L L L L L R 404"),  # admin/departments/user/<path:object_id>/
+    # hA: django-import-export bulk import/export of units, aliases and accounts (administrator only).
+    "admin:departments_unit_export": ("GET", "", "L L L L L L 200 403"),  # admin/departments/unit/export/
+    "admin:departments_unit_import": ("GET", "", "L L L L L L 200 403"),  # admin/departments/unit/import/
+    "admin:departments_unit_process_import": ("GET", "", "L L L L L L 405 403"),  # admin/departments/unit/process_import/
+    "admin:departments_unitalias_add": ("GET", "", "L L L L L L 403 403"),  # admin/departments/unitalias/add/
+    "admin:departments_unitalias_change": ("GET", "object_id=@unit_a", "L L L L L L R 404"),  # admin/departments/unitalias/<path:object_id>/change/
+    "admin:departments_unitalias_changelist": ("GET", "", "L L L L L L 200 403"),  # admin/departments/unitalias/
+    "admin:departments_unitalias_delete": ("GET", "object_id=@unit_a", "L L L L L L 403 404"),  # admin/departments/unitalias/<path:object_id>/delete/
+    "admin:departments_unitalias_export": ("GET", "", "L L L L L L 200 403"),  # admin/departments/unitalias/export/
+    "admin:departments_unitalias_history": ("GET", "object_id=@unit_a", "L L L L L L R 404"),  # admin/departments/unitalias/<path:object_id>/history/
+    "admin:departments_unitalias_import": ("GET", "", "L L L L L L 200 403"),  # admin/departments/unitalias/import/
+    "admin:departments_unitalias_process_import": ("GET", "", "L L L L L L 405 403"),  # admin/departments/unitalias/process_import/
+    "admin:departments_user_export": ("GET", "", "L L L L L L 200 403"),  # admin/departments/user/export/
+    "admin:departments_user_import": ("GET", "", "L L L L L L 200 403"),  # admin/departments/user/import/
+    "admin:departments_user_process_import": ("GET", "", "L L L L L L 405 403"),  # admin/departments/user/process_import/
+    "admin/departments/unitalias/<path:object_id>/": ("GET", "path=/admin/departments/unitalias/1/", "L L L L L L R 404"),  # admin/departments/unitalias/<path:object_id>/
     "admin:tasks_document_changelist": ("GET", "", "L L L L L L 403 403"),  # admin/tasks/document/
     "admin:tasks_document_add": ("GET", "", "L L L L L L 403 403"),  # admin/tasks/document/add/
     "admin:tasks_document_history": ("GET", "object_id=@document", "L L L L L L 403 404"),  # admin/tasks/document/<path:object_id>/history/
