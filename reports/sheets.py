@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from departments.services import ApplicationError
 from reform_ledger.spreadsheets import DATETIME, INTEGER, NUMBER, PERCENT, Column, Section, Sheet, render_xlsx
-from tasks.excel import RowError, cell_text, column_letter, find_header, read_rows
+from tasks.excel import RowError, SpreadsheetError, cell_text, column_letter, find_header, read_rows
 from tasks.models import Progress, Task
 from tasks.resources import Column as HeaderColumn
 from tasks.resources import normalize_cell
@@ -338,7 +338,13 @@ def unit_form_import(
     """Rows of an offline-filled form become the unit's draft reports, through the same service (and checks) as
     the web form. Any error: nothing is saved, and every error names its row and column."""
     rows = read_rows(data)
-    columns, headers, start = find_header(rows, FORM_HEADERS, required="ref")
+    try:
+        columns, headers, start = find_header(rows, FORM_HEADERS, required="ref")
+    except SpreadsheetError:
+        raise SpreadsheetError(
+            "这不是本单位的填报表：找不到“系统编号(请勿修改)”“进展”“本期进展情况”等列。请先下载填报表，在其中填写后上传。",
+            field="file",
+        ) from None
     result = FormImportResult()
     form = {fr.task.pk: fr for fr in form_rows_for(unit=unit, period=period)}
     target_headings, by_cell = form_target_columns(form.values())

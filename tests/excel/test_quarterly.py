@@ -307,3 +307,24 @@ def test_reporter_form_page_links_the_offline_form_download_and_upload(small_led
     html = client_as(reporter).get(reverse("reports:my-form"), {"period": period.pk}).content.decode()
     assert f'href="{reverse("reports:form-export")}?period={period.pk}"' in html
     assert f'href="{reverse("reports:form-import")}?period={period.pk}"' in html
+
+
+def test_uploading_something_that_is_not_the_form_is_explained_and_saves_nothing(
+    small_ledger, reporter, client_as
+):
+    period, _a, _b = _ledger(small_ledger)
+    client = client_as(reporter)
+    ledger = _filled_form(client.get(reverse("reports:form-export"), {"period": period.pk}).content, {})
+    wb = openpyxl.load_workbook(ledger)
+    wb.active.delete_cols(1, 30)  # every column gone: a sheet without the form's headings
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    buf.name = "other.xlsx"
+    response = client.post(reverse("reports:form-import"), {"period": period.pk, "file": buf})
+    assert response.status_code == 400 and "这不是本单位的填报表" in response.content.decode()
+    not_excel = io.BytesIO(b"hello")
+    not_excel.name = "x.xlsx"
+    response = client.post(reverse("reports:form-import"), {"period": period.pk, "file": not_excel})
+    assert response.status_code == 400 and "不是 Excel" in response.content.decode()
+    assert not Report.objects.exists()
