@@ -329,7 +329,8 @@ def render_xlsx(
 
     `streaming`: XlsxWriter's constant-memory mode, each row written out as soon as the next one starts, for
     exports that can run to 100,000 rows (the audit log). Otherwise the workbook is built in memory with shared
-    strings, which is 1.5x faster (bench/bench_xlsx_writers.py) and holds about 1.6 MB per 1,000 ledger rows."""
+    strings, about a quarter faster (bench/bench_xlsx_writers.py); it holds about 4 MB per 1,000 ledger rows until
+    the file is written."""
     import xlsxwriter
 
     buf = io.BytesIO()
