@@ -65,6 +65,16 @@ class Column:
             raise ValueError(f"unknown column kind {self.kind!r}")
 
 
+class _NotFilled:
+    def __repr__(self):
+        return "NOT_FILLED"
+
+
+# A cell that is not to be filled in (a target the row's task does not have): empty, locked and grey on a protected
+# sheet, even in an editable column.
+NOT_FILLED = _NotFilled()
+
+
 @dataclass(frozen=True)
 class Section:
     """A heading row between data rows: `label` in the first column, `text` merged over the other visible ones."""
@@ -122,8 +132,9 @@ class _Formats:
             **border,
         }
 
-    def cell(self, *, kind: str, section: bool = False, unlocked: bool = False):
-        key = (kind, section, unlocked)
+    def cell(self, *, kind: str, section: bool = False, unlocked: bool = False, shaded: bool = False):
+        """`shaded`: a locked cell of a protected sheet, greyed so the fill-in cells stand out."""
+        key = (kind, section, unlocked, shaded)
         fmt = self.cache.get(key)
         if fmt is None:
             props = dict(self._section if section else self._data)
@@ -131,6 +142,8 @@ class _Formats:
                 props["num_format"] = NUMBER_FORMATS[kind]
             if unlocked:
                 props["locked"] = False
+            if shaded:
+                props["bg_color"] = "#EDEDED"
             fmt = self.cache[key] = self.workbook.add_format(props)
         return fmt
 
@@ -153,14 +166,17 @@ class _Writer:
         self.columns = list(sheet.columns) or [Column("")]
         self.visible = [i for i, c in enumerate(self.columns) if not c.hidden]
         self.last_visible = self.visible[-1] if self.visible else len(self.columns) - 1
-        unlocked = sheet.protect
+        protect = sheet.protect
         self.data_formats = [
             {
-                kind: formats.cell(kind=kind, unlocked=unlocked and c.editable)
+                kind: formats.cell(
+                    kind=kind, unlocked=protect and c.editable, shaded=protect and not c.editable
+                )
                 for kind in (TEXT, c.kind, DATE, DATETIME)
             }
             for c in self.columns
         ]
+        self.not_filled_format = formats.cell(kind=TEXT, shaded=protect)
         self.section_format = formats.cell(kind=TEXT, section=True)
         self.row = 0
 
@@ -280,6 +296,8 @@ class _Writer:
                         write_datetime(
                             r, c, dt.datetime(value.year, value.month, value.day), formats[c][DATE]
                         )
+                    elif value is NOT_FILLED:
+                        write_blank(r, c, None, self.not_filled_format)
                     else:
                         # Anything else (lazy translations, subclasses of str or int, ...) goes in as its text.
                         text = str(value)

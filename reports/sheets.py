@@ -17,7 +17,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from departments.services import ApplicationError
-from reform_ledger.spreadsheets import DATETIME, INTEGER, NUMBER, PERCENT, Column, Section, Sheet, render_xlsx
+from reform_ledger.spreadsheets import (
+    DATETIME,
+    INTEGER,
+    NOT_FILLED,
+    NUMBER,
+    PERCENT,
+    Column,
+    Section,
+    Sheet,
+    render_xlsx,
+)
 from tasks.excel import RowError, SpreadsheetError, cell_text, column_letter, find_header, read_rows
 from tasks.models import Progress, Task
 from tasks.resources import Column as HeaderColumn
@@ -228,8 +238,7 @@ def unit_form_sheet(*, unit, period: Period, now: dt.datetime | None = None) -> 
             ]  # fmt: skip
             for heading in headings:
                 target = by_cell.get((fr.task.pk, heading))
-                value = fr.target_values.get(target.pk) if target is not None else None
-                values.append(value if value is not None else None)
+                values.append(NOT_FILLED if target is None else fr.target_values.get(target.pk))
             values += [
                 r.text if r else "",
                 r.problems if r else "",
@@ -245,8 +254,8 @@ def unit_form_sheet(*, unit, period: Period, now: dt.datetime | None = None) -> 
         f"导出时间：{local:%Y-%m-%d %H:%M}"
     )
     note = (
-        f"填写说明：灰色以外的列可填；进展从下拉列表中选（{'、'.join(PROGRESS_LABELS)}）；完成百分比填 0 到 100 的整数；"
-        "指标实际值只填本任务有的指标（填数字）；编号、文号、任务等列已锁定，请勿改动。上传后保存为草稿，提交仍在网页上完成。"
+        f"填写说明：白色单元格可填，灰色的已锁定；进展从下拉列表中选（{'、'.join(PROGRESS_LABELS)}）；完成百分比填 0 到 100 的整数；"
+        "指标实际值只填本任务有的指标（填数字，不带单位）。上传后保存为草稿，提交仍在网页上完成。"
     )
     return Sheet(
         name="填报表", title=f"{unit.name}{period.label}医改任务进展填报表", subtitle=subtitle,

@@ -210,6 +210,10 @@ def test_offline_form_has_doc_number_targets_a_progress_list_and_locked_keys(
     assert ws.cell(row=first, column=headers["重点任务"]).protection.locked
     assert not ws.cell(row=first, column=headers["进展"]).protection.locked
     assert not ws.cell(row=first, column=headers["=县域就诊率（%）"]).protection.locked
+    # 一.2 has no such target: its cell in that column is locked and grey, like the key columns.
+    not_its_target = ws.cell(row=first + 1, column=headers["=县域就诊率（%）"])
+    assert not_its_target.protection.locked and not_its_target.fill.fgColor.rgb.endswith("EDEDED")
+    assert ws.cell(row=first, column=headers["重点任务"]).fill.fgColor.rgb.endswith("EDEDED")
     assert _no_formulas(content)
     assert AuditEntry.objects.filter(action="export", object_type="unit_form", actor=reporter).exists()
 
