@@ -54,6 +54,9 @@ class BulkExcel(ImportExportMixin):
     def has_import_permission(self, request):
         return is_system_admin(request.user)
 
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {**super().get_import_resource_kwargs(request, **kwargs), "request": request}
+
     def has_export_permission(self, request):
         return is_system_admin(request.user)
 

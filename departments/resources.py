@@ -117,6 +117,10 @@ class AuditedResource(resources.ModelResource):
 
     audit_name = ""
 
+    def __init__(self, request=None, **kwargs):
+        super().__init__(**kwargs)
+        self.request = request  # for the audit record's source address
+
     def before_save_instance(self, instance, row, **kwargs):
         before = type(instance).objects.filter(pk=instance.pk).first() if instance.pk else None
         instance._audit_before = (
