@@ -26,7 +26,7 @@ import datetime as dt
 import io
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -250,7 +250,7 @@ class _Writer:
 
     # --- rows ----------------------------------------------------------------------------------------------
 
-    def rows(self, rows: Iterable, progress: Callable[[int], None] | None) -> int:
+    def rows(self, rows: Iterable) -> int:
         ws = self.ws
         # XlsxWriter's undecorated writers: the public ones first check for "A1"-style arguments on every call,
         # which costs a tenth of the export at 10,000 rows.
@@ -308,8 +308,6 @@ class _Writer:
                     c += 1
             r += 1
             n += 1
-            if progress is not None and n % 1000 == 0:
-                progress(n)
         self.row = r
         self.written = n
         return n - sections
@@ -340,9 +338,7 @@ def _register_merge(ws, first_row: int, first_col: int, last_row: int, last_col:
     ws.merge.append([first_row, first_col, last_row, last_col])
 
 
-def render_xlsx(
-    sheets: Sequence[Sheet], *, streaming: bool = False, progress: Callable[[int], None] | None = None
-) -> bytes:
+def render_xlsx(sheets: Sequence[Sheet], *, streaming: bool = False) -> bytes:
     """The workbook of these sheets, written under the one cell policy (module docstring).
 
     `streaming`: XlsxWriter's constant-memory mode, each row written out as soon as the next one starts, for
@@ -359,7 +355,7 @@ def render_xlsx(
     for sheet in sheets:
         writer = _Writer(workbook, formats, sheet, streaming=streaming)
         writer.frame()
-        sheet.row_count = writer.rows(sheet.rows, progress)
+        sheet.row_count = writer.rows(sheet.rows)
         writer.finish()
     workbook.close()
     return buf.getvalue()
