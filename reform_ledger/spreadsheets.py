@@ -65,14 +65,16 @@ class Column:
             raise ValueError(f"unknown column kind {self.kind!r}")
 
 
-class _NotFilled:
-    def __repr__(self):
-        return "NOT_FILLED"
+@dataclass(frozen=True)
+class Fixed:
+    """A value that is not to be changed even in an editable column (a report already submitted): on a protected
+    sheet it is locked and grey like the key columns. `Fixed(None)` is an empty cell not to be filled in."""
+
+    value: object = None
 
 
-# A cell that is not to be filled in (a target the row's task does not have): empty, locked and grey on a protected
-# sheet, even in an editable column.
-NOT_FILLED = _NotFilled()
+# A cell that is not to be filled in (a target the row's task does not have).
+NOT_FILLED = Fixed(None)
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,9 @@ class _Writer:
             }
             for c in self.columns
         ]
-        self.not_filled_format = formats.cell(kind=TEXT, shaded=protect)
+        self.fixed_formats = [
+            {kind: formats.cell(kind=kind, shaded=protect) for kind in (TEXT, c.kind)} for c in self.columns
+        ]
         self.section_format = formats.cell(kind=TEXT, section=True)
         self.row = 0
 
@@ -296,8 +300,8 @@ class _Writer:
                         write_datetime(
                             r, c, dt.datetime(value.year, value.month, value.day), formats[c][DATE]
                         )
-                    elif value is NOT_FILLED:
-                        write_blank(r, c, None, self.not_filled_format)
+                    elif cls is Fixed:
+                        self._write_fixed(r, c, value.value)
                     else:
                         # Anything else (lazy translations, subclasses of str or int, ...) goes in as its text.
                         text = str(value)
@@ -311,6 +315,15 @@ class _Writer:
         self.row = r
         self.written = n
         return n - sections
+
+    def _write_fixed(self, r: int, c: int, value) -> None:
+        formats = self.fixed_formats[c]
+        if value is None or value == "":
+            self.ws._write_blank(r, c, None, formats[TEXT])
+        elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            self.ws._write_number(r, c, float(value), formats[self.columns[c].kind])
+        else:
+            self.ws._write_string(r, c, str(value), formats[TEXT])
 
     def finish(self) -> None:
         ws, s = self.ws, self.sheet

@@ -24,6 +24,7 @@ from reform_ledger.spreadsheets import (
     NUMBER,
     PERCENT,
     Column,
+    Fixed,
     Section,
     Sheet,
     render_xlsx,
@@ -230,22 +231,23 @@ def unit_form_sheet(*, unit, period: Period, now: dt.datetime | None = None) -> 
     def rows():
         for fr in form:
             r = fr.report
+            # A report already submitted or accepted cannot be changed by an upload: its cells are locked too.
+            keep = (lambda v: v) if fr.editable else Fixed
             values = [
                 fr.task.path_key, fr.task.document.doc_number or fr.task.document.title, fr.task.title,
                 "、".join(fr.roles),
                 "；".join(m.text or f"{m.date:%Y-%m-%d}" for m in fr.task.milestones.all() if m.text or m.date),
-                r.get_progress_display() if r else "", r.percent if r and r.percent is not None else None,
+                keep(r.get_progress_display() if r else ""), keep(r.percent if r and r.percent is not None else None),
             ]  # fmt: skip
             for heading in headings:
                 target = by_cell.get((fr.task.pk, heading))
-                values.append(NOT_FILLED if target is None else fr.target_values.get(target.pk))
+                values.append(NOT_FILLED if target is None else keep(fr.target_values.get(target.pk)))
             values += [
-                r.text if r else "",
-                r.problems if r else "",
-                r.next_steps if r else "",
-                fr.status_label,
-                f"R{fr.task.pk}",
+                keep(r.text if r else ""),
+                keep(r.problems if r else ""),
+                keep(r.next_steps if r else ""),
             ]
+            values += [fr.status_label, f"R{fr.task.pk}"]
             yield values
 
     local = timezone.localtime(now or timezone.now())

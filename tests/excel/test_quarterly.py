@@ -332,3 +332,41 @@ def test_uploading_something_that_is_not_the_form_is_explained_and_saves_nothing
     response = client.post(reverse("reports:form-import"), {"period": period.pk, "file": not_excel})
     assert response.status_code == 400 and "不是 Excel" in response.content.decode()
     assert not Report.objects.exists()
+
+
+def test_a_submitted_reports_row_is_locked_in_the_form_and_an_unchanged_upload_passes(
+    small_ledger, reporter, client_as
+):
+    period, a, b = _ledger(small_ledger)
+    target = TargetFactory(task=a, indicator="县域就诊率", unit="%")
+    report = Report.objects.create(
+        task=a, unit=small_ledger["insurance"], period=period, status=ReportStatus.SUBMITTED, text="=已提交的内容",
+        percent=60, progress="in_progress", submitted_at=dt.datetime(2024, 9, 1, tzinfo=dt.UTC),
+    )  # fmt: skip
+    TargetValue.objects.create(report=report, target=target, value=Decimal("86.5"))
+    client = client_as(reporter)
+    content = client.get(reverse("reports:form-export"), {"period": period.pk}).content
+    ws = _sheet(content, "填报表")
+    headers = _headers(ws)
+    first = _first_data_row(ws)
+    for header in ("进展", "完成百分比(0-100)", "县域就诊率（%）", "本期进展情况"):
+        assert ws.cell(row=first, column=headers[header]).protection.locked, header
+    assert ws.cell(row=first, column=headers["本期进展情况"]).value == "=已提交的内容"
+    assert ws.cell(row=first, column=headers["县域就诊率（%）"]).value == 86.5
+    assert not ws.cell(
+        row=first + 1, column=headers["本期进展情况"]
+    ).protection.locked  # 一.2 has no report yet
+    # Uploaded back as it is: the submitted row is unchanged, not an error.
+    response = client.post(
+        reverse("reports:form-import"), {"period": period.pk, "file": _filled_form(content, {})}
+    )
+    result = response.context["result"]
+    assert response.status_code == 200 and (result.saved, result.unchanged, result.errors) == (0, 2, [])
+    # Changed anyway (protection removed): refused, with row and column, and nothing saved.
+    changed = _filled_form(
+        content, {"一.1": {"本期进展情况": "偷偷改了"}, "一.2": {"本期进展情况": "新写的"}}
+    )
+    response = client.post(reverse("reports:form-import"), {"period": period.pk, "file": changed})
+    assert response.status_code == 400
+    assert "已提交，不能通过上传修改" in str(response.context["result"].errors[0])
+    assert not Report.objects.filter(task=b).exists()
