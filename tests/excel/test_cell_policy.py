@@ -9,7 +9,18 @@ import openpyxl
 import pytest
 import python_calamine as pc
 
-from reform_ledger.spreadsheets import DATE, INTEGER, PERCENT, Column, Section, Sheet, render_xlsx, sheet_name
+from reform_ledger.spreadsheets import (
+    DATE,
+    INTEGER,
+    NOT_FILLED,
+    PERCENT,
+    Column,
+    Fixed,
+    Section,
+    Sheet,
+    render_xlsx,
+    sheet_name,
+)
 
 FORMULA_LIKE = [
     "=1+1",
@@ -123,14 +134,18 @@ def test_protection_locks_only_the_key_columns_and_lists_become_drop_downs():
             Column("进展", editable=True, choices=("未启动", "推进中")),
             Column("说明", editable=True),
         ],
-        rows=[["一.1", "", ""], ["一.2", "推进中", "x"]],
+        rows=[["一.1", "", ""], ["一.2", "推进中", "x"], ["一.3", Fixed("已完成"), NOT_FILLED]],
         protect=True,
     )
     _data, ws = _render(sheet)
     assert ws.protection.sheet and not ws.protection.password
     assert ws["A2"].protection.locked and not ws["B2"].protection.locked and not ws["C3"].protection.locked
+    assert (
+        ws["B4"].value == "已完成" and ws["B4"].protection.locked and ws["C4"].protection.locked
+    )  # fixed cells
+    assert ws["A2"].fill.fgColor.rgb.endswith("EDEDED") and ws["B2"].fill.fill_type is None  # grey = locked
     (validation,) = ws.data_validations.dataValidation
-    assert validation.formula1 == '"未启动,推进中"' and str(validation.sqref) == "B2:B3"
+    assert validation.formula1 == '"未启动,推进中"' and str(validation.sqref) == "B2:B4"
     assert "进展只能选" in validation.error or "未启动、推进中" in validation.error
 
 
