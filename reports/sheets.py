@@ -312,6 +312,8 @@ def _percent_from(value) -> int | None:
     if isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, int | float):
+        if isinstance(value, float) and 0 < value < 1 and abs(value * 100 - round(value * 100)) < 1e-9:
+            value = round(value * 100)  # "60%" typed into the cell: Excel stores 0.6
         number = Decimal(str(value))
     else:
         text = unicodedata.normalize("NFKC", str(value)).strip().rstrip("%").strip()

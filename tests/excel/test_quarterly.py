@@ -370,3 +370,22 @@ def test_a_submitted_reports_row_is_locked_in_the_form_and_an_unchanged_upload_p
     assert response.status_code == 400
     assert "已提交，不能通过上传修改" in str(response.context["result"].errors[0])
     assert not Report.objects.filter(task=b).exists()
+
+
+def test_percent_cells_accept_what_excel_stores_for_typed_percentages():
+    from reports.sheets import _percent_from
+
+    assert [_percent_from(v) for v in (60, 60.0, "60", "60%", "６０％", 0.6, 1.0, None, "")] == [
+        60,
+        60,
+        60,
+        60,
+        60,
+        60,
+        1,
+        None,
+        None,
+    ]
+    for bad in (150, 0.605, "六十", -1, True):
+        with pytest.raises(ValueError):
+            _percent_from(bad)
