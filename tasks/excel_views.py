@@ -1,4 +1,4 @@
-"""Excel import and export pages (see tasks/excel.py).
+"""The Excel import pages (see tasks/excel.py); the export pages are the reports app's (reports/views/excel.py).
 
 Import is two steps: the upload is checked and previewed (nothing written), then the secretariat confirms and the
 same file is written in one transaction. Between the two the file waits under MEDIA_ROOT/imports/ under a random
@@ -11,21 +11,16 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.views import View
 
 from departments.permissions import SecretariatRequiredMixin
-from departments.services import ApplicationError, export_audit
+from departments.services import ApplicationError
 from reform_ledger.params import is_id
-from reform_ledger.spreadsheets import export_filename, xlsx_response
 
 from .excel import ledger_import
 from .models import Document
-from .selectors import TaskFilterError, tasks_filter, tasks_visible_to
-from .sheets import ledger_export_counted
 
 SESSION_KEY = "ledger_imports"
 
@@ -133,60 +128,7 @@ class ImportConfirmView(SecretariatRequiredMixin, View):
         return redirect("tasks:list")
 
 
-@login_required
-def export_page(request):
-    """Export choices: the whole ledger, one plan, or the ledger page's current filter (same query string)."""
-    from reports.models import Period
-
-    return render(
-        request,
-        "tasks/export.html",
-        {
-            "documents": Document.objects.all(),
-            "periods": Period.objects.all(),
-            "query": request.GET.urlencode(),
-        },
-    )
-
-
-@login_required
-def export_ledger(request):
-    """What the ledger page shows for this query string, as .xlsx in the standard layout."""
-    from reports.models import Period
-
-    qs = tasks_visible_to(user=request.user)
-    try:
-        qs = tasks_filter(qs, params=request.GET, today=timezone.localdate())
-    except TaskFilterError as e:
-        return render(request, "tasks/export.html", {"error": e.message, "documents": Document.objects.all()}, status=400)
-    period = None
-    raw = (request.GET.get("period") or "").strip()
-    if raw:
-        period = Period.objects.filter(pk=int(raw)).first() if is_id(raw) else None
-        if period is None:
-            return render(
-                request, "tasks/export.html", {"error": f"填报期“{raw}”不存在。", "documents": Document.objects.all()}, status=400
-            )
-    report_texts = None
-    if period is not None:
-        from departments.permissions import can_read_everything
-        from reports.selectors import ledger_report_texts
-
-        report_texts = ledger_report_texts(
-            period=period,
-            task_ids=qs.values("pk"),
-            reader_unit_id=request.user.unit_id,
-            sees_all=can_read_everything(request.user) or request.user.role == "admin",
-        )
-    data, rows = ledger_export_counted(qs=qs, period_label=period.label if period else "", report_texts=report_texts)
-    filters = {k: v for k, v in request.GET.items() if k not in ("page",)}
-    export_audit(request=request, export="ledger", title="任务台账", filters=filters, rows=rows)
-    return xlsx_response(data, filename=export_filename("任务台账"))
-
-
 urlpatterns = [
     path("tasks/import/", ImportView.as_view(), name="import"),
     path("tasks/import/confirm/", ImportConfirmView.as_view(), name="import-confirm"),
-    path("tasks/export/", export_ledger, name="export"),
-    path("tasks/export/choose/", export_page, name="export-page"),
 ]

@@ -137,7 +137,7 @@ def test_ledger_page_export_button_downloads_exactly_the_filtered_tasks(small_le
     link = re.search(r'<a class="button" href="([^"]+)">导出 Excel</a>', page.content.decode())
     assert link, "the ledger page offers the export of what it shows"
     href = html.unescape(link[1])
-    assert href.startswith(reverse("tasks:export") + "?") and "lead_unit=" in href
+    assert href.startswith(reverse("reports:ledger-export") + "?") and "lead_unit=" in href
     response = client.get(href)
     assert response.status_code == 200
     ws = openpyxl.load_workbook(io.BytesIO(response.content)).active

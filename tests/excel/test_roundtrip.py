@@ -172,7 +172,7 @@ def test_export_fills_the_period_columns_from_the_lead_units_submitted_report_ne
     other = next(u for u in task.responsible_units)
     Report.objects.create(task=task, unit=other, period=period, status=ReportStatus.SUBMITTED, text="责任单位的文字")
     Report.objects.create(task=drafted, unit=drafted.lead_units[0], period=period, text="还没提交的草稿")
-    texts = ledger_report_texts(period=period, task_ids=Task.objects.alive().values("pk"), reader_unit_id=None, sees_all=True)
+    texts = ledger_report_texts(period=period, task_ids=Task.objects.alive().values("pk"), readable_unit_ids=None)
     data = ledger_export(qs=Task.objects.alive(), period_label=period.label, report_texts=texts)
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     row = _row_of(data, task)
@@ -181,7 +181,7 @@ def test_export_fills_the_period_columns_from_the_lead_units_submitted_report_ne
     assert ledger_import(data=data, dry_run=True).unchanged == 68
     # The drafting unit's own reporter does see its own draft in its export.
     own = ledger_report_texts(
-        period=period, task_ids=Task.objects.alive().values("pk"), reader_unit_id=drafted.lead_units[0].pk, sees_all=False
+        period=period, task_ids=Task.objects.alive().values("pk"), readable_unit_ids={drafted.lead_units[0].pk}
     )
     assert own[drafted.pk][0] == "还没提交的草稿"
 
