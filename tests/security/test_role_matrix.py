@@ -110,7 +110,7 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "tasks:import": ("GET", "", "L 403 403 403 403 200 403 403"),  # tasks/import/
     "tasks:import-confirm": ("GET", "", "L 403 403 403 403 405 403 403"),  # tasks/import/confirm/
     "reports:ledger-export": ("GET", "", "L 200 200 200 200 200 200 403"),  # tasks/export/
-    "tasks:export period": ("GET", "?period=@period", "L 200 200 200 200 200 200 403"),
+    "reports:ledger-export period": ("GET", "?period=@period", "L 200 200 200 200 200 200 403"),
     "reports:ledger-export-page": ("GET", "", "L 200 200 200 200 200 200 403"),  # tasks/export/choose/
     "tasks:extract": ("GET", "", "L 403 403 403 403 200 403 403"),  # plans/extract/
     "tasks:plan-review": ("GET", "", "L 403 403 403 403 R 403 403"),  # plans/review/
