@@ -4,7 +4,8 @@ Producers describe sheets (`Sheet`: columns, title, rows) and yield rows; `rende
 format (pretix's ListExporter idea). Layout needs are options of that renderer, not second writers: a title and
 subtitle row, a two-row header whose group headings are merged, section rows (label in the first column, text
 merged across the rest), column widths, hidden columns, frozen panes, A4 landscape print setup with repeated
-header rows and page numbers, drop-down lists, and sheet protection that locks only the key columns.
+header rows and page numbers, drop-down lists, and sheet protection that locks only the key columns (with
+`Fixed` values and `NOT_FILLED` cells locked and grey inside editable columns).
 
 The cell policy, decided by the value's type (a column's `kind` only picks the number format):
 
@@ -16,8 +17,9 @@ The cell policy, decided by the value's type (a column's `kind` only picks the n
 
 Engine: XlsxWriter, chosen by measuring it against openpyxl's write-only mode (bench/bench_xlsx_writers.py: several
 times faster for the same styled layout); `streaming=True` switches to its constant-memory mode for very long
-exports. The XML splice it replaced (openpyxl frame plus rows pasted into the sheet XML) was faster still, at the
-price of a second, regex-driven writer; XlsxWriter keeps the ledger export above 10,000 rows per CPU-second.
+exports. The XML splice it replaced (openpyxl frame plus rows pasted into the sheet XML) was about twice as fast,
+at the price of a second, regex-driven writer; the ledger export now runs at 8,000-12,000 rows per CPU-second on
+the shared 2-core development machine (bench/bench_excel.py), XlsxWriter's own per-cell cost being most of it.
 """
 
 from __future__ import annotations
