@@ -34,7 +34,13 @@ def compilation_download(request):
     require(request.user, "reports.read_all")  # every unit's report text: not the administrator (三员分立)
     period = _period(request)
     data, rows = compilation_export(period=period)
-    export_audit(request=request, export="compilation", title=f"{period.label}汇总表", filters={"period": period.pk}, rows=rows)
+    export_audit(
+        request=request,
+        export="compilation",
+        title=f"{period.label}汇总表",
+        filters={"period": period.pk},
+        rows=rows,
+    )
     return xlsx_response(data, filename=export_filename(f"{period.label}汇总表"))
 
 
@@ -49,7 +55,11 @@ def form_download(request):
     period = _period(request)
     data, rows = unit_form_export(unit=unit, period=period)
     export_audit(
-        request=request, export="unit_form", title=f"{unit.name}{period.label}填报表", filters={"period": period.pk}, rows=rows
+        request=request,
+        export="unit_form",
+        title=f"{unit.name}{period.label}填报表",
+        filters={"period": period.pk},
+        rows=rows,
     )
     return xlsx_response(data, filename=export_filename(f"{unit.name}{period.label}填报表"))
 
@@ -63,7 +73,12 @@ def form_upload(request):
         return render(request, "reports/excel_form_upload.html", context)
     upload = request.FILES.get("file")
     if upload is None:
-        return render(request, "reports/excel_form_upload.html", {**context, "error": "请选择填好的填报表（.xlsx 或 .xls）。"}, status=400)
+        return render(
+            request,
+            "reports/excel_form_upload.html",
+            {**context, "error": "请选择填好的填报表（.xlsx 或 .xls）。"},
+            status=400,
+        )
     try:
         result = unit_form_import(data=_read_upload(upload), unit=unit, period=period, actor=request.user)
     except ApplicationError as e:
@@ -78,7 +93,11 @@ def ledger_export_page(request):
     return render(
         request,
         "tasks/export.html",
-        {"documents": Document.objects.all(), "periods": Period.objects.all(), "query": request.GET.urlencode()},
+        {
+            "documents": Document.objects.all(),
+            "periods": Period.objects.all(),
+            "query": request.GET.urlencode(),
+        },
     )
 
 
@@ -90,14 +109,22 @@ def ledger_export(request):
     try:
         qs = tasks_filter(qs, params=request.GET, today=timezone.localdate())
     except TaskFilterError as e:
-        return render(request, "tasks/export.html", {"error": e.message, "documents": Document.objects.all()}, status=400)
+        return render(
+            request,
+            "tasks/export.html",
+            {"error": e.message, "documents": Document.objects.all()},
+            status=400,
+        )
     period = None
     raw = (request.GET.get("period") or "").strip()
     if raw:
         period = Period.objects.filter(pk=int(raw)).first() if is_id(raw) else None
         if period is None:
             return render(
-                request, "tasks/export.html", {"error": f"填报期“{raw}”不存在。", "documents": Document.objects.all()}, status=400
+                request,
+                "tasks/export.html",
+                {"error": f"填报期“{raw}”不存在。", "documents": Document.objects.all()},
+                status=400,
             )
     report_texts = None
     if period is not None:
@@ -105,7 +132,9 @@ def ledger_export(request):
         report_texts = ledger_report_texts(
             period=period, task_ids=qs.values("pk"), readable_unit_ids=report_unit_ids_readable(request.user)
         )
-    data, rows = ledger_export_counted(qs=qs, period_label=period.label if period else "", report_texts=report_texts)
+    data, rows = ledger_export_counted(
+        qs=qs, period_label=period.label if period else "", report_texts=report_texts
+    )
     filters = {k: v for k, v in request.GET.items() if k != "page"}
     export_audit(request=request, export="ledger", title="任务台账", filters=filters, rows=rows)
     return xlsx_response(data, filename=export_filename("任务台账"))

@@ -118,7 +118,9 @@ class Table:
 def excel_download(request, *, filename: str, sheets: list[Sheet], export: str, title: str, filters: dict):
     """The page's tables as one .xlsx, audited like every export."""
     data = render_xlsx(sheets)
-    export_audit(request=request, export=export, title=title, filters=filters, rows=sum(s.row_count for s in sheets))
+    export_audit(
+        request=request, export=export, title=title, filters=filters, rows=sum(s.row_count for s in sheets)
+    )
     return xlsx_response(data, filename=filename)
 
 

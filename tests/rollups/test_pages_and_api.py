@@ -268,7 +268,9 @@ def test_dashboard_excel_has_one_sheet_per_section(client_as, ledger, leader_use
         "叶县政府",
         "市卫生健康委",
     ]
-    assert sheets["按时报送率"][2][1] == pytest.approx(1 / 3) and sheets["按时报送率"][3][1] == pytest.approx(1 / 6)
+    assert sheets["按时报送率"][2][1] == pytest.approx(1 / 3) and sheets["按时报送率"][3][1] == pytest.approx(
+        1 / 6
+    )
     assert len(sheets["风险指标"]) == 4
 
 
