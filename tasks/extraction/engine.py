@@ -117,13 +117,7 @@ def _parse_header(lines: list[str]) -> dict:
                         len(lines))
     header = [(i, line) for i, line in nonblank if i < first_marker][:120]
 
-    doc_number = None
-    for _, line in header:
-        m = _DOC_NUMBER_RE.search(line)
-        if m:
-            org = re.sub(r"^.*?(?:文号|字号|发文)[:]?", "", m.group("org"))
-            doc_number = f"{org}〔{m.group('year')}〕{m.group('n')}号"
-            break
+    doc_number = _own_doc_number(header)
 
     title = issuer = None
     title_at = -1
@@ -151,6 +145,8 @@ def _parse_header(lines: list[str]) -> dict:
         break
 
     plan_title = _plan_title(header, after=title_at)
+    if plan_title is None:
+        plan_title = _forwarded_title(header)
     if title is None:
         title = plan_title
 
@@ -174,14 +170,34 @@ def _parse_header(lines: list[str]) -> dict:
     }
 
 
+# Where a document's own number stands: alone on its line (perhaps in brackets), after a 文号 label, or opening
+# the line. A number inside prose -- 根据《…》(国办发〔2015〕38号) -- is a cited document's, never its own.
+_NUMBER_LABEL_RE = re.compile(r"(?:发文字号|文\s*号|字号|发文号)\s*[:|]?\s*$")
+_LINE_JUNK_RE = re.compile(r"^(?:[\s(\[【〔]|<正>)*$")
+
+
+def _own_doc_number(header: list[tuple[int, str]]) -> str | None:
+    for _, line in header:
+        for m in _DOC_NUMBER_RE.finditer(line):
+            org = re.sub(r"^.*?(?:文号|字号|发文)[:]?", "", m.group("org"))
+            before = line[: m.start()]
+            if m.group("org") != org or _NUMBER_LABEL_RE.search(before) or _LINE_JUNK_RE.match(before):
+                return f"{org}〔{m.group('year')}〕{m.group('n')}号"
+    return None
+
+
 def _title_complete(text: str) -> bool:
     return text.count("《") <= text.count("》") and bool(_TITLE_END_RE.search(text))
+
+
+# (此件公开发布), a date that lost its 年月日 (201675): lines that never start a title.
+_NOT_TITLE_LINE_RE = re.compile(r"^(?:\([^()]*\)|[\d\s.\-/]+)$")
 
 
 def _plan_title(header: list[tuple[int, str]], after: int) -> str | None:
     for pos, (i, line) in enumerate(header):
         if i <= after or line.startswith("关于") or re.search(r"[。;:]", line) or len(line) > 60 or _date_line(line) \
-                or _ATTACHMENT_RE.match(line):
+                or _ATTACHMENT_RE.match(line) or _NOT_TITLE_LINE_RE.match(line):
             continue
         candidates = [line]
         if pos + 1 < len(header) and len(line) < 40 and not re.search(r"[。;:,]", header[pos + 1][1]) \
@@ -191,6 +207,25 @@ def _plan_title(header: list[tuple[int, str]], after: int) -> str | None:
             if _PLAN_TITLE_RE.search(cand) and len(cand) >= 6 and (not cand.startswith("《") or cand.endswith("解读")):
                 return squeeze_spaces(cand)
     return None
+
+
+# 现将《X》印发给你们 / 《X》已经市政府同意，现印发给你们: the plan a notice forwards.
+_FORWARD_RE = re.compile(r"(?:现将|将)《(?P<a>[^《》]{4,80})》[^。]{0,30}?(?:印发|下发|转发)|《(?P<b>[^《》]{4,80})》已经[^。]{0,60}?(?:印发|下发)")
+
+
+def _forwarded_title(header: list[tuple[int, str]]) -> str | None:
+    for _, line in header:
+        m = _FORWARD_RE.search(line)
+        if m:
+            return squeeze_spaces(m.group("a") or m.group("b"))
+    return None
+
+
+def read_header(text: str) -> dict:
+    """The document facts alone (文号, title, issuer, date): for a check before the whole plan is read."""
+    header = _parse_header(clean_lines(str(text or "")))
+    issued = header["issued_on"]
+    return {**header, "issued_on": issued.isoformat() if issued else None}
 
 
 def _date_line(line: str) -> dt.date | None:
