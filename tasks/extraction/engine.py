@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from .attribution import Attribution, find_attribution, parse_attribution
+from .attribution import Attribution, find_attribution, find_prose_attribution, parse_attribution
 from .dates import DateContext, Deadline, cn_to_int, find_deadlines, month_end, parse_deadline_cell
 from .errors import ExtractionError
 from .targets import find_targets
@@ -17,7 +17,7 @@ _DOC_NUMBER_RE = re.compile(
     r"(?P<org>[A-Za-z\u4e00-\u9fff]{1,12})\s*[〔\[(【]\s*(?P<year>(?:19|20)\d{2})\s*[〕\])】]\s*(?P<n>\d{1,4})\s*号"
 )
 _TITLE_END_RE = re.compile(
-    r"(?:通知|意见|方案|决定|函|办法|规定|批复|报告|计划|要点|通报|规划|细则|任务|清单|分工|措施)(?:\(试行\))?$"
+    r"(?:通知|意见|方案|决定|函|办法|规定|批复|报告|计划|要点|通报|规划|细则|任务|清单|分工|措施|解读)(?:\(试行\))?$"
 )
 _PLAN_TITLE_RE = re.compile(
     r"(?:方案|任务|计划|意见|要点|规划|办法|措施|清单|分工|解读|安排)(?:\(试行\)|\(\d{4}[-—]\d{4}年\))?$"
@@ -404,9 +404,12 @@ class _Builder:
         return True
 
     def _refresh(self, item: Item) -> None:
-        att = find_attribution(item.text, self.resolver)
+        text = item.text
+        att = find_attribution(text, self.resolver)
+        if att is None:
+            att = find_prose_attribution(text, self.resolver)
         item.attribution = att
-        item.closed = att is not None
+        item.closed = att is not None and not att.inline
 
     def table_row(self, cells: list[str]) -> None:
         roles = _table_roles(cells)
@@ -688,7 +691,7 @@ def _extract(text: str, resolver: UnitResolver | None) -> dict:
 def _task_dict(item: Item, ctx: DateContext, resolver: UnitResolver | None) -> dict:
     text = item.text
     att = item.attribution
-    if item.row is not None:
+    if item.row is not None or (att is not None and att.inline):
         body = text
     else:
         body = text[: att.start] if att else text
