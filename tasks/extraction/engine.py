@@ -266,17 +266,17 @@ def _cells(line: str) -> list[str]:
 
 
 def _table_roles(cells: list[str]) -> list[str] | None:
-    roles: list[str] = []
-    for cell in cells:
-        role = ""
-        for name, regex in _TABLE_ROLES:
-            if cell and regex.search(cell) and len(cell) <= 16:
-                role = name
-                break
-        roles.append(role)
+    roles = [_cell_role(cell) for cell in cells]
     if ("task" in roles) and ("lead" in roles or "resp" in roles):
         return roles
     return None
+
+
+def _cell_role(cell: str) -> str:
+    for name, regex in _TABLE_ROLES:
+        if cell and regex.search(cell) and len(cell) <= 16:
+            return name
+    return ""
 
 
 def _seq_kind(seq: str) -> tuple[str, str] | None:
@@ -289,6 +289,134 @@ def _seq_kind(seq: str) -> tuple[str, str] | None:
     if marker:
         return marker[0], marker[1]
     return None
+
+
+# ------------------------------------------------ tables whose cells stand one per line
+# Text copied from a Word/PDF table or a web page puts every cell on its own line:
+#   序号 / 工作任务 / 牵头单位 / 责任单位 / 完成时限 / 1 / 推进… / 市卫生健康委 / 市医保局、市财政局 / 2021年底前 / 2 / …
+# Empty cells leave no line, so cells are told apart by what they say (a number, names of units, a deadline,
+# prose), in the order of the header; the result is the `|` rows the table reader already knows.
+
+_BARE_SEQ_RE = re.compile(r"^(?:\d{1,3}|[一二三四五六七八九十]{1,3}|\(\s*[一二三四五六七八九十\d]{1,3}\s*\))[、.]?$")
+_CELL_DEADLINE_RE = re.compile(
+    r"^(?:(?:19|20)\d{2}|\d{1,2}月|年底|年内|年末|上半年|下半年|长期|持续|每(?:年|季度|月)|[一二三四]季度|\d{4}\.\d|即时|立即|逐步)"
+)
+_TABLE_END_RE = re.compile(r"^(?:抄送|印发|附件\s*\d{0,2}\s*$|\(此件)")
+
+
+def _header_run(lines: list[str], at: int) -> list[str] | None:
+    """Roles of a header written one cell per line starting at ``at``, or None."""
+    cells: list[str] = []
+    j = at
+    while j < len(lines) and len(cells) < 12:
+        line = lines[j]
+        if not line:
+            j += 1
+            continue
+        if len(line) > 16 or "|" in line or not _cell_role(line):
+            break
+        cells.append(line)
+        j += 1
+    if len(cells) < 3:
+        return None
+    roles = _table_roles(cells)
+    if roles is None or "" in roles:
+        return None
+    return roles
+
+
+def _cell_kind(line: str, resolver: UnitResolver | None) -> str:
+    from .attribution import COUNTY_RE, _all_units, _split_names, split_top
+
+    if _BARE_SEQ_RE.match(line):
+        return "seq"
+    marker = match_marker(line)
+    if marker and marker[0] in ("l1", "l2", "ch") and len(line) - marker[2] <= 30 and not re.search(r"[。;]", line):
+        return "section"
+    if len(line) <= 24 and _CELL_DEADLINE_RE.match(line) and not re.search(r"[。]", line[:-1]):
+        return "deadline"
+    if len(line) <= 200 and not re.search(r"[。:]", line):
+        parts = [p for p in split_top(line, "、,;/ ") if p.strip()]
+        names = [n for p in parts for n in _split_names(COUNTY_RE.sub("", p), resolver)]
+        counties = [p for p in parts if COUNTY_RE.search(p)]
+        if (names or counties) and (not names or _all_units(names, resolver)):
+            return "units"
+    return "text"
+
+
+def _fold_line_tables(lines: list[str], resolver: UnitResolver | None) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        roles = _header_run(lines, i) if lines[i] and "|" not in lines[i] else None
+        if roles is None:
+            out.append(lines[i])
+            i += 1
+            continue
+        header_cells = []
+        while len(header_cells) < len(roles):
+            if lines[i]:
+                header_cells.append(lines[i])
+            i += 1
+        out.append(" | ".join(header_cells) + " |")
+        i = _fold_rows(lines, i, roles, resolver, out)
+    return out
+
+
+def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[str]) -> int:
+    has = set(roles)
+    row: dict[str, str] = {}
+
+    def flush() -> None:
+        if row.get("task") or row.get("seq"):
+            out.append(" | ".join(row.get(r, "") if r else "" for r in roles) + " |")
+        row.clear()
+
+    while i < len(lines):
+        line = lines[i]
+        if not line:
+            i += 1
+            continue
+        if _TABLE_END_RE.match(line) or "|" in line or _header_run(lines, i):
+            break
+        kind = _cell_kind(line, resolver)
+        if kind == "seq" and "seq" in has:
+            flush()
+            row["seq"] = line.rstrip("、.")
+        elif kind == "section" and not (row.get("seq") and not row.get("task")):
+            flush()
+            marker = match_marker(line)
+            row["seq"], row["task"] = marker[1], line[marker[2]:]
+            flush()
+        elif kind == "units" and ("lead" in has or "resp" in has) and (row.get("task") or row.get("seq")):
+            if "lead" in has and not row.get("lead") and not row.get("resp"):
+                row["lead"] = line
+            elif "resp" in has and not row.get("resp"):
+                row["resp"] = line
+            else:
+                key = "resp" if "resp" in has else "lead"
+                row[key] = f"{row[key]}、{line}"
+        elif kind == "deadline" and "deadline" in has and (row.get("task") or row.get("seq")):
+            row["deadline"] = f"{row['deadline']} {line}" if row.get("deadline") else line
+        else:
+            past_task = any(row.get(k) for k in ("lead", "resp", "deadline"))
+            if past_task and "seq" in has:
+                if row.get("deadline") or not ("target" in has or "note" in has):
+                    break  # prose after a finished row: the table is over
+                key = "note" if "note" in has else "target"
+                row[key] = f"{row[key]}{line}" if row.get(key) else line
+            elif past_task:
+                flush()  # no 序号 column: a new task starts after the units and deadline of the last one
+                row["task"] = line
+            elif row.get("task") and "target" in has and not row.get("target") and re.search(r"\d", line):
+                row["target"] = line
+            elif row.get("task"):
+                row["task"] = f"{row['task']}{line}"
+            else:
+                row["task"] = line
+        i += 1
+    flush()
+    return i
 
 
 # ---------------------------------------------------------------- structure
@@ -658,7 +786,7 @@ def extract_plan(text: str, resolver: UnitResolver | None = None) -> dict:
 def _extract(text: str, resolver: UnitResolver | None) -> dict:
     lines = clean_lines(text)
     header = _parse_header(lines)
-    paras = paragraphs(lines)
+    paras = paragraphs(_fold_line_tables(lines, resolver))
     builder = _Builder(resolver)
     for para in paras:
         builder.paragraph(para)
