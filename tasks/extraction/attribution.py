@@ -57,6 +57,7 @@ class Attribution:
     deadline_texts: list[str] = field(default_factory=list)
     rule: str = ""
     inline: bool = False  # written as prose inside the text (由X牵头，Y配合), not closing it
+    end: int | None = None  # where it ends when text follows it (sub-items folded into the task)
 
     @property
     def counties_involved(self) -> bool:

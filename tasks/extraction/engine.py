@@ -642,8 +642,34 @@ def _has_attributed_sibling(parent: Item, items: list[Item]) -> bool:
     return any(s is not parent and (s.attribution is not None) for s in siblings)
 
 
+def _fold_sub_items(items: list[Item]) -> None:
+    """1.推进X。(牵头单位…) (1)… (2)…: numbered sub-items without units of their own are part of the task
+    they sit under (its text, deadlines and targets), not tasks. Where no item names units (interpretation
+    documents), the (1)/① sub-items of a measure are its text the same way."""
+    attributed = any(i.attribution is not None or i.row is not None for i in items)
+    folded: set[int] = set()
+    for item in reversed(items):
+        kids = item.children
+        if not kids or item.row is not None or not item.paras:
+            continue
+        if any(k.attribution is not None or k.row is not None or k.children for k in kids):
+            continue
+        if attributed and item.attribution is None:
+            continue
+        if not attributed and not all(k.kind in ("l4", "l5") for k in kids):
+            continue
+        if item.attribution is not None and item.attribution.end is None:
+            item.attribution.end = len(item.text)
+        item.paras = item.paras + [p for k in kids for p in k.paras]
+        folded.update(id(k) for k in kids)
+        item.children = []
+    if folded:
+        items[:] = [i for i in items if id(i) not in folded]
+
+
 def _tasks(items: list[Item]) -> tuple[list[Item], bool]:
     _lift_trailing_attributions(items)
+    _fold_sub_items(items)
     attributed = [i for i in items if i.attribution is not None or i.row is not None]
     if attributed:
         chosen = set(id(i) for i in attributed)
@@ -821,6 +847,8 @@ def _task_dict(item: Item, ctx: DateContext, resolver: UnitResolver | None) -> d
     att = item.attribution
     if item.row is not None or (att is not None and att.inline):
         body = text
+    elif att is not None and att.end is not None and att.end < len(text):
+        body = text[: att.start] + "\n" + text[att.end:]  # sub-items folded in after the attribution
     else:
         body = text[: att.start] if att else text
     deadlines: list[Deadline] = find_deadlines(body, ctx)
