@@ -35,6 +35,7 @@ _REPORTING_RE = re.compile(
 _NON_TASK_RE = re.compile(
     r"总体要求|指导思想|基本原则|工作原则|主要目标|工作目标|总体目标|发展目标|实施步骤|工作步骤|进度安排|时间安排|"
     r"实施阶段|部署阶段|适用范围|背景|依据|必要性|起草|制定过程|编制过程|意义|名词解释|解读机关|解读人|联系方式"
+    r"|^[^,。]{0,6}目标$"  # 行动目标, 近期目标: what the plan aims at, not work
 )
 
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
@@ -135,6 +136,7 @@ def _parse_header(lines: list[str]) -> dict:
         joined = "".join(parts)
         if not _title_complete(joined):
             continue
+        joined = joined[:at] + squeeze_spaces(joined[at:])  # 关于印发 2023年… : a space left by the page layout
         title, title_at = joined, header[j][0]
         if at > 0:
             issuer = line[:at].strip()
@@ -173,6 +175,7 @@ def _parse_header(lines: list[str]) -> dict:
 # Where a document's own number stands: alone on its line (perhaps in brackets), after a 文号 label, or opening
 # the line. A number inside prose -- 根据《…》(国办发〔2015〕38号) -- is a cited document's, never its own.
 _NUMBER_LABEL_RE = re.compile(r"(?:发文字号|文\s*号|字号|发文号)\s*[:|]?\s*$")
+_CITING_RE = re.compile(r"按照|根据|依据|贯彻|落实|执行|参照|印发|转发|关于|要求|精神|和|及")
 _LINE_JUNK_RE = re.compile(r"^(?:[\s(\[【〔]|<正>)*$")
 
 
@@ -181,6 +184,8 @@ def _own_doc_number(header: list[tuple[int, str]]) -> str | None:
         for m in _DOC_NUMBER_RE.finditer(line):
             org = re.sub(r"^.*?(?:文号|字号|发文)[:]?", "", m.group("org"))
             before = line[: m.start()]
+            if _CITING_RE.search(org):
+                continue  # 按照国办发〔2020〕25号: a number cited in a sentence
             if m.group("org") != org or _NUMBER_LABEL_RE.search(before) or _LINE_JUNK_RE.match(before):
                 return f"{org}〔{m.group('year')}〕{m.group('n')}号"
     return None
@@ -358,17 +363,26 @@ def _fold_line_tables(lines: list[str], resolver: UnitResolver | None) -> list[s
             if lines[i]:
                 header_cells.append(lines[i])
             i += 1
+        numbered = "seq" in roles
+        if not numbered:
+            # without a 序号 column every folded row is a whole row: number them, or the table reader would
+            # take a row without a number for the continuation of the one above
+            roles, header_cells = ["seq", *roles], ["序号", *header_cells]
         out.append(" | ".join(header_cells) + " |")
-        i = _fold_rows(lines, i, roles, resolver, out)
+        i = _fold_rows(lines, i, roles, resolver, out, numbered=numbered)
     return out
 
 
-def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[str]) -> int:
+def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[str], *, numbered: bool) -> int:
     has = set(roles)
     row: dict[str, str] = {}
+    count = [0]
 
     def flush() -> None:
         if row.get("task") or row.get("seq"):
+            if not row.get("seq"):
+                count[0] += 1
+                row["seq"] = str(count[0])
             out.append(" | ".join(row.get(r, "") if r else "" for r in roles) + " |")
         row.clear()
 
@@ -380,7 +394,7 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
         if _TABLE_END_RE.match(line) or "|" in line or _header_run(lines, i):
             break
         kind = _cell_kind(line, resolver)
-        if kind == "seq" and "seq" in has:
+        if kind == "seq" and numbered:
             flush()
             row["seq"] = line.rstrip("、.")
         elif kind == "section" and not (row.get("seq") and not row.get("task")):
@@ -400,7 +414,7 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
             row["deadline"] = f"{row['deadline']} {line}" if row.get("deadline") else line
         else:
             past_task = any(row.get(k) for k in ("lead", "resp", "deadline"))
-            if past_task and "seq" in has:
+            if past_task and numbered:
                 if row.get("deadline") or not ("target" in has or "note" in has):
                     break  # prose after a finished row: the table is over
                 key = "note" if "note" in has else "target"
