@@ -19,7 +19,11 @@ CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
 # file: (own 文号 or None, issued_on or None, words the title must contain)
 HEADERS = {
     "beibei-2024-tixi": ("北碚府办发〔2024〕48号", "2024-06-11", "北碚区进一步完善医疗卫生服务体系实施方案"),
-    "binzhou-2024-cuoshi": (None, None, "滨州市人民政府办公室关于印发滨州市进一步完善医疗卫生服务体系若干措施的通知"),
+    "binzhou-2024-cuoshi": (
+        None,
+        None,
+        "滨州市人民政府办公室关于印发滨州市进一步完善医疗卫生服务体系若干措施的通知",
+    ),
     "foshan-2016-qiangji": (None, None, "佛山市人民政府关于印发佛山市医疗卫生强基创优行动计划"),
     "guobanfa-2022-14": ("国办发〔2022〕14号", None, "深化医药卫生体制改革2022年重点工作任务"),
     "hainanzhou-2024-yigongti": (None, None, "海南州全面推进紧密型县域医疗卫生共同体建设实施方案"),
@@ -39,7 +43,12 @@ TASKS = {
     "tianjin-yilianti": [
         ("1", "实行医疗联合体网格化管理", ["市卫生计生委"], ["市人力社保局"]),
         ("2", "落实不同医疗机构功能定位", ["市卫生计生委"], []),
-        ("3", "完善配套政策促进医疗联合体健康发展", ["市卫生计生委"], ["市发展改革委", "市财政局", "市人力社保局"]),
+        (
+            "3",
+            "完善配套政策促进医疗联合体健康发展",
+            ["市卫生计生委"],
+            ["市发展改革委", "市财政局", "市人力社保局"],
+        ),
         ("4", "完善价格和医保支付政策引导合理就医", [], []),  # cut off before its attribution
     ],
     "beibei-2024-tixi": [("二.(一).1", "优化医疗资源布局", [], [])],
@@ -48,9 +57,17 @@ TASKS = {
 }
 
 # pages that stop before their first task: a clear refusal, never invented tasks
-NO_TASKS = {"binzhou-2024-cuoshi", "guobanfa-2022-14", "hainanzhou-2024-yigongti", "jiedu-2023h2-renwu",
-            "neimenggu-2015-qixian", "ordos-2024-tixi", "pingdingshan-2017-gongli", "shaanxi-2017-shisanwu",
-            "foshan-2016-qiangji"}
+NO_TASKS = {
+    "binzhou-2024-cuoshi",
+    "guobanfa-2022-14",
+    "hainanzhou-2024-yigongti",
+    "jiedu-2023h2-renwu",
+    "neimenggu-2015-qixian",
+    "ordos-2024-tixi",
+    "pingdingshan-2017-gongli",
+    "shaanxi-2017-shisanwu",
+    "foshan-2016-qiangji",
+}
 
 
 def _text(name: str) -> str:
@@ -75,7 +92,9 @@ def test_corpus_header_own_number_date_and_title(name):
 @pytest.mark.parametrize("name", sorted(TASKS))
 def test_corpus_tasks_paths_titles_and_units(name):
     result = extract_plan(_text(name), seed_resolver())
-    got = [(".".join(t["path"]), t["title"], t["lead_units"], t["responsible_units"]) for t in result["tasks"]]
+    got = [
+        (".".join(t["path"]), t["title"], t["lead_units"], t["responsible_units"]) for t in result["tasks"]
+    ]
     assert got == TASKS[name]
     assert result["doc_number"] == HEADERS[name][0]
 

@@ -16,8 +16,16 @@ def resolver():
 
 
 def _brief(result: dict) -> list[tuple]:
-    return [(".".join(t["path"]), t["lead_units"], t["responsible_units"], t["counties_involved"],
-             [(d["text"], d["date"]) for d in t["deadlines"]]) for t in result["tasks"]]
+    return [
+        (
+            ".".join(t["path"]),
+            t["lead_units"],
+            t["responsible_units"],
+            t["counties_involved"],
+            [(d["text"], d["date"]) for d in t["deadlines"]],
+        )
+        for t in result["tasks"]
+    ]
 
 
 LINE_TABLE = """XX市卫生健康委员会
@@ -68,7 +76,9 @@ def test_table_cells_one_per_line_become_rows(resolver):
     ]
     first = result["tasks"][0]
     assert "县域就诊率达到90%以上" in first["text"]  # a cell wrapped over two lines stays one cell
-    assert [(t["indicator"], t["op"], t["value"], t["by"]) for t in first["targets"]] == [("县域就诊率", ">=", 90, "2021-12-31")]
+    assert [(t["indicator"], t["op"], t["value"], t["by"]) for t in first["targets"]] == [
+        ("县域就诊率", ">=", 90, "2021-12-31")
+    ]
 
 
 def test_table_without_a_number_column_one_cell_per_line(resolver):
@@ -86,7 +96,10 @@ def test_table_without_a_number_column_one_cell_per_line(resolver):
 2022年6月底前
 """
     result = extract_plan(text, resolver)
-    assert [(t["lead_units"], t["responsible_units"], [d["date"] for d in t["deadlines"]]) for t in result["tasks"]] == [
+    assert [
+        (t["lead_units"], t["responsible_units"], [d["date"] for d in t["deadlines"]])
+        for t in result["tasks"]
+    ] == [
         (["市卫生健康委"], ["市医疗保障局", "市财政局"], ["2022-12-31"]),
         (["市卫生健康委"], [], ["2022-06-30"]),
     ]
@@ -113,11 +126,23 @@ SUB_ITEMS = """测试市2021年深化医改重点工作任务
 
 def test_sub_items_without_units_stay_inside_their_task_and_with_units_are_tasks(resolver):
     result = extract_plan(SUB_ITEMS, resolver)
-    assert [".".join(t["path"]) for t in result["tasks"]] == ["一.1", "一.2", "一.3.(1)", "一.3.(2)", "二.(一)"]
+    assert [".".join(t["path"]) for t in result["tasks"]] == [
+        "一.1",
+        "一.2",
+        "一.3.(1)",
+        "一.3.(2)",
+        "二.(一)",
+    ]
     first, second, _, _, last = result["tasks"]
-    assert first["lead_units"] == ["市卫生健康委"] and first["responsible_units"] == ["市医疗保障局", "市财政局"]
+    assert first["lead_units"] == ["市卫生健康委"] and first["responsible_units"] == [
+        "市医疗保障局",
+        "市财政局",
+    ]
     assert "(2)2021年底前实现县域就诊率90%以上" in first["text"]
-    assert [(d["text"], d["date"]) for d in first["deadlines"]] == [("2021年6月底前", "2021-06-30"), ("2021年底前", "2021-12-31")]
+    assert [(d["text"], d["date"]) for d in first["deadlines"]] == [
+        ("2021年6月底前", "2021-06-30"),
+        ("2021年底前", "2021-12-31"),
+    ]
     assert [(t["op"], t["value"], t["by"]) for t in first["targets"]] == [(">=", 90, "2021-12-31")]
     assert "(2)提升签约服务质量" in second["text"] and second["responsible_units"] == ["市医疗保障局"]
     assert "2.实施全科医生转岗培训" in last["text"] and last["lead_units"] == ["市卫生健康委"]
@@ -171,7 +196,10 @@ def test_interpretation_prose_attributions_and_the_cited_plan_number(resolver):
         ("发文字号:豫政办〔2019〕5号\n关于印发X的通知", "豫政办〔2019〕5号"),
         ("(国办发〔2022〕14号)\n各省、自治区、直辖市人民政府:", "国办发〔2022〕14号"),
         ("内政办发[2015]103号\n经自治区人民政府同意", "内政办发〔2015〕103号"),
-        ("关于印发X的通知\n根据《国务院办公厅关于城市公立医院综合改革试点的指导意见》(国办发〔2015〕38号),制定本方案。", None),
+        (
+            "关于印发X的通知\n根据《国务院办公厅关于城市公立医院综合改革试点的指导意见》(国办发〔2015〕38号),制定本方案。",
+            None,
+        ),
         ("为贯彻落实省卫健委等九部门《关于印发X的通知》(青卫健〔2024〕58号)精神,制定本方案。", None),
         ("文 号: | 所属主题: | 政策文件 |\n关于印发X的通知\n按照国办发〔2020〕25号要求", None),
     ],
