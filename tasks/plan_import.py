@@ -133,6 +133,29 @@ def _milestones_label(deadlines: list[dict]) -> str:
     )
 
 
+def _targets_label(targets: list[dict]) -> str:
+    """The draft's targets written as the ledger shows a task's targets (县域就诊率≥90%（2022-12-31）)."""
+    from .models import Target
+
+    parts = []
+    for t in targets:
+        low, high = t.get("value") if isinstance(t.get("value"), list) else (t.get("value"), None)
+        try:
+            value = Decimal(str(low))
+            value_high = Decimal(str(high)) if high not in (None, "") else None
+            label = Target(
+                indicator=t.get("indicator") or "",
+                op=t.get("op") or "=",
+                value=value,
+                value_high=value_high,
+                unit=t.get("unit") or "",
+            ).label
+        except (ArithmeticError, ValueError, KeyError):
+            label = f"{t.get('indicator') or ''}{t.get('op') or ''}{low}"
+        parts.append(label + (f"（{t['by']}）" if t.get("by") else ""))
+    return "；".join(parts)
+
+
 def plan_diff(*, draft: dict, document: Document, table: dict | None = None) -> dict:
     """The draft against the plan in the ledger, task by task (matched on the path 二.(一).1):
     ``added`` / ``changed`` (with Chinese field names, old → new) / ``removed`` / ``unchanged``."""
@@ -168,6 +191,7 @@ def plan_diff(*, draft: dict, document: Document, table: dict | None = None) -> 
             "lead_units": names(task.get("lead_units") or []),
             "responsible_units": names(task.get("responsible_units") or []),
             "milestones": _milestones_label(task.get("deadlines") or []),
+            "targets": _targets_label(task.get("targets") or []),
             "text": task.get("text") or "",
         }
         diffs = {FIELD_LABELS[k]: [old.get(k), v] for k, v in new.items() if (old.get(k) or "") != (v or "")}
