@@ -135,7 +135,7 @@ def audit_actions() -> list[str]:
 
 # The level a name starts with and the kind of body it ends with: 市 … 局. Two names of different kinds
 # (局 / 委 / 办 …) are never the same unit, however many characters they share.
-_LEVEL_RE = re.compile(r"^(?:中共)?(?:省|市|区|县|州)")
+_LEVEL_RE = re.compile(r"^(?:中共)?(?:省|市(?!场)|区|县|州)")  # 市场监管局 starts with 市场, not 市
 _KIND_RE = re.compile(r"(委员会|委|局|办公室|办|厅|中心|院|政府|小组|部|处|所|站|队|会|社|行)$")
 
 
