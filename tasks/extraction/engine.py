@@ -40,8 +40,9 @@ _NON_TASK_RE = re.compile(
 
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 _TABLE_ROLES = (
-    ("lead", re.compile(r"牵头")),
-    ("resp", re.compile(r"责任单位|责任部门|配合|参与|协办|责任主体|实施主体")),
+    ("leader", re.compile(r"领导|责任人|联系人")),  # 牵头市领导, 分管领导: people, not units
+    ("lead", re.compile(r"牵头|主办|主责")),
+    ("resp", re.compile(r"责任(?:单位|部门|处室|科室|主体)|配合|参与|协办|协同|实施主体|承办")),
     ("deadline", re.compile(r"时限|期限|时间|节点|进度")),
     ("seq", re.compile(r"^(?:序号|编号|序|No\.?)$")),
     ("target", re.compile(r"目标|指标|预期")),
@@ -306,6 +307,8 @@ _BARE_SEQ_RE = re.compile(r"^(?:\d{1,3}|[一二三四五六七八九十]{1,3}|\(
 _CELL_DEADLINE_RE = re.compile(
     r"^(?:(?:19|20)\d{2}|\d{1,2}月|年底|年内|年末|上半年|下半年|长期|持续|每(?:年|季度|月)|[一二三四]季度|\d{4}\.\d|即时|立即|逐步)"
 )
+# 张某某, 王强（副市长）: a person named in a 牵头市领导 column
+_PERSON_RE = re.compile(r"^[\u4e00-\u9fff]{2,4}(?:\([^()]{1,12}\))?(?:[、,][\u4e00-\u9fff]{2,4}(?:\([^()]{1,12}\))?)*$")
 _TABLE_END_RE = re.compile(r"^(?:抄送|印发|附件\s*\d{0,2}\s*$|\(此件)")
 
 
@@ -394,7 +397,10 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
         if _TABLE_END_RE.match(line) or "|" in line or _header_run(lines, i):
             break
         kind = _cell_kind(line, resolver)
-        if kind == "seq" and numbered:
+        if "leader" in has and kind == "text" and _PERSON_RE.match(line) and row.get("task") and not row.get("leader") \
+                and not any(row.get(k) for k in ("lead", "resp", "deadline")):
+            row["leader"] = line
+        elif kind == "seq" and numbered:
             flush()
             row["seq"] = line.rstrip("、.")
         elif kind == "section" and not (row.get("seq") and not row.get("task")):
@@ -562,7 +568,7 @@ class _Builder:
             self.orphans.append(" ".join(c for c in cells if c))
             return
         roles = self.roles
-        row = {role: "" for role in ("seq", "task", "target", "lead", "resp", "deadline", "note")}
+        row = {role: "" for role in ("seq", "task", "target", "lead", "resp", "deadline", "note", "leader")}
         for role, cell in zip(roles, cells, strict=False):
             if role and cell:
                 if not row[role]:

@@ -206,3 +206,72 @@ def test_interpretation_prose_attributions_and_the_cited_plan_number(resolver):
 )
 def test_own_document_number_versus_a_cited_one(text, doc_number):
     assert read_header(text)["doc_number"] == doc_number
+
+
+def test_line_table_with_blank_lines_section_rows_and_a_leader_column(resolver):
+    cells = [
+        "附件",
+        "2022年全市深化医改重点工作任务分工表",
+        "序号",
+        "重点工作任务",
+        "牵头市领导",
+        "牵头单位",
+        "责任单位",
+        "完成时限",
+        "（一）",
+        "推进分级诊疗制度建设",
+        "1.",
+        "推进紧密型县域医共体建设。",
+        "张某某",
+        "市卫生健康委",
+        "市医保局、市财政局、各县（市、区）政府",
+        "2022年12月底前",
+        "2.",
+        "加强基层医疗卫生服务能力建设。",
+        "张某某",
+        "市卫生健康委",
+        "市发展改革委",
+        "2022年6月底前；2022年12月底前",
+        "（二）",
+        "深化医保支付方式改革",
+        "3.",
+        "推行按疾病诊断相关分组（DRG）付费。",
+        "李某某",
+        "市医保局",
+        "市卫生健康委",
+        "长期坚持",
+    ]
+    result = extract_plan("\n\n".join(cells), resolver)  # a blank line between cells, as Word copies them
+    assert _brief(result) == [
+        (
+            "附件.(一).1",
+            ["市卫生健康委"],
+            ["市医疗保障局", "市财政局"],
+            True,
+            [("2022年12月底前", "2022-12-31")],
+        ),
+        (
+            "附件.(一).2",
+            ["市卫生健康委"],
+            ["市发展改革委"],
+            False,
+            [("2022年6月底前", "2022-06-30"), ("2022年12月底前", "2022-12-31")],
+        ),
+        ("附件.(二).3", ["市医疗保障局"], ["市卫生健康委"], False, [("长期坚持", None)]),
+    ]
+    assert all("某某" not in t["text"] for t in result["tasks"])  # the leader's name is not the task's text
+
+
+def test_pipe_table_leader_column_is_not_a_unit(resolver):
+    text = "\n".join(
+        [
+            "序号 | 工作任务 | 分管领导 | 牵头单位 | 配合单位 | 完成时间",
+            "1 | 推进医共体建设。 | 王强 | 市卫健委 | 市医保局 | 2023年底前",
+        ]
+    )
+    task = extract_plan(text, resolver)["tasks"][0]
+    assert (task["lead_units"], task["responsible_units"], task["unknown_units"]) == (
+        ["市卫生健康委"],
+        ["市医疗保障局"],
+        [],
+    )
