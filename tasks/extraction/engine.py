@@ -164,6 +164,9 @@ def _parse_header(lines: list[str]) -> dict:
             break
     if issuer:
         issuer = "、".join(issuer.split())
+    if re.search(r"解读$", title or "") or re.search(r"解读$", plan_title or ""):
+        # an interpretation has no 文号 of its own: the number it shows is the interpreted plan's
+        doc_number = None
     return {
         "doc_number": doc_number,
         "title": title or "",
@@ -187,8 +190,14 @@ def _own_doc_number(header: list[tuple[int, str]]) -> str | None:
             before = line[: m.start()]
             if _CITING_RE.search(org):
                 continue  # 按照国办发〔2020〕25号: a number cited in a sentence
+            number = f"{org}〔{m.group('year')}〕{m.group('n')}号"
             if m.group("org") != org or _NUMBER_LABEL_RE.search(before) or _LINE_JUNK_RE.match(before):
-                return f"{org}〔{m.group('year')}〕{m.group('n')}号"
+                return number
+            # 关于印发…的通知(平政办〔2020〕7号): a title followed by its own number, at the end of the line
+            title = before.rstrip(" ([【〔")
+            if title != before and not line[m.end():].strip(" )]】〕") and _TITLE_END_RE.search(title) \
+                    and not title.endswith("》") and not _CITING_RE.match(title):
+                return number
     return None
 
 

@@ -275,3 +275,16 @@ def test_pipe_table_leader_column_is_not_a_unit(resolver):
         ["市医疗保障局"],
         [],
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "doc_number"),
+    [
+        ("市政府办公室关于印发测试市医改重点任务的通知(测政办〔2021〕3号)\n各县区:", "测政办〔2021〕3号"),
+        ("根据《关于印发测试市医改重点任务的通知》(测政办〔2021〕3号)\n", None),
+        ("关于《测试市深化医改实施方案》的政策解读\n文号:测政办〔2021〕3号\n一、背景", None),
+        ("《测试市深化医改实施方案》解读\n测政办〔2021〕3号\n", None),
+    ],
+)
+def test_number_after_a_title_and_numbers_shown_by_an_interpretation(text, doc_number):
+    assert read_header(text)["doc_number"] == doc_number
