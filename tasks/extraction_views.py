@@ -69,7 +69,7 @@ def plan_extract_view(request):
                 text = plan_read(data=upload.read(), filename=upload.name)
             draft = json_ready(plan_extract(text=text))
             draft["source_text"] = text
-            existing = plan_existing_document(doc_number=draft.get("doc_number"))
+            existing = plan_existing_document(doc_number=draft.get("doc_number"), title=draft.get("title"))
             if existing is not None:
                 diff = plan_diff(draft=draft, document=existing)
                 draft["existing"] = {

@@ -118,10 +118,14 @@ def _draft_task_data(task: dict, *, index: int) -> TaskData:
     )
 
 
-def plan_existing_document(*, doc_number: str | None) -> Document | None:
-    """The plan already in the ledger under this 文号, if any: checked before the review, not after it."""
+def plan_existing_document(*, doc_number: str | None, title: str | None = None) -> Document | None:
+    """The plan already in the ledger under this 文号 (a plan without 文号: under this exact title), if any:
+    checked before the review, not after it."""
     doc_number = (doc_number or "").strip()
-    return Document.objects.filter(doc_number=doc_number).first() if doc_number else None
+    if doc_number:
+        return Document.objects.filter(doc_number=doc_number).first()
+    title = (title or "").strip()
+    return Document.objects.filter(doc_number__isnull=True, title=title).first() if title else None
 
 
 def _milestones_label(deadlines: list[dict]) -> str:
@@ -242,6 +246,12 @@ def plan_import_confirm(*, draft: dict, mappings: dict[str, str], actor=None, re
         raise ApplicationError(
             f"文号 {doc_number} 的文件已在台账中，不能重复导入：请修改文号，或选择“更新已有文件”。",
             field="doc_number",
+        )
+    title = (draft.get("title") or "").strip()
+    if not doc_number and Document.objects.filter(doc_number__isnull=True, title=title).exists():
+        raise ApplicationError(
+            f"标题为“{title}”的文件（无文号）已在台账中，不能重复导入：请填写文号或修改标题，或选择“更新已有文件”。",
+            field="title",
         )
     dropped = _apply_mappings(mappings, actor=actor, request=request)
     issued_on = parse_date(draft.get("issued_on"), field_name="issued_on", label="发文日期")

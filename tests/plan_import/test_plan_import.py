@@ -35,13 +35,24 @@ def demo(db):
 def test_extract_ledger_json_prints_the_contract_shape_and_writes_nothing(demo, tmp_path, capsys):
     before = Task.objects.count()
     src = tmp_path / "plan.txt"
-    src.write_text((FIXTURES / "shijiazhuang-2020h2-tasks.txt").read_text(encoding="utf-8"), encoding="gb18030")
+    src.write_text(
+        (FIXTURES / "shijiazhuang-2020h2-tasks.txt").read_text(encoding="utf-8"), encoding="gb18030"
+    )
     call_command("extract_ledger", str(src), "--json")
     data = json.loads(capsys.readouterr().out)
     assert data["doc_number"] == "石政办函〔2020〕32号"
     assert {"title", "issuer", "issued_on", "reporting_dates", "tasks"} <= set(data)
     task = data["tasks"][0]
-    assert {"path", "title", "text", "lead_units", "responsible_units", "counties_involved", "deadlines", "targets"} <= set(task)
+    assert {
+        "path",
+        "title",
+        "text",
+        "lead_units",
+        "responsible_units",
+        "counties_involved",
+        "deadlines",
+        "targets",
+    } <= set(task)
     assert Task.objects.count() == before
 
 
@@ -59,20 +70,40 @@ def test_reporter_cannot_open_the_plan_import(client_as, reporter):
 
 def _review_form(draft: dict, **overrides) -> dict:
     """The review form as the page posts it: structured deadline and target rows, every task included."""
-    form = {"doc_number": draft["doc_number"] or "", "title": draft["title"], "issuer": draft["issuer"] or "",
-            "issued_on": draft["issued_on"] or "", "action": "confirm"}
+    form = {
+        "doc_number": draft["doc_number"] or "",
+        "title": draft["title"],
+        "issuer": draft["issuer"] or "",
+        "issued_on": draft["issued_on"] or "",
+        "action": "confirm",
+    }
     for i, t in enumerate(draft["tasks"]):
-        form.update({
-            f"t{i}-include": "1", f"t{i}-path": ".".join(t["path"]), f"t{i}-title": t["title"], f"t{i}-text": t["text"],
-            f"t{i}-lead": "、".join(t["lead_units"]), f"t{i}-responsible": "、".join(t["responsible_units"]),
-            f"t{i}-dn": str(len(t["deadlines"])), f"t{i}-gn": str(len(t["targets"])),
-        })
+        form.update(
+            {
+                f"t{i}-include": "1",
+                f"t{i}-path": ".".join(t["path"]),
+                f"t{i}-title": t["title"],
+                f"t{i}-text": t["text"],
+                f"t{i}-lead": "、".join(t["lead_units"]),
+                f"t{i}-responsible": "、".join(t["responsible_units"]),
+                f"t{i}-dn": str(len(t["deadlines"])),
+                f"t{i}-gn": str(len(t["targets"])),
+            }
+        )
         for j, d in enumerate(t["deadlines"]):
             form.update({f"t{i}-d{j}-date": d["date"] or "", f"t{i}-d{j}-text": d["text"]})
         for j, g in enumerate(t["targets"]):
             low, high = g["value"] if isinstance(g["value"], list) else (g["value"], "")
-            form.update({f"t{i}-g{j}-indicator": g["indicator"], f"t{i}-g{j}-op": g["op"], f"t{i}-g{j}-value": str(low),
-                         f"t{i}-g{j}-value2": str(high), f"t{i}-g{j}-unit": g["unit"], f"t{i}-g{j}-by": g["by"] or ""})
+            form.update(
+                {
+                    f"t{i}-g{j}-indicator": g["indicator"],
+                    f"t{i}-g{j}-op": g["op"],
+                    f"t{i}-g{j}-value": str(low),
+                    f"t{i}-g{j}-value2": str(high),
+                    f"t{i}-g{j}-unit": g["unit"],
+                    f"t{i}-g{j}-by": g["by"] or "",
+                }
+            )
     for n, _name in enumerate(draft["unknown_units"]):
         form[f"map-{n}"] = ""
     form.update(overrides)
@@ -124,7 +155,10 @@ def test_a_bad_deadline_in_the_review_is_refused_and_nothing_is_written(demo, cl
     ("fields", "message"),
     [
         ({"t0-g0-value": "九十"}, "第 1 项任务（一.1）指标第 1 行的目标值：“九十”不是数字。"),
-        ({"t0-g0-op": "between", "t0-g0-value2": ""}, "第 1 项任务（一.1）指标第 1 行：“区间”需要填写下限和上限两个值。"),
+        (
+            {"t0-g0-op": "between", "t0-g0-value2": ""},
+            "第 1 项任务（一.1）指标第 1 行：“区间”需要填写下限和上限两个值。",
+        ),
         ({"t0-g0-op": "between", "t0-g0-value": "95", "t0-g0-value2": "90"}, "下限 95 大于上限 90"),
         ({"t0-g0-indicator": ""}, "第 1 项任务（一.1）指标第 1 行：指标名称不能为空。"),
         ({"t0-g0-op": ">>"}, "请选择比较方式（不低于、不超过、等于、左右、区间、增加、高于、低于）"),
@@ -132,7 +166,9 @@ def test_a_bad_deadline_in_the_review_is_refused_and_nothing_is_written(demo, cl
         ({"t1-title": ""}, "第 2 项任务（一.2）：任务名称不能为空。"),
     ],
 )
-def test_bad_target_fields_are_named_with_their_task_and_nothing_is_written(demo, client_as, secretariat, fields, message):
+def test_bad_target_fields_are_named_with_their_task_and_nothing_is_written(
+    demo, client_as, secretariat, fields, message
+):
     client = client_as(secretariat)
     client.post(reverse("tasks:extract"), {"text": SMALL_PLAN})
     draft = client.session["plan_draft"]
@@ -159,7 +195,7 @@ def test_a_weak_unit_match_is_never_preselected_and_must_be_decided(demo, client
     draft = client.session["plan_draft"]
     n = list(draft["unknown_units"]).index("市公安局")
     page = client.get(reverse("tasks:plan-review")).content.decode()
-    select = page[page.index(f'name="map-{n}"'):]
+    select = page[page.index(f'name="map-{n}"') :]
     select = select[: select.index("</select>")]
     assert 'value="?" selected' in select  # "— 请选择 —", not 市人力资源和社会保障局
     form = _review_form(draft)
@@ -180,13 +216,15 @@ def test_an_abbreviation_of_one_known_unit_is_preselected(demo, client_as, secre
     draft = client.session["plan_draft"]
     n = list(draft["unknown_units"]).index("市人力社保局")
     page = client.get(reverse("tasks:plan-review")).content.decode()
-    select = page[page.index(f'name="map-{n}"'):]
+    select = page[page.index(f'name="map-{n}"') :]
     select = select[: select.index("</select>")]
     unit = Unit.objects.get(name="市人力资源和社会保障局")
     assert f'<option value="{unit.pk}" selected>市人力资源和社会保障局（简称' in select
 
 
-def test_a_duplicate_doc_number_is_stopped_at_upload_with_a_diff_and_can_update_the_plan(demo, client_as, secretariat):
+def test_a_duplicate_doc_number_is_stopped_at_upload_with_a_diff_and_can_update_the_plan(
+    demo, client_as, secretariat
+):
     from tasks.models import Task
 
     client = client_as(secretariat)
@@ -196,8 +234,12 @@ def test_a_duplicate_doc_number_is_stopped_at_upload_with_a_diff_and_can_update_
     doc = Document.objects.get(doc_number="测政办〔2024〕9号")
     kept = doc.tasks.get(path_key="一.2")
 
-    revised = SMALL_PLAN.replace("2024年底前县域就诊率提高到90%以上", "2024年9月底前县域就诊率提高到92%以上").replace(
-        "2.加强全科医生队伍建设。（市人社局牵头，市卫星办参与）\n", "3.推进家庭医生签约服务。（市卫健委负责）\n")
+    revised = SMALL_PLAN.replace(
+        "2024年底前县域就诊率提高到90%以上", "2024年9月底前县域就诊率提高到92%以上"
+    ).replace(
+        "2.加强全科医生队伍建设。（市人社局牵头，市卫星办参与）\n",
+        "3.推进家庭医生签约服务。（市卫健委负责）\n",
+    )
     response = client.post(reverse("tasks:extract"), {"text": revised})
     assert response.status_code == 409
     page = response.content.decode()
@@ -234,6 +276,29 @@ def test_a_duplicate_doc_number_keeps_tasks_not_ticked_for_removal(demo, client_
 
 
 def test_pasting_a_novel_gives_a_clear_message(client_as, secretariat):
-    response = client_as(secretariat).post(reverse("tasks:extract"), {"text": "那是最美好的时代，那是最糟糕的时代。" * 20})
+    response = client_as(secretariat).post(
+        reverse("tasks:extract"), {"text": "那是最美好的时代，那是最糟糕的时代。" * 20}
+    )
     assert response.status_code == 400
     assert "任务" in response.content.decode()
+
+
+def test_a_plan_without_doc_number_is_matched_on_its_title_at_upload(demo, client_as, secretariat):
+    plan = SMALL_PLAN.replace("测政办〔2024〕9号\n", "")
+    client = client_as(secretariat)
+    client.post(reverse("tasks:extract"), {"text": plan})
+    assert client.session["plan_draft"]["doc_number"] is None
+    assert (
+        client.post(reverse("tasks:plan-review"), _review_form(client.session["plan_draft"])).status_code
+        == 302
+    )
+    response = client.post(reverse("tasks:extract"), {"text": plan})
+    assert response.status_code == 409
+    assert "（无文号）已在台账中" in response.content.decode()
+    client.post(reverse("tasks:plan-review"), {"action": "mode-new"})
+    response = client.post(reverse("tasks:plan-review"), _review_form(client.session["plan_draft"]))
+    assert response.status_code == 400
+    assert "（无文号）已在台账中，不能重复导入" in response.content.decode()
+    form = _review_form(client.session["plan_draft"], doc_number="测政办〔2024〕10号")
+    assert client.post(reverse("tasks:plan-review"), form).status_code == 302
+    assert Document.objects.filter(doc_number="测政办〔2024〕10号").exists()
