@@ -21,6 +21,7 @@ from departments.selectors import unit_lookup_table, unit_match_candidates
 from departments.services import ApplicationError
 
 from .plan_import import (
+    MAX_PLAN_CHARS,
     json_ready,
     plan_diff,
     plan_existing_document,
@@ -85,6 +86,8 @@ def plan_extract_view(request):
             return redirect("tasks:plan-review")
         except ApplicationError as e:
             error = e.message
+            if len(text) > MAX_PLAN_CHARS:
+                text = ""  # never echo an oversize text back into the page
     return render(
         request, "tasks/plan_extract.html", {"error": error, "text": text}, status=400 if error else 200
     )

@@ -178,7 +178,16 @@ def test_broken_old_word_file_is_refused_in_chinese():
         pytest.skip("LibreOffice is not installed")
     with pytest.raises(ExtractionError) as info:
         read_plan_file(data, filename="坏文件.doc")
-    assert "无法转换" in str(info.value) or "文字" in str(info.value)
+    assert "已损坏" in str(info.value)
+
+
+@pytest.mark.skipif(_soffice() is None, reason="LibreOffice is not installed")
+def test_encrypted_word_file_is_refused_before_conversion():
+    data = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64) + "WordDocument".encode("utf-16-le")
+            + "EncryptionInfo".encode("utf-16-le") + bytes(4096))
+    with pytest.raises(ExtractionError) as info:
+        read_plan_file(data, filename="加密.doc")
+    assert "加密" in str(info.value)
 
 
 def test_old_excel_file_points_to_the_ledger_import():
