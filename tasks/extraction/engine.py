@@ -356,9 +356,14 @@ def _cell_kind(line: str, resolver: UnitResolver | None) -> str:
         parts = [p for p in split_top(line, "、,;/ ") if p.strip()]
         names = [n for p in parts for n in _split_names(COUNTY_RE.sub("", p), resolver)]
         counties = [p for p in parts if COUNTY_RE.search(p)]
-        if (names or counties) and (not names or _all_units(names, resolver)):
+        if (names or counties) and (not names or (_all_units(names[:1], resolver, strict=True)
+                                                  and _all_units(names, resolver))):
             return "units"
     return "text"
+
+
+def _next_line(lines: list[str], i: int) -> str:
+    return next((line for line in lines[i + 1:] if line), "")
 
 
 def _fold_line_tables(lines: list[str], resolver: UnitResolver | None) -> list[str]:
@@ -387,6 +392,7 @@ def _fold_line_tables(lines: list[str], resolver: UnitResolver | None) -> list[s
 
 def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[str], *, numbered: bool) -> int:
     has = set(roles)
+    two_task_columns = roles.count("task") >= 2
     row: dict[str, str] = {}
     count = [0]
 
@@ -395,7 +401,8 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
             if not row.get("seq"):
                 count[0] += 1
                 row["seq"] = str(count[0])
-            out.append(" | ".join(row.get(r, "") if r else "" for r in roles) + " |")
+            first = {r: roles.index(r) for r in set(roles) if r}
+            out.append(" | ".join(row.get(r, "") if r and first[r] == k else "" for k, r in enumerate(roles)) + " |")
         row.clear()
 
     while i < len(lines):
@@ -413,6 +420,9 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
             flush()
             row["seq"] = line.rstrip("、.")
         elif kind == "section" and not (row.get("seq") and not row.get("task")):
+            following = _next_line(lines, i)
+            if numbered and following and _cell_kind(following, resolver) == "text" and len(following) > 30:
+                break  # 三、保障措施 followed by running text, not by a numbered row: the table is over
             flush()
             marker = match_marker(line)
             row["seq"], row["task"] = marker[1], line[marker[2]:]
@@ -427,22 +437,33 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
                 row[key] = f"{row[key]}、{line}"
         elif kind == "deadline" and "deadline" in has and (row.get("task") or row.get("seq")):
             row["deadline"] = f"{row['deadline']} {line}" if row.get("deadline") else line
-        else:
-            past_task = any(row.get(k) for k in ("lead", "resp", "deadline"))
-            if past_task and numbered:
-                if row.get("deadline") or not ("target" in has or "note" in has):
-                    break  # prose after a finished row: the table is over
-                key = "note" if "note" in has else "target"
-                row[key] = f"{row[key]}{line}" if row.get(key) else line
-            elif past_task:
+        elif any(row.get(k) for k in ("lead", "resp", "deadline")):
+            if not numbered:
                 flush()  # no 序号 column: a new task starts after the units and deadline of the last one
                 row["task"] = line
-            elif row.get("task") and "target" in has and not row.get("target") and re.search(r"\d", line):
-                row["target"] = line
-            elif row.get("task"):
-                row["task"] = f"{row['task']}{line}"
+                i += 1
+                continue
+            # a cell after the units: the next empty column in the header's order (时限 written in words, 备注)
+            last = max(k for k, r in enumerate(roles) if r and row.get(r))
+            free = [r for r in roles[last + 1:] if r in ("deadline", "target", "note") and not row.get(r)]
+            if free:
+                row[free[0]] = line
+            elif len(line) > 30:
+                break  # running text after a finished row: the table is over
             else:
-                row["task"] = line
+                key = next(r for r in reversed(roles) if r and row.get(r))
+                row[key] = f"{row[key]}{line}"
+        elif row.get("task") and "target" in has and not row.get("target") and re.search(r"\d", line) \
+                and roles.index("target") > roles.index("task"):
+            row["target"] = line
+        elif row.get("task") and two_task_columns and not row.get("task2") and len(row["task"]) <= 30:
+            # 重点任务 | 具体内容: the short name, then what it involves
+            row["task2"] = "1"
+            row["task"] = row["task"] + ("" if row["task"][-1] in "。!?;:" else "。") + line
+        elif row.get("task"):
+            row["task"] = f"{row['task']}{line}"
+        else:
+            row["task"] = line
         i += 1
     flush()
     return i

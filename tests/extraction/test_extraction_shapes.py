@@ -288,3 +288,47 @@ def test_pipe_table_leader_column_is_not_a_unit(resolver):
 )
 def test_number_after_a_title_and_numbers_shown_by_an_interpretation(text, doc_number):
     assert read_header(text)["doc_number"] == doc_number
+
+
+def test_line_table_with_a_content_column_a_deadline_in_words_and_text_after_it(resolver):
+    text = "\n".join(
+        [
+            "附件",
+            "序号",
+            "重点任务",
+            "具体内容",
+            "牵头单位",
+            "配合单位",
+            "完成时限",
+            "备注",
+            "1",
+            "推进分级诊疗",
+            "建设紧密型县域医共体，实现县域全覆盖。",
+            "市卫健委",
+            "市医保局",
+            "按国家部署推进",
+            "2",
+            "深化医保支付",
+            "推行按病种分值付费。",
+            "市医保局",
+            "市卫健委",
+            "2022年底",
+            "试点先行",
+            "三、保障措施",
+            "各单位要加强组织领导，明确责任分工，细化工作措施，确保各项任务按期完成。市医改办要加强督导检查，定期通报进展情况。",
+        ]
+    )
+    result = extract_plan(text, resolver)
+    assert [
+        (t["title"], t["lead_units"], t["responsible_units"], [d["text"] for d in t["deadlines"]])
+        for t in result["tasks"]
+    ] == [
+        ("推进分级诊疗", ["市卫生健康委"], ["市医疗保障局"], ["按国家部署推进"]),
+        (
+            "深化医保支付",
+            ["市医疗保障局"],
+            ["市卫生健康委"],
+            ["2022年底"],
+        ),  # 试点先行 is a remark, not a unit
+    ]
+    assert result["tasks"][0]["text"] == "推进分级诊疗。建设紧密型县域医共体,实现县域全覆盖。"
