@@ -33,7 +33,7 @@ _REPORTING_RE = re.compile(
 )
 # Sections that describe the plan rather than ask for work: never tasks in documents without attributions.
 _NON_TASK_RE = re.compile(
-    r"总体要求|指导思想|基本原则|工作原则|主要目标|工作目标|总体目标|发展目标|实施步骤|工作步骤|进度安排|时间安排|"
+    r"总体要求|指导思想|总体思路|基本思路|工作思路|基本原则|工作原则|主要目标|工作目标|总体目标|发展目标|实施步骤|工作步骤|进度安排|时间安排|"
     r"实施阶段|部署阶段|适用范围|背景|依据|必要性|起草|制定过程|编制过程|意义|名词解释|解读机关|解读人|联系方式"
     r"|^[^,。]{0,6}目标$"  # 行动目标, 近期目标: what the plan aims at, not work
 )

@@ -32,6 +32,7 @@ HEADERS = {
     ),
     "guobanfa-2022-14": ("国办发〔2022〕14号", None, "深化医药卫生体制改革2022年重点工作任务"),
     "hainanzhou-2024-yigongti": (None, None, "海南州全面推进紧密型县域医疗卫生共同体建设实施方案"),
+    "hualong-2015-shidian": (None, "2015-09-07", "化隆县深化医药卫生体制改革综合试点方案"),
     "huzhou-2023-yaodian": ("湖卫健发〔2023〕1号", "2023-04-26", "2023年全市卫生健康工作要点"),
     "jiedu-2023h2-renwu": (None, None, ""),
     "liupanshui-2020-jiankang": (None, None, "健康六盘水行动推进方案"),
