@@ -183,8 +183,13 @@ def test_broken_old_word_file_is_refused_in_chinese():
 
 @pytest.mark.skipif(_soffice() is None, reason="LibreOffice is not installed")
 def test_encrypted_word_file_is_refused_before_conversion():
-    data = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64) + "WordDocument".encode("utf-16-le")
-            + "EncryptionInfo".encode("utf-16-le") + bytes(4096))
+    data = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        + bytes(64)
+        + "WordDocument".encode("utf-16-le")
+        + "EncryptionInfo".encode("utf-16-le")
+        + bytes(4096)
+    )
     with pytest.raises(ExtractionError) as info:
         read_plan_file(data, filename="加密.doc")
     assert "加密" in str(info.value)
@@ -195,3 +200,20 @@ def test_old_excel_file_points_to_the_ledger_import():
     with pytest.raises(ExtractionError) as info:
         read_plan_file(data, filename="台账.xls")
     assert "台账导入" in str(info.value)
+
+
+def test_numbering_that_comes_from_the_paragraph_style_is_read():
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("一、推进分级诊疗")
+    document.add_paragraph("推进医共体建设。（市卫健委负责）", style="List Number")
+    document.add_paragraph("加强家庭医生签约。（市卫健委负责）", style="List Number")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    text = read_plan_file(buffer.getvalue(), filename="p.docx")
+    assert text.splitlines()[1:] == [
+        "1.推进医共体建设。（市卫健委负责）",
+        "2.加强家庭医生签约。（市卫健委负责）",
+    ]
+    assert [".".join(t["path"]) for t in extract_plan(text, seed_resolver())["tasks"]] == ["一.1", "一.2"]
