@@ -330,8 +330,8 @@ def _header_run(lines: list[str], at: int) -> list[str] | None:
         if not line:
             j += 1
             continue
-        if len(line) > 16 or "|" in line or not _cell_role(line):
-            break
+        if len(line) > 16 or "|" in line or not _cell_role(line) or re.search(r"(?:表|清单)$", line):
+            break  # 重点任务分工表 is the table's title, not its first column
         cells.append(line)
         j += 1
     if len(cells) < 3:
@@ -360,6 +360,16 @@ def _cell_kind(line: str, resolver: UnitResolver | None) -> str:
                                                   and _all_units(names, resolver))):
             return "units"
     return "text"
+
+
+def _next_in_sequence(seq: str, last: str) -> bool:
+    """A bare number starts a row only where the 序号 column goes on (1 after a heading, n+1 after n): a page
+    number or a figure alone on a line inside a cell does not."""
+    if not seq.isdigit():
+        return True  # 一 / (一): section numbers, checked by their own marker
+    if not last.isdigit():
+        return True
+    return int(seq) == int(last) + 1 or int(seq) == 1
 
 
 def _next_line(lines: list[str], i: int) -> str:
@@ -393,6 +403,7 @@ def _fold_line_tables(lines: list[str], resolver: UnitResolver | None) -> list[s
 def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[str], *, numbered: bool) -> int:
     has = set(roles)
     two_task_columns = roles.count("task") >= 2
+    last_seq = ""
     row: dict[str, str] = {}
     count = [0]
 
@@ -416,9 +427,9 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
         if "leader" in has and kind == "text" and _PERSON_RE.match(line) and row.get("task") and not row.get("leader") \
                 and not any(row.get(k) for k in ("lead", "resp", "deadline")):
             row["leader"] = line
-        elif kind == "seq" and numbered:
+        elif kind == "seq" and numbered and _next_in_sequence(line.rstrip("、."), last_seq):
             flush()
-            row["seq"] = line.rstrip("、.")
+            row["seq"] = last_seq = line.rstrip("、.")
         elif kind == "section" and not (row.get("seq") and not row.get("task")):
             following = _next_line(lines, i)
             if numbered and following and _cell_kind(following, resolver) == "text" and len(following) > 30:
@@ -427,6 +438,7 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
             marker = match_marker(line)
             row["seq"], row["task"] = marker[1], line[marker[2]:]
             flush()
+            last_seq = ""
         elif kind == "units" and ("lead" in has or "resp" in has) and (row.get("task") or row.get("seq")):
             if "lead" in has and not row.get("lead") and not row.get("resp"):
                 row["lead"] = line

@@ -332,3 +332,33 @@ def test_line_table_with_a_content_column_a_deadline_in_words_and_text_after_it(
         ),  # 试点先行 is a remark, not a unit
     ]
     assert result["tasks"][0]["text"] == "推进分级诊疗。建设紧密型县域医共体,实现县域全覆盖。"
+
+
+def test_line_table_short_title_and_a_stray_number_inside_a_row(resolver):
+    text = "\n".join(
+        [
+            "重点任务分工表",
+            "序号",
+            "工作任务",
+            "牵头单位",
+            "责任单位",
+            "完成时限",
+            "1",
+            "推进医共体建设，县域就诊率达到",
+            "90",
+            "%以上。",
+            "市卫健委",
+            "市医保局",
+            "2022年底前",
+            "2",
+            "完善医保支付。",
+            "市医保局",
+            "市卫健委",
+            "2022年6月底前",
+        ]
+    )
+    result = extract_plan(text, resolver)
+    assert [".".join(t["path"]) for t in result["tasks"]] == ["1", "2"]
+    assert result["tasks"][0]["text"].startswith("推进医共体建设,县域就诊率达到90%以上。")
+    assert result["tasks"][0]["lead_units"] == ["市卫生健康委"]
+    assert result["tasks"][1]["deadlines"] == [{"text": "2022年6月底前", "date": "2022-06-30"}]
