@@ -372,6 +372,9 @@ def find_attribution(text: str, resolver: UnitResolver | None) -> Attribution | 
         if not bracketed and not has_label and not verb_tail:
             continue
         att = parse_attribution(content, resolver, strict=not (has_label or verb_tail or _has_verb(content)))
+        named = (att.lead + att.responsible) if att else []
+        if att and not bracketed and not has_label and named and not _unitish(named[0], resolver, strict=True):
+            continue  # 由政府牵头，医疗机构负责: running text about kinds of bodies, not who answers for the task
         if att:
             att.start = start
             att.text = stripped[start:] if bracketed else content
@@ -396,8 +399,8 @@ def find_prose_attribution(text: str, resolver: UnitResolver | None) -> Attribut
     """The first 由…牵头/负责 clause (and the unit clauses right after it) anywhere in a measure's text."""
     for m in _PROSE_START_RE.finditer(text):
         names = _split_names(re.sub(r"^由", "", m.group("names")), resolver)
-        if not names or not _all_units(names, resolver):
-            continue
+        if not names or not _all_units(names[:1], resolver, strict=True) or not _all_units(names, resolver):
+            continue  # 由政府牵头 / 由医院负责: a kind of body, not a named unit
         end = m.end()
         while True:
             more = _PROSE_MORE_RE.match(text, end)

@@ -362,3 +362,12 @@ def test_line_table_short_title_and_a_stray_number_inside_a_row(resolver):
     assert result["tasks"][0]["text"].startswith("推进医共体建设,县域就诊率达到90%以上。")
     assert result["tasks"][0]["lead_units"] == ["市卫生健康委"]
     assert result["tasks"][1]["deadlines"] == [{"text": "2022年6月底前", "date": "2022-06-30"}]
+
+
+def test_prose_naming_a_kind_of_body_is_not_an_attribution(resolver):
+    text = "一、主要任务\n1.完善分级诊疗。由政府牵头,医疗机构负责,逐步建立分级诊疗制度。\n2.推进医共体建设。由市卫健委牵头,市医保局配合。\n"
+    tasks = extract_plan(text, resolver)["tasks"]
+    assert [(t["lead_units"], t["responsible_units"]) for t in tasks] == [
+        ([], []),
+        (["市卫生健康委"], ["市医疗保障局"]),
+    ]
