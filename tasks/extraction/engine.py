@@ -423,6 +423,11 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
             continue
         if _TABLE_END_RE.match(line) or "|" in line or _header_run(lines, i):
             break
+        j = i
+        while line.count("(") > line.count(")") and j + 1 < len(lines) and j - i < 3 and lines[j + 1]:
+            j += 1  # 各县(市、 / 区)政府: a cell wrapped inside its brackets is one cell
+            line += lines[j]
+        i = j
         kind = _cell_kind(line, resolver)
         if "leader" in has and kind == "text" and _PERSON_RE.match(line) and row.get("task") and not row.get("leader") \
                 and not any(row.get(k) for k in ("lead", "resp", "deadline")):

@@ -371,3 +371,30 @@ def test_prose_naming_a_kind_of_body_is_not_an_attribution(resolver):
         ([], []),
         (["市卫生健康委"], ["市医疗保障局"]),
     ]
+
+
+def test_line_table_cell_wrapped_inside_brackets(resolver):
+    text = "\n".join(
+        [
+            "序号",
+            "工作任务",
+            "牵头单位",
+            "责任单位",
+            "完成时限",
+            "1",
+            "推进医共体建设，整合县域医疗",
+            "卫生资源。",
+            "市卫健委",
+            "市医保局、市财政局、各县（市、",
+            "区）政府",
+            "2022年底前",
+        ]
+    )
+    task = extract_plan(text, resolver)["tasks"][0]
+    assert task["text"] == "推进医共体建设,整合县域医疗卫生资源。"
+    assert (task["lead_units"], task["responsible_units"], task["counties_involved"]) == (
+        ["市卫生健康委"],
+        ["市医疗保障局", "市财政局"],
+        True,
+    )
+    assert task["deadlines"] == [{"text": "2022年底前", "date": "2022-12-31"}]
