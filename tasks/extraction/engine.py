@@ -330,8 +330,9 @@ def _header_run(lines: list[str], at: int) -> list[str] | None:
         if not line:
             j += 1
             continue
-        if len(line) > 16 or "|" in line or not _cell_role(line) or re.search(r"(?:表|清单)$", line):
-            break  # 重点任务分工表 is the table's title, not its first column
+        if len(line) > 16 or "|" in line or not _cell_role(line) or re.search(r"(?:表|清单)$", line) \
+                or re.search(r"[:;,。]", line) or match_marker(line):
+            break  # 重点任务分工表 is the table's title; 牵头单位:市卫健委 a label with its value; (三)重点工作 a heading
         cells.append(line)
         j += 1
     if len(cells) < 3:

@@ -398,3 +398,27 @@ def test_line_table_cell_wrapped_inside_brackets(resolver):
         True,
     )
     assert task["deadlines"] == [{"text": "2022年底前", "date": "2022-12-31"}]
+
+
+def test_label_lines_after_a_short_heading_are_not_a_table_header(resolver):
+    text = "\n".join(
+        [
+            "一、主要任务",
+            "(一)重点工作",
+            "1.推进医共体建设。",
+            "牵头单位:市卫健委",
+            "责任单位:市医保局",
+            "完成时限:2022年底",
+            "2.完善医保支付。",
+            "牵头单位:市医保局",
+            "完成时限:2022年6月",
+        ]
+    )
+    tasks = extract_plan(text, resolver)["tasks"]
+    assert [
+        (".".join(t["path"]), t["lead_units"], t["responsible_units"], [d["date"] for d in t["deadlines"]])
+        for t in tasks
+    ] == [
+        ("一.(一).1", ["市卫生健康委"], ["市医疗保障局"], ["2022-12-31"]),
+        ("一.(一).2", ["市医疗保障局"], [], ["2022-06-30"]),
+    ]
