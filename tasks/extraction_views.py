@@ -20,6 +20,7 @@ from departments.permissions import can_edit_ledger
 from departments.selectors import unit_lookup_table, unit_match_candidates
 from departments.services import ApplicationError
 
+from .models import Document
 from .plan_import import (
     MAX_PLAN_CHARS,
     json_ready,
@@ -186,9 +187,12 @@ def _validate(edited: dict, mappings: dict[str, str]) -> tuple[dict, list[str]]:
     if edited.get("issued_on"):
         _date_or_error(edited["issued_on"], "发文日期", errors)
     labels = dict(OPS)
-    for name, choice in mappings.items():
-        if choice == UNCHOSEN:
+    in_use = {n for t in edited["tasks"] if t["include"] for n in t["lead_units"] + t["responsible_units"]}
+    for name, choice in list(mappings.items()):
+        if choice == UNCHOSEN and name in in_use:
             errors.append(f"未识别的单位“{name}”：请选择对应的单位、新建单位或忽略。")
+        elif choice == UNCHOSEN:
+            mappings[name] = ""  # no longer in any task that is imported: nothing to decide
     tasks = []
     for index, task in enumerate(edited["tasks"], start=1):
         if not task["include"]:
@@ -282,8 +286,6 @@ def plan_review_view(request):
 def _confirm(request, draft: dict, checked: dict, mappings: dict[str, str]):
     existing = draft.get("existing")
     if existing and draft.get("mode") == "update":
-        from .models import Document
-
         document = Document.objects.filter(pk=existing["id"]).first()
         if document is None:
             raise ApplicationError("要更新的文件已不在台账中，请重新上传。", field="doc_number")
@@ -321,8 +323,6 @@ def _review_context(draft: dict, mappings: dict[str, str], errors: list[str]) ->
     unknown = draft.get("unknown_units", {})
     diff = None
     if draft.get("existing") and draft.get("mode") == "update":
-        from .models import Document
-
         document = Document.objects.filter(pk=draft["existing"]["id"]).first()
         if document is not None:
             diff = plan_diff(

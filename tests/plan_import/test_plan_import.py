@@ -302,3 +302,16 @@ def test_a_plan_without_doc_number_is_matched_on_its_title_at_upload(demo, clien
     form = _review_form(client.session["plan_draft"], doc_number="测政办〔2024〕10号")
     assert client.post(reverse("tasks:plan-review"), form).status_code == 302
     assert Document.objects.filter(doc_number="测政办〔2024〕10号").exists()
+
+
+def test_an_unknown_name_removed_from_every_task_needs_no_decision(demo, client_as, secretariat):
+    plan = SMALL_PLAN.replace("市卫星办参与", "市公安局参与")
+    client = client_as(secretariat)
+    client.post(reverse("tasks:extract"), {"text": plan})
+    draft = client.session["plan_draft"]
+    n = list(draft["unknown_units"]).index("市公安局")
+    form = _review_form(draft, **{"t1-responsible": ""})
+    form.pop(f"map-{n}")
+    response = client.post(reverse("tasks:plan-review"), form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert not UnitAlias.objects.filter(alias="市公安局").exists()
