@@ -159,8 +159,9 @@ def _parse_header(lines: list[str]) -> dict:
             continue
         issued_on = _date_line(line)
         if issued_on:
-            if issuer is None:
-                issuer = _issuer_before(lines, i)
+            signed = _issuer_before(lines, i)
+            if issuer is None or (signed and re.match(r"^[市县区省]", issuer) and len(signed) > len(issuer)):
+                issuer = signed or issuer  # 市政府办公室 in the title, 泰州市人民政府办公室 under the text
             break
     if issuer:
         issuer = "、".join(issuer.split())

@@ -121,6 +121,19 @@ def test_corpus_pages_without_tasks_are_refused_in_chinese(name):
     assert "任务" in exc.value.message
 
 
+@pytest.mark.parametrize(
+    ("name", "issuer"),
+    [
+        ("taizhou-2014-anpai", "泰州市人民政府办公室"),  # the title says only 市政府办公室
+        ("ordos-2024-tixi", "鄂尔多斯市人民政府办公室"),
+        ("beibei-2024-tixi", "重庆市北碚区人民政府办公室"),
+        ("gansu-2016-renwu", "甘肃省人民政府办公厅"),
+    ],
+)
+def test_corpus_issuer_is_the_signing_office(name, issuer):
+    assert read_header(_text(name))["issuer"] == issuer
+
+
 def test_corpus_first_unit_leads_rule_carries_over_to_later_items():
     # (市卫生计生委、市人力社保局负责,排在第一位的为牵头部门,下同): 下同 applies to every later item
     tasks = extract_plan(_text("tianjin-yilianti"), seed_resolver())["tasks"]
