@@ -1,6 +1,7 @@
 """The Django side of plan extraction: command, review screen, confirm."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -315,3 +316,39 @@ def test_an_unknown_name_removed_from_every_task_needs_no_decision(demo, client_
     response = client.post(reverse("tasks:plan-review"), form)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert not UnitAlias.objects.filter(alias="市公安局").exists()
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_an_old_word_plan_is_uploaded_through_the_page(demo, client_as, secretariat, tmp_path):
+    import subprocess
+
+    import docx
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    document = docx.Document()
+    for line in SMALL_PLAN.splitlines():
+        document.add_paragraph(line)
+    document.save(tmp_path / "plan.docx")
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+            "--headless",
+            "--convert-to",
+            "doc:MS Word 97",
+            "--outdir",
+            str(tmp_path),
+            str(tmp_path / "plan.docx"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    upload = SimpleUploadedFile(
+        "方案.doc", (tmp_path / "plan.doc").read_bytes(), content_type="application/msword"
+    )
+    client = client_as(secretariat)
+    response = client.post(reverse("tasks:extract"), {"file": upload, "text": ""})
+    assert response.status_code == 302, response.content.decode()[:1500]
+    draft = client.session["plan_draft"]
+    assert draft["doc_number"] == "测政办〔2024〕9号" and len(draft["tasks"]) == 2
