@@ -694,8 +694,10 @@ def _lift_trailing_attributions(items: list[Item]) -> None:
             continue
         if kids[-1].attribution is None or kids[-1].children or any(k.attribution or k.children or k.row for k in kids[:-1]):
             continue
+        # 1.推进X。主要包括: (1)…; (2)…。(牵头…): an enumeration the parent introduces, closed by one attribution
+        enumerated = parent.text.rstrip().endswith(":") or all(k.text.rstrip().endswith(";") for k in kids[:-1])
         if any(s is not parent and s.attribution is not None for s in (parent.parent.children if parent.parent else [])) \
-                or _has_attributed_sibling(parent, items):
+                or _has_attributed_sibling(parent, items) or enumerated:
             parent.paras = parent.paras + [p for k in kids for p in k.paras]
             parent.attribution = kids[-1].attribution
             offset = len(parent.text) - len(kids[-1].text)

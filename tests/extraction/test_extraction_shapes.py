@@ -422,3 +422,23 @@ def test_label_lines_after_a_short_heading_are_not_a_table_header(resolver):
         ("一.(一).1", ["市卫生健康委"], ["市医疗保障局"], ["2022-12-31"]),
         ("一.(一).2", ["市医疗保障局"], [], ["2022-06-30"]),
     ]
+
+
+def test_an_enumeration_closed_by_one_attribution_is_its_parent_task(resolver):
+    text = "\n".join(
+        [
+            "一、推进分级诊疗",
+            "1.推进医共体建设。主要包括:",
+            "(1)完成章程制定;",
+            "(2)推进人财物统一管理。(市卫健委牵头,市医保局配合)",
+            "2.完善医保支付。主要包括:",
+            "(1)推行按病种分值付费;",
+            "(2)推进按床日付费。(市医保局负责)",
+        ]
+    )
+    tasks = extract_plan(text, resolver)["tasks"]
+    assert [(".".join(t["path"]), t["lead_units"], t["responsible_units"]) for t in tasks] == [
+        ("一.1", ["市卫生健康委"], ["市医疗保障局"]),
+        ("一.2", ["市医疗保障局"], []),
+    ]
+    assert "(1)完成章程制定" in tasks[0]["text"]
