@@ -391,8 +391,8 @@ def _has_verb(content: str) -> bool:
 # 由市医改领导小组牵头，市卫生计生委负责 / 由X牵头，Y、Z配合: who answers for a measure, written as prose inside
 # the text (interpretation documents, notices). A clause starts with 由 and ends with its verb; the clauses after it
 # that are names followed by a verb belong to it.
-_PROSE_START_RE = re.compile(r"由(?P<names>[^,;。:()“”《》]{2,80}?)(?P<verb>牵头负责|共同牵头|牵头|具体负责|负责)(?=[,;。)]|$)")
-_PROSE_MORE_RE = re.compile(r"[,;]\s*(?P<names>[^,;。:()“”《》]{2,80}?)(?P<verb>按职责分工负责|按职责负责|分别负责|共同负责|具体负责|负责落实|负责|参与|配合|协助|协办|参加)(?=[,;。)]|$)")
+_PROSE_START_RE = re.compile(r"由(?P<names>[^,;。:()“”《》]{2,80}?)(?P<verb>牵头负责|共同牵头|牵头|具体负责|共同负责|分别负责|按职责分工负责|负责)(?=[,;。)]|$)")
+_PROSE_MORE_RE = re.compile(r"[,;]\s*(?P<names>[^,;。:“”《》]{2,80}?)(?P<verb>按职责分工负责|按职责负责|分别负责|共同负责|具体负责|负责落实|负责|参与|配合|协助|协办|参加|组织实施|具体落实|落实)(?=[,;。)]|$)")
 
 
 def find_prose_attribution(text: str, resolver: UnitResolver | None) -> Attribution | None:

@@ -442,3 +442,26 @@ def test_an_enumeration_closed_by_one_attribution_is_its_parent_task(resolver):
         ("一.2", ["市医疗保障局"], []),
     ]
     assert "(1)完成章程制定" in tasks[0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lead", "responsible", "counties"),
+    [
+        ("由市卫健委、市医保局共同负责,年底前完成。", ["市卫生健康委"], ["市医疗保障局"], False),
+        ("由市卫健委、市医保局分别负责。", ["市卫生健康委", "市医疗保障局"], [], False),
+        (
+            "明确由市卫健委牵头负责,市财政局、市医保局配合,各县(市、区)政府落实。",
+            ["市卫生健康委"],
+            ["市财政局", "市医疗保障局"],
+            True,
+        ),
+    ],
+)
+def test_prose_attribution_wordings(resolver, sentence, lead, responsible, counties):
+    text = f"关于《测试市医改任务》的解读\n一、主要内容\n1.推进医共体建设。{sentence}推动优质资源下沉。\n"
+    task = extract_plan(text, resolver)["tasks"][0]
+    assert (task["lead_units"], task["responsible_units"], task["counties_involved"]) == (
+        lead,
+        responsible,
+        counties,
+    )
