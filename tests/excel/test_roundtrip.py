@@ -162,14 +162,26 @@ def test_export_fills_the_period_columns_from_the_lead_units_report(demo):
     period = Period.objects.get(year=2022, quarter=4)
     task = Task.objects.alive().order_by("id").first()
     lead = task.lead_units[0]
-    Report.objects.create(task=task, unit=lead, period=period, text="已组建医共体 6 个", problems="人才不足", next_steps="扩面")
+    Report.objects.create(task=task, unit=lead, period=period, text="已组建医共体 6 个", problems="人才不足", next_steps="扩面",
+                          status="submitted")
     other = next(u for u in task.responsible_units)
-    Report.objects.create(task=task, unit=other, period=period, text="责任单位的文字")
+    Report.objects.create(task=task, unit=other, period=period, text="责任单位的文字", status="submitted")
     data = ledger_export(qs=Task.objects.alive(), period=period)
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     row = _row_of(data, task)
     assert [ws.cell(row=row, column=c).value for c in (8, 9, 10)] == ["已组建医共体 6 个", "人才不足", "扩面"]
     assert ledger_import(data=data, dry_run=True).unchanged == 68
+
+
+def test_export_leaves_out_a_draft(demo):
+    from reports.models import Period, Report
+
+    period = Period.objects.get(year=2022, quarter=4)
+    task = Task.objects.alive().order_by("id").first()
+    Report.objects.create(task=task, unit=task.lead_units[0], period=period, text="尚未提交的草稿")
+    data = ledger_export(qs=Task.objects.alive(), period=period)
+    ws = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert ws.cell(row=_row_of(data, task), column=8).value in (None, "")
 
 
 @pytest.mark.skipif(not shutil.which("soffice") and not shutil.which("libreoffice"), reason="LibreOffice not installed")
