@@ -348,11 +348,37 @@ def plan_update_confirm(
             continue  # still in the plan: never delete what the draft keeps
         task_delete(task=task, actor=actor, request=request)
         counts["removed"] += 1
+    issued_on = parse_date(draft.get("issued_on"), field_name="issued_on", label="发文日期")
+    new_fields = {
+        "title": (draft.get("title") or "").strip() or document.title,
+        "issuer": draft.get("issuer") or "",
+        "issued_on": issued_on,
+        "reporting_dates": draft.get("reporting_dates") or [],
+        "source_text": draft.get("source_text") or document.source_text,
+    }
+    changes = {
+        k: [str(getattr(document, k) or ""), str(v or "")]
+        for k, v in new_fields.items()
+        if getattr(document, k) != v and k != "source_text"
+    }
+    for key, value in new_fields.items():
+        setattr(document, key, value)
+    document.full_clean()
+    document.save()
+    plan_imported.send(  # report-back dates new in this version open their periods too (idempotent)
+        sender=Document,
+        document=document,
+        reporting_dates=new_fields["reporting_dates"],
+        year=issued_on.year if issued_on else dt.date.today().year,
+        actor=actor,
+        request=request,
+    )
     audit_log(
         actor=actor,
         request=request,
         action="plan_update",
         obj=document,
+        changes=changes or None,
         message=f"按新读取的文件更新：新增 {counts['added']} 项，修改 {counts['changed']} 项，删除 {counts['removed']} 项",
     )
     return counts

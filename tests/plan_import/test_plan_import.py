@@ -251,7 +251,7 @@ def test_a_duplicate_doc_number_is_stopped_at_upload_with_a_diff_and_can_update_
 
     assert client.post(reverse("tasks:plan-review"), {"action": "mode-update"}).status_code == 302
     draft = client.session["plan_draft"]
-    form = _review_form(draft, remove=str(kept.pk))
+    form = _review_form(draft, remove=str(kept.pk), title="测试市2024年深化医改重点工作任务（修订）")
     response = client.post(reverse("tasks:plan-review"), form)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert Document.objects.filter(doc_number="测政办〔2024〕9号").count() == 1
@@ -259,6 +259,12 @@ def test_a_duplicate_doc_number_is_stopped_at_upload_with_a_diff_and_can_update_
     assert sorted(alive) == ["一.1", "一.3"]
     assert [m.date.isoformat() for m in alive["一.1"].milestones.all()] == ["2024-09-30"]
     assert Task.objects.get(pk=kept.pk).deleted_at is not None  # deleted as ticked, restorable
+    doc.refresh_from_db()
+    assert doc.title == "测试市2024年深化医改重点工作任务（修订）"
+    from departments.models import AuditEntry
+
+    entry = AuditEntry.objects.filter(action="plan_update", object_id=str(doc.pk)).get()
+    assert "新增 1 项，修改 1 项，删除 1 项" in entry.message and "title" in entry.changes
 
 
 def test_a_duplicate_doc_number_keeps_tasks_not_ticked_for_removal(demo, client_as, secretariat):
