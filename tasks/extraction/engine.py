@@ -322,8 +322,11 @@ _PERSON_RE = re.compile(r"^[\u4e00-\u9fff]{2,4}(?:\([^()]{1,12}\))?(?:[、,][\u4
 _TABLE_END_RE = re.compile(r"^(?:抄送|印发|附件\s*\d{0,2}\s*$|\(此件)")
 
 
-def _header_run(lines: list[str], at: int) -> list[str] | None:
-    """Roles of a header written one cell per line starting at ``at``, or None."""
+def _header_run(lines: list[str], at: int) -> tuple[list[str], list[str], int] | None:
+    """A header written one cell per line starting at ``at``: (roles, cells, index after it), or None.
+
+    A narrow column's name wraps in a PDF (序 / 号, 牵头 / 单位): a fragment is joined with the next line when
+    only the two together name a column."""
     cells: list[str] = []
     j = at
     while j < len(lines) and len(cells) < 12:
@@ -331,9 +334,14 @@ def _header_run(lines: list[str], at: int) -> list[str] | None:
         if not line:
             j += 1
             continue
-        if len(line) > 16 or "|" in line or not _cell_role(line) or re.search(r"(?:表|清单)$", line) \
-                or re.search(r"[:;,。]", line) or match_marker(line):
-            break  # 重点任务分工表 is the table's title; 牵头单位:市卫健委 a label with its value; (三)重点工作 a heading
+        nxt = lines[j + 1] if j + 1 < len(lines) else ""
+        if not _header_cell(line) and nxt and len(line) + len(nxt) <= 8 and _header_cell(line + nxt):
+            line, j = line + nxt, j + 1
+        elif _header_cell(line) and nxt and len(line) <= 3 and not _header_cell(nxt) \
+                and _header_cell(line + nxt) and len(line + nxt) <= 8:
+            line, j = line + nxt, j + 1  # 序 / 号: 序 alone is a column name too, 序号 is the one meant
+        if not _header_cell(line):
+            break
         cells.append(line)
         j += 1
     if len(cells) < 3:
@@ -341,7 +349,13 @@ def _header_run(lines: list[str], at: int) -> list[str] | None:
     roles = _table_roles(cells)
     if roles is None or "" in roles:
         return None
-    return roles
+    return roles, cells, j
+
+
+def _header_cell(line: str) -> bool:
+    # 重点任务分工表 is the table's title; 牵头单位:市卫健委 a label with its value; (三)重点工作 a heading
+    return not (len(line) > 16 or "|" in line or not _cell_role(line) or re.search(r"(?:表|清单)$", line)
+                or re.search(r"[:;,。]", line) or match_marker(line))
 
 
 def _cell_kind(line: str, resolver: UnitResolver | None) -> str:
@@ -382,16 +396,12 @@ def _fold_line_tables(lines: list[str], resolver: UnitResolver | None) -> list[s
     out: list[str] = []
     i = 0
     while i < len(lines):
-        roles = _header_run(lines, i) if lines[i] and "|" not in lines[i] else None
-        if roles is None:
+        header = _header_run(lines, i) if lines[i] and "|" not in lines[i] else None
+        if header is None:
             out.append(lines[i])
             i += 1
             continue
-        header_cells = []
-        while len(header_cells) < len(roles):
-            if lines[i]:
-                header_cells.append(lines[i])
-            i += 1
+        roles, header_cells, i = header
         numbered = "seq" in roles
         if not numbered:
             # without a 序号 column every folded row is a whole row: number them, or the table reader would

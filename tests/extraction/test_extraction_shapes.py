@@ -465,3 +465,36 @@ def test_prose_attribution_wordings(resolver, sentence, lead, responsible, count
         responsible,
         counties,
     )
+
+
+def test_line_table_header_names_wrapped_in_narrow_columns(resolver):
+    text = "\n".join(
+        [
+            "序",
+            "号",
+            "工作任务",
+            "牵头",
+            "单位",
+            "责任单位",
+            "完成",
+            "时限",
+            "1",
+            "推进医共体建设。",
+            "市卫健委",
+            "市医保局",
+            "2022年底前",
+            "2",
+            "完善医保支付。",
+            "市医保局",
+            "市卫健委",
+            "2022年6月底前",
+        ]
+    )
+    tasks = extract_plan(text, resolver)["tasks"]
+    assert [
+        (".".join(t["path"]), t["lead_units"], t["responsible_units"], [d["date"] for d in t["deadlines"]])
+        for t in tasks
+    ] == [
+        ("1", ["市卫生健康委"], ["市医疗保障局"], ["2022-12-31"]),
+        ("2", ["市医疗保障局"], ["市卫生健康委"], ["2022-06-30"]),
+    ]
