@@ -369,7 +369,8 @@ def _cell_kind(line: str, resolver: UnitResolver | None) -> str:
     if len(line) <= 24 and _CELL_DEADLINE_RE.match(line) and not re.search(r"[。]", line[:-1]):
         return "deadline"
     if len(line) <= 200 and not re.search(r"[。:]", line):
-        parts = [p for p in split_top(line, "、,;/ ") if p.strip()]
+        unmarked = re.sub(r"\((?:牵头|牵头单位|牵头部门|主责)\)", "", line)  # 市卫健委(牵头)、市医保局
+        parts = [p for p in split_top(unmarked, "、,;/ ") if p.strip()]
         names = [n for p in parts for n in _split_names(COUNTY_RE.sub("", p), resolver)]
         counties = [p for p in parts if COUNTY_RE.search(p)]
         if (names or counties) and (not names or (_all_units(names[:1], resolver, strict=True)

@@ -498,3 +498,20 @@ def test_line_table_header_names_wrapped_in_narrow_columns(resolver):
         ("1", ["市卫生健康委"], ["市医疗保障局"], ["2022-12-31"]),
         ("2", ["市医疗保障局"], ["市卫生健康委"], ["2022-06-30"]),
     ]
+
+
+def test_line_table_with_only_a_responsible_column_marking_the_lead(resolver):
+    text = "\n".join(
+        [
+            "序号",
+            "重点任务",
+            "责任单位",
+            "完成时限",
+            "1",
+            "推进医共体建设。",
+            "市医保局、市卫健委（牵头）、市财政局",
+            "2022年底前",
+        ]
+    )
+    task = extract_plan(text, resolver)["tasks"][0]
+    assert (task["lead_units"], task["responsible_units"]) == (["市卫生健康委"], ["市医疗保障局", "市财政局"])
