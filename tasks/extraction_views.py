@@ -136,6 +136,7 @@ def _draft_from_post(post, draft: dict) -> dict:
                     "unit": r["unit"],
                     "by": r["by"] or None,
                     "text": "",
+                    "value2": r["value2"] if r["op"] != "between" else "",
                 }
             )
         tasks.append(
@@ -215,8 +216,16 @@ def _validate(edited: dict, mappings: dict[str, str]) -> tuple[dict, list[str]]:
                 errors.append(f"{at}：指标名称不能为空。")
             if t["op"] not in OP_CODES:
                 errors.append(f"{at}：请选择比较方式（{'、'.join(labels.values())}）。")
+            unit = t["unit"]
+            if isinstance(t["value"], str) and t["value"].endswith("%"):
+                t = {**t, "value": t["value"][:-1].strip()}  # 90% typed in the value box
+                unit = unit or "%"
+            if t.get("value2"):
+                errors.append(f"{at}：只有比较方式为“区间”时才填写上限。")
             if t["op"] == "between":
-                lo_raw, hi_raw = t["value"]
+                lo_raw, hi_raw = (v.rstrip("%").strip() for v in t["value"])
+                if t["value"][0].endswith("%") or t["value"][1].endswith("%"):
+                    unit = unit or "%"
                 if not lo_raw or not hi_raw:
                     errors.append(f"{at}：“区间”需要填写下限和上限两个值。")
                     value = None
@@ -232,7 +241,7 @@ def _validate(edited: dict, mappings: dict[str, str]) -> tuple[dict, list[str]]:
             else:
                 value = _number_or_error(t["value"], f"{at}的目标值", errors)
             by = _date_or_error(t["by"], f"{at}的到期日", errors)
-            targets.append({**t, "value": value, "by": by})
+            targets.append({**t, "value": value, "unit": unit, "by": by})
         tasks.append({**task, "deadlines": deadlines, "targets": targets})
     if not tasks:
         errors.append("没有勾选任何任务：至少导入一项。")

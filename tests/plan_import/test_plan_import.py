@@ -165,6 +165,7 @@ def test_a_bad_deadline_in_the_review_is_refused_and_nothing_is_written(demo, cl
         ({"t0-g0-op": ">>"}, "请选择比较方式（不低于、不超过、等于、左右、区间、增加、高于、低于）"),
         ({"t0-g0-by": "明年"}, "第 1 项任务（一.1）指标第 1 行的到期日：“明年”不是有效日期"),
         ({"t1-title": ""}, "第 2 项任务（一.2）：任务名称不能为空。"),
+        ({"t0-g0-value2": "95"}, "第 1 项任务（一.1）指标第 1 行：只有比较方式为“区间”时才填写上限。"),
     ],
 )
 def test_bad_target_fields_are_named_with_their_task_and_nothing_is_written(
@@ -358,3 +359,12 @@ def test_an_old_word_plan_is_uploaded_through_the_page(demo, client_as, secretar
     assert response.status_code == 302, response.content.decode()[:1500]
     draft = client.session["plan_draft"]
     assert draft["doc_number"] == "测政办〔2024〕9号" and len(draft["tasks"]) == 2
+
+
+def test_a_percent_typed_in_the_value_box_is_read_as_the_unit(demo, client_as, secretariat):
+    client = client_as(secretariat)
+    client.post(reverse("tasks:extract"), {"text": SMALL_PLAN})
+    form = _review_form(client.session["plan_draft"], **{"t0-g0-value": "92%", "t0-g0-unit": ""})
+    assert client.post(reverse("tasks:plan-review"), form).status_code == 302
+    target = Document.objects.get(doc_number="测政办〔2024〕9号").tasks.get(path_key="一.1").targets.get()
+    assert (int(target.value), target.unit) == (92, "%")
