@@ -397,9 +397,15 @@ def _fold_line_tables(lines: list[str], resolver: UnitResolver | None) -> list[s
     out: list[str] = []
     i = 0
     while i < len(lines):
-        header = _header_run(lines, i) if lines[i] and "|" not in lines[i] else None
+        line = lines[i]
+        header = _header_run(lines, i) if line and "|" not in line else None
+        if header is None and " " in line and "|" not in line:
+            header = _space_header(line)
+            if header is not None:
+                i = _fold_space_rows(lines, i + 1, header, resolver, out)
+                continue
         if header is None:
-            out.append(lines[i])
+            out.append(line)
             i += 1
             continue
         roles, header_cells, i = header
@@ -411,6 +417,38 @@ def _fold_line_tables(lines: list[str], resolver: UnitResolver | None) -> list[s
         out.append(" | ".join(header_cells) + " |")
         i = _fold_rows(lines, i, roles, resolver, out, numbered=numbered)
     return out
+
+
+def _space_header(line: str) -> tuple[list[str], list[str]] | None:
+    """序号 重点任务 牵头单位 责任单位 完成时限 on one line, cells apart by spaces (a PDF text layer)."""
+    cells = line.split()
+    if len(cells) < 3 or not all(_header_cell(c) for c in cells):
+        return None
+    roles = _table_roles(cells)
+    return (roles, cells) if roles and "" not in roles else None
+
+
+def _fold_space_rows(lines: list[str], i: int, header, resolver, out: list[str]) -> int:
+    """The rows under a space-separated header: every space-separated piece is a cell, read in order like the
+    cells of a table copied one per line. Returns the index of the first line after the table."""
+    roles, cells = header
+    tokens: list[str] = []
+    source: list[int] = []
+    for j in range(i, len(lines)):
+        for token in lines[j].split() or [""]:
+            tokens.append(token)
+            source.append(j)
+    numbered = "seq" in roles
+    if not numbered:
+        roles, cells = ["seq", *roles], ["序号", *cells]
+    out.append(" | ".join(cells) + " |")
+    k = _fold_rows(tokens, 0, roles, resolver, out, numbered=numbered)
+    if k >= len(tokens):
+        return len(lines)
+    stop = source[k]
+    if k > 0 and source[k - 1] == stop:
+        stop += 1  # the table ended inside a line: the rest of that line went with the table
+    return stop
 
 
 def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[str], *, numbered: bool) -> int:
@@ -481,8 +519,8 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
             elif len(line) > 30:
                 break  # running text after a finished row: the table is over
             else:
-                key = next(r for r in reversed(roles) if r and row.get(r))
-                row[key] = f"{row[key]}{line}"
+                # the widest cell wraps: in a PDF its second line comes after the row's other cells
+                row["task"] = f"{row.get('task', '')}{line}"
         elif row.get("task") and "target" in has and not row.get("target") and re.search(r"\d", line) \
                 and roles.index("target") > roles.index("task"):
             row["target"] = line

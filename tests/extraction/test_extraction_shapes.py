@@ -515,3 +515,27 @@ def test_line_table_with_only_a_responsible_column_marking_the_lead(resolver):
     )
     task = extract_plan(text, resolver)["tasks"][0]
     assert (task["lead_units"], task["responsible_units"]) == (["市卫生健康委"], ["市医疗保障局", "市财政局"])
+
+
+def test_pdf_table_rows_with_cells_apart_by_spaces(resolver):
+    # what a PDF text layer gives for a table: one line per row, cells apart by spaces; a long cell wraps
+    text = "\n".join(
+        [
+            "附件",
+            "2022年医改重点任务分工表",
+            "序号 重点任务 牵头单位 责任单位 完成时限",
+            "1 推进紧密型县域医共体建设,整合县域医疗卫生资源, 市卫健委 市医保局、市财政局 2022年底前",
+            "县域就诊率达到90%以上。",
+            "2 完善医保支付。 市医保局 市卫健委 2022年6月底前",
+            "3 加强全科医生培养。 市卫健委 市人社局、各县(市、区)政府 长期坚持",
+        ]
+    )
+    result = extract_plan(text, resolver)
+    assert _brief(result) == [
+        ("附件.1", ["市卫生健康委"], ["市医疗保障局", "市财政局"], False, [("2022年底前", "2022-12-31")]),
+        ("附件.2", ["市医疗保障局"], ["市卫生健康委"], False, [("2022年6月底前", "2022-06-30")]),
+        ("附件.3", ["市卫生健康委"], ["市人力资源和社会保障局"], True, [("长期坚持", None)]),
+    ]
+    first = result["tasks"][0]
+    assert first["text"].endswith("县域就诊率达到90%以上。")
+    assert [(t["op"], t["value"], t["by"]) for t in first["targets"]] == [(">=", 90, "2022-12-31")]
