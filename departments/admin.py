@@ -72,7 +72,7 @@ class BulkExcel(ImportExportMixin):
 def _changes(form) -> dict:
     out = {}
     for name in form.changed_data:
-        if name in ("password", "password1", "password2"):
+        if name in ("password", "password1", "password2", "webhook_secret"):  # secrets never enter the audit log
             out[name] = ["***", "***"]
             continue
         old = form.initial.get(name)
@@ -116,6 +116,10 @@ class UnitAdmin(BulkExcel, AuditedAdmin):
 
         if isinstance(db_field, models.URLField):
             kwargs["assume_scheme"] = "https"  # webhook addresses; Django 6 default, stated now
+        if db_field.name == "webhook_secret":
+            from django import forms
+
+            kwargs["widget"] = forms.PasswordInput(render_value=True, attrs={"autocomplete": "off"})
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_formset(self, request, form, formset, change):

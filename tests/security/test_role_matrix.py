@@ -48,6 +48,11 @@ RULES = {
     "reports.review": {S},
     "periods.manage": {S},
     "reminders.manage": {S},
+    "supervision.read": {S, L, R},
+    "notices.issue": {S, L},
+    "notices.answer": {R},
+    "extensions.request": {R},
+    "supervision.decide": {S},
     "accounts.manage": {A},
     "audit.read": {AU},
 }
@@ -141,6 +146,28 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "reports:compilation-export": ("GET", "", "L 403 403 403 200 200 403 403"),  # reports/compilation.xlsx
     "reports:form-export": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my-form.xlsx
     "reports:form-import": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my-form/upload/
+    # 督办单 and 延期申请 (issue 17): reporters of unit A act for A only, others 404; leaders issue and read;
+    # only the secretariat closes and decides; the administrator and the auditor see none of it.
+    "api-notices": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/notices/ (others: empty list)
+    "api-notice": ("GET", "pk=@notice", "403 200 404 404 200 200 404 404"),  # api/notices/<int:pk>/
+    "api-notice-sign": ("POST", "pk=@notice", "403 200 404 404 403 403 404 404"),  # api/notices/<int:pk>/sign/
+    "api-notice-reply": ("POST", "pk=@notice", "403 400 404 404 403 403 404 404"),  # api/notices/<int:pk>/reply/
+    "api-notice-close": ("POST", "pk=@notice", "403 403 404 404 403 200 404 404"),  # api/notices/<int:pk>/close/
+    "api-notice-reopen": ("POST", "pk=@notice", "403 403 404 404 403 400 404 404"),  # api/notices/<int:pk>/reopen/
+    "api-extensions": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/extension-requests/ (others: empty)
+    "api-extension": ("GET", "pk=@extension", "403 200 404 404 200 200 404 404"),  # api/extension-requests/<int:pk>/
+    "api-extension-approve": ("POST", "pk=@extension", "403 403 404 404 403 200 404 404"),  # …/approve/
+    "api-extension-reject": ("POST", "pk=@extension", "403 403 404 404 403 400 404 404"),  # …/reject/
+    "reports:notice-list": ("GET", "", "L 200 200 200 200 200 403 403"),  # notices/
+    "reports:notice-new": ("GET", "", "L 403 403 403 200 200 403 403"),  # notices/new/
+    "reports:notice-detail": ("GET", "pk=@notice", "L 200 404 404 200 200 404 404"),  # notices/<int:pk>/
+    "reports:notice-print": ("GET", "pk=@notice", "L 200 404 404 200 200 404 404"),  # notices/<int:pk>/print/
+    "reports:notice-docx": ("GET", "pk=@notice", "L 200 404 404 200 200 404 404"),  # notices/<int:pk>/word/
+    "reports:notice-action": ("POST", "pk=@notice action=sign", "L R 404 404 403 403 404 404"),  # notices/<pk>/<action>/
+    "reports:extension-list": ("GET", "", "L 200 200 200 200 200 403 403"),  # extensions/
+    "reports:extension-new": ("GET", "", "L 403 403 403 403 403 403 403"),  # extensions/new/ (needs ?task=)
+    "reports:extension-decide": ("POST", "pk=@extension decision=reject", "L 403 404 404 403 R 404 404"),  # …/<decision>/
+    "reports:notification-preferences": ("GET", "", "L 200 200 200 200 200 200 403"),  # settings/notifications/
 }
 
 # Django admin: generated patterns per registered model. Non-staff roles are sent to the admin login (L).
