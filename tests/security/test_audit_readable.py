@@ -69,7 +69,8 @@ def test_the_export_is_as_readable_as_the_page(client_as, auditor, submitted_rep
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
     assert rows[0] == ("时间", "操作人", "来源地址", "操作", "对象类型", "对象编号", "对象", "变更", "说明")
     at, actor, _, action, kind, _, obj, changes, _ = rows[1]
-    assert at == "2026-12-02 11:28:00" and actor == "rep_a" and action == "提交报告" and kind == "报告"
+    assert at == dt.datetime(2026, 12, 2, 11, 28)  # a date-time cell, in Beijing time
+    assert actor == "rep_a" and action == "提交报告" and kind == "报告"
     assert obj.startswith("报告 市医保局 2026年第四季度") and "状态：草稿 → 已提交" in changes
     assert "提交时间：（空） → 2026-12-02 11:28:00" in changes
 
