@@ -6,8 +6,8 @@
 - GET /api/dashboard/overdue/?period=ID&limit=N: overdue (red, oldest first), due_soon (yellow), units (ranked by
   overdue count, then on-time rate), plus the counts, on-time rates and targets at risk.
 
-Definitions: reports.rollups. Same permission rule as the pages (`figures.read` in departments.permissions; a reporter gets its own
-unit's row only).
+Definitions: reports.rollups. Same permission rule as the pages (`figures.read` in departments.permissions; a
+reporter gets its own unit's row only).
 """
 
 from django.urls import path
