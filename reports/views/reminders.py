@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from departments.models import Unit, User
-from departments.permissions import SecretariatRequiredMixin
+from departments.permissions import capability_required
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 
@@ -83,26 +83,6 @@ def inbox_mark_all_read(request):
     n = notification_mark_all_read(user=request.user, now=timezone.now())
     messages.success(request, f"已将 {n} 条消息标为已读。")
     return _back(request)
-
-
-def _wrap_with_mixin(view):
-    """The one secretariat rule (SecretariatRequiredMixin) on a function view: anonymous → login, others → 403."""
-
-    class Terminal:
-        def dispatch(self, request, *args, **kwargs):
-            return view(request, *args, **kwargs)
-
-    class Gate(SecretariatRequiredMixin, Terminal):
-        pass
-
-    def wrapped(request, *args, **kwargs):
-        gate = Gate()
-        gate.request = request
-        return gate.dispatch(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 def _parse_date(value: str, label: str, errors: list[str]) -> dt.date | None:
@@ -234,8 +214,8 @@ def remind_unit(request):
     )
 
 
-reminder_log_view = _wrap_with_mixin(reminder_log)
-remind_unit_view = _wrap_with_mixin(remind_unit)
+reminder_log_view = capability_required("reminders.manage")(reminder_log)
+remind_unit_view = capability_required("reminders.manage")(remind_unit)
 
 urlpatterns = [
     path("inbox/", inbox, name="inbox"),
