@@ -61,7 +61,9 @@ PUBLIC_VIEWS = frozenset(
      "admin:login", "admin:logout"}
 )
 CONFINED: dict[str, frozenset[str]] = {
-    AUDITOR: PUBLIC_VIEWS | {"departments:audit-log", "departments:audit-export"},
+    AUDITOR: PUBLIC_VIEWS
+    | {"departments:audit-log", "departments:audit-export", "departments:password-change"}
+    | {"api-logout", "api-tokens", "api-token-detail"},
 }
 
 # Where each role's work is (the home page redirects there).

@@ -15,7 +15,7 @@ class ReportsConfig(AppConfig):
     def ready(self):
         from tasks.signals import plan_imported
 
-        from . import invalidation, services
+        from . import invalidation, receivers, services  # noqa: F401 - receivers connects its signal handlers
 
         plan_imported.connect(services.periods_from_plan, dispatch_uid="reports_periods_from_plan")
 
