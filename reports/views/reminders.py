@@ -157,8 +157,21 @@ def reminder_log(request):
             "units": Unit.objects.filter(deleted_at__isnull=True, is_active=True).order_by("kind", "sort_order", "name"),
             "query": _query_without_page(request),
             "undelivered": Reminder.objects.filter(deliveries__isnull=True).count(),
+            "digests": _recent_digest_deliveries(),
         },
     )
+
+
+def _recent_digest_deliveries(limit: int = 50) -> list[Delivery]:
+    """The latest per-person digests (每日汇总) and whether they went out: they are not any unit's reminder."""
+    rows = list(
+        Delivery.objects.filter(digest__isnull=False)
+        .select_related("digest__user")
+        .order_by("-digest__sweep_on", "-id")[:limit]
+    )
+    for d in rows:
+        d.recipient_label = str(d.digest.user) if d.recipient.startswith("user:") else d.recipient
+    return rows
 
 
 def remind_unit(request):
