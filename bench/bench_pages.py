@@ -36,6 +36,7 @@ import json
 import os
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -211,7 +212,7 @@ def count_queries(env: dict, page_list) -> dict:
 
 
 def bench_size(args, size: int) -> dict:
-    db = f"bench_pages_{size}"
+    db = f"{args.db_prefix}_{size}"
     url = db_url_for(args.database_url, db)
     static_root = tempfile.mkdtemp(prefix="bench-static-")
     env = production_env(url, static_root)
@@ -418,7 +419,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--stale-requests", type=int, default=15, help="requests per stale-cache scenario")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--port", type=int, default=8911)
+    parser.add_argument("--port", type=int, default=0, help="gunicorn's port; 0: a free one")
+    parser.add_argument("--db-prefix", default="bench_pages", help="bench databases are <prefix>_<size>")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
     parser.add_argument(
         "--reuse",
@@ -426,6 +428,10 @@ def main() -> None:
         help="measure a database kept by an earlier --keep run (migrated, not rebuilt); implies --keep",
     )
     args = parser.parse_args()
+    if not args.port:  # a fixed port would collide with another run on the same machine
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            args.port = sock.getsockname()[1]
     if not args.database_url.startswith("postgres"):
         raise SystemExit("DATABASE_URL must point at PostgreSQL (the bench creates databases next to it)")
     load = os.getloadavg()
