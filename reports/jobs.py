@@ -68,9 +68,12 @@ def report_returned_notify(report_id: int) -> int | None:
 def rollup_figures_warm() -> int:
     """Daily, just after midnight: today's roll-up figures and the leaders' dashboard, computed before the first
     leader opens it, and yesterday's cached dashboards dropped. Returns the number of figure rows computed."""
+    from tasks.services import tasks_refresh_pace_missing
+
     from . import rollups
 
     today = timezone.localdate()
+    tasks_refresh_pace_missing()
     rollups.dashboard_cache_prune(today=today)
     stale = rollups.unit_figures_warm(today=today)
     rollups.dashboard_warm(today=today)

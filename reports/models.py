@@ -295,10 +295,17 @@ class UnitFigures(models.Model):
     late = models.IntegerField(default=0)
     targets_total = models.IntegerField(default=0)
     targets_met = models.IntegerField(default=0)
+    # 序时进度 (tasks.pace) of the carried tasks on `as_of`; 已完成 is `completed`.
+    pace_ahead = models.IntegerField(default=0)
+    pace_on_pace = models.IntegerField(default=0)
+    pace_behind = models.IntegerField(default=0)
+    pace_not_started = models.IntegerField(default=0)
+    pace_unknown = models.IntegerField(default=0)
 
+    PACE_FIGURES = ("pace_ahead", "pace_on_pace", "pace_behind", "pace_not_started", "pace_unknown")
     FIGURES = (
         "tasks", "led", "shared", "completed", "overdue", "due_soon", "on_time", "late", "targets_total",
-        "targets_met",
+        "targets_met", *PACE_FIGURES,
     )  # fmt: skip
 
     class Meta:
