@@ -136,7 +136,7 @@ def test_the_dashboard_cache_follows_a_new_percent(plan, unit_a, leader, reporte
 def test_bulk_refresh_gives_the_same_dates_as_the_one_task_refresh(db, unit_a):
     rng = random.Random(7)
     doc = DocumentFactory(issued_on=dt.date(2025, 3, 1))
-    for i in range(40):
+    for _task in range(40):
         t = TaskFactory(document=doc, lead=[unit_a], status=rng.choice(list(Progress.values)))
         for _ in range(rng.randint(0, 2)):
             MilestoneFactory(
