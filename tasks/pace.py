@@ -436,18 +436,20 @@ def pace_q(pace: str, *, today: dt.date, prefix: str = "") -> Q:
     def q(**kw):
         return Q(**{prefix + k: v for k, v in kw.items()})
 
+    # 已完成 follows the status itself, so a row whose dates were not refreshed yet still counts right there
+    done = q(status=Progress.COMPLETED)
     fixed = ~q(pace_fixed="")
     started = q(pace_start__isnull=True) | q(pace_start__lte=today)
     behind = q(pace_behind_on__lte=today)
     not_behind = q(pace_behind_on__isnull=True) | q(pace_behind_on__gt=today)
     ahead = q(pace_ahead_until__gte=today)
     not_ahead = q(pace_ahead_until__isnull=True) | q(pace_ahead_until__lt=today)
-    live = ~fixed & started
+    live = ~done & ~fixed & started
     match pace:
         case Pace.COMPLETED:
-            return q(pace_fixed=Pace.COMPLETED)
+            return done
         case Pace.NOT_STARTED:
-            return ~fixed & q(pace_start__gt=today)
+            return ~done & ~fixed & q(pace_start__gt=today)
         case Pace.BEHIND:
             return live & behind
         case Pace.AHEAD:
@@ -455,7 +457,7 @@ def pace_q(pace: str, *, today: dt.date, prefix: str = "") -> Q:
         case Pace.ON_PACE:
             return live & not_behind & not_ahead & q(pace_measured=True)
         case Pace.UNKNOWN:
-            return q(pace_fixed=Pace.UNKNOWN) | (live & not_behind & not_ahead & q(pace_measured=False))
+            return ~done & (fixed | (started & not_behind & not_ahead & q(pace_measured=False)))
     raise ValueError(pace)
 
 
