@@ -12,6 +12,7 @@ NAV = [
     ("reports:dashboard", "超期看板", {Role.SECRETARIAT, Role.LEADER, Role.REPORTER}),
     ("reports:rollup-departments", "部门汇总", {Role.SECRETARIAT, Role.LEADER, Role.REPORTER}),
     ("reports:rollup-counties", "县区汇总", {Role.SECRETARIAT, Role.LEADER, Role.REPORTER}),
+    ("reports:bulletin-list", "通报", {Role.SECRETARIAT, Role.LEADER, Role.REPORTER}),
     ("tasks:import", "导入", {Role.SECRETARIAT}),
     ("tasks:extract", "读取文件", {Role.SECRETARIAT}),
     ("reports:reminder-log", "催报记录", {Role.SECRETARIAT}),

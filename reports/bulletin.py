@@ -466,7 +466,7 @@ def _notify(bulletin: Bulletin) -> int:
     users = User.objects.filter(is_active=True).filter(
         Q(role=Role.REPORTER, unit__isnull=False, unit__deleted_at__isnull=True) | Q(role=Role.LEADER)
     )
-    link = reverse("reports:bulletin_download", args=[bulletin.pk])
+    link = reverse("reports:bulletin-download", args=[bulletin.pk])
     message = f"医改办印发{bulletin.number_label}《{bulletin.title}》，请下载阅读并抓好落实。"
     rows = [
         Notification(user_id=pk, kind="bulletin", message=message, link=link)
@@ -476,13 +476,18 @@ def _notify(bulletin: Bulletin) -> int:
     return len(rows)
 
 
-def bulletins_visible_to(*, user):
-    """Issued 通报: the secretariat, leaders and reporters read them; the administrator and the auditor none."""
+def can_read_bulletins(user) -> bool:
+    """The secretariat, leaders and units' reporters read issued 通报; the administrator and the auditor do not."""
     if not (user and user.is_authenticated and user.is_active):
+        return False
+    return user.role in (Role.SECRETARIAT, Role.LEADER) or (user.role == Role.REPORTER and bool(user.unit_id))
+
+
+def bulletins_visible_to(*, user):
+    """Issued 通报 a user may list and download (drafts are the secretariat's, through bulletin_for)."""
+    if not can_read_bulletins(user):
         return Bulletin.objects.none()
-    if user.role in (Role.SECRETARIAT, Role.LEADER) or (user.role == Role.REPORTER and user.unit_id):
-        return Bulletin.objects.filter(status=Bulletin.Status.ISSUED).select_related("period")
-    return Bulletin.objects.none()
+    return Bulletin.objects.filter(status=Bulletin.Status.ISSUED).select_related("period")
 
 
 def can_write_bulletins(user) -> bool:

@@ -1,5 +1,11 @@
-from .views import excel, reminders, reporting, rollups
+from .views import bulletins, excel, reminders, reporting, rollups
 
 app_name = "reports"
 
-urlpatterns = reporting.urlpatterns + reminders.urlpatterns + rollups.urlpatterns + excel.urlpatterns
+urlpatterns = (
+    reporting.urlpatterns
+    + reminders.urlpatterns
+    + rollups.urlpatterns
+    + excel.urlpatterns
+    + bulletins.urlpatterns
+)

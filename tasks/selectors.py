@@ -9,8 +9,8 @@ from departments.selectors import unit_resolve
 from reform_ledger.params import is_id
 
 from .lights import annotate_light, light_q
-from .pace import Pace, pace_q
 from .models import Light, Progress, Task, TaskUnit
+from .pace import Pace, pace_q
 
 
 def unit_task_q(unit: Unit) -> Q:

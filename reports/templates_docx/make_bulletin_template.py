@@ -61,7 +61,7 @@ def table(doc, headers, cells, loop):
         c.text = ""
         font(c.paragraphs[0].add_run(h), HEADING_FONT, 10.5)
         c.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    t.rows[1].cells[0].text = "{%tr for r in " + loop + " %}"
+    t.rows[1].cells[0].text = "{%tr for " + loop + " %}"
     for i, v in enumerate(cells):
         c = t.rows[2].cells[i]
         c.text = ""
@@ -111,7 +111,7 @@ def build(path: Path) -> None:
         ["{{ r.rank }}", "{{ r.unit }}", "{{ r.tasks }}", "{{ r.reports_due }}", "{{ r.reports_on_time }}",
          "{{ r.reports_late }}", "{{ r.reports_missing }}", "{{ r.on_time_rate_text }}", "{{ r.overdue }}",
          "{{ r.behind }}"],
-        "ranking",
+        "r in ranking",
     )  # fmt: skip
 
     para(doc, "三、未按时报送的单位", name=HEADING_FONT)
@@ -131,7 +131,7 @@ def build(path: Path) -> None:
             "{{ t.lead_units }}",
             "{{ t.reason }}",
         ],
-        "lagging_tasks",
+        "t in lagging_tasks",
     )
     para(doc, "{{ lagging_more }}")
 
