@@ -1,4 +1,4 @@
-from .views import bulletins, excel, reminders, reporting, rollups
+from .views import bulletins, excel, pace, reminders, reporting, rollups
 
 app_name = "reports"
 
@@ -8,4 +8,5 @@ urlpatterns = (
     + rollups.urlpatterns
     + excel.urlpatterns
     + bulletins.urlpatterns
+    + pace.urlpatterns
 )

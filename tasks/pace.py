@@ -368,14 +368,7 @@ def pace_of(
     if fixed == Pace.UNKNOWN:
         why = "没有带日期的时限" if deadline is None else "没有计划开始日期"
         return PaceInfo(fixed, f"{why}，无法计算序时进度", expected)
-    lines = _target_lines(targets, start)
-    for t in targets:
-        lb = lines.get(_key(t))
-        if lb is not None:
-            line = lb[0]
-            expected[_key(t)] = _to_decimal(line.at(max(today, start).toordinal()) * line.sign)
-        else:
-            expected[_key(t)] = None
+    expected = expected_values(targets=targets, start=start, day=today)
     if today < start:
         return PaceInfo(Pace.NOT_STARTED, f"计划 {start:%Y-%m-%d} 开始，尚未到开始时间", expected)
     ms = _measures(
@@ -395,6 +388,23 @@ def pace_of(
     else:
         parts = ["尚无填报的完成百分比或指标值"]
     return PaceInfo(pace, "；".join(dict.fromkeys(parts)), expected)
+
+
+def expected_values(*, targets, start: dt.date, day: dt.date) -> dict[int, Decimal | None]:
+    """{target id: the value expected on `day`} on each target's line (None without a baseline or a due date)."""
+    lines = _target_lines(targets, start)
+    out: dict[int, Decimal | None] = {}
+    for t in targets:
+        lb = lines.get(_key(t))
+        out[_key(t)] = None if lb is None else _to_decimal(lb[0].at(max(day, start).toordinal()) * lb[0].sign)
+    return out
+
+
+def expected_percent(*, start: dt.date, deadline: dt.date, day: dt.date) -> Decimal:
+    """The share of the time from start to deadline gone by `day`, in percent (0–100): 序时 for percents."""
+    span = max(deadline.toordinal() - start.toordinal(), 1)
+    share = min(max(Fraction(day.toordinal() - start.toordinal(), span), Fraction(0)), Fraction(1))
+    return _to_decimal(share * 100)
 
 
 def _to_decimal(x: Fraction) -> Decimal:

@@ -27,3 +27,25 @@ def pace_rows(counts) -> list[dict]:
         }
         for p in Pace.ALL
     ]
+
+
+@register.inclusion_tag("reports/snippets/task_pace_panel.html")
+def task_pace_panel(task) -> dict:
+    """The task page's 序时进度: class, reason, per target expected_now against latest, and the chart."""
+    from django.utils import timezone
+
+    from tasks.pace import task_pace
+
+    info = task_pace(task, today=timezone.localdate())
+    targets = [
+        {"target": t, "expected": info.expected.get(t.pk)}
+        for t in task.related_rows("targets")
+        if t.due is not None
+    ]
+    return {
+        "task": task,
+        "pace": info,
+        "targets": targets,
+        "start": task.pace_start,
+        "data_url": reverse("reports:task-trajectory", args=[task.pk]),
+    }

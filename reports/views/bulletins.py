@@ -192,9 +192,9 @@ def bulletin_issue_confirm(request, period_id: int):
 
 
 urlpatterns = [
-    path("bulletins/", bulletin_list, name="bulletin-list"),
-    path("bulletins/<int:pk>/download/", bulletin_download, name="bulletin-download"),
-    path("bulletins/period/<int:period_id>/", bulletin_draft, name="bulletin-draft"),
-    path("bulletins/period/<int:period_id>/draft.docx", bulletin_draft_docx, name="bulletin-draft-docx"),
-    path("bulletins/period/<int:period_id>/issue/", bulletin_issue_confirm, name="bulletin-issue"),
+    path("reports/bulletins/", bulletin_list, name="bulletin-list"),
+    path("reports/bulletins/<int:pk>/download/", bulletin_download, name="bulletin-download"),
+    path("reports/bulletins/period/<int:period_id>/", bulletin_draft, name="bulletin-draft"),
+    path("reports/bulletins/period/<int:period_id>/draft.docx", bulletin_draft_docx, name="bulletin-draft-docx"),
+    path("reports/bulletins/period/<int:period_id>/issue/", bulletin_issue_confirm, name="bulletin-issue"),
 ]

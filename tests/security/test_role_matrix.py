@@ -91,6 +91,12 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "reports:compilation-export": ("GET", "", "L 403 403 403 200 200 200 403"),  # reports/compilation.xlsx
     "reports:form-export": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my-form.xlsx
     "reports:form-import": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my-form/upload/
+    "reports:bulletin-list": ("GET", "", "L 200 200 200 200 200 403 403"),  # reports/bulletins/
+    "reports:bulletin-download": ("GET", "pk=999999", "L 404 404 404 404 404 404 404"),  # reports/bulletins/<int:pk>/download/
+    "reports:bulletin-draft": ("GET", "period_id=@period", "L 403 403 403 403 200 403 404"),  # reports/bulletins/period/<int:period_id>/
+    "reports:bulletin-draft-docx": ("GET", "period_id=@period", "L 403 403 403 403 R 403 404"),  # …/draft.docx (no report yet: back with a message)
+    "reports:bulletin-issue": ("POST", "period_id=@period", "L 403 403 403 403 400 403 404"),  # …/issue/ (not confirmed)
+    "reports:task-trajectory": ("GET", "task_id=@task", "L 200 404 200 200 200 200 404"),  # reports/tasks/<int:task_id>/trajectory.json
 }
 
 # Django admin: generated patterns per registered model. Non-staff roles are sent to the admin login (L).
