@@ -8,7 +8,7 @@ import datetime as dt
 from tasks.models import Task, TaskUnit
 from tasks.pace import expected_percent, expected_values
 
-from .models import Period, Report, ReportStatus, TargetValue
+from .models import Period, Report, ReportStatus, TargetValue, default_due_date
 
 SUBMITTED = [ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]
 
@@ -25,10 +25,19 @@ def task_trajectory(*, task: Task, today: dt.date) -> dict:
     have a reporting period. Reported values are the submitted or accepted ones of that quarter, the lead unit's
     first (as Target.latest_value takes them); a quarter without one is null, so the line shows the gap."""
     start = task.pace_start
-    periods = list(Period.objects.order_by("year", "quarter"))
+    by_key = {(p.year, p.quarter): p for p in Period.objects.all()}
     if start is not None:
+        # every quarter from the start to the later of today and the deadline (at most ten years), so the expected
+        # line runs to the end even where no reporting period was opened yet
         until = max(today, task.deadline or today)
-        periods = [p for p in periods if p.end_date >= start and p.start_date <= until]
+        keys, (y, q) = [], (start.year, (start.month - 1) // 3 + 1)
+        while (y, q) <= (until.year, (until.month - 1) // 3 + 1) and len(keys) < 40:
+            keys.append((y, q))
+            y, q = (y + 1, 1) if q == 4 else (y, q + 1)
+    else:
+        keys = sorted(by_key)
+    quarters = [by_key.get(k) or Period(year=k[0], quarter=k[1], due_date=default_due_date(*k)) for k in keys]
+    periods = [p for p in quarters if p.pk]
     leads = list(
         TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD)
         .order_by("position")
@@ -57,27 +66,28 @@ def task_trajectory(*, task: Task, today: dt.date) -> dict:
         k = (tv.target_id, r.period_id)
         if k not in values or key < values[k][0]:
             values[k] = (key, tv.value)
-    expected_by_period = {
-        p.pk: expected_values(targets=targets, start=start, day=p.end_date) if start else {} for p in periods
+    expected_by_quarter = {
+        (p.year, p.quarter): expected_values(targets=targets, start=start, day=p.end_date) if start else {}
+        for p in quarters
     }
     return {
-        "periods": [p.label for p in periods],
+        "periods": [p.label for p in quarters],
         "percent": {
             "expected": [
                 _number(expected_percent(start=start, deadline=task.deadline, day=p.end_date))
                 if start and task.deadline
                 else None
-                for p in periods
+                for p in quarters
             ],
-            "reported": [percent[p.pk][1] if p.pk in percent else None for p in periods],
+            "reported": [percent[p.pk][1] if p.pk in percent else None for p in quarters],
         },
         "targets": [
             {
                 "label": t.label,
                 "unit": t.unit,
-                "expected": [_number(expected_by_period[p.pk].get(t.pk)) for p in periods],
+                "expected": [_number(expected_by_quarter[(p.year, p.quarter)].get(t.pk)) for p in quarters],
                 "reported": [
-                    _number(values[(t.pk, p.pk)][1]) if (t.pk, p.pk) in values else None for p in periods
+                    _number(values[(t.pk, p.pk)][1]) if (t.pk, p.pk) in values else None for p in quarters
                 ],
             }
             for t in targets

@@ -6,6 +6,7 @@ import random
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from departments.models import Role
@@ -182,3 +183,36 @@ def test_a_plan_without_an_issue_date_starts_at_its_first_period(db, unit_a):
 @pytest.fixture
 def leader(db):
     return UserFactory(username="leader_pace", role=Role.LEADER)
+
+
+def test_task_page_shows_pace_and_the_chart_loads_the_quarterly_trajectory(
+    plan, unit_a, leader, outsider, client_as, time_machine
+):
+    time_machine.move_to(
+        dt.datetime(2026, 10, 2, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))), tick=False
+    )
+    from reports.models import Report, TargetValue
+
+    task = plan["behind"]
+    q2 = PeriodFactory(year=2026, quarter=2, is_open=False)
+    q3 = Period.objects.get(year=2026, quarter=3)
+    target = task.targets.get()
+    for period, percent, value in ((q2, 30, "74"), (q3, 45, "79")):
+        r = Report.objects.create(task=task, unit=unit_a, period=period, status="submitted", percent=percent,
+                                  submitted_at=timezone.now(), text="x")  # fmt: skip
+        TargetValue.objects.create(report=r, target=target, value=Decimal(value))
+    c = client_as(leader)
+    html = c.get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    assert 'data-testid="task-pace"' in html and "欠进度" in html
+    assert (
+        "县域就诊率 应达 85.05%，最新填报 75%" in html
+    )  # 70 → 90 over 2026; 2026-10-02 is 274/364 of the way
+    data = c.get(reverse("reports:task-trajectory", args=[task.pk])).json()
+    # every quarter of the plan's time, also Q1 and Q4 that have no reporting period here
+    assert data["periods"] == ["2026年第一季度", "2026年第二季度", "2026年第三季度", "2026年第四季度（年度）"]
+    assert data["percent"]["reported"] == [None, 30, 45, None]
+    assert data["percent"]["expected"] == [24.45, 49.45, 74.73, 100]  # 89, 180, 272 of 364 days
+    (t,) = data["targets"]
+    assert t["reported"] == [None, 74, 79, None]
+    assert t["expected"] == [74.89, 79.89, 84.95, 90]
+    assert client_as(outsider).get(reverse("reports:task-trajectory", args=[task.pk])).status_code == 404
