@@ -167,6 +167,7 @@ def pages(ids: dict) -> list[tuple[str, str, str]]:
         ("roll-up by department", "leader", "/reports/rollups/departments/"),
         ("roll-up by county", "leader", "/reports/rollups/counties/"),
         ("ledger filtered (lead unit, overdue)", "leader", f"/tasks/?lead_unit={u}&light=overdue"),
+        ("ledger filtered (lead unit, 欠进度)", "leader", f"/tasks/?lead_unit={u}&pace=behind"),
         ("roll-up by plan and area", "leader", "/reports/rollups/plans/"),
         ("trend (8 quarters)", "leader", "/reports/rollups/trend/"),
         ("API departments", "leader", "/api/rollups/departments/?page_size=500"),
@@ -211,7 +212,7 @@ def count_queries(env: dict, page_list) -> dict:
 
 
 def bench_size(args, size: int) -> dict:
-    db = f"bench_pages_{size}"
+    db = f"{args.db_prefix}_{size}"
     url = db_url_for(args.database_url, db)
     static_root = tempfile.mkdtemp(prefix="bench-static-")
     env = production_env(url, static_root)
@@ -418,7 +419,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--stale-requests", type=int, default=15, help="requests per stale-cache scenario")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--port", type=int, default=8911)
+    parser.add_argument("--port", type=int, default=8911, help="0: any free port")
+    parser.add_argument(
+        "--db-prefix", default="bench_pages", help="names of the bench databases: <prefix>_<size> (shared servers)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
     parser.add_argument(
         "--reuse",
@@ -426,6 +430,12 @@ def main() -> None:
         help="measure a database kept by an earlier --keep run (migrated, not rebuilt); implies --keep",
     )
     args = parser.parse_args()
+    if args.port == 0:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            args.port = sock.getsockname()[1]
     if not args.database_url.startswith("postgres"):
         raise SystemExit("DATABASE_URL must point at PostgreSQL (the bench creates databases next to it)")
     load = os.getloadavg()
