@@ -26,16 +26,21 @@
       el.style.height = "auto";
       return;
     }
-    var chart = window.echarts.init(el);
+    var chart = window.echarts.init(el, null, { renderer: "canvas", devicePixelRatio: Math.max(window.devicePixelRatio || 1, 2) });
     chart.setOption({
+      animation: false,
+      // Canvas text does not follow CSS: the page's font stack (with the vendored Noto Sans SC), as dashboard.js.
+      textStyle: { fontFamily: getComputedStyle(document.body).fontFamily },
       tooltip: { trigger: "axis" },
       legend: { type: "scroll", bottom: 0 },
-      grid: { left: 48, right: 24, top: 16, bottom: 56 },
-      xAxis: { type: "category", data: data.periods, axisLabel: { interval: 0, rotate: data.periods.length > 6 ? 30 : 0 } },
+      grid: { left: 48, right: 24, top: 16, bottom: data.periods.length > 6 ? 110 : 64 },
+      xAxis: { type: "category", data: data.periods.map(function (p) { return p.replace("（年度）", ""); }),
+               axisLabel: { rotate: data.periods.length > 6 ? 30 : 0, hideOverlap: true } },
       yAxis: { type: "value", scale: true },
       series: lines
     });
     window.addEventListener("resize", function () { chart.resize(); });
+    el.setAttribute("data-rendered", "true");
   }
 
   function init() {
@@ -49,6 +54,11 @@
     });
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
+  // Draw once the page's fonts are in: canvas labels are measured with the font present at drawing time.
+  function start() {
+    var ready = document.fonts && document.fonts.ready ? document.fonts.ready : Promise.resolve();
+    ready.then(init, init);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
