@@ -2,6 +2,8 @@
 
 from django.db import transaction
 
+from reform_ledger.db import current_request
+
 from .models import AuditEntry, Role, Unit, UnitAlias, User, normalize_unit_name
 from .selectors import unit_resolve
 
@@ -28,9 +30,12 @@ class ConflictError(ApplicationError):
     status_code = 409
 
 
-def _request_ip(request) -> str | None:
-    """The client's address. X-Forwarded-For is trusted only for the NUM_PROXIES proxies we run ourselves: the
-    entry our nearest proxy appended, counted from the right; a client cannot forge it to dodge lockouts."""
+def request_ip(request=None) -> str | None:
+    """The client's address (of ``request``, else of the request being served). X-Forwarded-For is trusted only
+    for the NUM_PROXIES proxies we run ourselves: the entry our nearest proxy appended, counted from the right; a
+    client cannot forge it to dodge lockouts."""
+    if request is None:
+        request = current_request.get()
     if request is None:
         return None
     from django.conf import settings
@@ -54,6 +59,8 @@ def audit_log(
     request=None,
 ) -> AuditEntry:
     """Append one audit record: who, when, from where, what, old and new values."""
+    if request is None:
+        request = current_request.get()
     if actor is None and request is not None and getattr(request, "user", None) and request.user.is_authenticated:
         actor = request.user
     if obj is not None:
@@ -62,7 +69,7 @@ def audit_log(
     return AuditEntry.objects.create(
         actor=actor if (actor is not None and actor.pk) else None,
         actor_name=(actor.get_username() if actor is not None else "系统"),
-        ip=_request_ip(request),
+        ip=request_ip(request),
         action=action,
         object_type=object_type,
         object_id=object_id,

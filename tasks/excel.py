@@ -1035,13 +1035,13 @@ AUDIT_COLUMNS = ["actor_id", "actor_name", "ip", "action", "object_type", "objec
 
 def _audit_rows(entries: list[tuple[str, int, str, dict]], *, actor, request, writer) -> None:
     """One audit record per created or updated task, as audit_log writes them, in one bulk insert."""
-    from departments.services import _request_ip
+    from departments.services import request_ip
 
     if actor is None and request is not None and getattr(request, "user", None) and request.user.is_authenticated:
         actor = request.user
     name = actor.get_username() if actor is not None else "系统"
     actor_id = actor.pk if (actor is not None and actor.pk) else None
-    ip = _request_ip(request)
+    ip = request_ip(request)
     writer.insert(
         AuditEntry,
         AUDIT_COLUMNS,

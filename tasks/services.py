@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import F
 
 from departments.models import Unit, UnitKind
 from departments.selectors import resolve_in_table, unit_lookup_table, unit_suggestions
 from departments.services import ApplicationError, ConflictError, audit_log
+from reform_ledger.db import retry_transaction
 
 from .lights import compute_deadline, compute_open_due
 from .models import Document, Milestone, Progress, Target, Task, TaskUnit
@@ -324,7 +324,7 @@ def _fresh(task_id: int) -> Task:
     return Task.objects.prefetch_related("task_units__unit", "milestones", "targets").get(pk=task_id)
 
 
-@transaction.atomic
+@retry_transaction
 def task_create(*, document: Document, data: TaskData, actor=None, request=None, table=None) -> Task:
     _validate_data(data, creating=True)
     task = Task(
@@ -354,7 +354,7 @@ def task_create(*, document: Document, data: TaskData, actor=None, request=None,
     return task
 
 
-@transaction.atomic
+@retry_transaction
 def task_update(*, task: Task, data: TaskData, version: int | None, actor=None, request=None, table=None) -> Task:
     """Apply a change read at `version`. A stale version is refused with what changed since (no silent overwrite)."""
     locked = Task.objects.select_for_update().get(pk=task.pk)
@@ -426,13 +426,13 @@ def _changes_since(task: Task, version: int) -> list[dict]:
     ]
 
 
-@transaction.atomic
+@retry_transaction
 def task_set_status(*, task: Task, status: str, actor=None, request=None) -> Task:
     """Status change that is not a person's edit of the task (e.g. an accepted lead report)."""
     return task_update(task=task, data=TaskData(status=status), version=task.version, actor=actor, request=request)
 
 
-@transaction.atomic
+@retry_transaction
 def task_delete(*, task: Task, actor=None, request=None) -> None:
     from django.utils import timezone
 
@@ -440,7 +440,7 @@ def task_delete(*, task: Task, actor=None, request=None) -> None:
     audit_log(actor=actor, request=request, action="task_delete", obj=task)
 
 
-@transaction.atomic
+@retry_transaction
 def task_restore(*, task: Task, actor=None, request=None) -> None:
     if Task.objects.alive().filter(document=task.document, path_key=task.path_key).exclude(pk=task.pk).exists():
         raise ApplicationError(f"无法恢复：文件中已有编号为 {task.path_key} 的任务。", field="path")
@@ -448,7 +448,7 @@ def task_restore(*, task: Task, actor=None, request=None) -> None:
     audit_log(actor=actor, request=request, action="task_restore", obj=task)
 
 
-@transaction.atomic
+@retry_transaction
 def document_upsert(
     *, doc_number: str | None, title: str, issuer: str = "", issued_on=None, reporting_dates=None, source_text="", actor=None
 ) -> tuple[Document, bool]:
