@@ -27,7 +27,7 @@ from django.utils import timezone
 from departments.models import Role, User
 from departments.services import ApplicationError, ConflictError, audit_log
 from tasks.lights import light_q
-from tasks.models import Light
+from tasks.models import ExtensionRequest, Light
 from tasks.pace import Pace, pace_q
 from tasks.selectors import tasks_visible_to
 
@@ -163,11 +163,8 @@ def bulletin_figures(*, period: Period, today: dt.date) -> dict:
 
 
 def extensions_approved(*, period: Period) -> list[dict]:
-    """延期申请 approved up to the end of the period's reporting (tasks.models.ExtensionRequest, when present)."""
-    try:
-        from tasks.models import ExtensionRequest  # built alongside (issue 17 part 4)
-    except ImportError:
-        return []
+    """延期申请 (tasks.models.ExtensionRequest) approved from the quarter's first day to the later of its last day
+    and its report due date."""
     until = dt.datetime.combine(
         max(period.end_date, period.due_date), dt.time.max, tzinfo=timezone.get_current_timezone()
     )

@@ -202,3 +202,26 @@ def test_roles_leaders_and_units_download_admin_and_auditor_see_none(
             .status_code
             == 403
         )
+
+
+def test_approved_extensions_of_the_quarter_are_listed(ledger, sec, now):
+    from django.utils import timezone
+
+    from tasks.models import ExtensionRequest
+
+    decided = timezone.make_aware(dt.datetime(2024, 8, 1, 9, 0))
+    common = dict(task=ledger.t1, unit=ledger.a, milestone_date=dt.date(2024, 6, 30), decided_by=sec)
+    ExtensionRequest.objects.create(**common, new_date=dt.date(2024, 12, 31), reason="试点扩面需要时间",
+                                    status="approved", decided_at=decided)  # fmt: skip
+    ExtensionRequest.objects.create(**common, new_date=dt.date(2025, 3, 31), reason="被驳回的", status="rejected",
+                                    decided_at=decided)  # fmt: skip
+    ExtensionRequest.objects.create(**common, new_date=dt.date(2025, 6, 30), reason="上季度批准的",
+                                    status="approved", decided_at=decided - dt.timedelta(days=60))  # fmt: skip
+    f = bulletin_figures(period=ledger.q3, today=TODAY)
+    assert [(e["path"], e["new_date"], e["reason"]) for e in f["extensions"]] == [
+        ("一.(一).1", "2024-12-31", "试点扩面需要时间")
+    ]
+    b = bulletin_issue(period=ledger.q3, actor=sec)
+    text = docx_text(stored(b))
+    assert "本期经批准的延期事项1项" in text
+    assert "原定 2024-06-30，经批准延期至 2024-12-31。理由：试点扩面需要时间" in text

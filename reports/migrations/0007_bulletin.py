@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0005_pace_figures'),
+        ('reports', '0006_pace_figures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tasks', '0003_excel_taskunit_ref_triggers'),
+        ('tasks', '0004_extension_requests'),
     ]
 
     operations = [

@@ -35,8 +35,8 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0004_dashboard_cache'),
-        ('tasks', '0004_pace'),
+        ('reports', '0005_notices_digests'),
+        ('tasks', '0005_pace'),
     ]
 
     operations = [
