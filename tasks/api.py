@@ -246,6 +246,9 @@ TASK_FILTER_PARAMS = [
     OpenApiParameter("county", str, description="县(市、区)（名称或 id）"),
     OpenApiParameter("status", str, description="not_started / in_progress / completed / lagging 或中文"),
     OpenApiParameter("light", str, description="overdue / due_soon / normal / done 或中文"),
+    OpenApiParameter(
+        "pace", str, description="序时进度：completed / ahead / on_pace / behind / not_started / unknown"
+    ),
     OpenApiParameter("overdue", bool),
     OpenApiParameter("search", str),
     OpenApiParameter(

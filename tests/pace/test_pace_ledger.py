@@ -216,3 +216,14 @@ def test_task_page_shows_pace_and_the_chart_loads_the_quarterly_trajectory(
     assert t["reported"] == [None, 74, 79, None]
     assert t["expected"] == [74.89, 79.89, 84.95, 90]
     assert client_as(outsider).get(reverse("reports:task-trajectory", args=[task.pk])).status_code == 404
+
+
+def test_ledger_filters_by_pace_and_refuses_an_unknown_class(plan, leader, client_as, api_as, time_machine):
+    time_machine.move_to(dt.datetime(2026, 7, 2, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))), tick=False)
+    html = client_as(leader).get(reverse("tasks:list"), {"pace": "behind"}).content.decode()
+    assert plan["behind"].title in html and plan["ahead"].title not in html
+    assert '<option value="behind" selected>' in html
+    body = api_as(leader).get("/api/tasks/", {"pace": "ahead"}).json()
+    assert [t["id"] for t in body["results"]] == [plan["ahead"].pk]
+    r = api_as(leader).get("/api/tasks/", {"pace": "slow"})
+    assert r.status_code == 400 and "序时进度" in r.json()["detail"]
