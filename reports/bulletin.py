@@ -373,9 +373,18 @@ def _clean_text(value, *, label: str, field: str, max_length: int, required: boo
     return text
 
 
-@transaction.atomic
 def bulletin_save_draft(*, period: Period, title, issuer, requirements, issued_on=None, actor) -> Bulletin:
     """Save the secretariat's draft of a period's 通报. An issued one cannot change."""
+    try:
+        with transaction.atomic():
+            return _save_draft(
+                period=period, title=title, issuer=issuer, requirements=requirements, issued_on=issued_on, actor=actor
+            )
+    except IntegrityError:  # two first drafts of one period at once: the other one was saved
+        raise ConflictError("另一位同事刚刚保存了这期通报的草稿，请刷新页面后再修改。") from None
+
+
+def _save_draft(*, period: Period, title, issuer, requirements, issued_on, actor) -> Bulletin:
     bulletin = Bulletin.objects.select_for_update().filter(period=period).first() or bulletin_for(
         period=period
     )
