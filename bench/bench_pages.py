@@ -333,9 +333,15 @@ def measure(args, env: dict, db: str, size: int, *, built: float | None) -> dict
                 before=lambda sql=sql: admin_sql(url_of(env), sql),
             )
             results[label] = figures(times, path, cached=False)
-    finally:
+    except SystemExit:
+        # a page answered an error: show the server's log (the traceback) before giving up
         os.killpg(gunicorn.pid, signal.SIGTERM)
-        gunicorn.wait(timeout=20)
+        sys.stderr.write(gunicorn.communicate(timeout=20)[1].decode(errors="replace")[-6000:])
+        raise
+    finally:
+        if gunicorn.poll() is None:
+            os.killpg(gunicorn.pid, signal.SIGTERM)
+            gunicorn.wait(timeout=20)
     counts = count_queries(env, page_list)
     for label in results:
         results[label]["queries"] = counts[label][1] if label in counts else None
