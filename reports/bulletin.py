@@ -32,7 +32,7 @@ from tasks.pace import Pace, pace_q
 from tasks.selectors import tasks_visible_to
 
 from .models import Bulletin, Notification, Period, Report, ReportStatus
-from .rollups import LIST_ORDER, PACE_COLUMNS, _task_items, rollup_by_county, rollup_by_department
+from .rollups import LIST_ORDER_SQL, PACE_COLUMNS, _task_items, rollup_by_county, rollup_by_department
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent / "templates_docx" / "bulletin.docx"
 LIST_LIMIT = 200  # tasks listed by name in section 四; the rest are counted ("另有 N 项")
@@ -98,8 +98,8 @@ def bulletin_figures(*, period: Period, today: dt.date) -> dict:
     )
     overdue_q = light_q(Light.OVERDUE, today=today)
     behind_q = pace_q(Pace.BEHIND, today=today) & ~overdue_q
-    overdue_rows = list(tasks.filter(overdue_q).order_by(*LIST_ORDER).values(*columns)[:LIST_LIMIT])
-    behind_rows = list(tasks.filter(behind_q).order_by(*LIST_ORDER).values(*columns)[:LIST_LIMIT])
+    overdue_rows = list(tasks.filter(overdue_q).order_by(*LIST_ORDER_SQL).values(*columns)[:LIST_LIMIT])
+    behind_rows = list(tasks.filter(behind_q).order_by(*LIST_ORDER_SQL).values(*columns)[:LIST_LIMIT])
     behind_only = tasks.filter(behind_q).count()
     overdue_items, behind_items = _task_items([overdue_rows, behind_rows], today=today)
 

@@ -800,6 +800,13 @@ class Dashboard:
 
 
 LIST_ORDER = ("open_due", "document_id", "sort_key")  # oldest deadline first, then in plan order
+# open_due is null for a task lit yellow by 序时进度 (欠进度) without a dated open item: those come last
+LIST_ORDER_SQL = (F("open_due").asc(nulls_last=True), "document_id", "sort_key")
+
+
+def list_key(row: dict) -> tuple:
+    """LIST_ORDER for value rows in Python, nulls last like LIST_ORDER_SQL."""
+    return (row["open_due"] is None, row["open_due"] or dt.date.min, row["document_id"], row["sort_key"])
 
 
 def _urgent_lists(tasks, *, today: dt.date, limit: int) -> list[list[dict]]:
@@ -809,7 +816,7 @@ def _urgent_lists(tasks, *, today: dt.date, limit: int) -> list[list[dict]]:
     columns = ("id", "document__doc_number", "document__title", "path_key", "title", "status", "open_due", *PACE_COLUMNS)
     parts = [
         tasks.filter(light_q(light, today=today))
-        .order_by(*LIST_ORDER)
+        .order_by(*LIST_ORDER_SQL)
         .values(*columns, *LIST_ORDER[1:])
         .annotate(part=Value(i, output_field=IntegerField()))[:limit]
         for i, light in enumerate((Light.OVERDUE, Light.DUE_SOON))
@@ -819,7 +826,7 @@ def _urgent_lists(tasks, *, today: dt.date, limit: int) -> list[list[dict]]:
     else:
         rows = [row for part in parts for row in part]
     lists: list[list[dict]] = [[], []]
-    for row in sorted(rows, key=lambda r: tuple(r[f] for f in LIST_ORDER)):
+    for row in sorted(rows, key=list_key):
         lists[row["part"]].append(row)
     return lists
 

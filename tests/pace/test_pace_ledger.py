@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from departments.models import Role
-from reports.models import Period
+from reports.models import Period, Report
 from reports.rollups import dashboard_overdue, rollup_by_department, rollup_by_plan
 from reports.services import report_get_or_create_for, report_save_draft, report_submit
 from tasks.lights import annotate_light, task_light
@@ -191,7 +191,7 @@ def test_task_page_shows_pace_and_the_chart_loads_the_quarterly_trajectory(
     time_machine.move_to(
         dt.datetime(2026, 10, 2, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))), tick=False
     )
-    from reports.models import Report, TargetValue
+    from reports.models import TargetValue
 
     task = plan["behind"]
     q2 = PeriodFactory(year=2026, quarter=2, is_open=False)
@@ -227,3 +227,19 @@ def test_ledger_filters_by_pace_and_refuses_an_unknown_class(plan, leader, clien
     assert [t["id"] for t in body["results"]] == [plan["ahead"].pk]
     r = api_as(leader).get("/api/tasks/", {"pace": "slow"})
     assert r.status_code == 400 and "序时进度" in r.json()["detail"]
+
+
+def test_a_behind_task_without_an_open_dated_item_lists_last_among_the_yellow_ones(plan, unit_a, leader):
+    # 滞后 reported, its only milestone already done: 欠进度 and yellow, but no open date to sort by
+    doc = plan["behind"].document
+    lagging = TaskFactory(document=doc, path=["二", "1"], lead=[unit_a], status=Progress.LAGGING)
+    MilestoneFactory(task=lagging, date=dt.date(2026, 12, 31), done=True)
+    soon = TaskFactory(document=doc, path=["二", "2"], lead=[unit_a], status=Progress.IN_PROGRESS)
+    MilestoneFactory(task=soon, date=dt.date(2026, 7, 20))
+    for t in (lagging, soon):
+        task_refresh_schedule(task=t)
+    assert Task.objects.get(pk=lagging.pk).open_due is None
+    d = dashboard_overdue(today=TODAY, user=leader, period=Period.objects.get())
+    ids = [t.id for t in d.due_soon]
+    assert ids[0] == soon.pk and ids[-1] == lagging.pk
+    assert d.due_soon[-1].light_reason.startswith("欠进度：牵头单位填报“滞后”")
