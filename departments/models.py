@@ -47,6 +47,13 @@ class Unit(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        secret = (self.webhook_secret or "").strip()
+        if secret and not self.webhook_url:
+            raise ValidationError({"webhook_secret": "填写了加签密钥，请同时填写群机器人 Webhook。"})
+        if secret and (not secret.startswith("SEC") or any(c.isspace() for c in secret)):
+            raise ValidationError({"webhook_secret": "加签密钥应为钉钉机器人安全设置中“加签”下以 SEC 开头的字符串。"})
+
     @property
     def display_name(self) -> str:
         return self.short_name or self.name
@@ -108,34 +115,6 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.display_name or self.username
-
-    @property
-    def is_secretariat(self) -> bool:
-        return self.role == Role.SECRETARIAT
-
-    @property
-    def is_reporter(self) -> bool:
-        return self.role == Role.REPORTER
-
-    @property
-    def is_leader(self) -> bool:
-        return self.role == Role.LEADER
-
-    @property
-    def is_admin_role(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def is_auditor(self) -> bool:
-        return self.role == Role.AUDITOR
-
-    @property
-    def can_edit_ledger(self) -> bool:
-        return self.is_active and self.role == Role.SECRETARIAT
-
-    @property
-    def sees_all_units(self) -> bool:
-        return self.role in (Role.SECRETARIAT, Role.LEADER)
 
 
 class AuditEntryQuerySet(models.QuerySet):

@@ -4,30 +4,11 @@ from django.db import transaction
 
 from reform_ledger.db import current_request
 
+# The domain errors live in the project package (every layer raises them); imported from here by older code.
+from reform_ledger.errors import ApplicationError, ConflictError, PermissionDeniedError  # noqa: F401
+
 from .models import AuditEntry, Role, Unit, UnitAlias, User, normalize_unit_name
 from .selectors import unit_resolve
-
-
-class ApplicationError(Exception):
-    """A domain error with a message for the user (Chinese). `field` names what was wrong, if one thing was."""
-
-    status_code = 400
-
-    def __init__(self, message: str, *, field: str | None = None, extra: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.extra = extra or {}
-
-
-class PermissionDeniedError(ApplicationError):
-    status_code = 403
-
-
-class ConflictError(ApplicationError):
-    """A stale edit: someone saved the object after the caller read it."""
-
-    status_code = 409
 
 
 def request_ip(request=None) -> str | None:
@@ -76,6 +57,20 @@ def audit_log(
         object_repr=str(obj)[:300] if obj is not None else "",
         changes=changes or {},
         message=message,
+    )
+
+
+def export_audit(*, request=None, actor=None, export: str, title: str, filters: dict | None = None, rows: int) -> AuditEntry:
+    """Record one export (issue 18: who, what, the filter, how many rows). `export` names it for searching
+    (ledger, compilation, unit_form, rollup_departments, dashboard, audit_log, ...), `title` says it in Chinese."""
+    shown = {k: str(v) for k, v in (filters or {}).items() if v not in (None, "")}
+    return audit_log(
+        actor=actor,
+        request=request,
+        action="export",
+        object_type=export,
+        changes={"filters": [None, shown], "rows": [None, rows]},
+        message=f"导出{title}，{rows} 行" + (f"（条件：{'；'.join(f'{k}={v}' for k, v in shown.items())}）" if shown else ""),
     )
 
 

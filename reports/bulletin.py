@@ -25,6 +25,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from departments.models import Role, User
+from departments.permissions import has
 from departments.services import ApplicationError, ConflictError, audit_log
 from tasks.lights import light_q
 from tasks.models import ExtensionRequest, Light
@@ -484,9 +485,7 @@ def _notify(bulletin: Bulletin) -> int:
 
 def can_read_bulletins(user) -> bool:
     """The secretariat, leaders and units' reporters read issued 通报; the administrator and the auditor do not."""
-    if not (user and user.is_authenticated and user.is_active):
-        return False
-    return user.role in (Role.SECRETARIAT, Role.LEADER) or (user.role == Role.REPORTER and bool(user.unit_id))
+    return has(user, "bulletins.read")
 
 
 def bulletins_visible_to(*, user):
@@ -497,4 +496,4 @@ def bulletins_visible_to(*, user):
 
 
 def can_write_bulletins(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.role == Role.SECRETARIAT)
+    return has(user, "bulletins.write")

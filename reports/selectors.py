@@ -6,7 +6,7 @@ Other engineers build on these (reminders, roll-ups, dashboard); the names and r
 - ``report_can_edit(*, user, report)`` / ``report_can_review(*, user)``: who may write / review.
 - ``units_due_for_period(*, period)`` / ``tasks_for_unit_in_period(*, unit, period)``: who owes which report.
 - ``period_submission_status(*, period)``: per unit, due / submitted / on time / late / returned / missing.
-- ``period_current()``: the open period a reporter lands on.
+- ``period_current()``: the current period (reports.periods).
 """
 
 from __future__ import annotations
@@ -16,23 +16,23 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from departments.models import Role, Unit
+from departments.models import Unit
+from departments.permissions import has
 from tasks.models import Task, TaskUnit
 
 from .models import Attachment, Period, Report, ReportStatus
+
+# The periods' reads live in reports.periods (the one resolver); these names stay for their callers.
+from .periods import period_current, periods_all, periods_open  # noqa: F401
 
 # ---------------------------------------------------------------------------------------------------------------
 # Permission rule (used by the pages, the DRF permission classes and the services)
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _active(user) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active)
-
-
 def report_can_review(*, user) -> bool:
     """Return, accept, reopen: the secretariat (医改办) only."""
-    return _active(user) and user.role == Role.SECRETARIAT
+    return has(user, "reports.review")
 
 
 def report_can_edit(*, user, report: Report) -> bool:
@@ -41,39 +41,41 @@ def report_can_edit(*, user, report: Report) -> bool:
     A lead unit reads the reports of its responsible units and counties but never writes them; the
     secretariat reviews but does not write; leaders only read.
     """
-    return (
-        _active(user)
-        and user.role == Role.REPORTER
-        and user.unit_id is not None
-        and user.unit_id == report.unit_id
-    )
+    return has(user, "reports.write") and user.unit_id == report.unit_id
 
 
 def reporter_may_write_for(*, user, task: Task, unit: Unit | None = None) -> bool:
     """A reporter may start a report on a task its unit carries (as lead, responsible unit or county)."""
-    unit = unit or (user.unit if _active(user) else None)
-    if not (_active(user) and user.role == Role.REPORTER and unit is not None and user.unit_id == unit.pk):
+    if not has(user, "reports.write"):
+        return False
+    unit = unit or user.unit
+    if user.unit_id != unit.pk:
         return False
     return TaskUnit.objects.filter(task=task, unit=unit).exists() and task.deleted_at is None
 
 
-def reports_visible_to(*, user) -> QuerySet[Report]:
-    """The one rule for who reads which report (pages, API, attachment downloads, task page).
+# A report others may read: one that has been submitted (a returned one was, too). A draft is the unit's own.
+SEEN_BY_OTHERS = ~Q(status=ReportStatus.DRAFT)
 
-    Secretariat and leaders read every report. A reporter reads its own unit's reports and, for the tasks its
-    unit leads (牵头), the reports of the other units on those tasks (read-only). Anyone else reads none.
+
+def reports_visible_to(*, user) -> QuerySet[Report]:
+    """The one rule for who reads which report (pages, API, attachment downloads, task page, exports).
+
+    A reporter reads its own unit's reports, drafts included. Who holds ``reports.read_all`` (secretariat,
+    leaders) reads every unit's submitted reports; a reporter holding ``reports.read_led`` also reads the
+    submitted reports of the other units on the tasks its unit leads (牵头), read-only. Anyone else (the
+    administrator, the auditor) reads none (departments.permissions).
     """
     qs = Report.objects.select_related("task", "task__document", "unit", "period")
-    if not _active(user):
+    if has(user, "reports.read_all"):
+        return qs.filter(SEEN_BY_OTHERS)
+    if not has(user, "reports.write"):
         return qs.none()
-    if user.role in (Role.SECRETARIAT, Role.LEADER):
-        return qs
-    if user.role == Role.REPORTER and user.unit_id:
-        leads = TaskUnit.objects.filter(
-            task=OuterRef("task_id"), unit_id=user.unit_id, role=TaskUnit.Role.LEAD
-        )
-        return qs.filter(task__deleted_at__isnull=True).filter(Q(unit_id=user.unit_id) | Q(Exists(leads)))
-    return qs.none()
+    mine = Q(unit_id=user.unit_id)
+    if has(user, "reports.read_led"):
+        leads = TaskUnit.objects.filter(task=OuterRef("task_id"), unit_id=user.unit_id, role=TaskUnit.Role.LEAD)
+        mine |= Q(Exists(leads)) & SEEN_BY_OTHERS
+    return qs.filter(task__deleted_at__isnull=True).filter(mine)
 
 
 def report_get_visible(*, user, pk) -> Report:
@@ -93,24 +95,6 @@ def tasks_led_by(*, unit: Unit) -> QuerySet[Task]:
     return Task.objects.alive().filter(
         Exists(TaskUnit.objects.filter(task=OuterRef("pk"), unit=unit, role=TaskUnit.Role.LEAD))
     )
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Periods
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def periods_all() -> QuerySet[Period]:
-    return Period.objects.order_by("-year", "-quarter")
-
-
-def periods_open() -> QuerySet[Period]:
-    return periods_all().filter(is_open=True)
-
-
-def period_current() -> Period | None:
-    """The period reporters fill in: the latest open one, else the latest one."""
-    return periods_open().first() or periods_all().first()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -326,3 +310,101 @@ def task_report_history(*, task: Task, user) -> dict:
         points.sort(key=lambda p: (p[0].year, p[0].quarter, p[1].name))
         targets.append((target, points))
     return {"periods": list(by_period.values()), "targets": targets}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What of a report other readers may see (the 汇总表, the ledger export's period columns)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SharedContent:
+    """A report's content as others may read it: what the unit last submitted, never an unsubmitted draft."""
+
+    report: Report
+    progress: str  # the Progress value
+    percent: int | None
+    text: str
+    problems: str
+    next_steps: str
+    target_values: dict  # target id (str) -> value as text
+    from_revision: bool  # True: a returned report, shown as it was when last submitted
+
+    @property
+    def progress_label(self) -> str:
+        from tasks.models import Progress
+
+        return Progress(self.progress).label if self.progress in Progress.values else ""
+
+
+def reports_shared_content(*, period: Period, task_ids, unit_ids=None) -> dict[tuple[int, int], SharedContent]:
+    """(task id, unit id) -> SharedContent for the reports of a period.
+
+    Submitted and accepted reports as they stand. A returned report as it was when last submitted (its
+    ReportRevision of that submit keeps the content), so the unit's edits in progress stay its own. Drafts,
+    never submitted, are left out."""
+    reports = Report.objects.filter(
+        period=period,
+        task__in=task_ids,
+        status__in=[ReportStatus.SUBMITTED, ReportStatus.ACCEPTED, ReportStatus.RETURNED],
+    ).prefetch_related("target_values")
+    if unit_ids is not None:
+        reports = reports.filter(unit__in=unit_ids)
+    reports = list(reports)
+    returned = [r.pk for r in reports if r.status == ReportStatus.RETURNED]
+    last_submit: dict[int, dict] = {}
+    if returned:
+        from .models import ReportRevision
+
+        for report_id, data in (
+            ReportRevision.objects.filter(report__in=returned, action="submit")
+            .order_by("report_id", "-number")
+            .values_list("report_id", "data")
+        ):
+            last_submit.setdefault(report_id, data)
+    out = {}
+    for r in reports:
+        if r.status == ReportStatus.RETURNED:
+            data = last_submit.get(r.pk)
+            if data is None:
+                continue  # returned without a recorded submission: nothing was ever shared
+            content = SharedContent(
+                report=r, progress=data.get("progress") or "", percent=data.get("percent"), text=data.get("text") or "",
+                problems=data.get("problems") or "", next_steps=data.get("next_steps") or "",
+                target_values=dict(data.get("target_values") or {}), from_revision=True,
+            )  # fmt: skip
+        else:
+            content = SharedContent(
+                report=r, progress=r.progress, percent=r.percent, text=r.text, problems=r.problems,
+                next_steps=r.next_steps,
+                target_values={str(tv.target_id): format(tv.value.normalize(), "f") for tv in r.target_values.all()},
+                from_revision=False,
+            )  # fmt: skip
+        out[(r.task_id, r.unit_id)] = content
+    return out
+
+
+def ledger_report_texts(*, period: Period, task_ids, readable_unit_ids: set[int] | None) -> dict:
+    """task id -> (本期进展情况, 存在问题, 下步打算) of the task's (first) lead unit, for the ledger export.
+
+    `readable_unit_ids` (departments.permissions.report_unit_ids_readable): None for readers of every unit, who get
+    the shared content (no drafts); else the reader's own units, whose text it gets as it stands, drafts included
+    (its own work); an empty set gets nothing."""
+    lead: dict[int, int] = {}
+    for task_id, unit_id in (
+        TaskUnit.objects.filter(role=TaskUnit.Role.LEAD, task__in=task_ids)
+        .order_by("task_id", "position")
+        .values_list("task_id", "unit_id")
+    ):
+        lead.setdefault(task_id, unit_id)
+    if readable_unit_ids is None:
+        shared = reports_shared_content(period=period, task_ids=task_ids)
+        return {t: (c.text, c.problems, c.next_steps) for (t, u), c in shared.items() if lead.get(t) == u}
+    if not readable_unit_ids:
+        return {}
+    own = Report.objects.filter(period=period, task__in=task_ids, unit_id__in=readable_unit_ids)
+    return {
+        t: (text, problems, next_steps)
+        for t, u, text, problems, next_steps in own.values_list("task_id", "unit_id", "text", "problems", "next_steps")
+        if lead.get(t) == u
+    }

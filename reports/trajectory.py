@@ -19,11 +19,12 @@ def _number(v):
     return int(v) if v == v.to_integral_value() else float(v)
 
 
-def task_trajectory(*, task: Task, today: dt.date) -> dict:
+def task_trajectory(*, task: Task, today: dt.date, reported: bool = True) -> dict:
     """{"periods": [labels], "percent": {"expected", "reported"}, "targets": [{label, unit, expected, reported}]}
     over the quarters from the task's 序时 start (Task.pace_start) to the later of today and its deadline that
     have a reporting period. Reported values are the submitted or accepted ones of that quarter, the lead unit's
-    first (as Target.latest_value takes them); a quarter without one is null, so the line shows the gap."""
+    first (as Target.latest_value takes them); a quarter without one is null, so the line shows the gap.
+    `reported=False` leaves them all null (a reader who may not read report content)."""
     start = task.pace_start
     by_key = {(p.year, p.quarter): p for p in Period.objects.all()}
     if start is not None:
@@ -48,6 +49,8 @@ def task_trajectory(*, task: Task, today: dt.date) -> dict:
         return leads.index(unit_id) if unit_id in leads else len(leads)
 
     percent: dict[int, tuple] = {}
+    if not reported:
+        periods = []
     for r in Report.objects.filter(task=task, status__in=SUBMITTED, period__in=periods).only(
         "period_id", "unit_id", "percent", "submitted_at"
     ):

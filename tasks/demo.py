@@ -1,5 +1,5 @@
-"""The demo ledger: the two plans in fixtures/plans (hand-checked *.gold.json), their units and aliases,
-quarterly periods 2020–2022 and one account per role. Loading twice changes nothing."""
+"""The demo ledger: the two plans in fixtures/plans (hand-checked *.gold.json), their units and aliases and one
+account per role (reports.demo adds the quarterly periods 2020–2022). Loading twice changes nothing."""
 
 import datetime as dt
 import json
@@ -87,11 +87,14 @@ def _task_data(t: dict) -> TaskData:
     )
 
 
-@transaction.atomic
-def load_demo(*, stdout=None) -> dict:
-    from reports.models import Period, default_due_date
+def demo_config() -> dict:
+    return _load("units.json")
 
-    config = _load("units.json")
+
+@transaction.atomic
+def load_demo_ledger(*, stdout=None) -> dict:
+    """Units, aliases, the two plans and the accounts (the reporting periods: reports.demo.load_demo)."""
+    config = demo_config()
     aliases = _load("unit_aliases.json")
     plans = [_load(f"plans/{name}.gold.json") for name in PLANS]
     _ensure_units(config, aliases, plans)
@@ -116,13 +119,6 @@ def load_demo(*, stdout=None) -> dict:
                 continue
             task_create(document=doc, data=_task_data(t), table=table)
             created_tasks += 1
-    for year in config["periods"]["years"]:
-        for quarter in range(1, 5):
-            Period.objects.get_or_create(
-                year=year,
-                quarter=quarter,
-                defaults={"due_date": default_due_date(year, quarter), "is_open": [year, quarter] in config["periods"]["open"]},
-            )
     accounts = []
     for a in config["accounts"]:
         user, _ = user_upsert(username=a["username"], role=a["role"], password=config["demo_password"], unit_name=a["unit"])

@@ -20,7 +20,9 @@ from departments.permissions import SecretariatRequiredMixin
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 
+from ..jobs import deliveries_enqueue
 from ..models import Delivery, Period, Reminder
+from ..periods import period_current
 from ..reminders import (
     notification_mark_all_read,
     notification_mark_read,
@@ -117,7 +119,8 @@ def _parse_date(value: str, label: str, errors: list[str]) -> dt.date | None:
 def reminder_log_filter(params) -> tuple:
     """Deliveries (one row per recipient and channel) filtered by unit, kind, channel, status and date."""
     errors: list[str] = []
-    qs = Delivery.objects.select_related("reminder__unit", "reminder__period", "reminder__created_by").order_by(
+    qs = Delivery.objects.filter(reminder__isnull=False)  # digests are per person, not a unit's reminder
+    qs = qs.select_related("reminder__unit", "reminder__period", "reminder__created_by").order_by(
         "-reminder__created_at", "-reminder_id", "channel", "id"
     )
     unit = (params.get("unit") or "").strip()
@@ -183,9 +186,9 @@ def remind_unit(request):
     units = Unit.objects.filter(deleted_at__isnull=True, is_active=True).order_by("kind", "sort_order", "name")
     periods = Period.objects.order_by("-year", "-quarter")
     values = {"unit": request.GET.get("unit", ""), "period": "", "message": "", "escalation": "0"}
-    open_period = periods.filter(is_open=True).first()
-    if open_period:
-        values["period"] = str(open_period.pk)
+    current = period_current()
+    if current:
+        values["period"] = str(current.pk)
     error, error_field = None, None
     if request.method == "POST":
         values = {k: (request.POST.get(k) or "").strip() for k in ("unit", "period", "message", "escalation")}
@@ -210,6 +213,7 @@ def remind_unit(request):
                 escalation=escalation,
                 now=timezone.now(),
                 request=request,
+                deliver=deliveries_enqueue,
             )
         except ApplicationError as exc:
             error, error_field = exc.message, exc.field

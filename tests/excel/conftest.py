@@ -13,7 +13,7 @@ HEADER = ["序号", "任务来源(文件/文号)", "重点任务", "目标任务
 
 @pytest.fixture
 def demo(db):
-    from tasks.demo import load_demo
+    from reports.demo import load_demo
 
     load_demo()
 
