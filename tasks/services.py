@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import F
 
 from departments.models import Unit, UnitKind
@@ -313,9 +314,33 @@ def tasks_refresh_pace(*, task_ids=None, batch: int = 2000) -> int:
                 for k, v in values.items():
                     setattr(task, k, v)
                 dirty.append(task)
-        Task.objects.bulk_update(dirty, ["deadline", *PACE_FIELDS], batch_size=500)
+        _write_pace(dirty)
         changed += len(dirty)
     return changed
+
+
+def _write_pace(tasks: list[Task]) -> None:
+    """Store deadline and the 序时进度 dates of many tasks. On PostgreSQL one UPDATE … FROM (VALUES …) per call:
+    bulk_update's CASE per field and row made 20,000 tasks take a minute; this takes about a second."""
+    if not tasks:
+        return
+    fields = ["deadline", *PACE_FIELDS]
+    if connection.vendor != "postgresql":
+        Task.objects.bulk_update(tasks, fields, batch_size=500)
+        return
+    types = {"deadline": "date", "pace_fixed": "varchar", "pace_start": "date", "pace_behind_on": "date",
+             "pace_ahead_until": "date", "pace_measured": "boolean"}  # fmt: skip
+    row = "(" + ", ".join(["%s::bigint"] + [f"%s::{types[f]}" for f in fields]) + ")"
+    sets = ", ".join(f"{f} = v.{f}" for f in fields)
+    with connection.cursor() as cursor:
+        for i in range(0, len(tasks), 1000):
+            chunk = tasks[i : i + 1000]
+            params = [v for t in chunk for v in (t.pk, *(getattr(t, f) for f in fields))]
+            cursor.execute(
+                f"UPDATE {Task._meta.db_table} AS t SET {sets} "
+                f"FROM (VALUES {', '.join([row] * len(chunk))}) AS v(id, {', '.join(fields)}) WHERE t.id = v.id",
+                params,
+            )
 
 
 def tasks_refresh_pace_missing() -> int:
