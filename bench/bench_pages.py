@@ -36,6 +36,7 @@ import json
 import os
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -425,10 +426,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--stale-requests", type=int, default=15, help="requests per stale-cache scenario")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--port", type=int, default=8911, help="0: any free port")
-    parser.add_argument(
-        "--db-prefix", default="bench_pages", help="names of the bench databases: <prefix>_<size> (shared servers)"
-    )
+    parser.add_argument("--port", type=int, default=0, help="gunicorn's port; 0: a free one")
+    parser.add_argument("--db-prefix", default="bench_pages", help="bench databases are <prefix>_<size>")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
     parser.add_argument(
         "--reuse",
@@ -436,9 +435,7 @@ def main() -> None:
         help="measure a database kept by an earlier --keep run (migrated, not rebuilt); implies --keep",
     )
     args = parser.parse_args()
-    if args.port == 0:
-        import socket
-
+    if not args.port:  # a fixed port would collide with another run on the same machine
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             args.port = sock.getsockname()[1]

@@ -21,7 +21,10 @@ responsible units) read only reports that have been submitted (drafts are never 
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.auth.mixins import AccessMixin
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
@@ -174,6 +177,23 @@ def report_unit_ids_readable(user) -> set[int] | None:
 
 
 # --- views and the API ---------------------------------------------------------------------------------------
+
+
+def capability_required(capability: str):
+    """Function views: anonymous users go to the sign-in page; a user without ``capability`` gets 403."""
+    RULES[capability]  # noqa: B018 - fail at import time on a misspelt capability
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            require(request.user, capability)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 class CapabilityRequiredMixin(AccessMixin):

@@ -15,15 +15,12 @@ class ReportsConfig(AppConfig):
     def ready(self):
         from tasks.signals import plan_imported
 
-        from . import receivers, services, triggers  # noqa: F401 - receivers connects its signal handlers
+        from . import invalidation, receivers, services  # noqa: F401 - receivers connects its signal handlers
 
         plan_imported.connect(services.periods_from_plan, dispatch_uid="reports_periods_from_plan")
 
         # Once per migrate run, not once per app: reports is the sender, whatever is being migrated.
-        pre_migrate.connect(
-            triggers.drop_sqlite_triggers, sender=self, dispatch_uid="reports_sqlite_triggers_drop"
-        )
-        post_migrate.connect(
-            triggers.create_sqlite_triggers, sender=self, dispatch_uid="reports_sqlite_triggers_create"
-        )
+        # The revision triggers (reports.invalidation), generated for the database at hand after every migrate.
+        pre_migrate.connect(invalidation.before_migrate, sender=self, dispatch_uid="reports_triggers_drop")
+        post_migrate.connect(invalidation.after_migrate, sender=self, dispatch_uid="reports_triggers_install")
         post_migrate.connect(_empty_rollup_caches, sender=self, dispatch_uid="reports_rollup_caches_empty")

@@ -427,8 +427,8 @@ class NoticeEvent(models.Model):
 
 
 class UnitRevision(models.Model):
-    """A counter per unit, raised by database triggers (migrations 0002 and 0004) whenever anything that goes into
-    the unit's roll-up figures or its dashboard lines changes: its task assignments, those tasks' status, deadlines,
+    """A counter per unit, raised by database triggers (defined in reports.invalidation) whenever anything that goes
+    into the unit's roll-up figures or its dashboard lines changes: its task assignments, those tasks' status, deadlines,
     titles, milestones and targets and their document's name, its reports, the unit itself. Triggers rather than
     services or signals, because the ledger is also written by COPY, bulk updates and raw SQL (Excel import, plan
     import, scale data), and a forgotten write path would leave a figure wrong.

@@ -327,7 +327,7 @@ def _compute_figures(
 
 
 def figures_cache_enabled() -> bool:
-    """The cache is trusted only where migration reports.0002 installed the revision triggers."""
+    """The cache is trusted only where reports.invalidation installs the revision triggers."""
     return connection.vendor in ("postgresql", "sqlite")
 
 

@@ -38,6 +38,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from departments.models import Unit
+from departments.permissions import has
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError, audit_log
 from reform_ledger.db import retry_transaction
 from reform_ledger.uploads import UploadRejected, inspect_zip
@@ -102,13 +103,18 @@ def _require_reviewer(actor):
         raise PermissionDeniedError("只有医改办工作人员可以执行此操作。")
 
 
+def _require_period_manager(actor):
+    if not has(actor, "periods.manage"):
+        raise PermissionDeniedError("只有医改办工作人员可以管理填报期。")
+
+
 @retry_transaction
 def period_open(*, year, quarter, due_date=None, actor=None) -> tuple[Period, bool]:
     """Open the reporting period (year, quarter); due date defaults to the 20th of the quarter's last month.
 
     Opening a period that exists re-opens it (and sets the due date if one is given). Returns (period, created).
     """
-    _require_reviewer(actor)
+    _require_period_manager(actor)
     year, quarter = _parse_year_quarter(year, quarter)
     due = _parse_due(due_date)
     period = Period.objects.select_for_update().filter(year=year, quarter=quarter).first()
@@ -160,7 +166,7 @@ def periods_from_plan(*, document, reporting_dates: list[dict], year: int, actor
 @retry_transaction
 def period_close(*, period: Period, actor=None) -> Period:
     """Close a period: no new reports can be started in it (existing ones can still be finished and reviewed)."""
-    _require_reviewer(actor)
+    _require_period_manager(actor)
     period = Period.objects.select_for_update().get(pk=period.pk)
     if period.is_open:
         period.is_open = False
@@ -172,7 +178,7 @@ def period_close(*, period: Period, actor=None) -> Period:
 @retry_transaction
 def period_set_due_date(*, period: Period, due_date, actor=None) -> Period:
     """Change a period's due date. Reports already submitted keep the timeliness they had when submitted."""
-    _require_reviewer(actor)
+    _require_period_manager(actor)
     due = _parse_due(due_date)
     if due is None:
         raise ApplicationError("请填写报送截止日。", field="due_date")

@@ -15,3 +15,25 @@ def test_every_page_is_chinese_whatever_the_browser_asks(client, db):
     assert response.status_code == 200
     assert "登录" in response.content.decode()
     assert "django.middleware.locale.LocaleMiddleware" not in settings.MIDDLEWARE
+
+
+def test_the_deployment_check_is_clean_with_the_production_settings(tmp_path):
+    """What .ci/run checks, so a warning shows up in the tests too (a new view, setting or schema problem)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "reform_ledger.settings.production",
+        "SECRET_KEY": "test-check-deploy-" + "x" * 50,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        "CELERY_BROKER_URL": "memory://",
+        "ALLOWED_HOSTS": "ledger.example.gov.cn",
+        "CSRF_TRUSTED_ORIGINS": "https://ledger.example.gov.cn",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

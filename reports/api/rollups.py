@@ -6,8 +6,8 @@
 - GET /api/dashboard/overdue/?period=ID&limit=N: overdue (red, oldest first), due_soon (yellow), units (ranked by
   overdue count, then on-time rate), plus the counts, on-time rates and targets at risk.
 
-Definitions: reports.rollups. Same permission rule as the pages (`can_view_rollups`; a reporter gets its own
-unit's row only).
+Definitions: reports.rollups. Same permission rule as the pages (`figures.read` in departments.permissions; a
+reporter gets its own unit's row only).
 """
 
 from django.urls import path
@@ -15,12 +15,11 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from departments.permissions import HasCapability
 from departments.services import ApplicationError
 from reform_ledger.drf import Pagination
 from reform_ledger.params import is_id
@@ -101,15 +100,13 @@ class _RollupView(ListAPIView):
     """A list view (so the schema shows the paginated {count, next, previous, results} object with page and
     page_size) over the roll-up rows, which are computed, not a queryset."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [HasCapability.of("figures.read")]
     serializer_class = RollupRowSerializer
     pagination_class = Pagination
     filter_backends: list = []
     county = False
 
     def list(self, request, *args, **kwargs):
-        if not rollups.can_view_rollups(request.user):
-            raise PermissionDenied("汇总数据仅向领导、医改办和各单位填报员开放。")
         today = timezone.localdate()
         period = rollups.period_resolve(value=request.query_params.get("period"), today=today)
         select = rollups.rollup_by_county if self.county else rollups.rollup_by_department
@@ -145,11 +142,9 @@ class RollupCounties(_RollupView):
     summary="超期看板",
 )
 class DashboardOverdue(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [HasCapability.of("figures.read")]
 
     def get(self, request):
-        if not rollups.can_view_rollups(request.user):
-            raise PermissionDenied("超期看板仅向领导、医改办和各单位填报员开放。")
         today = timezone.localdate()
         period = rollups.period_resolve(value=request.query_params.get("period"), today=today)
         raw = (request.query_params.get("limit") or "").strip()

@@ -2,99 +2,9 @@
 
 from django.db import migrations, models
 
-# Triggers that raise reports_unitrevision.rev for every unit whose roll-up figures a write may change (see
-# reports.models.UnitRevision). PostgreSQL: one statement-level trigger per table and event with transition
-# tables, so a COPY or bulk UPDATE of 10,000 rows bumps each unit once; units are bumped in id order so two
-# writers lock revision rows in the same order. SQLite (the development default): reports.triggers.
-
-PG_CREATE = """
-CREATE OR REPLACE FUNCTION reports_bump_units(ids bigint[]) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO reports_unitrevision (unit_id, rev)
-    SELECT DISTINCT u, 1 FROM unnest(ids) AS u WHERE u IS NOT NULL ORDER BY u
-    ON CONFLICT (unit_id) DO UPDATE SET rev = reports_unitrevision.rev + 1;
-$$;
-
--- task assignments and reports: the units named in the changed rows
-CREATE OR REPLACE FUNCTION reports_fig_unit_new() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN PERFORM reports_bump_units(ARRAY(SELECT unit_id FROM new_rows)); RETURN NULL; END $$;
-CREATE OR REPLACE FUNCTION reports_fig_unit_old() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN PERFORM reports_bump_units(ARRAY(SELECT unit_id FROM old_rows)); RETURN NULL; END $$;
-CREATE OR REPLACE FUNCTION reports_fig_unit_both() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM reports_bump_units(ARRAY(SELECT unit_id FROM new_rows UNION SELECT unit_id FROM old_rows));
-    RETURN NULL;
-END $$;
-
--- tasks: the units of tasks whose status, earliest open deadline or deletion changed
-CREATE OR REPLACE FUNCTION reports_fig_task_upd() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM reports_bump_units(ARRAY(
-        SELECT tu.unit_id FROM tasks_taskunit tu
-        JOIN new_rows n ON n.id = tu.task_id JOIN old_rows o ON o.id = n.id
-        WHERE (n.status, n.open_due, n.deleted_at) IS DISTINCT FROM (o.status, o.open_due, o.deleted_at)));
-    RETURN NULL;
-END $$;
-
--- targets: the units of their tasks
-CREATE OR REPLACE FUNCTION reports_fig_target_new() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM reports_bump_units(ARRAY(
-        SELECT tu.unit_id FROM tasks_taskunit tu WHERE tu.task_id IN (SELECT task_id FROM new_rows)));
-    RETURN NULL;
-END $$;
-CREATE OR REPLACE FUNCTION reports_fig_target_old() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM reports_bump_units(ARRAY(
-        SELECT tu.unit_id FROM tasks_taskunit tu WHERE tu.task_id IN (SELECT task_id FROM old_rows)));
-    RETURN NULL;
-END $$;
-
--- units: the unit itself (deleted, deactivated)
-CREATE OR REPLACE FUNCTION reports_fig_unit_self() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN PERFORM reports_bump_units(ARRAY(SELECT id FROM new_rows)); RETURN NULL; END $$;
-"""
-
-# (table, event, function, referencing)
-PG_TRIGGERS = [
-    ("tasks_taskunit", "INSERT", "reports_fig_unit_new", "NEW TABLE AS new_rows"),
-    ("tasks_taskunit", "DELETE", "reports_fig_unit_old", "OLD TABLE AS old_rows"),
-    ("tasks_taskunit", "UPDATE", "reports_fig_unit_both", "NEW TABLE AS new_rows OLD TABLE AS old_rows"),
-    ("reports_report", "INSERT", "reports_fig_unit_new", "NEW TABLE AS new_rows"),
-    ("reports_report", "DELETE", "reports_fig_unit_old", "OLD TABLE AS old_rows"),
-    ("reports_report", "UPDATE", "reports_fig_unit_both", "NEW TABLE AS new_rows OLD TABLE AS old_rows"),
-    ("tasks_task", "UPDATE", "reports_fig_task_upd", "NEW TABLE AS new_rows OLD TABLE AS old_rows"),
-    ("tasks_target", "INSERT", "reports_fig_target_new", "NEW TABLE AS new_rows"),
-    ("tasks_target", "DELETE", "reports_fig_target_old", "OLD TABLE AS old_rows"),
-    ("tasks_target", "UPDATE", "reports_fig_target_new", "NEW TABLE AS new_rows"),
-    ("departments_unit", "UPDATE", "reports_fig_unit_self", "NEW TABLE AS new_rows"),
-]
-
-
-def _trigger_name(table: str, event: str) -> str:
-    return f"reports_fig_{table}_{event.lower()}"
-
-
-def create_triggers(apps, schema_editor):
-    conn = schema_editor.connection
-    with conn.cursor() as cursor:
-        if conn.vendor == "postgresql":
-            cursor.execute(PG_CREATE)
-            for table, event, function, referencing in PG_TRIGGERS:
-                name = _trigger_name(table, event)
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-                cursor.execute(
-                    f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {referencing} "
-                    f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
-                )
-        # SQLite: reports.triggers installs them after every migrate (a table remake would break them here).
-
-
-def drop_triggers(apps, schema_editor):
-    conn = schema_editor.connection
-    if conn.vendor == "postgresql":
-        with conn.cursor() as cursor:
-            for table, event, *_ in PG_TRIGGERS:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {_trigger_name(table, event)} ON {table}")
+# The revision triggers this migration once installed in SQL of its own are generated from one definition,
+# reports.invalidation, for PostgreSQL and SQLite alike, and installed after every migrate (reports.apps).
+# The no-op keeps the migration graph as it was.
 
 
 class Migration(migrations.Migration):
@@ -146,5 +56,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(create_triggers, drop_triggers),
+        migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop),
     ]

@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from departments.models import Unit, User
-from departments.permissions import SecretariatRequiredMixin
+from departments.permissions import capability_required
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 
@@ -83,26 +83,6 @@ def inbox_mark_all_read(request):
     n = notification_mark_all_read(user=request.user, now=timezone.now())
     messages.success(request, f"已将 {n} 条消息标为已读。")
     return _back(request)
-
-
-def _wrap_with_mixin(view):
-    """The one secretariat rule (SecretariatRequiredMixin) on a function view: anonymous → login, others → 403."""
-
-    class Terminal:
-        def dispatch(self, request, *args, **kwargs):
-            return view(request, *args, **kwargs)
-
-    class Gate(SecretariatRequiredMixin, Terminal):
-        pass
-
-    def wrapped(request, *args, **kwargs):
-        gate = Gate()
-        gate.request = request
-        return gate.dispatch(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 def _parse_date(value: str, label: str, errors: list[str]) -> dt.date | None:
@@ -177,8 +157,21 @@ def reminder_log(request):
             "units": Unit.objects.filter(deleted_at__isnull=True, is_active=True).order_by("kind", "sort_order", "name"),
             "query": _query_without_page(request),
             "undelivered": Reminder.objects.filter(deliveries__isnull=True).count(),
+            "digests": _recent_digest_deliveries(),
         },
     )
+
+
+def _recent_digest_deliveries(limit: int = 50) -> list[Delivery]:
+    """The latest per-person digests (每日汇总) and whether they went out: they are not any unit's reminder."""
+    rows = list(
+        Delivery.objects.filter(digest__isnull=False)
+        .select_related("digest__user")
+        .order_by("-digest__sweep_on", "-id")[:limit]
+    )
+    for d in rows:
+        d.recipient_label = str(d.digest.user) if d.recipient.startswith("user:") else d.recipient
+    return rows
 
 
 def remind_unit(request):
@@ -235,8 +228,8 @@ def remind_unit(request):
     )
 
 
-reminder_log_view = _wrap_with_mixin(reminder_log)
-remind_unit_view = _wrap_with_mixin(remind_unit)
+reminder_log_view = capability_required("reminders.manage")(reminder_log)
+remind_unit_view = capability_required("reminders.manage")(remind_unit)
 
 urlpatterns = [
     path("inbox/", inbox, name="inbox"),

@@ -2,6 +2,7 @@
 waits longer is handed to a second worker and the reminder goes out twice), however many attempts are allowed."""
 
 import pytest
+from celery.exceptions import Retry
 from celery.utils.time import get_exponential_backoff_interval
 
 from reports import jobs
@@ -25,3 +26,27 @@ def test_even_the_twentieth_retry_waits_no_longer_than_the_cap(settings):
     ]
     assert waits[:3] == [60, 120, 240]
     assert max(waits) == task.retry_backoff_max < visibility
+
+
+@pytest.mark.django_db
+def test_a_failed_attempt_is_handed_back_to_celery_with_a_wait_below_the_cap(monkeypatch):
+    monkeypatch.setattr(jobs.reminders, "delivery_send", lambda **kwargs: "failed")
+    task = jobs.delivery_send
+    eager = task.app.conf.task_always_eager
+    task.app.conf.task_always_eager = False  # the retry goes to the (in-memory) broker
+    try:
+        _retry_three_times(task)
+    finally:
+        task.app.conf.task_always_eager = eager
+
+
+def _retry_three_times(task):
+    for retries in (0, 3, 12):
+        task.push_request(id=f"job-{retries}", args=[123456], kwargs={}, is_eager=False, retries=retries,
+                          called_directly=False)
+        try:
+            with pytest.raises(Retry) as raised:
+                task.run(123456)  # no such delivery: 0 attempts so far, below the maximum
+        finally:
+            task.pop_request()
+        assert 0 <= raised.value.when <= task.retry_backoff_max

@@ -378,3 +378,34 @@ def test_compilation_shows_submitted_reports_only():
     text = _xlsx_text(world.clients["leader"].get(reverse("reports:compilation-export")))
     assert "医保局已完成支付方式改革" in text and "县区进展" in text
     assert "草稿：尚未提交" not in text
+
+
+@pytest.mark.django_db
+def test_the_menu_offers_every_role_exactly_the_pages_it_may_open():
+    """The header menu asks the same table: every item opens for that role, and every menu page it may open is
+    offered (the admin console counts as open for the administrator only)."""
+    from reform_ledger.context_processors import NAV
+
+    world = build_world()
+    for role in ROLES[1:]:
+        client = world.clients[role]
+        response = client.get(reverse("departments:password-change"))  # a page every signed-in role may open
+        offered = {item["url"] for item in response.context["nav_items"]}
+        for name, _label, _capability in NAV:
+            url = reverse(name)
+            answer = _answer(client.get(url))
+            opens = answer == "200"
+            assert (url in offered) == opens, f"{role}: menu {'offers' if url in offered else 'hides'} {url} ({answer})"
+
+
+@pytest.mark.django_db
+def test_templates_ask_the_table_through_user_can():
+    from django.template import Context, Template
+
+    from reform_ledger.context_processors import UserCan
+
+    world = build_world()
+    template = Template("{% if user_can.ledger_edit %}edit{% endif %}|{% if user_can.audit_read %}audit{% endif %}")
+    assert template.render(Context({"user_can": UserCan(world.objects["secretariat"])})) == "edit|"
+    assert template.render(Context({"user_can": UserCan(world.objects["auditor"])})) == "|audit"
+    assert template.render(Context({"user_can": UserCan(world.objects["reporter_a"])})) == "|"

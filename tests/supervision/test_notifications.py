@@ -332,3 +332,17 @@ def test_a_unit_robot_secret_must_look_like_a_dingtalk_secret(unit_a):
     unit_a.webhook_url = "https://oapi.dingtalk.com/robot/send?access_token=x"
     unit_a.webhook_secret = "SECok"
     unit_a.full_clean()
+
+
+def test_the_reminder_log_shows_digests_and_why_one_failed(
+    late_units, leader, settings, client_as, secretariat
+):
+    settings.EMAIL_BACKEND = "tests.reminders.backends.SMTPDownBackend"
+    for day in days("2026-03-21", "2026-03-31"):
+        sweep(day)
+    failed = Delivery.objects.filter(digest__user=leader, channel="email").first()
+    assert failed is not None and failed.status == "failed"
+    html = client_as(secretariat).get("/reminders/").content.decode()
+    assert (
+        'data-testid="digest-log"' in html and "leader@example.gov.cn" in html and failed.error[:10] in html
+    )

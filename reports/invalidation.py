@@ -1,0 +1,218 @@
+"""What invalidates the cached roll-up figures and dashboards: the one definition, and the triggers made from it.
+
+Every committed write that can change a unit's roll-up figures or a line of the leaders' dashboard raises that
+unit's row in reports_unitrevision (reports.models.UnitRevision); a cached UnitFigures row is valid while its
+unit's revision is unchanged, a cached dashboard while the sum of all revisions is (reports.rollups). The
+database raises the revisions itself, with triggers, so that every write path -- forms, API, the Excel import's
+COPY and bulk UPDATEs, the admin, a psql session -- invalidates alike and in the same transaction.
+
+RULES below is the definition. Both dialects are generated from it: PostgreSQL gets one statement-level trigger
+per table and event, reading the transition tables (a COPY of 10,000 rows bumps each unit once, in unit order so
+two writers lock revision rows in the same order); SQLite, the development default, row-level triggers (it has no
+statement triggers; volumes there are small). Both are (re)installed after every `migrate` (reports.apps), so a
+change here reaches every database with the next migrate; on SQLite they are also dropped before it, because
+SQLite's table rebuilds fail on triggers that name a table being rebuilt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connections, transaction
+
+UNIT, TASK, DOCUMENT = "unit", "task", "document"
+ALL = ("INSERT", "UPDATE", "DELETE")
+PREFIX = "reports_fig_"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A write on `table` (one of `events`) bumps the units named by the row's `column`: a unit id (UNIT), a
+    task id (TASK: the task's units, or unit 0 when no unit carries it), or a document id (DOCUMENT: the units of
+    its tasks). With `changed`, an UPDATE bumps only when one of those columns changed."""
+
+    table: str
+    events: tuple[str, ...]
+    column: str
+    names: str
+    changed: tuple[str, ...] = ()
+
+
+RULES = [
+    Rule("tasks_taskunit", ALL, "unit_id", UNIT),  # a unit given or taken a task
+    Rule("reports_report", ALL, "unit_id", UNIT),  # a unit's report: timeliness, progress, targets met
+    Rule("tasks_task", ("INSERT", "DELETE"), "id", TASK),
+    # a task's light, its place on the dashboard and the words shown there
+    Rule("tasks_task", ("UPDATE",), "id", TASK,
+         changed=("status", "open_due", "deleted_at", "title", "path_key", "sort_key", "document_id")),
+    Rule("tasks_target", ALL, "task_id", TASK),  # targets met / at risk
+    Rule("tasks_milestone", ALL, "task_id", TASK),  # deadlines: overdue, due soon
+    Rule("tasks_document", ("UPDATE",), "id", DOCUMENT, changed=("doc_number", "title")),  # shown beside each task
+    Rule("departments_unit", ("UPDATE",), "id", UNIT),  # renamed, deactivated, deleted
+]
+
+TABLES = sorted({r.table for r in RULES} | {"reports_unitrevision"})
+
+
+def _triggers() -> list[tuple[str, str, Rule]]:
+    """(trigger name, event, rule) for every table and event."""
+    out = []
+    for rule in RULES:
+        for event in rule.events:
+            out.append((f"{PREFIX}{rule.table}_{event.lower()}", event, rule))
+    names = [name for name, *_ in out]
+    assert len(names) == len(set(names)), "two rules for one table and event"
+    return out
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------------
+
+PG_HELPERS = [
+    f"""CREATE FUNCTION {PREFIX}bump_units(ids bigint[]) RETURNS void LANGUAGE sql AS $$
+        INSERT INTO reports_unitrevision (unit_id, rev)
+        SELECT DISTINCT u, 1 FROM unnest(ids) AS u WHERE u IS NOT NULL ORDER BY u
+        ON CONFLICT (unit_id) DO UPDATE SET rev = reports_unitrevision.rev + 1;
+    $$""",
+    f"""CREATE FUNCTION {PREFIX}bump_tasks(ids bigint[]) RETURNS void LANGUAGE sql AS $$
+        SELECT {PREFIX}bump_units(ARRAY(
+            SELECT COALESCE(tu.unit_id, 0) FROM unnest(ids) AS t(id) LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id));
+    $$""",
+]
+
+
+def _pg_rows(rule: Rule, event: str) -> str:
+    col = rule.column
+    if event == "INSERT":
+        return f"SELECT {col} FROM new_rows"
+    if event == "DELETE":
+        return f"SELECT {col} FROM old_rows"
+    if rule.changed:
+        new = ", ".join(f"n.{c}" for c in rule.changed)
+        old = ", ".join(f"o.{c}" for c in rule.changed)
+        return f"SELECT n.{col} FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE ({new}) IS DISTINCT FROM ({old})"
+    return f"SELECT {col} FROM new_rows UNION SELECT {col} FROM old_rows"
+
+
+def _pg_bump(rule: Rule, rows: str) -> str:
+    if rule.names == UNIT:
+        return f"PERFORM {PREFIX}bump_units(ARRAY({rows}));"
+    if rule.names == TASK:
+        return f"PERFORM {PREFIX}bump_tasks(ARRAY({rows}));"
+    return f"PERFORM {PREFIX}bump_tasks(ARRAY(SELECT t.id FROM tasks_task t WHERE t.document_id IN ({rows})));"
+
+
+def postgresql_statements() -> list[str]:
+    statements = list(PG_HELPERS)
+    for name, event, rule in _triggers():
+        referencing = {"INSERT": "NEW TABLE AS new_rows", "DELETE": "OLD TABLE AS old_rows"}.get(
+            event, "NEW TABLE AS new_rows OLD TABLE AS old_rows"
+        )
+        statements.append(
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN {_pg_bump(rule, _pg_rows(rule, event))} RETURN NULL; END $$;"
+        )
+        statements.append(
+            f"CREATE TRIGGER {name} AFTER {event} ON {rule.table} REFERENCING {referencing} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {name}();"
+        )
+    return statements
+
+
+def _pg_drop(cursor) -> None:
+    # Every trigger and function of ours, including those of earlier definitions (migrations reports.0002/0004).
+    cursor.execute(
+        "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE %s",
+        [PREFIX.replace("_", r"\_") + "%"],
+    )
+    for name, table in cursor.fetchall():
+        cursor.execute(f'DROP TRIGGER IF EXISTS "{name}" ON {table}')
+    cursor.execute(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = current_schema() AND (p.proname LIKE %s OR p.proname IN ('reports_bump_units', 'reports_bump_tasks'))",
+        [PREFIX.replace("_", r"\_") + "%"],
+    )
+    for (signature,) in cursor.fetchall():
+        cursor.execute(f"DROP FUNCTION IF EXISTS {signature} CASCADE")
+
+
+# --- SQLite ---------------------------------------------------------------------------------------------------
+
+def _sqlite_source(rule: Rule, ref: str) -> str:
+    # SQLite needs a WHERE in an INSERT … SELECT … ON CONFLICT (it could be read as a join constraint otherwise).
+    if rule.names == UNIT:
+        return f"SELECT {ref}, 1 WHERE true"
+    if rule.names == TASK:
+        return (f"SELECT COALESCE(tu.unit_id, 0), 1 FROM (SELECT {ref} AS id) t "
+                f"LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id WHERE true")
+    return (f"SELECT COALESCE(tu.unit_id, 0), 1 FROM tasks_task t LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id "
+            f"WHERE t.document_id = {ref}")
+
+
+def sqlite_statements() -> list[str]:
+    statements = []
+    for name, event, rule in _triggers():
+        refs = {"INSERT": ["NEW"], "DELETE": ["OLD"]}.get(event, ["NEW"] if rule.changed else ["NEW", "OLD"])
+        body = " ".join(
+            "INSERT INTO reports_unitrevision (unit_id, rev) "
+            f"{_sqlite_source(rule, f'{row}.{rule.column}')} ON CONFLICT(unit_id) DO UPDATE SET rev = rev + 1;"
+            for row in refs
+        )
+        when = ""
+        if event == "UPDATE" and rule.changed:
+            new = ", ".join(f"NEW.{c}" for c in rule.changed)
+            old = ", ".join(f"OLD.{c}" for c in rule.changed)
+            when = f" WHEN ({new}) IS NOT ({old})"
+        statements.append(f"CREATE TRIGGER {name} AFTER {event} ON {rule.table} FOR EACH ROW{when} BEGIN {body} END")
+    return statements
+
+
+def _sqlite_drop(cursor) -> None:
+    cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?", [PREFIX + "%"])
+    for (name,) in cursor.fetchall():
+        cursor.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+
+
+# --- install / remove ----------------------------------------------------------------------------------------
+
+def triggers_remove(*, using: str = "default") -> None:
+    conn = connections[using]
+    with transaction.atomic(using=using), conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            _pg_drop(cursor)
+        elif conn.vendor == "sqlite":
+            _sqlite_drop(cursor)
+
+
+def triggers_install(*, using: str = "default") -> bool:
+    """Replace whatever revision triggers the database has by those of RULES. False (and nothing done) when the
+    schema is only partly migrated (e.g. `migrate tasks 0001`)."""
+    conn = connections[using]
+    if conn.vendor not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"revision triggers for {conn.vendor}")
+    with transaction.atomic(using=using), conn.cursor() as cursor:
+        if not set(TABLES) <= set(conn.introspection.table_names(cursor)):
+            # Migrated only part of the way (e.g. `migrate tasks 0001`), or back: no trigger may name a missing table.
+            if conn.vendor == "postgresql":
+                _pg_drop(cursor)
+            else:
+                _sqlite_drop(cursor)
+            return False
+        if conn.vendor == "postgresql":
+            _pg_drop(cursor)
+            statements = postgresql_statements()
+        else:
+            _sqlite_drop(cursor)
+            statements = sqlite_statements()
+        for statement in statements:
+            cursor.execute(statement)
+    return True
+
+
+def before_migrate(*, using: str = "default", **kwargs) -> None:
+    """pre_migrate: SQLite only (its table rebuilds break on triggers naming the table)."""
+    if connections[using].vendor == "sqlite":
+        triggers_remove(using=using)
+
+
+def after_migrate(*, using: str = "default", **kwargs) -> None:
+    triggers_install(using=using)

@@ -1,0 +1,76 @@
+"""The revision triggers come from one definition (reports.invalidation.RULES) on either database, and are what
+the database has after migrate."""
+
+import pytest
+from django.db import connection
+
+from reports import invalidation
+from reports.models import UnitRevision
+from tests.factories import DocumentFactory, TaskFactory, UnitFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def installed() -> set[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'reports\\_fig\\_%'")
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'reports_fig_%'")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def revs() -> dict[int, int]:
+    return dict(UnitRevision.objects.values_list("unit_id", "rev"))
+
+
+def test_the_database_has_exactly_one_trigger_per_rule_and_event():
+    expected = {name for name, _event, _rule in invalidation._triggers()}
+    assert installed() == expected
+    assert invalidation.triggers_install()  # again: replaced, not doubled
+    assert installed() == expected
+
+
+def test_both_dialects_cover_the_same_tables_and_events():
+    pg = [s for s in invalidation.postgresql_statements() if s.startswith("CREATE TRIGGER")]
+    sqlite = invalidation.sqlite_statements()
+    assert len(pg) == len(sqlite) == sum(len(r.events) for r in invalidation.RULES)
+    assert [s.split()[2] for s in pg] == [s.split()[2] for s in sqlite]
+
+
+def test_a_task_change_bumps_its_units_only_when_a_watched_column_changes():
+    unit = UnitFactory()
+    task = TaskFactory(lead=[unit])
+    before = revs()
+    task.note = "备注改了"  # not shown on the dashboard nor counted in a figure
+    task.save(update_fields=["note"])
+    assert revs() == before
+    task.title = "新的标题"
+    task.save(update_fields=["title"])
+    assert revs()[unit.pk] == before[unit.pk] + 1
+
+
+def test_a_renamed_document_bumps_the_units_of_its_tasks_and_unit_zero_for_tasks_without_units():
+    unit, other = UnitFactory(), UnitFactory()
+    document = DocumentFactory()
+    TaskFactory(document=document, lead=[unit])
+    TaskFactory(document=document)  # no unit yet
+    before = revs()
+    document.title = "另一个标题"
+    document.save(update_fields=["title"])
+    after = revs()
+    assert after[unit.pk] > before[unit.pk]
+    assert after[0] > before.get(0, 0)
+    assert after.get(other.pk) == before.get(other.pk)
+
+
+def test_after_migrating_back_below_the_revision_table_no_trigger_is_left():
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE reports_unitrevision RENAME TO reports_unitrevision_away")
+    try:
+        assert not invalidation.triggers_install()
+        assert installed() == set()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE reports_unitrevision_away RENAME TO reports_unitrevision")
+        invalidation.triggers_install()
