@@ -168,6 +168,7 @@ def pages(ids: dict) -> list[tuple[str, str, str]]:
         ("roll-up by department", "leader", "/reports/rollups/departments/"),
         ("roll-up by county", "leader", "/reports/rollups/counties/"),
         ("ledger filtered (lead unit, overdue)", "leader", f"/tasks/?lead_unit={u}&light=overdue"),
+        ("ledger filtered (lead unit, 欠进度)", "leader", f"/tasks/?lead_unit={u}&pace=behind"),
         ("roll-up by plan and area", "leader", "/reports/rollups/plans/"),
         ("trend (8 quarters)", "leader", "/reports/rollups/trend/"),
         ("API departments", "leader", "/api/rollups/departments/?page_size=500"),
@@ -333,9 +334,15 @@ def measure(args, env: dict, db: str, size: int, *, built: float | None) -> dict
                 before=lambda sql=sql: admin_sql(url_of(env), sql),
             )
             results[label] = figures(times, path, cached=False)
-    finally:
+    except SystemExit:
+        # a page answered an error: show the server's log (the traceback) before giving up
         os.killpg(gunicorn.pid, signal.SIGTERM)
-        gunicorn.wait(timeout=20)
+        sys.stderr.write(gunicorn.communicate(timeout=20)[1].decode(errors="replace")[-6000:])
+        raise
+    finally:
+        if gunicorn.poll() is None:
+            os.killpg(gunicorn.pid, signal.SIGTERM)
+            gunicorn.wait(timeout=20)
     counts = count_queries(env, page_list)
     for label in results:
         results[label]["queries"] = counts[label][1] if label in counts else None

@@ -55,6 +55,9 @@ RULES: dict[str, frozenset[str]] = {
     "notices.answer": frozenset({REP}),  # sign and reply, for its own unit
     "extensions.request": frozenset({REP}),  # a lead unit's reporter, for its own unit's tasks
     "supervision.decide": frozenset({SEC}),  # close and send back notices, approve and reject requests
+    # the quarterly 通报: the secretariat writes and issues; leaders and every unit read the issued ones
+    "bulletins.read": frozenset({SEC, LEAD, REP}),
+    "bulletins.write": frozenset({SEC}),
     # administration
     "accounts.manage": frozenset({ADMIN}),  # accounts, units and aliases in /admin/
     "audit.read": frozenset({AUDITOR}),  # the audit log and its export
@@ -94,6 +97,8 @@ MESSAGES: dict[str, str] = {
     "notices.issue": "只有医改办工作人员和领导可以下发督办单。",
     "supervision.decide": "只有医改办工作人员可以办结督办单、审批延期申请。",
     "accounts.manage": "只有系统管理员可以管理账号和单位。",
+    "bulletins.read": "季度通报仅向医改办、领导和各单位开放。",
+    "bulletins.write": "只有医改办工作人员可以编写和印发通报。",
 }
 CONFINED_MESSAGE = "安全审计员只能查看审计日志。"
 

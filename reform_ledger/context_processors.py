@@ -12,6 +12,7 @@ NAV = [
     ("reports:dashboard", "超期看板", "figures.read"),
     ("reports:rollup-departments", "部门汇总", "figures.read"),
     ("reports:rollup-counties", "县区汇总", "figures.read"),
+    ("reports:bulletin-list", "通报", "bulletins.read"),
     ("tasks:import", "导入", "ledger.edit"),
     ("tasks:extract", "读取文件", "ledger.edit"),
     ("reports:reminder-log", "催报记录", "reminders.manage"),

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from reform_ledger.queue import send_now
+from tasks.services import tasks_refresh_pace_missing
 
 from . import reminders, rollups, sweep
 from .models import Delivery
@@ -115,6 +116,7 @@ def rollup_figures_warm() -> int:
     """Daily, just after midnight: today's roll-up figures and the leaders' dashboard, computed before the first
     leader opens it, and yesterday's cached dashboards dropped. Returns the number of figure rows computed."""
     today = timezone.localdate()
+    tasks_refresh_pace_missing()  # tasks a bulk path left without their 序时进度 dates
     rollups.dashboard_cache_prune(today=today)
     stale = rollups.unit_figures_warm(today=today)
     rollups.dashboard_warm(today=today)

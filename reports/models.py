@@ -470,10 +470,17 @@ class UnitFigures(models.Model):
     late = models.IntegerField(default=0)
     targets_total = models.IntegerField(default=0)
     targets_met = models.IntegerField(default=0)
+    # 序时进度 (tasks.pace) of the carried tasks on `as_of`; 已完成 is `completed`.
+    pace_ahead = models.IntegerField(default=0)
+    pace_on_pace = models.IntegerField(default=0)
+    pace_behind = models.IntegerField(default=0)
+    pace_not_started = models.IntegerField(default=0)
+    pace_unknown = models.IntegerField(default=0)
 
+    PACE_FIGURES = ("pace_ahead", "pace_on_pace", "pace_behind", "pace_not_started", "pace_unknown")
     FIGURES = (
         "tasks", "led", "shared", "completed", "overdue", "due_soon", "on_time", "late", "targets_total",
-        "targets_met",
+        "targets_met", *PACE_FIGURES,
     )  # fmt: skip
 
     class Meta:
@@ -511,3 +518,62 @@ class DashboardCache(models.Model):
 
     def __str__(self):
         return f"{self.scope} · 填报期 {self.period_id} · {self.as_of}"
+
+
+def bulletin_path(instance, filename):
+    return f"bulletins/{instance.year}/{uuid.uuid4().hex}.docx"
+
+
+class Bulletin(models.Model):
+    """The quarterly 通报 of a period: a draft the secretariat edits (下一步工作要求, title, issuer, date), then
+    issued once: numbered 第N期 within its year, the rendered Word file and the figures it shows stored, and never
+    changed again (reports.bulletin.bulletin_issue refuses; the file is kept under a random name)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        ISSUED = "issued", "已印发"
+
+    period = models.OneToOneField(Period, on_delete=models.PROTECT, related_name="bulletin", verbose_name="填报期")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    title = models.CharField("标题", max_length=200)
+    issuer = models.CharField("印发单位", max_length=200)
+    issued_on = models.DateField("印发日期", null=True, blank=True)
+    requirements = models.TextField("下一步工作要求", blank=True)
+    year = models.PositiveSmallIntegerField("年度", null=True, blank=True)  # 期号 counts within the year of issue
+    number = models.PositiveIntegerField("期号", null=True, blank=True)
+    figures = models.JSONField("数据快照", default=dict, blank=True, encoder=DjangoJSONEncoder)
+    file = models.FileField("通报文件", upload_to=bulletin_path, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    issued_at = models.DateTimeField("印发时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "季度通报"
+        verbose_name_plural = "季度通报"
+        ordering = ["-year", "-number", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "number"], condition=models.Q(number__isnull=False), name="bulletin_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="draft") | models.Q(number__isnull=False, year__isnull=False),
+                name="bulletin_issued_has_number",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number_label or f"{self.period} 通报（草稿）"
+
+    @property
+    def number_label(self) -> str:
+        return f"{self.year}年第{self.number}期" if self.number else ""
+
+    @property
+    def is_issued(self) -> bool:
+        return self.status == self.Status.ISSUED

@@ -60,6 +60,7 @@ from departments.models import Role, Unit, UnitKind, User
 from departments.permissions import has
 from tasks.lights import light_of, light_q
 from tasks.models import Light, Milestone, Progress, Target, TaskUnit
+from tasks.pace import Pace, pace_of, pace_q
 from tasks.selectors import tasks_visible_to
 
 from .models import DashboardCache, Period, ReportStatus, UnitFigures, UnitRevision
@@ -67,6 +68,8 @@ from .obligations import obligation_rows as _obligation_rows
 from .periods import period_current, period_previous, period_resolve  # noqa: F401 - re-exported
 
 SUBMITTED = [ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]
+# 序时进度 classes counted per unit besides 已完成 (= `completed`): UnitFigures.pace_<class>
+PACE_CLASSES = (Pace.AHEAD, Pace.ON_PACE, Pace.BEHIND, Pace.NOT_STARTED, Pace.UNKNOWN)
 DASHBOARD_LIMIT = 50  # rows per list in the API
 DASHBOARD_PAGE_LIMIT = 20  # rows per list on the page: one A4 sheet each
 
@@ -168,6 +171,12 @@ class UnitRow:
     reports_missing: int = 0
     targets_met: int = 0
     targets_total: int = 0
+    # 序时进度 of the carried tasks (已完成 is `completed`)
+    pace_ahead: int = 0
+    pace_on_pace: int = 0
+    pace_behind: int = 0
+    pace_not_started: int = 0
+    pace_unknown: int = 0
     reports_on_time_previous: int = 0  # filled only when asked for (the dashboard)
 
     @property
@@ -278,7 +287,8 @@ def _compute_figures(
     done = _prefixed(light_q(Light.DONE, today=today), "task__")
     red = _prefixed(light_q(Light.OVERDUE, today=today), "task__")
     yellow = _prefixed(light_q(Light.DUE_SOON, today=today), "task__")
-    names = ["tasks", "led", "shared", "completed", "overdue", "due_soon", "on_time", "late"]
+    pace = {f"pace_{p}": _prefixed(pace_q(p, today=today), "task__") for p in PACE_CLASSES}
+    names = ["tasks", "led", "shared", "completed", "overdue", "due_soon", "on_time", "late", *pace]
     parts = [
         (
             sign,
@@ -293,6 +303,7 @@ def _compute_figures(
                 due_soon=Count("id", filter=yellow),
                 on_time=Count("id", filter=REPORT_ON_TIME),
                 late=Count("id", filter=REPORT_LATE),
+                **{name: Count("id", filter=q) for name, q in pace.items()},
             ),
         )
         for sign, part in _signed_parts(base, duplicates=duplicates)
@@ -441,6 +452,8 @@ def _unit_figures(*, period: Period, today: dt.date, units, previous: Period | N
         r.reports_due, r.reports_on_time, r.reports_late = r.tasks, f["on_time"], f["late"]
         r.reports_missing = r.reports_due - r.reports_on_time - r.reports_late
         r.targets_total, r.targets_met = f["targets_total"], f["targets_met"]
+        for name in UnitFigures.PACE_FIGURES:
+            setattr(r, name, f[name])
         if previous is not None:
             r.reports_on_time_previous = figures[(u["id"], previous.pk)]["on_time"]
         rows.append(r)
@@ -475,6 +488,11 @@ class AreaRow:
     overdue: int = 0
     targets_met: int = 0
     targets_total: int = 0
+    pace_ahead: int = 0
+    pace_on_pace: int = 0
+    pace_behind: int = 0
+    pace_not_started: int = 0
+    pace_unknown: int = 0
 
     @property
     def completion_rate(self) -> float | None:
@@ -497,6 +515,7 @@ def rollup_by_plan(*, period: Period, today: dt.date, user) -> list[PlanRow]:
             done=Count("id", filter=light(Light.DONE)),
             red=Count("id", filter=light(Light.OVERDUE)),
             yellow=Count("id", filter=light(Light.DUE_SOON)),
+            **{f"pace_{p}": Count("id", filter=pace_q(p, today=today)) for p in PACE_CLASSES},
             first=Min("sort_key"),
         )
         .order_by("document_id", "first")
@@ -530,9 +549,13 @@ def rollup_by_plan(*, period: Period, today: dt.date, user) -> list[PlanRow]:
             on_track=a["n"] - a["done"] - a["red"],
             targets_total=t.get("total", 0),
             targets_met=t.get("met", 0),
+            **{name: a[name] for name in UnitFigures.PACE_FIGURES},
         )
         plan.areas.append(row)
-        for name in ("tasks", "completed", "overdue", "due_soon", "on_track", "targets_total", "targets_met"):
+        for name in (
+            "tasks", "completed", "overdue", "due_soon", "on_track", "targets_total", "targets_met",
+            *UnitFigures.PACE_FIGURES,
+        ):  # fmt: skip
             setattr(plan, name, getattr(plan, name) + getattr(row, name))
     return list(plans.values())
 
@@ -660,6 +683,7 @@ class RankItem:
     tasks: int
     reports_due: int
     reports_on_time: int
+    behind: int = 0  # 欠进度 tasks (tasks.pace)
 
     @property
     def on_time_rate(self) -> float | None:
@@ -684,6 +708,7 @@ class Dashboard:
     reports_on_time_previous: int
     targets_at_risk: list[TargetItem]
     targets_at_risk_count: int
+    pace_counts: dict[str, int] = field(default_factory=dict)  # 序时进度 class -> tasks the user sees
 
     def as_data(self) -> dict:
         """Everything but the periods and the day, as JSON-ready values (DashboardCache.data)."""
@@ -706,6 +731,7 @@ class Dashboard:
 
         return cls(
             **{
+                "pace_counts": {},
                 **data,
                 "period": period,
                 "previous": previous,
@@ -719,16 +745,23 @@ class Dashboard:
 
 
 LIST_ORDER = ("open_due", "document_id", "sort_key")  # oldest deadline first, then in plan order
+# open_due is null for a task lit yellow by 序时进度 (欠进度) without a dated open item: those come last
+LIST_ORDER_SQL = (F("open_due").asc(nulls_last=True), "document_id", "sort_key")
+
+
+def list_key(row: dict) -> tuple:
+    """LIST_ORDER for value rows in Python, nulls last like LIST_ORDER_SQL."""
+    return (row["open_due"] is None, row["open_due"] or dt.date.min, row["document_id"], row["sort_key"])
 
 
 def _urgent_lists(tasks, *, today: dt.date, limit: int) -> list[list[dict]]:
     """The first `limit` overdue and the first `limit` due-soon tasks. Each list is an ordered, limited scan of
     the open_due index; where the database allows (PostgreSQL) both go out as one UNION ALL. SQL does not
     promise the order of a UNION's rows, so each list is put back in order here."""
-    columns = ("id", "document__doc_number", "document__title", "path_key", "title", "status", "open_due")
+    columns = ("id", "document__doc_number", "document__title", "path_key", "title", "status", "open_due", *PACE_COLUMNS)
     parts = [
         tasks.filter(light_q(light, today=today))
-        .order_by(*LIST_ORDER)
+        .order_by(*LIST_ORDER_SQL)
         .values(*columns, *LIST_ORDER[1:])
         .annotate(part=Value(i, output_field=IntegerField()))[:limit]
         for i, light in enumerate((Light.OVERDUE, Light.DUE_SOON))
@@ -738,7 +771,7 @@ def _urgent_lists(tasks, *, today: dt.date, limit: int) -> list[list[dict]]:
     else:
         rows = [row for part in parts for row in part]
     lists: list[list[dict]] = [[], []]
-    for row in sorted(rows, key=lambda r: tuple(r[f] for f in LIST_ORDER)):
+    for row in sorted(rows, key=list_key):
         lists[row["part"]].append(row)
     return lists
 
@@ -769,10 +802,11 @@ def _task_items(lists: list[list[dict]], *, today: dt.date) -> list[list[TaskIte
     for rows in lists:
         items = []
         for t in rows:
-            info = light_of(
-                status=t["status"], milestones=milestones.get(t["id"], []), targets=targets.get(t["id"], []),
-                today=today,
-            )  # fmt: skip
+            ms, ts = milestones.get(t["id"], []), targets.get(t["id"], [])
+            behind = None
+            if t["status"] != Progress.COMPLETED and t["pace_behind_on"] and t["pace_behind_on"] <= today:
+                behind = _pace_from_row(t, milestones=ms, targets=ts, today=today).reason
+            info = light_of(status=t["status"], milestones=ms, targets=ts, today=today, behind=behind)
             units = leads.get(t["id"], [])
             items.append(
                 TaskItem(
@@ -793,6 +827,18 @@ def _task_items(lists: list[list[dict]], *, today: dt.date) -> list[list[TaskIte
     return out
 
 
+PACE_COLUMNS = ("pace_start", "pace_behind_on", "deadline", "reported_percent", "reported_period_end")
+
+
+def _pace_from_row(row: dict, *, milestones, targets, today: dt.date):
+    """tasks.pace.pace_of for a task read as values(*PACE_COLUMNS) with its open milestones and dated targets."""
+    return pace_of(
+        status=row["status"], start=row["pace_start"], deadline=row["deadline"], milestones=milestones,
+        targets=targets, reported_percent=row["reported_percent"], reported_period_end=row["reported_period_end"],
+        today=today,
+    )  # fmt: skip
+
+
 def ranked_units(rows: list[UnitRow]) -> list[RankItem]:
     """Most overdue tasks first, then the lowest on-time rate (no report due counts as fully on time)."""
     items = [
@@ -804,6 +850,7 @@ def ranked_units(rows: list[UnitRow]) -> list[RankItem]:
             tasks=r.tasks,
             reports_due=r.reports_due,
             reports_on_time=r.reports_on_time,
+            behind=r.pace_behind,
         )
         for r in rows
         if r.tasks
@@ -870,9 +917,11 @@ def _dashboard_compute(*, today: dt.date, user, period: Period, previous: Period
     targets for the light's reason), the unit ranking (the department and county roll-ups) with the on-time rate
     of the previous period, and the targets at risk."""
     tasks = tasks_visible_to(user=user)
-    lights = tasks.order_by().aggregate(
-        **{light.value: Count("id", filter=light_q(light, today=today)) for light in Light}
+    counts = tasks.order_by().aggregate(
+        **{light.value: Count("id", filter=light_q(light, today=today)) for light in Light},
+        **{f"pace_{p}": Count("id", filter=pace_q(p, today=today)) for p in Pace.ALL},
     )
+    lights = {light.value: counts[light.value] for light in Light}
     units = rollup_units_visible_to(user=user)
     rows = _unit_figures(period=period, today=today, units=units, previous=previous)
     due = sum(r.reports_due for r in rows)
@@ -934,4 +983,5 @@ def _dashboard_compute(*, today: dt.date, user, period: Period, previous: Period
             for t in at_risk
         ],
         targets_at_risk_count=at_risk[0].total if at_risk else 0,
+        pace_counts={p: counts[f"pace_{p}"] for p in Pace.ALL},
     )

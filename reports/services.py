@@ -613,13 +613,24 @@ def report_reopen(*, report: Report, reason: str, actor, version: int | None = N
 
 
 def targets_refresh_latest(*, task: Task) -> None:
-    """Keep Target.latest_value / latest_value_at on the newest submitted or accepted value, then the lights.
+    """Keep Target.latest_value / latest_value_at / latest_period_end and the task's reported percent
+    (Task.reported_percent / reported_period_end, for 序时进度) on the newest submitted or accepted report, then
+    the lights and the pace.
 
     Newest period first; within a period the lead unit's report wins, then the latest submission.
     """
     lead_ids = set(
         TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD).values_list("unit_id", flat=True)
     )
+
+    def newest(report: Report):
+        return (
+            report.period.year,
+            report.period.quarter,
+            report.unit_id in lead_ids,
+            report.submitted_at or dt.datetime.min.replace(tzinfo=dt.UTC),
+        )
+
     changed = False
     for target in Target.objects.filter(task=task):
         candidates = list(
@@ -627,22 +638,27 @@ def targets_refresh_latest(*, task: Task) -> None:
                 target=target, report__status__in=[ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]
             ).select_related("report__period")
         )
-        best = None
-        if candidates:
-            best = max(
-                candidates,
-                key=lambda tv: (
-                    tv.report.period.year,
-                    tv.report.period.quarter,
-                    tv.report.unit_id in lead_ids,
-                    tv.report.submitted_at or dt.datetime.min.replace(tzinfo=dt.UTC),
-                ),
-            )
+        best = max(candidates, key=lambda tv: newest(tv.report)) if candidates else None
         value = best.value if best else None
         at = best.report.submitted_at if best else None
-        if target.latest_value != value or target.latest_value_at != at:
-            Target.objects.filter(pk=target.pk).update(latest_value=value, latest_value_at=at)
+        period_end = best.report.period.end_date if best else None
+        if (target.latest_value, target.latest_value_at, target.latest_period_end) != (value, at, period_end):
+            Target.objects.filter(pk=target.pk).update(
+                latest_value=value, latest_value_at=at, latest_period_end=period_end
+            )
             changed = True
+    reports = list(
+        Report.objects.filter(task=task, status__in=[ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]).select_related(
+            "period"
+        )
+    )
+    best_report = max(reports, key=newest) if reports else None
+    percent = best_report.percent if best_report else None
+    period_end = best_report.period.end_date if best_report else None
+    current = Task.objects.filter(pk=task.pk).values_list("reported_percent", "reported_period_end").first()
+    if current != (percent, period_end):
+        Task.objects.filter(pk=task.pk).update(reported_percent=percent, reported_period_end=period_end)
+        changed = True
     if changed:
         task_refresh_schedule(task=task)
 

@@ -1,4 +1,3 @@
-
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +13,7 @@ from reform_ledger.params import is_id
 
 from .lights import task_light
 from .models import Document, Target
+from .pace import PaceInfo, task_pace
 from .selectors import TaskFilterError, task_list_prefetch, tasks_filter, tasks_sorted, tasks_visible_to
 from .services import MilestoneData, TargetData, TaskData, parse_date, parse_decimal, task_create, task_update
 
@@ -44,6 +44,10 @@ class TargetOutSerializer(serializers.Serializer):
     due = serializers.DateField(allow_null=True)
     baseline = serializers.SerializerMethodField()
     latest_value = serializers.SerializerMethodField()
+    latest = serializers.SerializerMethodField(help_text="最新填报值（序时进度用）")
+    expected_now = serializers.SerializerMethodField(
+        help_text="序时进度：按基线到目标值的直线，今天应达到的值"
+    )
     text = serializers.CharField()
 
     @extend_schema_field(OpenApiTypes.ANY)
@@ -59,6 +63,15 @@ class TargetOutSerializer(serializers.Serializer):
     @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_latest_value(self, t):
         return _number(t.latest_value)
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_latest(self, t):
+        return _number(t.latest_value)
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_expected_now(self, t):
+        info = self.context.get("_paces", {}).get(t.task_id)
+        return _number(info.expected.get(t.pk)) if info else None
 
 
 class MilestoneOutSerializer(serializers.Serializer):
@@ -85,7 +98,31 @@ class TaskSerializer(serializers.Serializer):
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     light = serializers.SerializerMethodField()
     light_reason = serializers.SerializerMethodField()
+    pace = serializers.SerializerMethodField(
+        help_text="序时进度：completed / ahead / on_pace / behind / not_started / unknown"
+    )
+    pace_label = serializers.SerializerMethodField()
+    pace_reason = serializers.SerializerMethodField()
     version = serializers.IntegerField(read_only=True)
+
+    def to_representation(self, instance):
+        self._pace(instance)  # before the nested targets, which read expected_now from it
+        return super().to_representation(instance)
+
+    def _pace(self, obj) -> PaceInfo:
+        cache = self.context.setdefault("_paces", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = task_pace(obj, today=self.context["today"])
+        return cache[obj.pk]
+
+    def get_pace(self, obj) -> str:
+        return self._pace(obj).pace
+
+    def get_pace_label(self, obj) -> str:
+        return self._pace(obj).label
+
+    def get_pace_reason(self, obj) -> str:
+        return self._pace(obj).reason
 
     def _light(self, obj):
         cache = self.context.setdefault("_lights", {})
@@ -145,7 +182,7 @@ def _path(value) -> list[str] | None:
     if isinstance(value, str):
         value = [p for p in value.replace("．", ".").split(".") if p.strip()]
     if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value) or not value:
-        raise ApplicationError("编号 path 应为编号列表，例如 [\"二\", \"(一)\", \"1\"]。", field="path")
+        raise ApplicationError('编号 path 应为编号列表，例如 ["二", "(一)", "1"]。', field="path")
     return [p.strip() for p in value]
 
 
@@ -186,7 +223,9 @@ def task_data_from(validated: dict) -> TaskData:
                     value_high=parse_decimal(high, field_name="targets", label=label),
                     unit=t.get("unit") or "",
                     due=parse_date(t.get("due"), field_name="targets", label=f"第 {i} 个指标的到期日"),
-                    baseline=parse_decimal(t.get("baseline"), field_name="targets", label=f"第 {i} 个指标的基线值"),
+                    baseline=parse_decimal(
+                        t.get("baseline"), field_name="targets", label=f"第 {i} 个指标的基线值"
+                    ),
                     text=t.get("text") or "",
                 )
             )
@@ -207,9 +246,14 @@ TASK_FILTER_PARAMS = [
     OpenApiParameter("county", str, description="县(市、区)（名称或 id）"),
     OpenApiParameter("status", str, description="not_started / in_progress / completed / lagging 或中文"),
     OpenApiParameter("light", str, description="overdue / due_soon / normal / done 或中文"),
+    OpenApiParameter(
+        "pace", str, description="序时进度：completed / ahead / on_pace / behind / not_started / unknown"
+    ),
     OpenApiParameter("overdue", bool),
     OpenApiParameter("search", str),
-    OpenApiParameter("sort", str, description="path, -path, deadline, -deadline, title, status, light, -light"),
+    OpenApiParameter(
+        "sort", str, description="path, -path, deadline, -deadline, title, status, light, -light"
+    ),
 ]
 
 
@@ -226,7 +270,10 @@ class TaskListCreate(generics.GenericAPIView):
     @extend_schema(
         operation_id="tasks_list",
         parameters=TASK_FILTER_PARAMS
-        + [OpenApiParameter("page", int), OpenApiParameter("page_size", int, description="每页条数，最多 500")],
+        + [
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="每页条数，最多 500"),
+        ],
         responses=inline_serializer(
             "PaginatedTaskList",
             {
@@ -258,7 +305,9 @@ class TaskListCreate(generics.GenericAPIView):
         )
         if doc is None:
             raise ApplicationError(f"找不到文件“{ref}”。", field="document")
-        task = task_create(document=doc, data=task_data_from(incoming.validated_data), actor=request.user, request=request)
+        task = task_create(
+            document=doc, data=task_data_from(incoming.validated_data), actor=request.user, request=request
+        )
         return Response(self.get_serializer(task).data, status=status.HTTP_201_CREATED)
 
 
@@ -287,7 +336,13 @@ class TaskDetail(generics.GenericAPIView):
         if "version" not in incoming.validated_data:
             raise ApplicationError("缺少版本号 version：请提交读取任务时得到的 version。", field="version")
         data = task_data_from(incoming.validated_data)
-        task = task_update(task=task, data=data, version=incoming.validated_data["version"], actor=request.user, request=request)
+        task = task_update(
+            task=task,
+            data=data,
+            version=incoming.validated_data["version"],
+            actor=request.user,
+            request=request,
+        )
         return Response(self.get_serializer(task).data)
 
 
@@ -296,4 +351,3 @@ urlpatterns = [
     path("tasks/", TaskListCreate.as_view(), name="api-tasks"),
     path("tasks/<int:pk>/", TaskDetail.as_view(), name="api-task"),
 ]
-

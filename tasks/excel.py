@@ -1157,6 +1157,10 @@ def _apply(plans: list[RowPlan], *, actor, request) -> None:
     writer.insert(TaskUnit, ["task_id", "unit_id", "role", "position"], units)
     writer.insert(Milestone, ["task_id", "date", "text", "context", "done"], miles)
     _audit_rows(audits, actor=actor, request=request, writer=writer)
+    # 序时进度 dates of the tasks created or changed (tasks.pace; derived data, like open_due above)
+    from .services import tasks_refresh_pace
+
+    tasks_refresh_pace(task_ids=[p.state.id for p in new] + [p.existing.id for p in upd])
 
 
 def ledger_import(

@@ -1,5 +1,7 @@
 """The deadline light (超期 / 临期 / 正常 / 已完成) and its one-line reason, computed in one place.
 
+临期 (yellow) also covers a task that is 欠进度 (tasks.pace) before its deadline passes; the reason says why.
+
 Filtering and sorting use the denormalised `Task.open_due` (see `light_q`); the reason is worked out in Python
 for the rows on screen from the task's prefetched milestones and targets.
 """
@@ -60,28 +62,44 @@ def _describe(kind: str, obj) -> tuple[str, str]:
     return f"的节点“{context or text}”" + (f"（{moved}）" if moved else ""), "任务未完成"
 
 
+def _is_behind(task, today: dt.date) -> bool:
+    behind_on = getattr(task, "pace_behind_on", None)
+    return behind_on is not None and behind_on <= today
+
+
 def task_light(task: Task, *, today: dt.date) -> LightInfo:
+    behind = None
+    if task.status != Progress.COMPLETED and _is_behind(task, today):
+        from .pace import task_pace
+
+        behind = task_pace(task, today=today).reason
     return light_of(
         status=task.status,
         milestones=task.related_rows("milestones"),
         targets=task.related_rows("targets"),
         today=today,
+        behind=behind,
     )
 
 
-def light_of(*, status: str, milestones, targets, today: dt.date) -> LightInfo:
+def light_of(*, status: str, milestones, targets, today: dt.date, behind: str | None = None) -> LightInfo:
     """`task_light` from a task's status and its milestones and targets, for callers that fetched those in bulk
-    (the dashboard) rather than through prefetch_related."""
+    (the dashboard) rather than through prefetch_related. `behind`: the 序时进度 reason when the task is 欠进度
+    (Task.pace_behind_on reached): such a task lights yellow before its deadline passes."""
     if status == Progress.COMPLETED:
         return LightInfo(Light.DONE, "任务已完成")
     items = _open_items(milestones, targets)
     if not items:
+        if behind:
+            return LightInfo(Light.DUE_SOON, f"欠进度：{behind}")
         return LightInfo(Light.NORMAL, "没有带日期的未完成节点")
     date, kind, obj = items[0]
     what, state = _describe(kind, obj)
     if date < today:
         days = (today - date).days
         return LightInfo(Light.OVERDUE, f"{date:%Y-%m-%d} {what}已过期 {days} 天，{state}")
+    if behind:
+        return LightInfo(Light.DUE_SOON, f"欠进度：{behind}（下一节点 {date:%Y-%m-%d}）")
     if date <= _soon(today):
         days = (date - today).days
         when = "今天到期" if days == 0 else f"还有 {days} 天到期"
@@ -92,15 +110,21 @@ def light_of(*, status: str, milestones, targets, today: dt.date) -> LightInfo:
 def light_q(light: str, *, today: dt.date) -> Q:
     """A filter selecting the tasks with this light, for querysets of Task."""
     not_done = ~Q(status=Progress.COMPLETED)
+    not_overdue = Q(open_due__isnull=True) | Q(open_due__gte=today)
+    behind = Q(pace_behind_on__lte=today)  # 欠进度 (tasks.pace) lights yellow before the deadline passes
     match light:
         case Light.DONE:
             return Q(status=Progress.COMPLETED)
         case Light.OVERDUE:
             return not_done & Q(open_due__lt=today)
         case Light.DUE_SOON:
-            return not_done & Q(open_due__gte=today, open_due__lte=_soon(today))
+            return not_done & not_overdue & (Q(open_due__lte=_soon(today)) | behind)
         case Light.NORMAL:
-            return not_done & (Q(open_due__isnull=True) | Q(open_due__gt=_soon(today)))
+            return (
+                not_done
+                & (Q(open_due__isnull=True) | Q(open_due__gt=_soon(today)))
+                & (Q(pace_behind_on__isnull=True) | Q(pace_behind_on__gt=today))
+            )
     raise ValueError(light)
 
 

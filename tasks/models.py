@@ -111,6 +111,16 @@ class Task(models.Model):
     # targets, values or the status change, so lights can be filtered and sorted in SQL at province scale.
     open_due = models.DateField("最早未完成节点", null=True, blank=True, db_index=True)
     deadline = models.DateField("最终时限", null=True, blank=True, db_index=True)
+    # 序时进度 (tasks.pace): the rule reduced to a few dates, refreshed with the schedule above (and by the reports
+    # services when a percent or value is reported), so the dashboard counts the classes of every task in SQL.
+    pace_fixed = models.CharField("序时进度（固定）", max_length=20, blank=True, default="")
+    pace_start = models.DateField("序时起点", null=True, blank=True)
+    pace_behind_on = models.DateField("欠进度起始日", null=True, blank=True)
+    pace_ahead_until = models.DateField("超进度截止日", null=True, blank=True)
+    pace_measured = models.BooleanField("有进度数据", default=False)
+    # The newest submitted report's 完成百分比 (lead unit first) and the last day of its period.
+    reported_percent = models.PositiveSmallIntegerField("最新填报完成百分比", null=True, blank=True)
+    reported_period_end = models.DateField("最新填报所属期末", null=True, blank=True)
     version = models.PositiveIntegerField("版本", default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -267,6 +277,7 @@ class Target(models.Model):
     # need no scan of the report history.
     latest_value = models.DecimalField("最新值", max_digits=14, decimal_places=4, null=True, blank=True)
     latest_value_at = models.DateTimeField("最新值时间", null=True, blank=True)
+    latest_period_end = models.DateField("最新值所属期末", null=True, blank=True)  # "（2026年第三季度）"
 
     class Meta:
         verbose_name = "量化指标"

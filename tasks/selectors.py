@@ -11,6 +11,7 @@ from reform_ledger.params import is_id
 
 from .lights import annotate_light, light_q
 from .models import Light, Progress, Task, TaskUnit
+from .pace import Pace, pace_q
 
 
 def unit_task_q(unit: Unit) -> Q:
@@ -113,6 +114,13 @@ def tasks_filter(qs: QuerySet[Task], *, params, today: dt.date) -> QuerySet[Task
         if value is None:
             raise TaskFilterError(f"筛选条件“进展状态”的值“{status}”无效。", "status")
         qs = qs.filter(status=value)
+    pace = params.get("pace")
+    if pace:
+        if pace not in Pace.ALL:
+            raise TaskFilterError(
+                f"筛选条件“序时进度”的值“{pace}”无效，应为 {'、'.join(Pace.ALL)} 之一。", "pace"
+            )
+        qs = qs.filter(pace_q(pace, today=today))
     light = params.get("light")
     if light:
         value = _choice_from_param(light, Light)

@@ -17,6 +17,7 @@ from departments.services import ApplicationError, ConflictError
 from . import forms as task_forms
 from .lights import task_light
 from .models import Document, Light, Progress
+from .pace import Pace
 from .selectors import (
     TaskFilterError,
     task_history,
@@ -51,7 +52,7 @@ class FirstPagePaginator(Paginator):
         if number == 1 and self._head is not None:
             return self._get_page(self._head[: self.per_page], 1, self)
         return super().page(number)
-FILTER_NAMES = ("document", "lead_unit", "unit", "county", "status", "light", "overdue", "search")
+FILTER_NAMES = ("document", "lead_unit", "unit", "county", "status", "light", "pace", "overdue", "search")
 # (sort key, column label); None for columns that are not sortable.
 COLUMNS = [
     ("document", "文号", None),
@@ -147,6 +148,7 @@ def task_list(request):
         "counties": counties,
         "statuses": Progress.choices,
         "lights": Light.choices,
+        "paces": Pace.choices,
         "can_edit": can_edit_ledger(request.user),
         "today": today,
     }

@@ -215,6 +215,10 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # Light: a deadline within this many days makes a task 临期 (yellow).
 LIGHT_DUE_SOON_DAYS = 30
 
+# The quarterly 通报: the office's own Word template (docxtpl tags, see reports/templates_docx/) and issuer.
+BULLETIN_TEMPLATE = env.str("BULLETIN_TEMPLATE", default="")  # empty: reports/templates_docx/bulletin.docx
+BULLETIN_ISSUER = env.str("BULLETIN_ISSUER", default="市深化医药卫生体制改革领导小组办公室")
+
 SESSION_COOKIE_AGE = 12 * 3600
 SESSION_COOKIE_HTTPONLY = True
 # Enforced by departments.middleware.SessionTimeoutMiddleware (seconds).

@@ -63,6 +63,7 @@ class RankItemSerializer(serializers.Serializer):
     reports_due = serializers.IntegerField()
     reports_on_time = serializers.IntegerField()
     on_time_rate = serializers.FloatField(allow_null=True)
+    behind = serializers.IntegerField(help_text="欠进度任务数")
 
 
 class TargetItemSerializer(serializers.Serializer):
@@ -89,6 +90,10 @@ class DashboardSerializer(serializers.Serializer):
     on_time_rate_previous = serializers.FloatField(allow_null=True)
     targets_at_risk = TargetItemSerializer(many=True)
     targets_at_risk_count = serializers.IntegerField()
+    pace_counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="序时进度：completed / ahead / on_pace / behind / not_started / unknown 各多少项任务",
+    )
 
 
 class _RollupView(ListAPIView):

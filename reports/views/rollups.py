@@ -269,6 +269,25 @@ def _base_context(request, *, period, error, title):
 # --- by department / county ----------------------------------------------------------------------------------
 
 
+# 序时进度 (tasks.pace) per unit, plan and area; 已完成 is the 已完成 column
+PACE_COLUMNS = (
+    Column("pace_ahead", "超进度"),
+    Column("pace_on_pace", "达进度"),
+    Column("pace_behind", "欠进度"),
+    Column("pace_not_started", "未启动"),
+    Column("pace_unknown", "无法判断", width=9),
+)
+
+
+def _pace_cells(row, *, link: bool = True, **params) -> list[Cell]:
+    cells = []
+    for col in PACE_COLUMNS:
+        value = getattr(row, col.key)
+        url = tasks_url(**params, pace=col.key.removeprefix("pace_")) if link else None
+        cells.append(_n(value, url, "warm" if col.key == "pace_behind" and value else ""))
+    return cells
+
+
 def unit_table(rollup: rollups.Rollup, *, user, county: bool) -> Table:
     cols = [
         Column("unit", "县(市、区)" if county else "单位", width=26, numeric=False),
@@ -281,6 +300,7 @@ def unit_table(rollup: rollups.Rollup, *, user, county: bool) -> Table:
         Column("normal", "序时推进·正常", width=12),
         Column("due_soon", "序时推进·临期", width=12),
         Column("overdue", "超期"),
+        *PACE_COLUMNS,
         Column("reports_due", "应报"),
         Column("reports_on_time", "按时报送"),
         Column("reports_late", "逾期报送"),
@@ -302,6 +322,7 @@ def unit_table(rollup: rollups.Rollup, *, user, county: bool) -> Table:
             _n(r.normal, tasks_url(**u, light="normal")),
             _n(r.due_soon, tasks_url(**u, light="due_soon")),
             _n(r.overdue, tasks_url(**u, light="overdue"), "hot" if r.overdue else ""),
+            *_pace_cells(r, **u),
             _n(r.reports_due, rep),
             _n(r.reports_on_time, rep),
             _n(r.reports_late, rep, "warm" if r.reports_late else ""),
@@ -316,7 +337,7 @@ def unit_table(rollup: rollups.Rollup, *, user, county: bool) -> Table:
     table.total = [Cell(value="合计", display="合计"), blank]
     if not county:
         table.total += [blank, blank]
-    table.total += [blank, blank, blank, blank]
+    table.total += [blank, blank, blank, blank] + [blank] * len(PACE_COLUMNS)
     table.total += [
         _n(t.reports_due),
         _n(t.reports_on_time),
@@ -378,6 +399,7 @@ def plan_table(plans: list[rollups.PlanRow]) -> Table:
             Column("normal", "序时推进·正常", width=12, sortable=False),
             Column("due_soon", "序时推进·临期", width=12, sortable=False),
             Column("overdue", "超期", sortable=False),
+            *(Column(c.key, c.label, sortable=False) for c in PACE_COLUMNS),
             Column("completion_rate", "完成率", width=9, sortable=False, kind=PERCENT),
             Column("targets_met", "指标达标", sortable=False),
             Column("targets_total", "到期指标", sortable=False),
@@ -394,6 +416,7 @@ def plan_table(plans: list[rollups.PlanRow]) -> Table:
                 _n(plan.on_track - plan.due_soon, tasks_url(**doc, light="normal")),
                 _n(plan.due_soon, tasks_url(**doc, light="due_soon")),
                 _n(plan.overdue, tasks_url(**doc, light="overdue"), "hot" if plan.overdue else ""),
+                *_pace_cells(plan, **doc),
                 _rate(plan.completion_rate),
                 _n(plan.targets_met, tasks_url(**doc)),
                 _n(plan.targets_total, tasks_url(**doc)),
@@ -412,6 +435,7 @@ def plan_table(plans: list[rollups.PlanRow]) -> Table:
                     _n(a.on_track - a.due_soon),
                     _n(a.due_soon),
                     _n(a.overdue, css="hot" if a.overdue else ""),
+                    *_pace_cells(a, link=False),
                     _rate(a.completion_rate),
                     _n(a.targets_met),
                     _n(a.targets_total),
@@ -595,6 +619,7 @@ def _ranking_table(units: list[rollups.RankItem], *, user, period: Period, mid_p
             Column("reports_due", "应报", sortable=False),
             Column("reports_on_time", "已提交" if mid_period else "按时报送", sortable=False),
             Column("on_time_rate", "已提交比例" if mid_period else "按时率", sortable=False, kind=PERCENT),
+            Column("behind", "欠进度", sortable=False),
         ]
     )
     for i, u in enumerate(units, start=1):
@@ -609,6 +634,7 @@ def _ranking_table(units: list[rollups.RankItem], *, user, period: Period, mid_p
                 _n(u.reports_due, rep),
                 _n(u.reports_on_time, rep),
                 _rate(u.on_time_rate),
+                _n(u.behind, tasks_url(unit=u.unit_id, pace="behind"), "warm" if u.behind else ""),
             ]
         )
     return table

@@ -188,6 +188,11 @@ def test_department_page_sorts_by_a_column_and_the_excel_follows(client_as, ledg
         "序时推进·正常": 1,
         "序时推进·临期": 1,
         "超期": 1,
+        "超进度": 0,
+        "达进度": 0,
+        "欠进度": 0,
+        "未启动": 0,
+        "无法判断": 3,  # the fixture's tasks have no plan start or reported data for 序时进度
         "应报": 4,
         "按时报送": 1,
         "逾期报送": 1,

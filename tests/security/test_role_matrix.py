@@ -53,6 +53,8 @@ RULES = {
     "notices.answer": {R},
     "extensions.request": {R},
     "supervision.decide": {S},
+    "bulletins.read": {S, L, R},
+    "bulletins.write": {S},
     "accounts.manage": {A},
     "audit.read": {AU},
 }
@@ -170,6 +172,12 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "reports:extension-new": ("GET", "", "L 403 403 403 403 403 403 403"),  # extensions/new/ (needs ?task=)
     "reports:extension-decide": ("POST", "pk=@extension decision=reject", "L 403 404 404 403 R 404 404"),  # …/<decision>/
     "reports:notification-preferences": ("GET", "", "L 200 200 200 200 200 200 403"),  # settings/notifications/
+    "reports:bulletin-list": ("GET", "", "L 200 200 200 200 200 403 403"),  # reports/bulletins/
+    "reports:bulletin-download": ("GET", "pk=999999", "L 404 404 404 404 404 404 404"),  # reports/bulletins/<int:pk>/download/
+    "reports:bulletin-draft": ("GET", "period_id=@period", "L 403 403 403 403 200 403 404"),  # reports/bulletins/period/<int:period_id>/
+    "reports:bulletin-draft-docx": ("GET", "period_id=@period", "L 403 403 403 403 200 403 404"),  # …/draft.docx
+    "reports:bulletin-issue": ("POST", "period_id=@period", "L 403 403 403 403 400 403 404"),  # …/issue/ (not confirmed)
+    "reports:task-trajectory": ("GET", "task_id=@task", "L 200 404 200 200 200 200 404"),  # reports/tasks/<int:task_id>/trajectory.json
 }
 
 # Django admin: generated patterns per registered model. Non-staff roles are sent to the admin login (L).

@@ -24,6 +24,7 @@ from departments.models import Unit, UnitKind
 from departments.services import audit_log
 from reports.models import Period, Report, ReportStatus, default_due_date
 from tasks.models import Document, Milestone, Progress, Target, Task, TaskUnit, path_display, path_sort_key
+from tasks.services import tasks_refresh_pace
 
 DOC_PREFIX = "规模测试"
 UNIT_PREFIX = "规模测试"
@@ -167,6 +168,8 @@ class Command(BaseCommand):
                     due=dates[-1],
                     latest_value=latest,
                     latest_value_at=now if latest is not None else None,
+                    # a baseline on most, so 序时进度 has a line to measure against
+                    baseline=value - Decimal(rng.randint(5, 30)) if rng.random() < 0.7 else None,
                 )
             open_dates = [d for d, done in milestones if not done]
             if target is not None and not target.is_met:
@@ -182,6 +185,9 @@ class Command(BaseCommand):
                     status=status,
                     open_due=min(open_dates) if open_dates else None,
                     deadline=dates[-1],
+                    # the newest reported 完成百分比, as reports.services keeps it (序时进度)
+                    reported_percent=rng.randint(0, 100) if rng.random() < 0.8 else None,
+                    reported_period_end=periods[-2].end_date if len(periods) > 1 else None,
                 )
             )
             schedules.append((milestones, target))
@@ -210,6 +216,7 @@ class Command(BaseCommand):
         Target.objects.bulk_create(target_rows, batch_size=BATCH)
         TaskUnit.objects.bulk_create(task_units, batch_size=BATCH)
 
+        tasks_refresh_pace(task_ids=[t.pk for t in tasks])  # the stored 序时进度 dates
         n_reports = self._write_reports(
             rng=rng, periods=periods, obligations=obligations, today=today, now=now
         )
