@@ -112,6 +112,7 @@ class RowView:
     files: list = field(default_factory=list)
     previous: Report | None = None  # the unit's report of the quarter before, offered for reuse
     note: str = ""  # why 全部提交 left this task out
+    unsaved: dict = field(default_factory=dict)  # typed into a row submitted meanwhile by someone else
 
     @property
     def task(self) -> Task:
@@ -218,6 +219,27 @@ def _changed(stored: dict, posted: dict) -> bool:
     return any(stored[k] != posted[k] for k in CONTENT) or stored["targets"] != posted["targets"]
 
 
+def _keep_unsaved(request, v: RowView) -> None:
+    """A row someone else submitted (or the secretariat accepted) after this page was opened: what the reporter
+    typed into it is not saved, but it is not dropped either. The card says why and shows the typed text, so it
+    can be copied into a message to the secretariat or reused after a return."""
+    if not _row_posted(request, v):
+        return
+    typed = _posted_vals(request, v.row)
+    if not _changed(_stored_vals(v.row), typed):
+        return
+    r = v.row.report
+    who = (r.updated_by.display_name or r.updated_by.username) if r and r.updated_by_id and r.updated_by else "他人"
+    when = timezone.localtime(r.submitted_at).strftime("%Y-%m-%d %H:%M") if r and r.submitted_at else ""
+    state = "审核通过并锁定" if r and r.status == ReportStatus.ACCEPTED else "提交"
+    v.error = (
+        f"此项已由{who}{('于 ' + when + ' ') if when else ''}{state}，您刚才填写的内容没有保存；"
+        "下面保留了您填写的文字，请复制后与提交人或医改办联系。"
+    )
+    v.error_field = ""
+    v.unsaved = {k: typed[k] for k in ("text", "problems", "next_steps") if typed[k]}
+
+
 def _check_row(v: RowView) -> None:
     """Validate one row as typed; the error names the field (a target by its own input)."""
     data = _as_data(v.vals)
@@ -268,7 +290,7 @@ def my_form(request):
         for v in fresh:
             old = by_task.get(v.task.pk)
             if old is not None and old.error:
-                v.vals, v.error, v.error_field = old.vals, old.error, old.error_field
+                v.vals, v.error, v.error_field, v.unsaved = old.vals, old.error, old.error_field, old.unsaved
             if old is not None:
                 v.note = outcome.notes.get(v.task.pk, "")
         views = fresh
@@ -373,6 +395,7 @@ def _handle_form_post(request, *, unit: Unit, period: Period, views: list[RowVie
     work = []
     for v in views:
         if not v.row.editable:
+            _keep_unsaved(request, v)
             continue
         # A row none of whose fields came back (not on the page that posted) is left as stored.
         posted = _posted_vals(request, v.row) if _row_posted(request, v) else dict(v.vals)

@@ -498,3 +498,26 @@ def test_form_messages_are_chinese_only(client_as, reporter, task, period):
     )
     error = res.content.decode().split(f'data-testid="error-{task.pk}">')[1].split("</div>")[0]
     assert "完成百分比" in error and "percent" not in error
+
+
+def test_text_typed_into_a_row_someone_else_submitted_meanwhile_is_kept_and_explained(client_as, reporter, unit_a, period):
+    from departments.models import Role
+    from reports.services import report_get_or_create_for, report_save_draft, report_submit
+    from tests.factories import TaskFactory, UserFactory
+
+    task = TaskFactory(lead=[unit_a])
+    colleague = UserFactory(username="rep_a2", role=Role.REPORTER, unit=unit_a, display_name="王联络员")
+    page = client_as(reporter).get("/reports/my/")  # the reporter opens the empty form ...
+    assert page.status_code == 200
+    report, _ = report_get_or_create_for(task=task, unit=unit_a, period=period, actor=colleague)
+    report = report_save_draft(report=report, data={"text": "同事写的进展"}, version=None, actor=colleague)
+    report_submit(report=report, actor=colleague)  # ... a colleague submits the same task meanwhile
+    res = client_as(reporter).post(
+        "/reports/my/", {"period": period.pk, "action": "save", **row(task, progress="in_progress", text="我写的长篇进展")}
+    )
+    html = res.content.decode()
+    assert res.status_code == 400 and "没有需要保存的修改" not in html
+    assert "王联络员" in html and "没有保存" in html and "我写的长篇进展" in html
+    assert f'data-testid="unsaved-{task.pk}"' in html
+    report.refresh_from_db()
+    assert report.text == "同事写的进展"
