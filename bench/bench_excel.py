@@ -166,7 +166,8 @@ def main():
     args = parser.parse_args()
     n = args.tasks
 
-    from tasks.excel import ledger_export, ledger_import
+    from tasks.excel import ledger_export
+    from tasks.ledger_import import ledger_import
     from tasks.models import Document, Task
 
     print(f"database: {connection.vendor} {connection.settings_dict.get('NAME')}   {load()}")

@@ -1,8 +1,9 @@
 """Writes for units, accounts and the audit trail."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import AuditEntry, Role, Unit, UnitAlias, User, normalize_unit_name
+from .models import AuditEntry, Role, Unit, UnitAlias, UnitKind, User, normalize_unit_name
 from .selectors import unit_resolve
 
 
@@ -54,7 +55,12 @@ def audit_log(
     request=None,
 ) -> AuditEntry:
     """Append one audit record: who, when, from where, what, old and new values."""
-    if actor is None and request is not None and getattr(request, "user", None) and request.user.is_authenticated:
+    if (
+        actor is None
+        and request is not None
+        and getattr(request, "user", None)
+        and request.user.is_authenticated
+    ):
         actor = request.user
     if obj is not None:
         object_type = object_type or obj._meta.model_name
@@ -77,14 +83,45 @@ def unit_add_alias(*, unit: Unit, alias: str, actor=None) -> UnitAlias:
     existing = unit_resolve(name=alias)
     if existing is not None and existing != unit:
         raise ApplicationError(f"别名“{alias}”已指向单位“{existing.name}”。", field="alias")
-    obj, created = UnitAlias.objects.get_or_create(normalized=normalize_unit_name(alias), defaults={"unit": unit, "alias": alias})
+    obj, created = UnitAlias.objects.get_or_create(
+        normalized=normalize_unit_name(alias), defaults={"unit": unit, "alias": alias}
+    )
     if created:
         audit_log(actor=actor, action="alias_add", obj=unit, changes={"alias": [None, alias]})
     return obj
 
 
 @transaction.atomic
-def user_upsert(*, username: str, role: str, password: str, unit_name: str | None = None, actor=None) -> tuple[User, bool]:
+def unit_create(*, name: str, kind: str, short_name: str = "", actor=None, request=None) -> Unit:
+    """A new unit (an import that meets a name the ledger does not know and is told to add it)."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ApplicationError("单位名称不能为空。", field="name")
+    if kind not in UnitKind.values:
+        raise ApplicationError(f"单位类型“{kind}”无效，可选：{'、'.join(UnitKind.labels)}。", field="kind")
+    existing = unit_resolve(name=name)
+    if existing is not None:
+        raise ApplicationError(f"单位“{name}”已存在（{existing.name}）。", field="name")
+    unit = Unit(name=name, kind=kind, short_name=short_name)
+    try:
+        unit.full_clean()
+    except ValidationError as e:
+        raise ApplicationError(f"单位“{name}”：{'；'.join(e.messages)}", field="name") from None
+    unit.save()
+    audit_log(
+        actor=actor,
+        request=request,
+        action="unit_create",
+        obj=unit,
+        changes={"name": [None, name], "kind": [None, kind]},
+    )
+    return unit
+
+
+@transaction.atomic
+def user_upsert(
+    *, username: str, role: str, password: str, unit_name: str | None = None, actor=None
+) -> tuple[User, bool]:
     """Create or update an account. A reporter must belong to a unit."""
     if role not in Role.values:
         raise ApplicationError(f"未知角色“{role}”，可选：{', '.join(Role.values)}。", field="role")
@@ -102,7 +139,12 @@ def user_upsert(*, username: str, role: str, password: str, unit_name: str | Non
     user.set_password(password)
     user.full_clean()
     user.save()
-    audit_log(actor=actor, action="user_create" if created else "user_update", obj=user, changes={"role": [None, role]})
+    audit_log(
+        actor=actor,
+        action="user_create" if created else "user_update",
+        obj=user,
+        changes={"role": [None, role]},
+    )
     return user, created
 
 
@@ -115,8 +157,13 @@ def unit_soft_delete(*, unit: Unit, actor=None, request=None, now=None) -> None:
         return
     now = now or timezone.now()
     Unit.objects.filter(pk=unit.pk).update(deleted_at=now, is_active=False)
-    audit_log(actor=actor, request=request, action="unit_delete", obj=unit,
-              changes={"deleted_at": [None, now.isoformat()], "is_active": [unit.is_active, False]})
+    audit_log(
+        actor=actor,
+        request=request,
+        action="unit_delete",
+        obj=unit,
+        changes={"deleted_at": [None, now.isoformat()], "is_active": [unit.is_active, False]},
+    )
     unit.deleted_at, unit.is_active = now, False
 
 
@@ -126,6 +173,11 @@ def unit_restore(*, unit: Unit, actor=None, request=None) -> None:
     if unit.deleted_at is None:
         return
     Unit.objects.filter(pk=unit.pk).update(deleted_at=None, is_active=True)
-    audit_log(actor=actor, request=request, action="unit_restore", obj=unit,
-              changes={"deleted_at": [unit.deleted_at.isoformat(), None], "is_active": [False, True]})
+    audit_log(
+        actor=actor,
+        request=request,
+        action="unit_restore",
+        obj=unit,
+        changes={"deleted_at": [unit.deleted_at.isoformat(), None], "is_active": [False, True]},
+    )
     unit.deleted_at, unit.is_active = None, True

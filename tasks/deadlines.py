@@ -301,6 +301,7 @@ class ParsedDeadline:
     recurring: bool = False
     warning: str | None = None
     dates: list[dt.date] = field(default_factory=list)
+    invalid: bool = False  # a date that cannot exist (2022年13月, 2月30日): an error, not a warning
 
     def as_dict(self) -> dict:
         return {
@@ -425,7 +426,7 @@ def _recurring(piece: str, today: dt.date) -> ParsedDeadline | None:
             else:
                 date = end
         except (ValueError, NotImplementedError):
-            return ParsedDeadline(piece, None, True, f"周期性时限“{piece}”中的日期无效")
+            return ParsedDeadline(piece, None, True, f"周期性时限“{piece}”中的日期无效", invalid=True)
         if today <= date <= horizon:
             occurrences.append(date)
     understood = bool(after or day_of_month or first_month_day or year_date) or re.fullmatch(
@@ -498,10 +499,10 @@ def _parse_piece(piece: str, year: int | None, today: dt.date) -> tuple[ParsedDe
     def need_year(y: str | None) -> int | None:
         return int(y) if y else year
 
-    def done(date: dt.date | None, named: str | None, warning: str | None = None):
+    def done(date: dt.date | None, named: str | None, warning: str | None = None, invalid: bool = False):
         if date is None and warning is None:
             warning = NO_YEAR_WARNING
-        return ParsedDeadline(piece, date, False, warning), (int(named) if named else None)
+        return ParsedDeadline(piece, date, False, warning, invalid=invalid), (int(named) if named else None)
 
     if re.search(r"(?:年|月|日|号|季度)(?:起|开始|以来|起步|启动)", core) and not re.search(
         r"[前底末止]", core
@@ -515,7 +516,7 @@ def _parse_piece(piece: str, year: int | None, today: dt.date) -> tuple[ParsedDe
         if m := _YEAR_RANGE_RE.search(core):
             y1, y2 = int(m["y"]), int(m["y2"])
             if y2 < y1:
-                return done(None, None, f"时限“{piece}”的起止年份颠倒")
+                return done(None, None, f"时限“{piece}”的起止年份颠倒", invalid=True)
             if m["m2"]:
                 date, warning = _part_date(y2, int(m["m2"]), m["p2"])
                 return done(date, m["y2"], warning)
@@ -528,7 +529,7 @@ def _parse_piece(piece: str, year: int | None, today: dt.date) -> tuple[ParsedDe
             y = need_year(m["y"])
             m1, m2 = int(m["m1"]), int(m["m2"])
             if not (1 <= m1 <= 12 and 1 <= m2 <= 12) or m2 < m1:
-                return done(None, None, f"时限“{piece}”的月份无效")
+                return done(None, None, f"时限“{piece}”的月份无效", invalid=True)
             date, warning = _part_date(y, m2, m["p2"]) if y else (None, None)
             return done(date, m["y"], warning)
         if m := _MONTH_LIST_RE.search(core):
@@ -572,7 +573,7 @@ def _parse_piece(piece: str, year: int | None, today: dt.date) -> tuple[ParsedDe
             if m["y"] is None and "月" not in core[m.start() : m.end()]:
                 m = None  # a bare number is not a month
             elif not 1 <= month <= 12:
-                return done(None, None, f"时限“{piece}”中的月份 {month} 无效")
+                return done(None, None, f"时限“{piece}”中的月份 {month} 无效", invalid=True)
             else:
                 y = need_year(m["y"])
                 if not y:
@@ -591,7 +592,7 @@ def _parse_piece(piece: str, year: int | None, today: dt.date) -> tuple[ParsedDe
         if _RELATIVE_CELL_RE.search(core):
             return done(None, None, f"“{piece}”是相对时限，没有具体日期，请在备注中写明起算日或补充日期")
     except ValueError:
-        return done(None, None, f"时限“{piece}”中的日期无效")
+        return done(None, None, f"时限“{piece}”中的日期无效", invalid=True)
     return done(None, None, f"无法识别时限“{piece}”，请写成 2022年6月底前、2022-06-30 这样的日期")
 
 
@@ -651,3 +652,6 @@ def year_of_plan(*texts: str | None) -> int | None:
         if m := _TITLE_YEAR_RE.search(text):
             return int(m[1])
     return None
+
+
+DATE_HINT = "可写作 2022-06-30、2022年12月、2022年底、2020.12 或 Excel 日期"

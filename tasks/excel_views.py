@@ -22,7 +22,8 @@ from departments.permissions import SecretariatRequiredMixin
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 
-from .excel import XLSX_CONTENT_TYPE, export_filename, ledger_export, ledger_import
+from .excel import XLSX_CONTENT_TYPE, export_filename, ledger_export
+from .ledger_import import ledger_import
 from .models import Document
 from .selectors import TaskFilterError, tasks_filter, tasks_visible_to
 

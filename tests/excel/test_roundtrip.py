@@ -8,7 +8,8 @@ import openpyxl
 import pytest
 
 from departments.models import AuditEntry
-from tasks.excel import ledger_export, ledger_import, read_rows
+from tasks.excel import ledger_export, read_rows
+from tasks.ledger_import import ledger_import
 from tasks.models import Task
 from tasks.services import TaskData, task_update
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from departments.models import Unit
 from departments.services import ApplicationError
-from tasks import excel
-from tasks.excel import ledger_import
+from tasks import ledger_import as excel
+from tasks.ledger_import import ledger_import
 from tasks.models import Task, TaskUnit
 from tests.factories import TaskFactory, UnitFactory
 
