@@ -464,6 +464,18 @@ class RowPlan:
     flagged: str | None = None  # why updating the matched task looks wrong (a markedly different title)
     as_new: bool = False
 
+    @property
+    def change_rows(self) -> list[tuple[str, str, str]]:
+        """(Chinese field name, old, new) for the preview page."""
+        return [
+            (CHANGE_LABELS.get(k, k), old or "（空）", new or "（空）")
+            for k, (old, new) in self.changes.items()
+        ]
+
+    @property
+    def action_label(self) -> str:
+        return {"create": "新建", "update": "更新", "unchanged": "未变"}[self.action]
+
     def as_dict(self, county_count: int) -> dict:
         s = self.state
         return {
@@ -512,6 +524,7 @@ class ImportResult:
     new_units: list[str] = field(default_factory=list)
     sheets: list[str] = field(default_factory=list)
     county_count: int = 0
+    column_choices: list[tuple[int, str]] = field(default_factory=list)  # (index, "E 列：牵头部门")
 
     @property
     def ok(self) -> bool:
@@ -520,6 +533,20 @@ class ImportResult:
     @property
     def warnings(self) -> int:
         return sum(len(p.warnings) for p in self.plans)
+
+    @property
+    def mapping_rows(self) -> list[dict]:
+        """The fields the import reads, with the column each one came from (for the mapping form)."""
+        columns = self.header.columns if self.header else {}
+        return [
+            {
+                "key": k,
+                "label": FIELDS[k][1],
+                "index": columns.get(k),
+                "header": self.header.headers.get(k) if self.header else None,
+            }
+            for k in ("seq", "title", "text", "lead", "responsible", "deadline", "status", "note", "source")
+        ]
 
     @property
     def flagged(self) -> list[RowPlan]:
@@ -672,6 +699,8 @@ class _Ctx:
                     )
                 else:
                     unit = None  # ignored
+            elif _KEPT_RE.search(name):
+                unit = False  # 各街道, 有关部门: not one unit, never created
             elif self.add_units:
                 unit = self.new_units.setdefault(key, NewUnit(name=name, kind=unit_kind_for(name)))
             else:
@@ -779,6 +808,13 @@ def plan_import(
             "没有指定哪一列是任务名称（重点任务），请在列对应关系中选择。", field="mapping"
         )
     result.header = header
+    width = max((len(rows[r]) for r in range(header.row, header.data_start)), default=0)
+    for c in range(width):
+        texts = [
+            cell_text(rows[r][c]).strip() for r in range(header.row, header.data_start) if c < len(rows[r])
+        ]
+        words = " / ".join(dict.fromkeys(" ".join(t.split()) for t in texts if t))
+        result.column_choices.append((c, f"{column_letter(c)} 列" + (f"：{words}" if words else "")))
     choice = _choose_document(header, document=document, doc_number=doc_number, doc_title=doc_title)
     result.document = choice
     ctx = _Ctx(document=choice.document, unit_choices=unit_choices, add_units=add_units)
@@ -1037,8 +1073,6 @@ def plan_import(
     result.new_units = [u.name for u in ctx.new_units.values()]
     result.rows = len(plans)
     result.plans = plans
-    if result.errors:
-        return result, [], ctx
 
     # Match rows to existing tasks: by stable id first, then by document + path.
     ids = [ref[0] for _r, _c, ref, _s in parsed if ref]
@@ -1068,6 +1102,8 @@ def plan_import(
                     f"将覆盖已有任务 {current.path_key}“{current.title}”，但表中标题“{plan.state.title}”与之差别很大："
                     "可能导入到了错误的文件。请确认所属文件，或将此行作为新任务导入。"
                 )
+                plan.action = "update"
+                plan.changes = {"title": [current.title, plan.state.title]}
                 result.errors.append(RowError(excel_row, label("title"), plan.flagged))
                 continue
         if current is None:
@@ -1121,7 +1157,7 @@ def plan_import(
         result.changes.append(
             {"row": excel_row, "path": current.path_key, "title": current.title, "fields": sorted(changed)}
         )
-    return result, plans, ctx
+    return result, ([] if result.errors else plans), ctx
 
 
 def _free_path(path: list[str], document_id, taken: set) -> list[str]:
