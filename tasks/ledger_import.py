@@ -362,7 +362,8 @@ def _segment_like(segment: str, n: int) -> str:
 
 # Every county government: 各县(市、区)政府(管委会), 各区、县级市政府, 各县市区, 各县(区), 各区县政府…
 _ALL_COUNTIES_RE = re.compile(
-    r"各\s*(?:县|区|市)(?:[县市区]|县级市|[()、,])*(?:人民)?(?:政府)?(?:\([^()]{0,12}管委会\)|、?[^、,;()]{0,8}管委会)?"
+    r"各\s*(?:县|区|市)(?:\([^()]{1,8}\)|县级市|[县市区])*(?:、(?:县级市|[县市区])+(?=(?:人民)?政府))?"
+    r"(?:人民)?(?:政府)?(?:\([^()]{0,12}管委会\))?"
 )
 # Named as written but not one unit (street offices, towns, "the relevant departments"): kept, with a warning.
 _KEPT_RE = re.compile(
