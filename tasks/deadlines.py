@@ -630,7 +630,26 @@ def parse_deadlines(value, *, year: int | None = None, today: dt.date | None = N
         if named:
             carried = named  # 2021年6月底前、12月底前: the second phrase is in 2021 too
         out.append(parsed)
+    if any(p.date or p.recurring or (p.warning is None) for p in out):
+        # Words that name no time (方舱医院升级改造，…，1月底前完成) say what the next phrase's date is for:
+        # they go with it instead of standing as deadlines of their own.
+        merged: list[ParsedDeadline] = []
+        pending: list[str] = []
+        for p in out:
+            if p.date is None and not p.recurring and p.warning and not p.invalid and _NO_TIME_RE.fullmatch(p.text):
+                pending.append(p.text)
+                continue
+            if pending:
+                p.text = "，".join([*pending, p.text])
+                pending = []
+            merged.append(p)
+        if pending and merged:
+            merged[-1].text = "，".join([merged[-1].text, *pending])
+        out = merged
     return out
+
+
+_NO_TIME_RE = re.compile(r"[^\d年月日号季旬期限内前后底末]*")
 
 
 _DOC_YEAR_RE = re.compile(r"[〔\[(（【]((?:19|20)\d{2})[〕\])）】]")

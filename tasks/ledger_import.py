@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from departments.former_names import strip_etc
 from departments.models import AuditEntry, Unit, UnitKind, normalize_unit_name
 from departments.selectors import resolve_in_table, unit_lookup_table, unit_suggestions
 from departments.services import ApplicationError
@@ -38,6 +39,7 @@ from .excel import (
     load_states,
     read_sheets,
 )
+from .extraction.text import to_simplified
 from .models import Document, Milestone, Progress, Task, TaskUnit, path_display, path_segment_number
 from .resources import (
     LEDGER_COLUMNS,
@@ -113,7 +115,7 @@ _GROUP_HEADER_RE = re.compile(
 
 
 def _norm_header(text) -> str:
-    text = unicodedata.normalize("NFKC", cell_text(text))
+    text = to_simplified(unicodedata.normalize("NFKC", cell_text(text)))
     text = re.sub(r"\(.*?\)|（.*?）", "", text)
     return re.sub(r"[\s*＊:：、/()（）.·]", "", text)
 
@@ -151,7 +153,7 @@ _CONTAINS_RULES: list[tuple[re.Pattern, str]] = [
 
 def header_field(value) -> str | None:
     """The field a header cell names, or None."""
-    raw = unicodedata.normalize("NFKC", cell_text(value)).strip()
+    raw = to_simplified(unicodedata.normalize("NFKC", cell_text(value))).strip()
     if _NUMBERED_RE.match(raw):
         return None  # 一、主要任务 is a section row, not a header
     text = _norm_header(value)
@@ -362,13 +364,12 @@ def _segment_like(segment: str, n: int) -> str:
 
 # Every county government: 各县(市、区)政府(管委会), 各区、县级市政府, 各县市区, 各县(区), 各区县政府…
 _ALL_COUNTIES_RE = re.compile(
-    r"各\s*(?:县|区|市)(?:\([^()]{1,8}\)|县级市|[县市区])*(?:、(?:县级市|[县市区])+(?=(?:人民)?政府))?"
-    r"(?:人民)?(?:政府)?(?:\([^()]{0,12}管委会\))?"
+    r"各\s*(?:县|区|市)(?:\([^()]{1,8}\)|县级市|[县市区])*(?:[、,](?:县级市|[县市区])+)+(?:人民)?政府(?:\([^()]{0,12}管委会\))?"
+    r"|各\s*(?:县|区|市)(?:\([^()]{1,8}\)|县级市|[县市区])*(?:人民)?(?:政府)?(?:\([^()]{0,12}管委会\))?"
 )
 # Named as written but not one unit (street offices, towns, "the relevant departments"): kept, with a warning.
 _KEPT_RE = re.compile(
-    r"^(?:各)?(?:街道|乡镇|镇|乡|社区|村)(?:\(?(?:街道|乡镇|镇|办事处)\)?)*(?:办事处)?$|^各(?:乡镇|街道|镇)|有关部门$|相关部门$|"
-    r"有关单位$|相关单位$|成员单位$|^各有关|^各相关"
+    r"各|^(?:街道|乡镇|镇|乡|社区|村)|有关|相关|成员单位$|专班$|^其他"
 )
 _COUNTY_NAME_RE = re.compile(r"^.{1,10}(?:县|区|市|旗)(?:人民)?政府$|管委会$|^.{1,6}(?:县|区|旗)$")
 
@@ -382,7 +383,7 @@ ALL_COUNTIES = _AllCounties()
 
 def split_unit_cell(text: str) -> list[tuple[str, str]]:
     """A unit cell as (kind, name) pieces: ('unit', name) or ('counties', the phrase as written)."""
-    text = unicodedata.normalize("NFKC", text or "")
+    text = to_simplified(unicodedata.normalize("NFKC", text or ""))
     text = text.replace("〔", "(").replace("〕", ")").replace("【", "(").replace("】", ")")
     pieces: list[tuple[str, str]] = []
     protected: dict[str, str] = {}
@@ -403,6 +404,7 @@ def split_unit_cell(text: str) -> list[tuple[str, str]]:
             raw = raw.replace(token, original)
         if raw.startswith(("牵头", "配合", "责任单位", "参与")) and ("：" in raw or ":" in raw):
             raw = re.split(r"[:：]", raw, maxsplit=1)[1]
+        raw = strip_etc(raw)  # 市卫生健康委等: the 等 closes the list
         if not raw:
             continue
         if _ALL_COUNTIES_RE.fullmatch(raw) or re.fullmatch(r"各\s*(?:县|区).*", raw) and "政府" in raw:
