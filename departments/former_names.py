@@ -68,6 +68,8 @@ FORMER_NAMES: tuple[FormerName, ...] = (
     FormerName("法制办", ("司法局",)),
     FormerName("经济和信息化委员会", ("工业和信息化局",)),
     FormerName("经信委", ("工业和信息化局", "工信局")),
+    FormerName("经济和信息化局", ("工业和信息化局",)),
+    FormerName("经信局", ("工业和信息化局", "工信局")),
     FormerName("住房城乡建设委", ("住房和城乡建设局",)),
     FormerName("住建委", ("住房和城乡建设局",)),
     FormerName("住建局", ("住房和城乡建设局",)),

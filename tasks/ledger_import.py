@@ -253,6 +253,14 @@ def _columns_from(rows: list[list], start: int, end: int) -> tuple[dict[str, int
             # Two task-like columns: 重点任务 then 具体内容 / 主要任务 then 工作措施.
             if key == "title" and "text" not in columns:
                 key = "text"
+            elif (
+                key == "responsible"
+                and "lead" not in columns
+                and "责任" in headers[key]
+                and "责任" not in text
+            ):
+                # 责任单位 | 配合单位: the 责任单位 leads, the 配合单位 take part.
+                columns["lead"], headers["lead"] = columns.pop("responsible"), headers.pop("responsible")
             else:
                 continue
         columns[key], headers[key] = c, text
@@ -368,9 +376,7 @@ _ALL_COUNTIES_RE = re.compile(
     r"|各\s*(?:县|区|市)(?:\([^()]{1,8}\)|县级市|[县市区])*(?:人民)?(?:政府)?(?:\([^()]{0,12}管委会\))?"
 )
 # Named as written but not one unit (street offices, towns, "the relevant departments"): kept, with a warning.
-_KEPT_RE = re.compile(
-    r"各|^(?:街道|乡镇|镇|乡|社区|村)|有关|相关|成员单位$|专班$|^其他"
-)
+_KEPT_RE = re.compile(r"各|^(?:街道|乡镇|镇|乡|社区|村)|有关|相关|成员单位$|专班$|^其他")
 _COUNTY_NAME_RE = re.compile(r"^.{1,10}(?:县|区|市|旗)(?:人民)?政府$|管委会$|^.{1,6}(?:县|区|旗)$")
 
 
@@ -867,10 +873,9 @@ def plan_import(
         }
         ref = parse_ref(texts["ref"]) if "ref" in texts else None
         seq_text = texts.get("seq", "").strip()
-        title_text = (
-            " ".join(texts.get("title", "").split())
-            if "\n" in texts.get("title", "")
-            else texts.get("title", "").strip()
+        title = texts.get("title", "")
+        title_text = to_simplified(
+            " ".join(title.split()) if "\n" in title or "  " in title else title.strip()
         )
         detail = any(texts.get(k, "").strip() for k in detail_keys if columns.get(k) != columns.get("title"))
         numbering, full_path = numbered(seq_text)
@@ -972,6 +977,10 @@ def plan_import(
                             notes.append(f"“{name}”：系统中还没有县(市、区)单位，未计入")
                         continue
                     unit = ctx.unit(name)
+                    if isinstance(unit, NewUnit) and ctx.add_units and name not in result.unknown_units:
+                        result.unknown_units[name] = [
+                            u.name for u in unit_suggestions(name=name, table=ctx.table)
+                        ]
                     if unit is False and _KEPT_RE.search(name):
                         kept[name] = None
                         notes.append(f"{column_name}中的“{name}”不是一个单位，未计入单位")
@@ -1057,7 +1066,7 @@ def plan_import(
             if "note" in columns and columns["note"] != columns.get("title")
             else ""
         )
-        text = normalize_cell(texts.get("text", "")) if "text" in columns else ""
+        text = to_simplified(normalize_cell(texts.get("text", ""))) if "text" in columns else ""
         state = TaskState(
             id=None, version=1, document_id=doc.pk if doc else None, document_label=doc_text or choice.title,
             path=path, title=title_text, text=text, note=note,
