@@ -50,6 +50,7 @@ from .resources import (
     row_fingerprint,
     snapshot,
 )
+from .services import diff_snapshots, document_upsert
 
 HEADER_SCAN_ROWS = 30
 
@@ -472,6 +473,8 @@ class RowPlan:
     changes: dict = field(default_factory=dict)
     flagged: str | None = None  # why updating the matched task looks wrong (a markedly different title)
     as_new: bool = False
+    after: TaskState | None = None  # the task as the update leaves it
+    audit: dict = field(default_factory=dict)  # its history record: {snapshot key: [old, new]}
 
     @property
     def change_rows(self) -> list[tuple[str, str, str]]:
@@ -844,6 +847,12 @@ def plan_import(
     deadline_cache: dict = {}
     numbering_cache: dict[str, tuple] = {}
     kept: dict[str, None] = {}
+    years: dict[str, int | None] = {}
+    # Traditional characters (pages converted from other encodings) are rare: look once, convert only then.
+    sample = "".join(
+        cell_text(v) for row in rows[: header.data_start + 200] for v in row if v.__class__ is str
+    )
+    simplify = to_simplified if to_simplified(sample) != sample else (lambda text: text)
 
     def numbered(text: str) -> tuple[tuple | None, list[str] | None]:
         if text not in numbering_cache:
@@ -874,9 +883,7 @@ def plan_import(
         ref = parse_ref(texts["ref"]) if "ref" in texts else None
         seq_text = texts.get("seq", "").strip()
         title = texts.get("title", "")
-        title_text = to_simplified(
-            " ".join(title.split()) if "\n" in title or "  " in title else title.strip()
-        )
+        title_text = simplify(" ".join(title.split()) if "\n" in title or "  " in title else title.strip())
         detail = any(texts.get(k, "").strip() for k in detail_keys if columns.get(k) != columns.get("title"))
         numbering, full_path = numbered(seq_text)
         if numbering is None and not title_text and len(set(map(cell_text, nonempty))) == 1 and ref is None:
@@ -1022,7 +1029,12 @@ def plan_import(
             row[columns["deadline"]] if "deadline" in columns and columns["deadline"] < width else None
         )
         doc_text = texts.get("source", "").strip()
-        year = plan_year if not choice.from_column else year_of_plan(doc_text)
+        if choice.from_column:
+            year = years.get(doc_text, 0)
+            if year == 0:
+                year = years[doc_text] = year_of_plan(doc_text)
+        else:
+            year = plan_year
         cache_key = (deadline_raw, year) if deadline_raw.__class__ is str else None
         deadlines = deadline_cache.get(cache_key) if cache_key else None
         if deadlines is None:
@@ -1066,7 +1078,7 @@ def plan_import(
             if "note" in columns and columns["note"] != columns.get("title")
             else ""
         )
-        text = to_simplified(normalize_cell(texts.get("text", ""))) if "text" in columns else ""
+        text = simplify(normalize_cell(texts.get("text", ""))) if "text" in columns else ""
         state = TaskState(
             id=None, version=1, document_id=doc.pk if doc else None, document_label=doc_text or choice.title,
             path=path, title=title_text, text=text, note=note,
@@ -1161,10 +1173,10 @@ def plan_import(
         plan.changed = changed
         plan.action = "update"
         keys = {SNAPSHOT_KEY[a] for a in changed}
-        before, after = snapshot(current, keys), snapshot(_merged_state(current, plan.state, changed), keys)
-        plan.changes = {
-            CHANGE_NAMES.get(k, k): [before[k], after[k]] for k in before if before[k] != after[k]
-        }
+        plan.after = _merged_state(current, plan.state, changed)
+        # The history record and the preview's "changes": one diff, worked out once.
+        plan.audit = diff_snapshots(snapshot(current, keys), snapshot(plan.after, keys))
+        plan.changes = {CHANGE_NAMES.get(k, k): v for k, v in plan.audit.items()}
         result.updated += 1
         result.changes.append(
             {"row": excel_row, "path": current.path_key, "title": current.title, "fields": sorted(changed)}
@@ -1515,8 +1527,6 @@ def _prepare(result: ImportResult, plans: list[RowPlan], ctx: _Ctx, *, actor) ->
     """Before the rows: the new plan, the new units and the aliases the user confirmed in the preview."""
     from departments.services import unit_add_alias, unit_create
 
-    from .services import document_upsert
-
     for new_unit in ctx.new_units.values():
         unit = unit_create(name=new_unit.name, kind=new_unit.kind, actor=actor)
         new_unit.id = unit.pk
@@ -1549,8 +1559,6 @@ def _prepare(result: ImportResult, plans: list[RowPlan], ctx: _Ctx, *, actor) ->
 
 
 def _apply(plans: list[RowPlan], *, actor, request) -> None:
-    from .services import diff_snapshots
-
     now = timezone.now()
     writer = _Writer(now)
 
@@ -1599,8 +1607,8 @@ def _apply(plans: list[RowPlan], *, actor, request) -> None:
     # Updates
     changed_rows, unit_roles, mile_tasks = [], [], []
     for p in upd:
-        cur, s, changed = p.existing, p.state, p.changed
-        after = _merged_state(cur, s, changed)
+        cur, changed = p.existing, p.changed
+        after = p.after
         open_due, deadline = _schedule(after)
         changed_rows.append(
             (
@@ -1625,16 +1633,7 @@ def _apply(plans: list[RowPlan], *, actor, request) -> None:
         if "milestones" in changed:
             mile_tasks.append(cur.id)
             miles += [(cur.id, d, t, c, done) for d, t, c, done in after.milestones]
-        # `after` shares every attribute outside `changed` with `cur`: only the snapshot keys of changed ones can differ.
-        keys = {SNAPSHOT_KEY[attr] for attr in changed}
-        audits.append(
-            (
-                "task_update",
-                cur.id,
-                f"{after.path_key} {after.title}",
-                diff_snapshots(snapshot(cur, keys), snapshot(after, keys)),
-            )
-        )
+        audits.append(("task_update", cur.id, f"{after.path_key} {after.title}", p.audit))
     writer.update(Task, TASK_UPDATE_COLUMNS, changed_rows)
     by_role = defaultdict(list)
     for task_id, role in unit_roles:
