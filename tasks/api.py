@@ -1,4 +1,3 @@
-
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -12,10 +11,19 @@ from departments.permissions import LedgerWritePermission, can_edit_ledger
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 
+from .deadlines import year_of_plan
 from .lights import task_light
 from .models import Document, Target
 from .selectors import TaskFilterError, task_list_prefetch, tasks_filter, tasks_sorted, tasks_visible_to
-from .services import MilestoneData, TargetData, TaskData, parse_date, parse_decimal, task_create, task_update
+from .services import (
+    TargetData,
+    TaskData,
+    milestones_read,
+    parse_date,
+    parse_decimal,
+    task_create,
+    task_update,
+)
 
 
 def _number(v):
@@ -145,11 +153,11 @@ def _path(value) -> list[str] | None:
     if isinstance(value, str):
         value = [p for p in value.replace("．", ".").split(".") if p.strip()]
     if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value) or not value:
-        raise ApplicationError("编号 path 应为编号列表，例如 [\"二\", \"(一)\", \"1\"]。", field="path")
+        raise ApplicationError('编号 path 应为编号列表，例如 ["二", "(一)", "1"]。', field="path")
     return [p.strip() for p in value]
 
 
-def task_data_from(validated: dict) -> TaskData:
+def task_data_from(validated: dict, *, document=None) -> TaskData:
     """Turn validated API/form input into TaskData, with Chinese messages naming the field."""
     data = TaskData(
         title=validated.get("title"),
@@ -162,13 +170,11 @@ def task_data_from(validated: dict) -> TaskData:
         counties=validated.get("counties"),
     )
     if "milestones" in validated:
-        data.milestones = [
-            MilestoneData(
-                date=parse_date(m.get("date"), field_name="milestones", label=f"第 {i} 个时间节点的日期"),
-                text=m.get("text") or "",
-            )
-            for i, m in enumerate(validated["milestones"], start=1)
-        ]
+        # A date may be given as a phrase (2022年6月底前, 年底前): read against the plan's year.
+        year = year_of_plan(document.doc_number, document.title) if document is not None else None
+        data.milestones = milestones_read(
+            [(m.get("date"), m.get("text") or "") for m in validated["milestones"]], year=year
+        )
     if "targets" in validated:
         targets = []
         for i, t in enumerate(validated["targets"], start=1):
@@ -186,7 +192,9 @@ def task_data_from(validated: dict) -> TaskData:
                     value_high=parse_decimal(high, field_name="targets", label=label),
                     unit=t.get("unit") or "",
                     due=parse_date(t.get("due"), field_name="targets", label=f"第 {i} 个指标的到期日"),
-                    baseline=parse_decimal(t.get("baseline"), field_name="targets", label=f"第 {i} 个指标的基线值"),
+                    baseline=parse_decimal(
+                        t.get("baseline"), field_name="targets", label=f"第 {i} 个指标的基线值"
+                    ),
                     text=t.get("text") or "",
                 )
             )
@@ -209,7 +217,9 @@ TASK_FILTER_PARAMS = [
     OpenApiParameter("light", str, description="overdue / due_soon / normal / done 或中文"),
     OpenApiParameter("overdue", bool),
     OpenApiParameter("search", str),
-    OpenApiParameter("sort", str, description="path, -path, deadline, -deadline, title, status, light, -light"),
+    OpenApiParameter(
+        "sort", str, description="path, -path, deadline, -deadline, title, status, light, -light"
+    ),
 ]
 
 
@@ -226,7 +236,10 @@ class TaskListCreate(generics.GenericAPIView):
     @extend_schema(
         operation_id="tasks_list",
         parameters=TASK_FILTER_PARAMS
-        + [OpenApiParameter("page", int), OpenApiParameter("page_size", int, description="每页条数，最多 500")],
+        + [
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="每页条数，最多 500"),
+        ],
         responses=inline_serializer(
             "PaginatedTaskList",
             {
@@ -258,7 +271,8 @@ class TaskListCreate(generics.GenericAPIView):
         )
         if doc is None:
             raise ApplicationError(f"找不到文件“{ref}”。", field="document")
-        task = task_create(document=doc, data=task_data_from(incoming.validated_data), actor=request.user, request=request)
+        data = task_data_from(incoming.validated_data, document=doc)
+        task = task_create(document=doc, data=data, actor=request.user, request=request)
         return Response(self.get_serializer(task).data, status=status.HTTP_201_CREATED)
 
 
@@ -286,8 +300,14 @@ class TaskDetail(generics.GenericAPIView):
         incoming.is_valid(raise_exception=True)
         if "version" not in incoming.validated_data:
             raise ApplicationError("缺少版本号 version：请提交读取任务时得到的 version。", field="version")
-        data = task_data_from(incoming.validated_data)
-        task = task_update(task=task, data=data, version=incoming.validated_data["version"], actor=request.user, request=request)
+        data = task_data_from(incoming.validated_data, document=task.document)
+        task = task_update(
+            task=task,
+            data=data,
+            version=incoming.validated_data["version"],
+            actor=request.user,
+            request=request,
+        )
         return Response(self.get_serializer(task).data)
 
 
@@ -296,4 +316,3 @@ urlpatterns = [
     path("tasks/", TaskListCreate.as_view(), name="api-tasks"),
     path("tasks/<int:pk>/", TaskDetail.as_view(), name="api-task"),
 ]
-

@@ -77,7 +77,59 @@ def parse_date(value, *, field_name: str, label: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ApplicationError(f"{label}“{value}”不是有效日期（格式 YYYY-MM-DD）。", field=field_name) from None
+        raise ApplicationError(
+            f"{label}“{value}”不是有效日期（格式 YYYY-MM-DD）。", field=field_name
+        ) from None
+
+
+def milestones_read(items: list[tuple], *, year: int | None = None) -> list["MilestoneData"]:
+    """Milestones as a person types them (task form, API): each item is (date, text). The date may be a date,
+    YYYY-MM-DD, or a phrase (2022年6月底前, 年底前, 春节前) read by tasks/deadlines.py against the plan's ``year``;
+    a text with no date is read the same way when it names one. Several phrases give several milestones; a
+    recurring one (每季度末) its dates in the plan's year. A phrase not fully understood is refused with the
+    reason, never turned into a guessed date."""
+    from .deadlines import parse_deadlines
+
+    out: list[MilestoneData] = []
+    anchor = dt.date(year, 1, 1) if year else None
+    for i, (raw_date, text) in enumerate(items, start=1):
+        text = (text or "").strip()
+        label = f"第 {i} 个时间节点"
+        if isinstance(raw_date, dt.date) or (raw_date or "").strip() == "":
+            date = raw_date if isinstance(raw_date, dt.date) else None
+            if date is None and text:
+                parsed = parse_deadlines(text, year=year, today=anchor)
+                if parsed and all((p.date or p.recurring) and not p.warning for p in parsed):
+                    out += _milestones_of(parsed, keep_text=text if len(parsed) == 1 else None)
+                    continue
+            if date is not None or text:
+                out.append(MilestoneData(date=date, text=text))
+            continue
+        raw = str(raw_date).strip()
+        try:
+            out.append(MilestoneData(date=dt.date.fromisoformat(raw), text=text))
+            continue
+        except ValueError:
+            pass
+        parsed = parse_deadlines(raw, year=year, today=anchor)
+        for p in parsed:
+            if p.invalid:
+                raise ApplicationError(f"{label}的日期“{raw}”不是有效日期。", field="milestones")
+            if p.warning and not p.date:
+                raise ApplicationError(f"{label}的日期“{raw}”无法确定：{p.warning}。", field="milestones")
+        out += _milestones_of(parsed, keep_text=text or None)
+    return out
+
+
+def _milestones_of(parsed, *, keep_text: str | None) -> list["MilestoneData"]:
+    out = []
+    for p in parsed:
+        words = keep_text or p.text
+        if p.recurring and p.dates:
+            out += [MilestoneData(date=d, text=words) for d in p.dates]
+        else:
+            out.append(MilestoneData(date=p.date, text=words))
+    return out
 
 
 def resolve_units(names: list[str], *, field_name: str, label: str, table=None) -> list[Unit]:
@@ -108,22 +160,11 @@ def _resolve_counties(names: list[str], table) -> list[Unit]:
 
 
 def task_snapshot(task: Task) -> dict:
-    """The task's user-visible state as plain values, for history diffs and the conflict message."""
-    return {
-        "title": task.title,
-        "text": task.text,
-        "note": task.note,
-        "status": Progress(task.status).label,
-        "path": task.path_key,
-        "lead_units": "、".join(u.name for u in task.lead_units),
-        "responsible_units": "、".join(u.name for u in task.responsible_units),
-        "counties": "、".join(u.name for u in task.counties),
-        "milestones": "；".join(
-            f"{m.date:%Y-%m-%d}" + (f"（{m.text}）" if m.text else "") if m.date else m.text
-            for m in task.milestones.all()
-        ),
-        "targets": "；".join(t.label + (f"（{t.due:%Y-%m-%d}）" if t.due else "") for t in task.targets.all()),
-    }
+    """The task's user-visible state as plain values, for history diffs and the conflict message. One definition
+    (tasks.resources.snapshot) for a form edit and the Excel import alike."""
+    from .resources import TaskState, snapshot
+
+    return snapshot(TaskState.from_task(task))
 
 
 FIELD_LABELS = {
@@ -193,7 +234,9 @@ def _write_units(task: Task, data: TaskData, table):
             continue
         units = resolve_units(names, field_name=field_name, label=label, table=table)
         TaskUnit.objects.filter(task=task, role=role).delete()
-        TaskUnit.objects.bulk_create([TaskUnit(task=task, unit=u, role=role, position=i) for i, u in enumerate(units)])
+        TaskUnit.objects.bulk_create(
+            [TaskUnit(task=task, unit=u, role=role, position=i) for i, u in enumerate(units)]
+        )
     if data.counties is not None:
         units = _resolve_counties(data.counties, table)
         TaskUnit.objects.filter(task=task, role=TaskUnit.Role.COUNTY).delete()
@@ -238,7 +281,9 @@ def _write_schedule(task: Task, data: TaskData):
             try:
                 obj.full_clean(exclude=["task"])
             except ValidationError as e:
-                raise ApplicationError(f"量化指标“{t.indicator}”：{'；'.join(e.messages)}", field="targets") from None
+                raise ApplicationError(
+                    f"量化指标“{t.indicator}”：{'；'.join(e.messages)}", field="targets"
+                ) from None
             obj.save()
             keep.append(obj.pk)
         task.targets.exclude(pk__in=keep).delete()
@@ -279,13 +324,19 @@ def task_create(*, document: Document, data: TaskData, actor=None, request=None,
     task_refresh_schedule(task=task)
     task = _fresh(task.pk)
     audit_log(
-        actor=actor, request=request, action="task_create", obj=task, changes=diff_snapshots({}, task_snapshot(task))
+        actor=actor,
+        request=request,
+        action="task_create",
+        obj=task,
+        changes=diff_snapshots({}, task_snapshot(task)),
     )
     return task
 
 
 @transaction.atomic
-def task_update(*, task: Task, data: TaskData, version: int | None, actor=None, request=None, table=None) -> Task:
+def task_update(
+    *, task: Task, data: TaskData, version: int | None, actor=None, request=None, table=None
+) -> Task:
     """Apply a change read at `version`. A stale version is refused with what changed since (no silent overwrite)."""
     locked = Task.objects.select_for_update().get(pk=task.pk)
     if version is None or version == "":
@@ -311,15 +362,27 @@ def task_update(*, task: Task, data: TaskData, version: int | None, actor=None, 
         if getattr(data, attr) is not None:
             setattr(locked, attr, getattr(data, attr))
     if data.path is not None and data.path != locked.path:
-        if Task.objects.alive().filter(document=locked.document, path_key=".".join(data.path)).exclude(pk=locked.pk).exists():
-            raise ApplicationError(f"文件 {locked.document} 中已有编号为 {'.'.join(data.path)} 的任务。", field="path")
+        if (
+            Task.objects.alive()
+            .filter(document=locked.document, path_key=".".join(data.path))
+            .exclude(pk=locked.pk)
+            .exists()
+        ):
+            raise ApplicationError(
+                f"文件 {locked.document} 中已有编号为 {'.'.join(data.path)} 的任务。", field="path"
+            )
         locked.path = data.path
     table = table if table is not None else unit_lookup_table()
     _write_units(locked, data, table)
     _write_schedule(locked, data)
     after_obj = _fresh(locked.pk)
-    after_obj.title, after_obj.text, after_obj.note, after_obj.status = locked.title, locked.text, locked.note, locked.status
-    after_obj.path_key = ".".join(locked.path)
+    after_obj.title, after_obj.text, after_obj.note, after_obj.status = (
+        locked.title,
+        locked.text,
+        locked.note,
+        locked.status,
+    )
+    after_obj.path, after_obj.path_key = locked.path, ".".join(locked.path)
     changes = diff_snapshots(before, task_snapshot(after_obj))
     if not changes:
         return current
@@ -359,7 +422,9 @@ def _changes_since(task: Task, version: int) -> list[dict]:
 @transaction.atomic
 def task_set_status(*, task: Task, status: str, actor=None, request=None) -> Task:
     """Status change that is not a person's edit of the task (e.g. an accepted lead report)."""
-    return task_update(task=task, data=TaskData(status=status), version=task.version, actor=actor, request=request)
+    return task_update(
+        task=task, data=TaskData(status=status), version=task.version, actor=actor, request=request
+    )
 
 
 @transaction.atomic
@@ -372,7 +437,12 @@ def task_delete(*, task: Task, actor=None, request=None) -> None:
 
 @transaction.atomic
 def task_restore(*, task: Task, actor=None, request=None) -> None:
-    if Task.objects.alive().filter(document=task.document, path_key=task.path_key).exclude(pk=task.pk).exists():
+    if (
+        Task.objects.alive()
+        .filter(document=task.document, path_key=task.path_key)
+        .exclude(pk=task.pk)
+        .exists()
+    ):
         raise ApplicationError(f"无法恢复：文件中已有编号为 {task.path_key} 的任务。", field="path")
     Task.objects.filter(pk=task.pk).update(deleted_at=None, version=F("version") + 1)
     audit_log(actor=actor, request=request, action="task_restore", obj=task)
@@ -380,7 +450,14 @@ def task_restore(*, task: Task, actor=None, request=None) -> None:
 
 @transaction.atomic
 def document_upsert(
-    *, doc_number: str | None, title: str, issuer: str = "", issued_on=None, reporting_dates=None, source_text="", actor=None
+    *,
+    doc_number: str | None,
+    title: str,
+    issuer: str = "",
+    issued_on=None,
+    reporting_dates=None,
+    source_text="",
+    actor=None,
 ) -> tuple[Document, bool]:
     if not (title or "").strip():
         raise ApplicationError("文件标题不能为空。", field="title")
