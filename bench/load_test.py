@@ -217,9 +217,9 @@ def setup(args) -> None:
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from departments.models import Role, Unit, User
+    from departments.tokens import token_issue
     from reports.services import period_open
     from tasks.selectors import tasks_visible_to
 
@@ -252,8 +252,8 @@ def setup(args) -> None:
             defaults={"role": Role.REPORTER, "unit": unit, "is_active": True, "password": password},
         )
         tasks = list(tasks_visible_to(user=user).values_list("pk", flat=True))
-        token, _ = Token.objects.get_or_create(user=user)
-        reporters.append({"username": user.username, "unit": unit.name, "tasks": tasks, "token": token.key})
+        _, key = token_issue(user=user, name="load test")
+        reporters.append({"username": user.username, "unit": unit.name, "tasks": tasks, "token": key})
     leaders = []
     for i in range(1, args.leaders + 1):
         User.objects.update_or_create(

@@ -161,7 +161,7 @@ class UserAdmin(SystemAdminOnly, BaseUserAdmin):
 
 # Roles replace groups and per-model permissions, and tokens are issued through the API only: the console
 # shows nothing but accounts and units.
-for _model_path in ("django.contrib.auth.models.Group", "rest_framework.authtoken.models.TokenProxy"):
+for _model_path in ("django.contrib.auth.models.Group",):
     _module, _name = _model_path.rsplit(".", 1)
     try:
         import importlib

@@ -6,4 +6,4 @@ class DepartmentsConfig(AppConfig):
     verbose_name = "单位与账号"
 
     def ready(self):
-        from . import security  # noqa: F401 - connects the login/logout audit signals
+        from . import accounts, security  # noqa: F401 - connect the login/logout and password audit signals

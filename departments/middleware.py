@@ -8,6 +8,7 @@ from django.contrib.auth import SESSION_KEY, logout
 
 from .security import SESSION_LAST_ACTIVITY, SESSION_LOGIN_AT
 from .services import audit_log
+from .tokens import token_for_key
 
 # Writing the session on every request would cost a database write per click; a minute's precision is enough.
 ACTIVITY_WRITE_EVERY_SECONDS = 60
@@ -114,6 +115,7 @@ class DeniedAccessAuditMiddleware:
 AUDITOR_ALLOWED = {
     "home", "healthz", "departments:login", "departments:logout", "departments:audit-log", "departments:audit-export",
     "api-token", "api-schema", "api-docs", "admin:login", "admin:logout",
+    "departments:password-change", "api-logout", "api-tokens", "api-token-detail",
 }
 AUDITOR_MESSAGE = "安全审计员只能查看审计日志。"
 
@@ -122,9 +124,7 @@ def _token_user(request):
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if not header.startswith("Token "):
         return None
-    from rest_framework.authtoken.models import Token
-
-    token = Token.objects.select_related("user").filter(key=header[6:].strip()).first()
+    token = token_for_key(header[6:].strip())
     return token.user if token else None
 
 
@@ -157,3 +157,34 @@ class AuditorConfinementMiddleware:
         if match.kwargs:
             raise Http404("未找到，或您无权查看。")
         raise PermissionDenied(AUDITOR_MESSAGE)
+
+
+# What an account that must change its password may still open: the change itself, signing out, and what every
+# page needs to render.
+PASSWORD_CHANGE_ALLOWED = {"departments:password-change", "departments:logout", "departments:login", "healthz"}
+PASSWORD_CHANGE_MESSAGE = "您的密码由他人设置或重置，请先修改密码后再继续使用。"
+
+
+class PasswordChangeRequiredMiddleware:
+    """After an administrator's reset (departments/accounts.py) the owner must choose a new password first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from django.http import JsonResponse
+        from django.shortcuts import redirect
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not getattr(user, "must_change_password", False):
+            return None
+        match = request.resolver_match
+        if match is None or match.view_name in PASSWORD_CHANGE_ALLOWED or request.path.startswith("/static/"):
+            return None
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": PASSWORD_CHANGE_MESSAGE}, status=403)
+        messages.warning(request, PASSWORD_CHANGE_MESSAGE)
+        return redirect("departments:password-change")

@@ -8,6 +8,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from .validators import validate_webhook_url
+
 
 class UnitKind(models.TextChoices):
     DEPARTMENT = "department", "市直部门"
@@ -27,7 +29,12 @@ class Unit(models.Model):
     short_name = models.CharField("简称", max_length=50, blank=True)
     kind = models.CharField("类型", max_length=20, choices=UnitKind.choices, default=UnitKind.DEPARTMENT)
     email = models.EmailField("联系邮箱", blank=True)
-    webhook_url = models.URLField("群机器人 Webhook", blank=True, help_text="企业微信或钉钉群机器人地址，可留空")
+    webhook_url = models.URLField(
+        "群机器人 Webhook", blank=True, help_text="企业微信或钉钉群机器人地址，可留空", validators=[validate_webhook_url]
+    )
+    webhook_secret = models.CharField(
+        "钉钉加签密钥", max_length=200, blank=True, help_text="钉钉机器人“加签”安全设置的密钥（SEC 开头），不加签可留空"
+    )
     sort_order = models.PositiveIntegerField("排序", default=0)
     is_active = models.BooleanField("启用", default=True)
     deleted_at = models.DateTimeField("删除时间", null=True, blank=True)
@@ -77,6 +84,10 @@ class User(AbstractUser):
         Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="users", verbose_name="所属单位"
     )
     display_name = models.CharField("姓名", max_length=50, blank=True)
+    # Set when someone other than the account's owner sets its password (an administrator's reset): the owner must
+    # choose a new one at the next sign-in, so nobody keeps working under a password another person knows.
+    must_change_password = models.BooleanField("下次登录须修改密码", default=False)
+    password_changed_at = models.DateTimeField("密码修改时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "账号"
@@ -176,3 +187,30 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("审计记录不可删除。")
+
+
+class ApiToken(models.Model):
+    """One API key per sign-in (or per named client). Only a SHA-256 digest is stored: a leaked database backup
+    holds no usable key. A token ends like a session: after the idle limit, at the absolute limit, on logout,
+    on a password change and when the account is disabled."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens",
+                             verbose_name="账号")
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField("令牌前缀", max_length=8)  # shown in lists so the owner can tell keys apart
+    name = models.CharField("名称", max_length=100, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    created_ip = models.GenericIPAddressField("创建来源", null=True, blank=True)
+    last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
+    expires_at = models.DateTimeField("最迟失效时间")
+    revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
+    revoked_reason = models.CharField("吊销原因", max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = "API 令牌"
+        verbose_name_plural = "API 令牌"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self):
+        return f"{self.user} {self.prefix}… {self.name}"

@@ -18,7 +18,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from .models import AuditEntry
-from .services import _request_ip, audit_log
+from .services import audit_log, request_ip
 
 LOGIN_OBJECT = "login"
 FAILED, LOCKED, IP_LOCKED, BLOCKED, SUCCESS = "login_failed", "login_locked", "login_ip_locked", "login_blocked", "login"
@@ -68,7 +68,7 @@ def login_failure_record(*, username, request=None, now=None) -> None:
     """Record a failed sign-in; lock the account (and the address) when too many failures come close together."""
     now = now or timezone.now()
     key = _key(username)
-    ip = _request_ip(request)
+    ip = request_ip(request)
     audit_log(action=FAILED, object_type=LOGIN_OBJECT, object_id=key, request=request, message=f"登录失败：{key}")
 
     # Failures count from the latest of: the window start, the last lock, and (for an account) its last success.
@@ -95,7 +95,7 @@ class LockoutModelBackend(ModelBackend):
             from django.contrib.auth import get_user_model
 
             username = kwargs.get(get_user_model().USERNAME_FIELD)
-        reason = login_blocked_reason(username=username, ip=_request_ip(request))
+        reason = login_blocked_reason(username=username, ip=request_ip(request))
         if reason:
             if request is not None:
                 request.login_blocked = reason
@@ -135,8 +135,19 @@ def _on_login(sender, request, user, **kwargs):
         now = timezone.now().timestamp()
         request.session[SESSION_LOGIN_AT] = now
         request.session[SESSION_LAST_ACTIVITY] = now
+    message = "登录成功"
+    if getattr(user, "must_change_password", False):
+        reset = (
+            AuditEntry.objects.filter(
+                object_type="user", object_id=str(user.pk), action__in=["password_reset", "password_set_initial"]
+            )
+            .order_by("-at", "-id")
+            .first()
+        )
+        if reset is not None:
+            message += f"（密码由 {reset.actor_name} 于 {timezone.localtime(reset.at):%Y-%m-%d %H:%M} 设置，须先修改密码）"
     audit_log(actor=user, action=SUCCESS, object_type=LOGIN_OBJECT, object_id=_key(user.get_username()),
-              request=request, message="登录成功")
+              request=request, message=message)
 
 
 @receiver(user_logged_out, dispatch_uid="departments.audit_logout")

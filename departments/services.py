@@ -3,6 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from reform_ledger.db import current_request
+
 from .models import AuditEntry, Role, Unit, UnitAlias, UnitKind, User, normalize_unit_name
 from .selectors import unit_resolve
 
@@ -29,9 +31,12 @@ class ConflictError(ApplicationError):
     status_code = 409
 
 
-def _request_ip(request) -> str | None:
-    """The client's address. X-Forwarded-For is trusted only for the NUM_PROXIES proxies we run ourselves: the
-    entry our nearest proxy appended, counted from the right; a client cannot forge it to dodge lockouts."""
+def request_ip(request=None) -> str | None:
+    """The client's address (of ``request``, else of the request being served). X-Forwarded-For is trusted only
+    for the NUM_PROXIES proxies we run ourselves: the entry our nearest proxy appended, counted from the right; a
+    client cannot forge it to dodge lockouts."""
+    if request is None:
+        request = current_request.get()
     if request is None:
         return None
     from django.conf import settings
@@ -55,12 +60,9 @@ def audit_log(
     request=None,
 ) -> AuditEntry:
     """Append one audit record: who, when, from where, what, old and new values."""
-    if (
-        actor is None
-        and request is not None
-        and getattr(request, "user", None)
-        and request.user.is_authenticated
-    ):
+    if request is None:
+        request = current_request.get()
+    if actor is None and request is not None and getattr(request, "user", None) and request.user.is_authenticated:
         actor = request.user
     if obj is not None:
         object_type = object_type or obj._meta.model_name
@@ -68,7 +70,7 @@ def audit_log(
     return AuditEntry.objects.create(
         actor=actor if (actor is not None and actor.pk) else None,
         actor_name=(actor.get_username() if actor is not None else "系统"),
-        ip=_request_ip(request),
+        ip=request_ip(request),
         action=action,
         object_type=object_type,
         object_id=object_id,
@@ -83,9 +85,7 @@ def unit_add_alias(*, unit: Unit, alias: str, actor=None) -> UnitAlias:
     existing = unit_resolve(name=alias)
     if existing is not None and existing != unit:
         raise ApplicationError(f"别名“{alias}”已指向单位“{existing.name}”。", field="alias")
-    obj, created = UnitAlias.objects.get_or_create(
-        normalized=normalize_unit_name(alias), defaults={"unit": unit, "alias": alias}
-    )
+    obj, created = UnitAlias.objects.get_or_create(normalized=normalize_unit_name(alias), defaults={"unit": unit, "alias": alias})
     if created:
         audit_log(actor=actor, action="alias_add", obj=unit, changes={"alias": [None, alias]})
     return obj
@@ -119,9 +119,7 @@ def unit_create(*, name: str, kind: str, short_name: str = "", actor=None, reque
 
 
 @transaction.atomic
-def user_upsert(
-    *, username: str, role: str, password: str, unit_name: str | None = None, actor=None
-) -> tuple[User, bool]:
+def user_upsert(*, username: str, role: str, password: str, unit_name: str | None = None, actor=None) -> tuple[User, bool]:
     """Create or update an account. A reporter must belong to a unit."""
     if role not in Role.values:
         raise ApplicationError(f"未知角色“{role}”，可选：{', '.join(Role.values)}。", field="role")
@@ -139,12 +137,7 @@ def user_upsert(
     user.set_password(password)
     user.full_clean()
     user.save()
-    audit_log(
-        actor=actor,
-        action="user_create" if created else "user_update",
-        obj=user,
-        changes={"role": [None, role]},
-    )
+    audit_log(actor=actor, action="user_create" if created else "user_update", obj=user, changes={"role": [None, role]})
     return user, created
 
 
@@ -157,13 +150,8 @@ def unit_soft_delete(*, unit: Unit, actor=None, request=None, now=None) -> None:
         return
     now = now or timezone.now()
     Unit.objects.filter(pk=unit.pk).update(deleted_at=now, is_active=False)
-    audit_log(
-        actor=actor,
-        request=request,
-        action="unit_delete",
-        obj=unit,
-        changes={"deleted_at": [None, now.isoformat()], "is_active": [unit.is_active, False]},
-    )
+    audit_log(actor=actor, request=request, action="unit_delete", obj=unit,
+              changes={"deleted_at": [None, now.isoformat()], "is_active": [unit.is_active, False]})
     unit.deleted_at, unit.is_active = now, False
 
 
@@ -173,11 +161,6 @@ def unit_restore(*, unit: Unit, actor=None, request=None) -> None:
     if unit.deleted_at is None:
         return
     Unit.objects.filter(pk=unit.pk).update(deleted_at=None, is_active=True)
-    audit_log(
-        actor=actor,
-        request=request,
-        action="unit_restore",
-        obj=unit,
-        changes={"deleted_at": [unit.deleted_at.isoformat(), None], "is_active": [False, True]},
-    )
+    audit_log(actor=actor, request=request, action="unit_restore", obj=unit,
+              changes={"deleted_at": [unit.deleted_at.isoformat(), None], "is_active": [False, True]})
     unit.deleted_at, unit.is_active = None, True

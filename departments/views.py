@@ -6,13 +6,17 @@ import io
 import json
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework.permissions import AllowAny
 
 from .models import AuditEntry, UnitKind
 from .permissions import AuditorRequiredMixin
@@ -54,6 +58,20 @@ def unit_options(request):
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     authentication_form = LoginForm
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Every account changes its own password here; after an administrator's reset it is the only page open."""
+
+    template_name = "departments/password_change.html"
+
+    def get_success_url(self):
+        return reverse("home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, "密码已修改。")
+        return response
 
 
 class AuditSearchForm(forms.Form):
@@ -168,6 +186,17 @@ class AuditExportView(AuditorRequiredMixin, View):
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):
-    """Swagger UI without inline script or style: the init script comes from this same URL with ?script."""
+    """Swagger UI without inline script or style: the init script comes from this same URL with ?script.
+    Signed-in users only (like the schema, SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); a browser that is not
+    signed in is sent to the sign-in page and back."""
 
     template_name = "departments/swagger_ui.html"
+    permission_classes = [AllowAny]  # the page holds no data; anonymous browsers are sent to sign in below
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            from django.contrib.auth.views import redirect_to_login
+
+            return redirect_to_login(request.get_full_path())
+        return super().get(request, *args, **kwargs)

@@ -52,7 +52,9 @@ def exception_handler(exc, context):
         response.data = {"detail": "；".join(messages), "errors": exc.detail}
         response.status_code = status.HTTP_400_BAD_REQUEST
     elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        response.data = {"detail": "请先登录或提供有效的令牌。"}
+        # Our own token messages say why a token stopped working (expired, revoked); DRF's defaults do not.
+        own = getattr(exc, "own_message", False)
+        response.data = {"detail": str(exc.detail) if own else "请先登录或提供有效的令牌。"}
     elif isinstance(exc, exceptions.PermissionDenied) and response.data.get("detail") in (
         "You do not have permission to perform this action.",
         "您没有执行该操作的权限。",

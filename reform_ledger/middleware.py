@@ -18,3 +18,20 @@ class RejectNulCharactersMiddleware:
                 return JsonResponse({"detail": NUL_MESSAGE}, status=400)
             return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class RequestContextMiddleware:
+    """Makes the request being served known to code that has no request argument (the audit trail's source
+    address for actions deep inside services). Reset after the response so nothing leaks to the next request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from .db import current_request
+
+        token = current_request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            current_request.reset(token)

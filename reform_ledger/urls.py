@@ -18,3 +18,5 @@ urlpatterns = [
 
 handler403 = "reform_ledger.views.forbidden"
 handler404 = "reform_ledger.views.not_found"
+handler500 = "reform_ledger.views.server_error"
+handler400 = "reform_ledger.views.bad_request"

@@ -13,7 +13,7 @@ class ReportsConfig(AppConfig):
     verbose_name = "季度填报与催报"
 
     def ready(self):
-        from . import triggers
+        from . import receivers, triggers  # noqa: F401 - receivers connects its signal handlers
 
         # Once per migrate run, not once per app: reports is the sender, whatever is being migrated.
         pre_migrate.connect(

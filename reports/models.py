@@ -175,6 +175,9 @@ class Reminder(models.Model):
         TASK_OVERDUE = "task_overdue", "任务节点超期"
         RETURNED = "returned", "报告退回"
         MANUAL = "manual", "人工催报"
+        NOTICE = "notice", "督办单"  # issued, sent back, closed
+        NOTICE_DUE = "notice_due", "督办单催办"  # not signed / not replied by the date, escalating
+        EXTENSION = "extension", "延期申请"  # decided
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -201,19 +204,22 @@ class Reminder(models.Model):
 
 
 class Delivery(models.Model):
-    """One attempt-tracked send of a reminder over one channel to one recipient."""
+    """One attempt-tracked send over one channel to one recipient: of a unit's reminder (to its group robot, its
+    mailbox and its people) or of one person's digest."""
 
     class Channel(models.TextChoices):
         INBOX = "inbox", "站内信"
         EMAIL = "email", "邮件"
         WEBHOOK = "webhook", "群机器人"
+        DINGTALK = "dingtalk", "个人钉钉机器人"
 
     class Status(models.TextChoices):
         PENDING = "pending", "待发送"
         SENT = "sent", "已送达"
         FAILED = "failed", "失败"
 
-    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="deliveries")
+    reminder = models.ForeignKey(Reminder, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
+    digest = models.ForeignKey("Digest", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=20, choices=Channel.choices)
     recipient = models.CharField(max_length=300)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
@@ -225,7 +231,13 @@ class Delivery(models.Model):
         verbose_name = "发送记录"
         verbose_name_plural = "发送记录"
         constraints = [
-            models.UniqueConstraint(fields=["reminder", "channel", "recipient"], name="delivery_unique_recipient")
+            models.UniqueConstraint(fields=["reminder", "channel", "recipient"], name="delivery_unique_recipient"),
+            models.UniqueConstraint(fields=["digest", "channel", "recipient"], name="delivery_unique_digest_recipient"),
+            models.CheckConstraint(
+                condition=models.Q(reminder__isnull=False, digest__isnull=True)
+                | models.Q(reminder__isnull=True, digest__isnull=False),
+                name="delivery_of_reminder_or_digest",
+            ),
         ]
 
 
@@ -234,6 +246,8 @@ class Notification(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     reminder = models.ForeignKey(Reminder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The digest that carried this item to the person's mailbox or robot (null: not pushed, or pushed at once).
+    digest = models.ForeignKey("Digest", null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
     kind = models.CharField(max_length=20)
     message = models.TextField()
     link = models.CharField(max_length=300, blank=True)
@@ -252,6 +266,146 @@ class Notification(models.Model):
     @property
     def read(self) -> bool:
         return self.read_at is not None
+
+
+class NotificationPreference(models.Model):
+    """How one person wants to be told: always in the inbox; by e-mail and/or a personal 钉钉 robot, either at
+    once (one message per event) or as one digest per daily sweep. No row: the role's default (see
+    reports.notify.preference_for)."""
+
+    class Mode(models.TextChoices):
+        IMMEDIATE = "immediate", "即时发送"
+        DIGEST = "digest", "每日汇总"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    mode = models.CharField("发送方式", max_length=20, choices=Mode.choices, default=Mode.DIGEST)
+    by_email = models.BooleanField("邮件", default=True)
+    dingtalk_webhook = models.URLField("个人钉钉机器人 Webhook", blank=True, max_length=500)
+    dingtalk_secret = models.CharField("加签密钥", max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "通知设置"
+        verbose_name_plural = "通知设置"
+
+    def __str__(self):
+        return f"{self.user} · {self.get_mode_display()}"
+
+
+class Digest(models.Model):
+    """One person's digest of one sweep, claimed by its unique (user, sweep_on) before anything is sent."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests")
+    sweep_on = models.DateField()
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "通知汇总"
+        verbose_name_plural = "通知汇总"
+        ordering = ["-sweep_on", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "sweep_on"], name="digest_once_per_sweep")]
+
+    def __str__(self):
+        return f"{self.user} · {self.sweep_on}"
+
+
+class SweepRun(models.Model):
+    """A daily reminder sweep that ran (claimed by its day): a workday without a row was missed and is caught
+    up at the next start."""
+
+    day = models.DateField(unique=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    caught_up = models.BooleanField(default=False)  # run late, by the catch-up at start
+
+    class Meta:
+        verbose_name = "催报扫描"
+        verbose_name_plural = "催报扫描"
+        ordering = ["-day"]
+
+    def __str__(self):
+        return f"{self.day}"
+
+
+class Notice(models.Model):
+    """督办单: a numbered notice to one unit about lagging tasks, with a date by which it must reply."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", "已下发"
+        SIGNED = "signed", "已签收"
+        REPLIED = "replied", "已答复"
+        CLOSED = "closed", "已办结"
+
+    year = models.PositiveSmallIntegerField("年度")
+    seq = models.PositiveIntegerField("序号")
+    number = models.CharField("编号", max_length=40, unique=True)  # 督办〔2026〕3号
+    tasks = models.ManyToManyField(Task, related_name="notices", verbose_name="督办任务")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="notices", verbose_name="承办单位")
+    text = models.TextField("督办事项")
+    reply_by = models.DateField("答复期限")
+    status = models.CharField("状态", max_length=20, choices=Status.choices, default=Status.ISSUED)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="签发人",
+    )
+    issued_at = models.DateTimeField("下发时间")
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name="签收人",
+    )  # fmt: skip
+    signed_at = models.DateTimeField("签收时间", null=True, blank=True)
+    reply = models.TextField("整改措施", blank=True)
+    expected_date = models.DateField("预计完成时间", null=True, blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name="答复人",
+    )  # fmt: skip
+    replied_at = models.DateTimeField("答复时间", null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name="办结人",
+    )  # fmt: skip
+    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    version = models.PositiveIntegerField("版本", default=1)
+
+    class Meta:
+        verbose_name = "督办单"
+        verbose_name_plural = "督办单"
+        ordering = ["-year", "-seq"]
+        constraints = [models.UniqueConstraint(fields=["year", "seq"], name="notice_unique_number")]
+        indexes = [models.Index(fields=["unit", "status"]), models.Index(fields=["status", "reply_by"])]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.CLOSED
+
+
+class NoticeEvent(models.Model):
+    """The notice's history: issued, signed, replied, sent back (with the reason and the reply it refused), closed."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=20)  # issue / sign / reply / reopen / close
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+    text = models.TextField(blank=True)  # the reply, or the reason for sending it back
+    expected_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["notice_id", "at", "id"]
+
+    def __str__(self):
+        return f"{self.notice_id} {self.action} {self.at}"
 
 
 class UnitRevision(models.Model):

@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from departments.models import Role, Unit, User
 from departments.services import ApplicationError, audit_log
+from departments.validators import webhook_refusal
 from tasks.models import Progress, Target, TaskUnit
 
 from . import workdays
@@ -568,8 +569,9 @@ def webhook_payload(reminder: Reminder) -> dict:
 
 
 def _send_webhook(delivery: Delivery) -> None:
-    if not delivery.recipient.lower().startswith(("http://", "https://")):
-        raise DeliveryError("Webhook 地址必须以 http:// 或 https:// 开头")
+    refusal = webhook_refusal(delivery.recipient)  # checked again when sending: older rows, raw SQL edits
+    if refusal:
+        raise DeliveryError(refusal)
     body = json.dumps(webhook_payload(delivery.reminder), ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(
         delivery.recipient, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}

@@ -33,12 +33,14 @@ from decimal import Decimal
 from pathlib import PurePath
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from departments.models import Unit
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError, audit_log
+from reform_ledger.db import retry_transaction
+from reform_ledger.uploads import UploadRejected, inspect_zip
 from tasks.models import Progress, Target, Task, TaskUnit
 from tasks.services import parse_decimal
 
@@ -98,7 +100,7 @@ def _require_reviewer(actor):
         raise PermissionDeniedError("只有医改办工作人员可以执行此操作。")
 
 
-@transaction.atomic
+@retry_transaction
 def period_open(*, year, quarter, due_date=None, actor=None) -> tuple[Period, bool]:
     """Open the reporting period (year, quarter); due date defaults to the 20th of the quarter's last month.
 
@@ -137,7 +139,7 @@ def period_open(*, year, quarter, due_date=None, actor=None) -> tuple[Period, bo
     return period, False
 
 
-@transaction.atomic
+@retry_transaction
 def period_close(*, period: Period, actor=None) -> Period:
     """Close a period: no new reports can be started in it (existing ones can still be finished and reviewed)."""
     _require_reviewer(actor)
@@ -149,7 +151,7 @@ def period_close(*, period: Period, actor=None) -> Period:
     return period
 
 
-@transaction.atomic
+@retry_transaction
 def period_set_due_date(*, period: Period, due_date, actor=None) -> Period:
     """Change a period's due date. Reports already submitted keep the timeliness they had when submitted."""
     _require_reviewer(actor)
@@ -190,6 +192,7 @@ def report_get_or_create_for(*, task: Task, unit: Unit, period: Period, actor=No
         raise ApplicationError(f"{unit.name}不承担任务 {task.path_key}，不能填报。", field="task")
     if not period.is_open:
         raise ApplicationError(f"{period.label}未开放填报。", field="period")
+    _lock_task_and_units(task_id=task.pk, unit_id=unit.pk)
     try:
         with transaction.atomic():
             report = Report.objects.create(task=task, unit=unit, period=period, updated_by=actor)
@@ -323,8 +326,46 @@ def _diff(before: dict, after: dict) -> dict:
     }
 
 
+def _lock_task_and_units(*, task_id: int, unit_id: int) -> None:
+    """Take, in one fixed order, every lock a report write will need: the task row, then the revision rows of
+    all the task's units (the roll-up and dashboard caches, raised by the triggers of migrations 0002/0004) in
+    id order, then (by the caller) the report row.
+
+    Without this, a report write first bumps its own unit's revision (the report row's trigger) and later, when a
+    target's latest value or the task's schedule changes, the revisions of every unit of the task. Two units
+    submitting on shared tasks then hold each other's rows in opposite order: the load test's deadlocks. Taking
+    them all up front, sorted, makes a cycle impossible among report writes; retry_transaction covers the rare
+    meeting with a ledger edit. SQLite locks the whole database per write transaction and needs none of this.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM tasks_task WHERE id = %s FOR NO KEY UPDATE", [task_id])
+        cursor.execute(
+            """
+            WITH ids AS (
+                SELECT unit_id FROM tasks_taskunit WHERE task_id = %s UNION SELECT %s::bigint
+            ), created AS (
+                INSERT INTO reports_unitrevision (unit_id, rev)
+                SELECT unit_id, 0 FROM ids ORDER BY unit_id ON CONFLICT (unit_id) DO NOTHING
+            )
+            SELECT r.unit_id FROM reports_unitrevision r JOIN ids USING (unit_id)
+            ORDER BY r.unit_id FOR NO KEY UPDATE OF r
+            """,
+            [task_id, unit_id],
+        )
+
+
 def _lock(report: Report, version: int | None) -> Report:
-    locked = Report.objects.select_for_update().select_related("task", "unit", "period").get(pk=report.pk)
+    _lock_task_and_units(task_id=report.task_id, unit_id=report.unit_id)
+    # Only the report row: select_related() would also lock the task, unit and period rows FOR UPDATE, and every
+    # report of a quarter shares one period row (inserting any report takes FOR KEY SHARE on it): that serialised
+    # all writes of the quarter and deadlocked report creation under load.
+    locked = (
+        Report.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("task", "unit", "period")
+        .get(pk=report.pk)
+    )
     if version is not None:
         try:
             version = int(version)
@@ -352,7 +393,7 @@ def _bump(report: Report, actor, fields: list[str]) -> None:
     report.save(update_fields=[*fields, "version", "updated_by", "updated_at"])
 
 
-@transaction.atomic
+@retry_transaction
 def report_save_draft(
     *, report: Report, data: dict, version: int | None, actor, now: dt.datetime | None = None
 ) -> Report:
@@ -399,7 +440,7 @@ def report_save_draft(
     return locked
 
 
-@transaction.atomic
+@retry_transaction
 def report_submit(
     *, report: Report, actor, now: dt.datetime | None = None, version: int | None = None
 ) -> Report:
@@ -474,7 +515,7 @@ def _send_back(
     return locked
 
 
-@transaction.atomic
+@retry_transaction
 def report_return(*, report: Report, reason: str, actor, version: int | None = None, now=None) -> Report:
     """Send a submitted report back to its unit with a reason. The unit is told at once."""
     return _send_back(
@@ -483,7 +524,7 @@ def report_return(*, report: Report, reason: str, actor, version: int | None = N
     )  # fmt: skip
 
 
-@transaction.atomic
+@retry_transaction
 def report_accept(*, report: Report, actor, version: int | None = None, now=None) -> Report:
     """Accept a submitted report: it is locked; only an audited reopen changes it again."""
     _require_reviewer(actor)
@@ -505,7 +546,7 @@ def report_accept(*, report: Report, actor, version: int | None = None, now=None
     return locked
 
 
-@transaction.atomic
+@retry_transaction
 def report_reopen(*, report: Report, reason: str, actor, version: int | None = None, now=None) -> Report:
     """Unlock an accepted report for correction, with a reason; it goes back to the unit as returned."""
     return _send_back(
@@ -617,6 +658,7 @@ ALLOWED_TYPES: dict[str, tuple[str, set[str], str]] = {
     ".bmp": ("图片", {"bmp"}, "image/bmp"),
 }
 ZIP_MARKERS = {".docx": "word/document.xml", ".xlsx": "xl/workbook.xml"}
+ATTACHMENT_MAX_INFLATED = 100 * 1024 * 1024  # a 20 MB attachment of ordinary Office content inflates far less
 
 
 def _human_size(n: int) -> str:
@@ -659,6 +701,12 @@ def attachment_check(*, name: str, head: bytes, size: int, fileobj=None) -> str:
             ok = False
         finally:
             fileobj.seek(0)
+    if ok and ext in ZIP_MARKERS and fileobj is not None:
+        # Reviewers open attachments in Office: no zip bombs or entity tricks stored for them either.
+        try:
+            inspect_zip(fileobj, kind=ext[1:], name=f"附件“{name}”", limit=ATTACHMENT_MAX_INFLATED)
+        except UploadRejected as e:
+            raise ApplicationError(e.message, field="attachments") from None
     if not ok:
         raise ApplicationError(
             f"附件“{name}”的内容与扩展名不符（扩展名为 {ext}，内容不是{label}文件），已拒绝。",
@@ -667,10 +715,11 @@ def attachment_check(*, name: str, head: bytes, size: int, fileobj=None) -> str:
     return content_type
 
 
-@transaction.atomic
+@retry_transaction
 def attachment_add(*, report: Report, file, actor) -> Attachment:
     """Store an uploaded file on a report under a random name, after checking type, size and content."""
-    locked = Report.objects.select_for_update().get(pk=report.pk)
+    _lock_task_and_units(task_id=report.task_id, unit_id=report.unit_id)
+    locked = Report.objects.select_for_update(no_key=True).get(pk=report.pk)
     if not report_can_edit(user=actor, report=locked):
         raise PermissionDeniedError("只能给本单位的报告上传附件。")
     if locked.status not in EDITABLE:
@@ -710,9 +759,9 @@ def attachment_add(*, report: Report, file, actor) -> Attachment:
     return attachment
 
 
-@transaction.atomic
+@retry_transaction
 def attachment_remove(*, attachment: Attachment, actor) -> None:
-    report = Report.objects.select_for_update().get(pk=attachment.report_id)
+    report = Report.objects.select_for_update(no_key=True).get(pk=attachment.report_id)
     if not report_can_edit(user=actor, report=report):
         raise PermissionDeniedError("只能删除本单位报告的附件。")
     if report.status not in EDITABLE:

@@ -12,7 +12,7 @@ from departments.models import Unit, UnitKind
 from departments.permissions import can_edit_ledger
 from departments.services import ApplicationError
 
-from .plan_import import json_ready, plan_extract, plan_import_confirm, plan_read
+from .plan_import import MAX_PLAN_CHARS, json_ready, plan_extract, plan_import_confirm, plan_read
 
 SESSION_KEY = "plan_draft"
 OPS = [(">=", "≥"), ("<=", "≤"), ("=", "="), (">", ">"), ("<", "<"), ("~", "约"), ("between", "介于"), ("+=", "增加")]
@@ -45,6 +45,8 @@ def plan_extract_view(request):
             return redirect("tasks:plan-review")
         except ApplicationError as e:
             error = e.message
+            if len(text) > MAX_PLAN_CHARS:
+                text = ""  # never echo an oversize text back into the page
     return render(request, "tasks/plan_extract.html", {"error": error, "text": text}, status=400 if error else 200)
 
 

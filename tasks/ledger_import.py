@@ -1449,7 +1449,7 @@ AUDIT_COLUMNS = [
 
 def _audit_rows(entries: list[tuple[str, int, str, dict]], *, actor, request, writer) -> None:
     """One audit record per created or updated task, as audit_log writes them, in one bulk insert."""
-    from departments.services import _request_ip
+    from departments.services import request_ip
 
     if (
         actor is None
@@ -1460,7 +1460,7 @@ def _audit_rows(entries: list[tuple[str, int, str, dict]], *, actor, request, wr
         actor = request.user
     name = actor.get_username() if actor is not None else "系统"
     actor_id = actor.pk if (actor is not None and actor.pk) else None
-    ip = _request_ip(request)
+    ip = request_ip(request)
     writer.insert(
         AuditEntry,
         AUDIT_COLUMNS,

@@ -3,6 +3,7 @@
 import datetime as dt
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -219,6 +220,8 @@ class Milestone(models.Model):
     text = models.CharField("时限原文", max_length=200, blank=True)
     context = models.TextField("说明", blank=True)
     done = models.BooleanField("已完成", default=False)
+    # The date the plan set, kept when an approved 延期申请 moved `date`; null while the milestone was never moved.
+    original_date = models.DateField("原定时限", null=True, blank=True)
 
     class Meta:
         verbose_name = "时间节点"
@@ -227,6 +230,15 @@ class Milestone(models.Model):
 
     def __str__(self):
         return f"{self.date or self.text}"
+
+    @property
+    def extension_note(self) -> str:
+        """ "原定 2021-06-30，经批准延期至 2021-09-30" for a moved milestone, else ""."""
+        if self.original_date is None or self.date is None or self.original_date == self.date:
+            return ""
+        return f"原定 {self.original_date:%Y-%m-%d}，经批准延期至 {self.date:%Y-%m-%d}"
+
+
 
 
 class Target(models.Model):
@@ -311,6 +323,76 @@ class Target(models.Model):
     @property
     def is_met(self) -> bool | None:
         return self.is_met_by(self.latest_value)
+
+
+class ExtensionRequest(models.Model):
+    """延期申请: a lead unit asks to move one milestone of its task; the secretariat approves or rejects."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待审批"
+        APPROVED = "approved", "已批准"
+        REJECTED = "rejected", "未批准"
+
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="extension_requests", verbose_name="任务"
+    )
+    # SET_NULL: a task edit rewrites its milestones; the request keeps the date it asked about (milestone_date).
+    milestone = models.ForeignKey(
+        Milestone, null=True, blank=True, on_delete=models.SET_NULL, related_name="extension_requests",
+        verbose_name="时间节点",
+    )  # fmt: skip
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="extension_requests", verbose_name="申请单位"
+    )
+    milestone_date = models.DateField("原时限")
+    new_date = models.DateField("申请延期至")
+    reason = models.TextField("申请理由")
+    status = models.CharField("状态", max_length=20, choices=Status.choices, default=Status.PENDING)
+    is_late = models.BooleanField("逾期申请", default=False)  # asked after milestone_date had passed
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="申请人",
+    )
+    created_at = models.DateTimeField("申请时间", auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="审批人",
+    )
+    decided_at = models.DateTimeField("审批时间", null=True, blank=True)
+    decision_reason = models.TextField("审批意见", blank=True)
+
+    class Meta:
+        verbose_name = "延期申请"
+        verbose_name_plural = "延期申请"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "milestone_date"],
+                condition=models.Q(status="pending"),
+                name="extension_one_pending_per_milestone",
+                violation_error_message="该时间节点已有一份待审批的延期申请。",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(new_date__gt=models.F("milestone_date")),
+                name="extension_new_date_after_old",
+                violation_error_message="申请延期至的日期必须晚于原时限。",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"]), models.Index(fields=["unit", "status"])]
+
+    def __str__(self):
+        return f"{self.task.path_key} {self.milestone_date:%Y-%m-%d}→{self.new_date:%Y-%m-%d}"
+
+    def clean(self):
+        if self.milestone_date and self.new_date and self.new_date <= self.milestone_date:
+            raise ValidationError({"new_date": "申请延期至的日期必须晚于原时限。"})
 
 
 def today_local() -> dt.date:

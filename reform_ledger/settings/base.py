@@ -25,7 +25,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -40,6 +39,7 @@ MIDDLEWARE = [
     "departments.middleware.SecurityHeadersMiddleware",  # CSP without inline script
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "reform_ledger.middleware.RejectNulCharactersMiddleware",
+    "reform_ledger.middleware.RequestContextMiddleware",  # source address of every audited action
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "departments.middleware.SessionTimeoutMiddleware",  # 30 min idle, 12 h at most, disabled accounts out at once
+    "departments.middleware.PasswordChangeRequiredMiddleware",  # after an administrator's reset
     "departments.middleware.DeniedAccessAuditMiddleware",  # every 403 (and 404 on an object) is audited
     "departments.middleware.AuditorConfinementMiddleware",  # the auditor reads the audit log and nothing else
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -75,6 +76,17 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 # A restarted PostgreSQL must not take the app down with it: stale persistent connections are checked.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves a whole office: readers must not block the writer (WAL), a writer waits for
+    # another instead of failing at once (timeout, seconds), and a write transaction takes the write lock when it
+    # begins (IMMEDIATE) so two transactions never both read and then fail to upgrade ("database is locked").
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=30),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "departments.User"
@@ -126,9 +138,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "departments.tokens.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "reform_ledger.parsers.ObjectJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "reform_ledger.drf.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -145,6 +162,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # schema and docs: signed in only
 }
 
 # Celery. The embedded default (no server) is set in local.py; production uses Redis.
@@ -177,6 +195,9 @@ REMINDER_ESCALATE_LEADERS_FROM = env.int("REMINDER_ESCALATE_LEADERS_FROM", defau
 REMINDER_TASK_DAYS_BEFORE = env.list("REMINDER_TASK_DAYS_BEFORE", cast=int, default=[30, 7])
 REMINDER_DELIVERY_MAX_ATTEMPTS = env.int("REMINDER_DELIVERY_MAX_ATTEMPTS", default=5)  # per email/webhook send
 REMINDER_WEBHOOK_TIMEOUT = env.float("REMINDER_WEBHOOK_TIMEOUT", default=5.0)  # seconds
+# Robot webhooks are called only on these hosts (the official 企业微信 and 钉钉 ones), over https.
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=["qyapi.weixin.qq.com", "oapi.dingtalk.com"])
+WEBHOOK_ALLOW_HTTP_HOSTS: list[str] = []  # tests only: their local robot speaks plain http
 # Extra days off / extra workdays on top of the official calendar, ISO dates.
 EXTRA_HOLIDAYS = env.list("EXTRA_HOLIDAYS", default=[])
 EXTRA_WORKDAYS = env.list("EXTRA_WORKDAYS", default=[])
@@ -199,6 +220,9 @@ SESSION_COOKIE_HTTPONLY = True
 # Enforced by departments.middleware.SessionTimeoutMiddleware (seconds).
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
 SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 3600)
+# API tokens end like sessions (departments/tokens.py): idle and absolute limits, seconds.
+API_TOKEN_IDLE_TIMEOUT = env.int("API_TOKEN_IDLE_TIMEOUT", default=SESSION_IDLE_TIMEOUT)
+API_TOKEN_ABSOLUTE_TIMEOUT = env.int("API_TOKEN_ABSOLUTE_TIMEOUT", default=SESSION_ABSOLUTE_TIMEOUT)
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -5,7 +5,11 @@ from pathlib import Path
 from .base import *  # noqa: F403
 from .base import BASE_DIR, env
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off by default: an office runs the embedded default for real, and a debug page shows every URL and setting.
+# Static files are then served by WhiteNoise straight from the source folders (no collectstatic needed).
+DEBUG = env.bool("DEBUG", default=False)
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 SECRET_KEY = env.str("SECRET_KEY", default="local-development-only-not-secret")
 
 _broker_dir = Path(env.str("CELERY_FILESYSTEM_DIR", default=str(BASE_DIR / "var" / "broker")))

@@ -22,3 +22,6 @@ MEDIA_ROOT = env.str("MEDIA_ROOT", default="/tmp/reform-ledger-test-media")
 # a missing STATIC_ROOT, which filterwarnings=error would turn into a failure).
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# The reminder tests' robot (tests/reminders/webhook_server.py) listens on the loopback over plain http.
+WEBHOOK_ALLOWED_HOSTS = [*WEBHOOK_ALLOWED_HOSTS, "127.0.0.1"]  # noqa: F405
+WEBHOOK_ALLOW_HTTP_HOSTS = ["127.0.0.1"]

@@ -9,7 +9,6 @@ Reports a user may not see answer 404 (``reports_visible_to``); actions on visib
 take answer 403 (``report_can_edit`` / ``report_can_review``).
 """
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -20,6 +19,7 @@ from rest_framework.response import Response
 
 from departments.models import Unit
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError
+from reform_ledger.db import retry_transaction
 from reform_ledger.params import is_id
 from tasks.selectors import tasks_visible_to
 
@@ -127,19 +127,7 @@ class PeriodDetail(generics.GenericAPIView):
         period = get_object_or_404(periods_all(), pk=pk)
         if not report_can_review(user=request.user):
             raise PermissionDeniedError("只有医改办工作人员可以修改填报期。")
-        with transaction.atomic():
-            if "due_date" in request.data:
-                period = period_set_due_date(
-                    period=period, due_date=request.data["due_date"], actor=request.user
-                )
-            if "is_open" in request.data:
-                value = request.data["is_open"]
-                if value not in (True, False, "true", "false"):
-                    raise ApplicationError(f"is_open“{value}”无效，应为 true 或 false。", field="is_open")
-                if value in (True, "true"):
-                    period, _ = period_open(year=period.year, quarter=period.quarter, actor=request.user)
-                else:
-                    period = period_close(period=period, actor=request.user)
+        period = _period_change(period=period, data=_body(request), actor=request.user)
         return Response(self.get_serializer(period).data)
 
 
@@ -260,6 +248,21 @@ def _int_param(params, name, label):
     return int(raw)
 
 
+@retry_transaction
+def _period_change(*, period, data: dict, actor):
+    if "due_date" in data:
+        period = period_set_due_date(period=period, due_date=data["due_date"], actor=actor)
+    if "is_open" in data:
+        value = data["is_open"]
+        if value not in (True, False, "true", "false"):
+            raise ApplicationError(f"is_open“{value}”无效，应为 true 或 false。", field="is_open")
+        if value in (True, "true"):
+            period, _ = period_open(year=period.year, quarter=period.quarter, actor=actor)
+        else:
+            period = period_close(period=period, actor=actor)
+    return period
+
+
 def _body(request) -> dict:
     if not hasattr(request.data, "get"):
         raise ApplicationError("请求内容应为 JSON 对象。")
@@ -342,22 +345,28 @@ class ReportListCreate(generics.ListAPIView):
             raise PermissionDeniedError("只能填写本单位的报告。")
         unit = Unit.objects.get(pk=user.unit_id)
         content = {k: data[k] for k in CONTENT_KEYS if k in data}
-        with transaction.atomic():
-            report, created = report_get_or_create_for(task=task, unit=unit, period=period, actor=user)
-            if content and not created:
-                # One report per task, unit and period: a second POST never overwrites the first one's content.
-                raise ConflictError(
-                    f"本单位在{period.label}已有该任务的报告（编号 {report.pk}，版本 {report.version}），"
-                    f"请用 PATCH /api/reports/{report.pk}/ 并带上 version 修改。",
-                    field="task",
-                    extra={"id": report.pk, "current_version": report.version},
-                )
-            if content:
-                report_save_draft(report=report, data=content, version=None, actor=user)
+        report, created = _create_report(task=task, unit=unit, period=period, content=content, user=user)
         return Response(
             self.get_serializer(_full(report.pk, user)).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+@retry_transaction
+def _create_report(*, task, unit, period, content, user):
+    """The report and its first content in one transaction, run again whole if the database aborted it (deadlock)."""
+    report, created = report_get_or_create_for(task=task, unit=unit, period=period, actor=user)
+    if content and not created:
+        # One report per task, unit and period: a second POST never overwrites the first one's content.
+        raise ConflictError(
+            f"本单位在{period.label}已有该任务的报告（编号 {report.pk}，版本 {report.version}），"
+            f"请用 PATCH /api/reports/{report.pk}/ 并带上 version 修改。",
+            field="task",
+            extra={"id": report.pk, "current_version": report.version},
+        )
+    if content:
+        report_save_draft(report=report, data=content, version=None, actor=user)
+    return report, created
 
 
 class ReportDetail(generics.GenericAPIView):

@@ -7,7 +7,16 @@ import zipfile
 from os import PathLike
 from pathlib import Path
 
+from reform_ledger.uploads import UploadRejected, inspect_zip
+
 from .errors import ExtractionError
+
+# A plan is at most a few hundred thousand characters (tasks.plan_import.MAX_PLAN_CHARS): its document.xml
+# inflates to a few MB. Anything far bigger is refused before parsing (a 177 KB file inflating to 42 MB cost
+# 11 s of CPU and 300 MB of memory before "文本过长").
+MAX_DOCX_INFLATED = 30 * 1024 * 1024
+MAX_PDF_PAGES = 500
+MAX_TEXT_CHARS = 2_000_000  # reading stops here; the extractor's own limit (MAX_PLAN_CHARS) is lower
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -60,6 +69,10 @@ def _read_zip(data: bytes) -> str:
         raise ExtractionError("这是 Excel 表格文件，请使用台账导入功能，而不是方案提取。")
     if "word/document.xml" not in names:
         raise ExtractionError("无法识别的文件格式：只支持 .txt、.docx 和 .pdf。")
+    try:  # sizes, ratio, entities before python-docx inflates anything
+        inspect_zip(data, kind="docx", name="方案文件", limit=MAX_DOCX_INFLATED)
+    except UploadRejected as exc:
+        raise ExtractionError(exc.message) from None
     return _read_docx(data)
 
 
@@ -102,7 +115,16 @@ def _read_pdf(data: bytes) -> str:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             reader.decrypt("")
-        text = "\n".join(page.extract_text() or "" for page in reader.pages)
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise ExtractionError(f"PDF 页数过多（{len(reader.pages)} 页，上限 {MAX_PDF_PAGES} 页），请只上传方案正文。")
+        parts, total = [], 0
+        for page in reader.pages:
+            part = page.extract_text() or ""
+            parts.append(part)
+            total += len(part)
+            if total > MAX_TEXT_CHARS:
+                raise ExtractionError(f"文件文字过长（超过 {MAX_TEXT_CHARS} 字），请只上传方案正文。")
+        text = "\n".join(parts)
     except PdfReadError as exc:
         raise ExtractionError("PDF 文件无法读取，可能已损坏或加密。") from exc
     if not text.strip():

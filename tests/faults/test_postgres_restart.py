@@ -58,8 +58,8 @@ def live_app(private_postgres, service_dir):
     _manage(env, "add_user", "pg_sec", "--role", "secretariat", "--password", "Faults#2026x")
     token = _manage(
         env, "shell", "-c",
-        "from rest_framework.authtoken.models import Token;from departments.models import User;"
-        "print(Token.objects.get_or_create(user=User.objects.get(username='pg_sec'))[0].key)",
+        "from departments.tokens import token_issue;from departments.models import User;"
+        "print(token_issue(user=User.objects.get(username='pg_sec'))[1])",
     ).strip().splitlines()[-1]  # fmt: skip
     port = free_port()
     log = open(service_dir / "gunicorn.log", "wb")  # noqa: SIM115 - the child writes to it

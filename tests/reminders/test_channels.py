@@ -193,4 +193,16 @@ def test_a_webhook_that_is_not_http_is_refused_with_the_reason(ledger, unit_a):
     unit_a.save()
     sweep("2024-09-13")
     d = Delivery.objects.get(channel="webhook")
-    assert d.status == "failed" and "http://" in d.error
+    assert d.status == "failed" and "https://" in d.error
+
+
+def test_a_webhook_on_a_host_outside_the_allow_list_is_never_called(ledger, unit_a, settings):
+    """Stored before the allow-list existed (or written around the admin form): refused when sending."""
+    settings.WEBHOOK_ALLOWED_HOSTS = ["qyapi.weixin.qq.com", "oapi.dingtalk.com"]
+    with RobotServer() as robot:
+        unit_a.webhook_url = robot.url + "/internal"
+        unit_a.save()
+        sweep("2024-09-13")
+        assert robot.received == []
+    d = Delivery.objects.get(channel="webhook")
+    assert d.status == "failed" and "不在允许列表" in d.error and "127.0.0.1" in d.error

@@ -77,3 +77,72 @@ def test_the_constraint_itself_refuses_a_duplicate_row(postgres, task, unit_a, p
     Report.objects.create(task=task, unit=unit_a, period=period)
     with pytest.raises(IntegrityError):
         Report.objects.create(task=task, unit=unit_a, period=period)
+
+
+def test_a_transaction_that_loses_a_deadlock_is_run_again_whole(postgres, unit_a, unit_b):
+    """Two transactions lock two rows in opposite order: PostgreSQL aborts one with a deadlock, and
+    retry_transaction runs it again, so both callers succeed and nothing is half-written."""
+    from departments.models import Unit
+    from reform_ledger.db import retry_transaction
+
+    barrier = threading.Barrier(2)
+    calls = []
+
+    @retry_transaction
+    def rename_both(first, second, label):
+        calls.append(label)
+        Unit.objects.filter(pk=first.pk).update(short_name=f"{label}1")
+        if len(calls) <= 2:  # only the first round meets at the barrier: that is where they deadlock
+            try:
+                barrier.wait(timeout=5)
+            except threading.BrokenBarrierError:
+                pass
+        Unit.objects.filter(pk=second.pk).update(short_name=f"{label}2")
+        return label
+
+    results = run_together(lambda i: rename_both(*((unit_a, unit_b) if i == 0 else (unit_b, unit_a)), "AB"[i]), n=2)
+    assert sorted(results) == ["A", "B"], results
+    assert len(calls) == 3  # one of the two ran twice
+    names = sorted(Unit.objects.filter(pk__in=[unit_a.pk, unit_b.pk]).values_list("short_name", flat=True))
+    # the winner wrote both rows after the loser's retry, or the other way round: never a mix of one half each
+    assert names in (["A1", "A2"], ["B1", "B2"]), names
+
+
+def test_the_deadline_day_rush_on_shared_tasks_stores_every_submission_without_error(postgres, db):
+    """Eight units submit reports with target values on the same six tasks at once, each in another order:
+    every report is stored and submitted exactly once, no request fails (the load test's deadlock)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from departments.models import Role
+    from tests.factories import PeriodFactory, TargetFactory, TaskFactory, UnitFactory, UserFactory
+
+    units = [UnitFactory(name=f"并发单位{i}") for i in range(THREADS)]
+    users = [UserFactory(username=f"rush{i}", role=Role.REPORTER, unit=u) for i, u in enumerate(units)]
+    period = PeriodFactory(year=2024, quarter=4, due_date=dt.date(2024, 12, 20), is_open=True)
+    tasks = []
+    for n in range(6):
+        t = TaskFactory(lead=[units[n % THREADS]], responsible=[u for u in units if u != units[n % THREADS]])
+        TargetFactory(task=t, indicator=f"指标{n}", op=">=", value=Decimal("90"), unit="%")
+        tasks.append(t)
+
+    def rush(i):
+        order = tasks[i % 6 :] + tasks[: i % 6]
+        if i % 2:
+            order.reverse()
+        for t in order:
+            report, _ = report_get_or_create_for(task=t, unit=units[i], period=period, actor=users[i])
+            target = t.targets.first()
+            report = report_save_draft(
+                report=report,
+                data={"text": f"单位{i}的进展", "progress": "推进中", "target_values": {str(target.pk): str(80 + i)}},
+                version=None,
+                actor=users[i],
+            )
+            report_submit(report=report, actor=users[i])
+        return i
+
+    results = run_together(rush)
+    assert results == list(range(THREADS)), results
+    assert Report.objects.filter(period=period, status=ReportStatus.SUBMITTED).count() == THREADS * 6
+    assert ReportRevision.objects.filter(report__period=period, action="submit").count() == THREADS * 6

@@ -99,8 +99,8 @@ def test_bulk_delete_of_units_in_the_console_is_soft(client_as, admin_user, unit
 
 
 def test_the_auditor_is_confined_to_the_audit_log_in_the_api_with_a_token_too(api_client, auditor):
-    from rest_framework.authtoken.models import Token
+    from departments.tokens import token_issue
 
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=auditor).key}")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=auditor)[1]}")
     response = api_client.get("/api/tasks/")
     assert response.status_code == 403 and response.json()["detail"] == "安全审计员只能查看审计日志。"

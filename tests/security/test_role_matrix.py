@@ -30,6 +30,9 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "home": ("GET", "", "L R R R R R R R"),  # 
     "healthz": ("GET", "path=/healthz", "200 200 200 200 200 200 200 200"),  # healthz
     "api-token": ("POST", "", "400 400 400 400 400 400 400 400"),  # api/auth/token/
+    "api-logout": ("POST", "", "403 204 204 204 204 204 204 204"),  # api/auth/logout/
+    "api-tokens": ("GET", "", "403 200 200 200 200 200 200 200"),  # api/auth/tokens/ (one's own)
+    "api-token-detail": ("GET", "pk=1", "403 405 405 405 405 405 405 405"),  # api/auth/tokens/<int:pk>/ (DELETE only)
     "api-units": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/units/
     "api-documents": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/documents/
     "api-tasks": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/tasks/
@@ -48,10 +51,11 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "api-rollup-departments": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/rollups/departments/
     "api-rollup-counties": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/rollups/counties/
     "api-dashboard-overdue": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/dashboard/overdue/
-    "api-schema": ("GET", "", "200 200 200 200 200 200 200 200"),  # api/schema/
-    "api-docs": ("GET", "", "200 200 200 200 200 200 200 200"),  # api/docs/
+    "api-schema": ("GET", "", "403 200 200 200 200 200 200 200"),  # api/schema/ (signed in)
+    "api-docs": ("GET", "", "L 200 200 200 200 200 200 200"),  # api/docs/ (signed in)
     "departments:login": ("GET", "", "200 200 200 200 200 200 200 200"),  # login/
     "departments:logout": ("POST", "", "L L L L L L L L"),  # logout/
+    "departments:password-change": ("GET", "", "L 200 200 200 200 200 200 200"),  # password/
     "departments:audit-log": ("GET", "", "L 403 403 403 403 403 403 200"),  # audit/
     "departments:audit-export": ("GET", "", "L 403 403 403 403 403 403 200"),  # audit/export.xlsx
     "departments:unit-options": ("GET", "", "L 200 200 200 200 200 200 403"),  # units/options/ (ledger datalists)
