@@ -756,10 +756,12 @@ def _schedule(state: TaskState) -> tuple[dt.date | None, dt.date | None]:
     )
 
 
-def _choose_document(header: Header, *, document, doc_number, doc_title) -> DocumentChoice:
+def _choose_document(
+    header: Header, *, document, doc_number, doc_title, column_first=False
+) -> DocumentChoice:
     if document is not None:
         return DocumentChoice(document, document.doc_number, document.title, False)
-    if "source" in header.columns and not doc_number and not doc_title:
+    if "source" in header.columns and (column_first or (not doc_number and not doc_title)):
         return DocumentChoice(None, None, "", False, from_column=True)
     found_number, found_title = sheet_title(header.title_lines)
     number = (doc_number or "").strip() or (found_number if not doc_title else None)
@@ -792,6 +794,7 @@ def plan_import(
     unit_choices: dict | None = None,
     add_units: bool = False,
     as_new: set[int] | frozenset = frozenset(),
+    column_first: bool = False,
     lock: bool = False,
 ) -> tuple[ImportResult, list[RowPlan], _Ctx]:
     """Read, validate and match every row; nothing is written. Returns (result, row plans, context)."""
@@ -827,7 +830,9 @@ def plan_import(
         ]
         words = " / ".join(dict.fromkeys(" ".join(t.split()) for t in texts if t))
         result.column_choices.append((c, f"{column_letter(c)} 列" + (f"：{words}" if words else "")))
-    choice = _choose_document(header, document=document, doc_number=doc_number, doc_title=doc_title)
+    choice = _choose_document(
+        header, document=document, doc_number=doc_number, doc_title=doc_title, column_first=column_first
+    )
     result.document = choice
     ctx = _Ctx(document=choice.document, unit_choices=unit_choices, add_units=add_units)
     county_count = result.county_count = len(ctx.all_counties)
@@ -1051,6 +1056,8 @@ def plan_import(
             elif d.warning:
                 warnings.append(f"完成时限“{d.text}”：{d.warning}")
 
+        if choice.from_column and not doc_text and doc_number:
+            doc_text = doc_number.strip()  # the plan named with --document, for rows whose plan cell is empty
         if choice.from_column and not doc_text:
             err("source", "缺少任务来源（文件/文号）。")
         if choice.from_column:
@@ -1657,6 +1664,7 @@ def ledger_import(
     unit_choices: dict | None = None,
     add_units: bool = False,
     as_new: set[int] | frozenset = frozenset(),
+    column_first: bool = False,
     dry_run: bool = True,
     actor=None,
     request=None,
@@ -1667,10 +1675,11 @@ def ledger_import(
     ``document``: the plan the rows go into; else ``doc_number`` (a 文号 not in the ledger creates that plan, with
     ``doc_title``); else a plan column; else a new plan from the sheet's title rows. ``unit_choices`` maps a name
     the ledger does not know to ("unit", id), ("new", kind) or ("ignore", None); ``add_units`` creates every unknown
-    name as a unit. ``as_new``: Excel rows to import as new tasks instead of updating a task with another title."""
+    name as a unit. ``as_new``: Excel rows to import as new tasks instead of updating a task with another title.
+    ``column_first`` (the command line): a plan column wins over ``doc_number``, which then only fills empty cells."""
     options = dict(
         document=document, doc_number=doc_number, doc_title=doc_title, mapping=mapping, sheet_name=sheet,
-        unit_choices=unit_choices, add_units=add_units, as_new=frozenset(as_new or ()),
+        unit_choices=unit_choices, add_units=add_units, as_new=frozenset(as_new or ()), column_first=column_first,
     )  # fmt: skip
     with gc_paused():
         sheets = read_sheets(data)

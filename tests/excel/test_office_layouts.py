@@ -330,3 +330,16 @@ def test_preview_page_column_mapping_can_be_changed(units, secretariat, client_a
     (row,) = page.context["result"].as_json()["rows"]
     assert row["responsible_units"] == ["市医疗保障局"]
     assert page.context["result"].as_json()["columns"]["responsible_units"] == "说明"
+
+
+def test_import_ledger_plan_column_comes_before_document_which_fills_empty_cells(units, tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["序号", "任务来源(文件/文号)", "重点任务", "牵头单位", "完成时限"])
+    ws.append(["1", "平办〔2020〕7号", "任务甲", "市卫健委", "2021年底"])
+    ws.append(["2", "", "任务乙", "市卫健委", "2021年底"])
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(_save(wb))
+    call_command("import_ledger", str(path), "--document", "平医改办〔2022〕1号", stdout=io.StringIO())
+    assert Task.objects.get(title="任务甲").document.doc_number == "平办〔2020〕7号"
+    assert Task.objects.get(title="任务乙").document.doc_number == "平医改办〔2022〕1号"

@@ -33,6 +33,7 @@ class Command(BaseCommand):
                 data=path.read_bytes(),
                 doc_number=(options["document"] or "").strip() or None,
                 add_units=options["add_units"],
+                column_first=True,  # CONTRACT.md: a plan column first, else --document, else the sheet's title
                 dry_run=options["dry_run"],
             )
         except ApplicationError as e:
