@@ -872,6 +872,7 @@ def plan_import(
 
     max_columns = settings.IMPORT_MAX_COLUMNS
     detail_keys = ("lead", "responsible", "deadline", "status", "note", "text")
+    detail_cols = [k for k in detail_keys if k in columns and columns[k] != columns.get("title")]
     for r in range(header.data_start, len(rows)):
         row = rows[r]
         excel_row = r + 1
@@ -889,7 +890,7 @@ def plan_import(
         seq_text = texts.get("seq", "").strip()
         title = texts.get("title", "")
         title_text = simplify(" ".join(title.split()) if "\n" in title or "  " in title else title.strip())
-        detail = any(texts.get(k, "").strip() for k in detail_keys if columns.get(k) != columns.get("title"))
+        detail = any(texts[k].strip() for k in detail_cols)
         numbering, full_path = numbered(seq_text)
         if numbering is None and not title_text and len(set(map(cell_text, nonempty))) == 1 and ref is None:
             only = cell_text(nonempty[0]).strip()
@@ -1040,14 +1041,21 @@ def plan_import(
                 year = years[doc_text] = year_of_plan(doc_text)
         else:
             year = plan_year
+        # Deadline cells repeat over a ledger: each distinct text is read once, with its milestone rows.
         cache_key = (deadline_raw, year) if deadline_raw.__class__ is str else None
-        deadlines = deadline_cache.get(cache_key) if cache_key else None
-        if deadlines is None:
+        cached = deadline_cache.get(cache_key) if cache_key else None
+        if cached is None:
             anchor = dt.date(year, 1, 1) if year else today
-            deadlines = parse_deadlines(deadline_raw, year=year, today=anchor)
+            parsed_cell = parse_deadlines(deadline_raw, year=year, today=anchor)
+            cached = (
+                parsed_cell,
+                _milestones(parsed_cell, deadline_raw),
+                any(d.warning for d in parsed_cell),
+            )
             if cache_key:
-                deadline_cache[cache_key] = deadlines
-        for d in deadlines:
+                deadline_cache[cache_key] = cached
+        deadlines, milestone_rows, has_warning = cached
+        for d in deadlines if has_warning else ():
             if d.invalid:
                 err(
                     "deadline",
@@ -1090,7 +1098,7 @@ def plan_import(
             id=None, version=1, document_id=doc.pk if doc else None, document_label=doc_text or choice.title,
             path=path, title=title_text, text=text, note=note,
             status=status or Progress.NOT_STARTED, lead=lead, responsible=responsible, counties=counties,
-            milestones=_milestones(deadlines, deadline_raw), section=[headings[k] for k in sorted(headings)],
+            milestones=list(milestone_rows), section=[headings[k] for k in sorted(headings)],
         )  # fmt: skip
         plans.append(
             RowPlan(excel_row, doc_key, path, state.section, state, deadlines=deadlines, warnings=warnings)

@@ -83,6 +83,17 @@ PHRASES = [
     ("持续推进", None, [(None, False, False)]),
     ("长期", None, [(None, False, False)]),
     ("常态化推进", None, [(None, False, False)]),
+    # met in the corpus (tests/excel/corpus)
+    ("2022年10月底前", None, [("2022-10-31", False, False)]),
+    (
+        "方舱医院升级改造亚定点医院，发热门诊应设尽设、应开尽开，1月底前完成；其它事项12月底前取得明显成效并长期坚持",
+        2023,
+        [("2023-01-31", False, False), ("2023-12-31", False, False)],
+    ),
+    ("到2021年", None, [("2021-12-31", False, False)]),
+    ("2020年；2022年", None, [("2020-12-31", False, False), ("2022-12-31", False, False)]),
+    ("2021年9月底前", None, [("2021-09-30", False, False)]),
+    ("2023年6月底前", None, [("2023-06-30", False, False)]),
     # not understood: a warning, never a guess
     ("立即", None, [(None, False, True)]),
     ("15个工作日内", None, [(None, False, True)]),
