@@ -417,3 +417,18 @@ def test_ledger_page_and_api_use_the_same_number_of_queries_for_3_or_40_tasks(
         TargetFactory(task=t)
     many = (_queries(c, reverse("tasks:list")), _queries(api, "/api/tasks/"))
     assert many == few
+
+
+def test_task_form_reads_deadline_phrases_against_the_plan_year(client_as, secretariat, ledger):
+    """The form's date may be a phrase; the plan 平办〔2020〕7号 gives the year to 年底前 and 三季度末."""
+    data = _post_data(
+        document=ledger["doc"].pk, m_date=["年底前", "", "三季度末"], m_text=["", "2021年6月底前完成试点", ""]
+    )
+    r = client_as(secretariat).post(reverse("tasks:create"), data)
+    assert r.status_code == 302
+    task = Task.objects.get(title="建立家庭医生签约服务制度")
+    assert sorted((m.date, m.text) for m in task.milestones.all()) == [
+        (dt.date(2020, 9, 30), "三季度末"),
+        (dt.date(2020, 12, 31), "年底前"),
+        (dt.date(2021, 6, 30), "2021年6月底前完成试点"),
+    ]
