@@ -23,7 +23,7 @@ from departments.services import ApplicationError
 from reform_ledger.params import is_id
 
 from .excel import XLSX_CONTENT_TYPE, export_filename, ledger_export
-from .ledger_import import ledger_import
+from .ledger_import import ledger_import, unit_kind_for
 from .models import Document
 from .selectors import TaskFilterError, tasks_filter, tasks_visible_to
 
@@ -137,7 +137,9 @@ def _preview_context(result, *, token, filename, options) -> dict:
         "options": options,
         "documents": Document.objects.all(),
         "units": units_active().order_by("kind", "sort_order", "name"),
-        "unknown": list(result.unknown_units.items()),
+        "unknown": [
+            (name, suggestions, unit_kind_for(name)) for name, suggestions in result.unknown_units.items()
+        ],
         "as_new": set(options.get("as_new") or ()),
     }
 

@@ -343,3 +343,22 @@ def test_import_ledger_plan_column_comes_before_document_which_fills_empty_cells
     call_command("import_ledger", str(path), "--document", "平医改办〔2022〕1号", stdout=io.StringIO())
     assert Task.objects.get(title="任务甲").document.doc_number == "平办〔2020〕7号"
     assert Task.objects.get(title="任务乙").document.doc_number == "平医改办〔2022〕1号"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("新华区政府", "county"),
+        ("宝丰县人民政府", "county"),
+        ("汝州市政府", "county"),
+        ("高新区管委会", "county"),
+        ("叶县", "county"),
+        ("市红十字会", "department"),
+        ("市公安局", "department"),
+        ("市政府办公室", "department"),
+    ],
+)
+def test_a_new_unit_takes_its_kind_from_its_name(name, kind):
+    from tasks.ledger_import import unit_kind_for
+
+    assert unit_kind_for(name) == kind
