@@ -1227,10 +1227,6 @@ def _merged_state(cur: TaskState, new: TaskState, changed: set) -> TaskState:
     )  # fmt: skip
 
 
-def _unit_ids(units) -> list:
-    return [u.id if u.id is not None else ("new", u.name) for u in units]
-
-
 def _changed_fields(plan: RowPlan, current: TaskState, status_given: bool, county_count: int) -> set:
     new = plan.state
     changed = set()
@@ -1240,11 +1236,12 @@ def _changed_fields(plan: RowPlan, current: TaskState, status_given: bool, count
             changed.add(attr)
     if status_given and new.status != current.status:
         changed.add("status")
-    if _unit_ids(new.lead) != _unit_ids(current.lead):
+    # The current task's units all have ids; a unit the import will create (NewUnit) has none, so differs.
+    if [u.id for u in new.lead] != [u.id for u in current.lead]:
         changed.add("lead")
-    if _unit_ids(new.responsible) != _unit_ids(current.responsible):
+    if [u.id for u in new.responsible] != [u.id for u in current.responsible]:
         changed.add("responsible")
-    if set(_unit_ids(new.counties)) != set(_unit_ids(current.counties)):
+    if {u.id for u in new.counties} != {u.id for u in current.counties} or None in {u.id for u in new.counties}:
         changed.add("counties")
     old_text = "；".join((t or (f"{d:%Y-%m-%d}" if d else "")) for d, t, *_ in current.milestones)
     new_text = "；".join((t or (f"{d:%Y-%m-%d}" if d else "")) for d, t, *_ in new.milestones)
