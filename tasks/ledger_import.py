@@ -188,10 +188,11 @@ class Header:
         return f"{column_letter(self.columns[key])}（{self.headers.get(key) or FIELDS[key][1]}）"
 
 
-def _fill_merged(sheet: SheetData, header_end: int | None = None) -> list[list]:
+def _fill_merged(sheet: SheetData, header_end: int | None = None, upto: int | None = None) -> list[list]:
     """Merged cells as offices mean them: a header merged across columns names each of them; a 牵头单位 or 完成时限
-    merged down over several tasks belongs to each. A section row merged across the table stays one cell."""
-    rows = sheet.rows
+    merged down over several tasks belongs to each. A section row merged across the table stays one cell.
+    ``upto``: only the first rows (finding the header needs no more)."""
+    rows = sheet.rows if upto is None else sheet.rows[:upto]
     if not sheet.merged:
         return rows
     rows = [list(r) for r in rows]
@@ -285,7 +286,7 @@ def find_table(sheet: SheetData) -> Header | None:
         end = r + 1
         while end < len(raw) and end < r + 3 and _is_header_continuation(raw[end]):
             end += 1
-        rows = _fill_merged(sheet, header_end=end)
+        rows = _fill_merged(sheet, header_end=end, upto=end)
         columns, headers = _columns_from(rows, r, end)
         if "title" in columns and ({"lead", "responsible", "deadline"} & set(columns)):
             title_lines = []
@@ -379,13 +380,6 @@ _ALL_COUNTIES_RE = re.compile(
 # Named as written but not one unit (street offices, towns, "the relevant departments"): kept, with a warning.
 _KEPT_RE = re.compile(r"各|^(?:街道|乡镇|镇|乡|社区|村)|有关|相关|成员单位$|专班$|^其他")
 _COUNTY_NAME_RE = re.compile(r"^.{1,10}(?:县|区|市|旗)(?:人民)?政府$|管委会$|^.{1,6}(?:县|区|旗)$")
-
-
-class _AllCounties:
-    """Marker of a county phrase in a unit cell (never shown)."""
-
-
-ALL_COUNTIES = _AllCounties()
 
 
 def split_unit_cell(text: str) -> list[tuple[str, str]]:
@@ -1241,7 +1235,9 @@ def _changed_fields(plan: RowPlan, current: TaskState, status_given: bool, count
         changed.add("lead")
     if [u.id for u in new.responsible] != [u.id for u in current.responsible]:
         changed.add("responsible")
-    if {u.id for u in new.counties} != {u.id for u in current.counties} or None in {u.id for u in new.counties}:
+    if {u.id for u in new.counties} != {u.id for u in current.counties} or None in {
+        u.id for u in new.counties
+    }:
         changed.add("counties")
     old_text = "；".join((t or (f"{d:%Y-%m-%d}" if d else "")) for d, t, *_ in current.milestones)
     new_text = "；".join((t or (f"{d:%Y-%m-%d}" if d else "")) for d, t, *_ in new.milestones)
