@@ -105,6 +105,7 @@ EXTRA_HEADERS: dict[str, tuple[str, ...]] = {
     ),
     "status": ("完成状态", "进展状态", "状态", "完成情况"),
 }  # fmt: skip
+_NOTE_RE = re.compile(r"^(?:注|说明|备注|填表|附注|制表|来源|资料来源|※|\*)")
 _NUMBERED_RE = re.compile(
     r"^(?:[一二三四五六七八九十]+\s*[、.]|\([一二三四五六七八九十\d]+\)|\d+\s*[.、]\s*\S)"
 )
@@ -886,22 +887,19 @@ def plan_import(
         title_text = simplify(" ".join(title.split()) if "\n" in title or "  " in title else title.strip())
         detail = any(texts[k].strip() for k in detail_cols)
         numbering, full_path = numbered(seq_text)
-        if numbering is None and not title_text and len(set(map(cell_text, nonempty))) == 1 and ref is None:
+        if numbering is None and ref is None and not detail and len(set(map(cell_text, nonempty))) == 1:
             only = cell_text(nonempty[0]).strip()
-            numbering, full_path = numbered(only)
-            if numbering is None:
-                if re.match(r"^(?:注|说明|备注|填表|附|制表|来源|资料来源|※|\*)", only) or len(only) > 40:
-                    continue  # a note under the table (注：…) or a stray merged cell
-                # A section heading without a number of its own: numbered in order (一、二、…).
-                numbering = (0, _cn_number(sum(1 for k in auto_counter if k == ("heading",)) + 1), only)
-                auto_counter[("heading",)] += 0
-                auto_counter[("heading", only)] = 1
-                numbering = (
-                    0,
-                    _cn_number(sum(1 for k in auto_counter if k[0] == "heading" and len(k) == 2)),
-                    only,
-                )
-            seq_text = only
+            if _NOTE_RE.match(only):
+                continue  # a note under the table (注：…, 填表说明)
+            only_numbering, only_path = numbered(only)
+            if only_numbering is not None and not title_text:
+                numbering, full_path, seq_text = only_numbering, only_path, only
+            elif only_numbering is None and len(only) <= 30 and not only.endswith(("。", "；", ";")):
+                # A heading without a number of its own (医疗保障改革): numbered in order, 一、二、…
+                n = path_segment_number(stack[0]) + 1 if 0 in stack else 1
+                numbering, seq_text, title_text = (0, _cn_number(n), only), only, ""
+            elif not title_text:
+                continue  # a stray merged cell
         # Numbering inside the task text: "1.推进分级诊疗" with no 序号 column, or an empty 序号 cell.
         if numbering is None and title_text and (not seq_text):
             inner = parse_numbering(title_text)

@@ -362,3 +362,24 @@ def test_a_new_unit_takes_its_kind_from_its_name(name, kind):
     from tasks.ledger_import import unit_kind_for
 
     assert unit_kind_for(name) == kind
+
+
+def test_numbering_inside_the_task_text_headings_without_numbers_and_notes(units):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["2021年医改任务分工"])
+    ws.append(["重点任务", "牵头单位", "完成时限"])
+    ws.append(["一、推进分级诊疗"])
+    ws.append(["1.推进医共体建设", "市卫健委", "2021年底"])
+    ws.append(["2.完善签约服务", "市卫健委", "2021年底"])
+    ws.append(["医保改革"])
+    ws.append(["推进支付方式改革", "市医保局", "2021年底"])
+    ws.append(["注：本表由医改办汇总"])
+    result = ledger_import(data=_save(wb), dry_run=True)
+    assert result.errors == []
+    assert [(r["path"], r["title"]) for r in result.as_json()["rows"]] == [
+        (["一", "1"], "推进医共体建设"),
+        (["一", "2"], "完善签约服务"),
+        (["二", "1"], "推进支付方式改革"),
+    ]
+    assert [p.section for p in result.plans] == [["推进分级诊疗"], ["推进分级诊疗"], ["医保改革"]]
