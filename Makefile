@@ -27,6 +27,19 @@ test:
 
 lint: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# The figures the issues name (bench/*.py print them; nothing is asserted). All but the extraction need a
+# PostgreSQL server on which DATABASE_URL's user may create databases; bench_pages and bench_reminders create
+# and drop their own, bench_excel migrates and fills DATABASE_URL itself, so point it at a throwaway database:
+#   make bench DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench
+# Each script's options (smaller sizes for a quick look) are in its docstring; run it directly for those.
+bench: install-test
+	@case "$(DATABASE_URL)" in postgres*) ;; *) echo "make bench needs DATABASE_URL=postgres://… (a throwaway database)" >&2; exit 2;; esac
+	$(PY) bench/bench_extraction.py
+	DATABASE_URL="$(DATABASE_URL)" $(PY) bench/bench_excel.py
+	DATABASE_URL="$(DATABASE_URL)" $(PY) bench/bench_reminders.py
+	DATABASE_URL="$(DATABASE_URL)" $(PY) bench/bench_pages.py
 
 collectstatic: install
 	$(PY) manage.py collectstatic --noinput

@@ -4,6 +4,7 @@ Run the whole thing (PostgreSQL, Redis, gunicorn and a Celery worker started on 
 
     bench/run_load_test.sh                 # 5 minutes, 100 reporters, 10 leaders
     DURATION=60s bench/run_load_test.sh    # a shorter run while iterating
+    RATE=20 bench/run_load_test.sh         # 20 requests/s offered instead of saturation
 
 This file has three parts, used by run_load_test.sh:
 
@@ -39,7 +40,14 @@ LEADERS = 10
 # ------------------------------------------------------------------------------------------------ locust users
 
 try:
-    from locust import HttpUser, between, events, task
+    from locust import HttpUser, between, constant_throughput, events, task
+
+    # RATE=N (requests per second offered by all users together) instead of saturation: 20/s is a busy
+    # deadline day for one city; without it every user clicks as fast as its think time allows.
+    _rate = float(os.environ.get("LOAD_RATE") or 0)
+
+    def _wait(saturating):
+        return constant_throughput(_rate / (REPORTERS + LEADERS)) if _rate else saturating
 except ImportError:  # setup / verify run without locust
     HttpUser = None
 
@@ -85,7 +93,7 @@ if HttpUser is not None:
         """One unit's 联络员: for each of the unit's tasks, open the report, fill it in, submit it."""
 
         fixed_count = REPORTERS
-        wait_time = between(0.5, 2.0)
+        wait_time = _wait(between(0.5, 2.0))
 
         def on_start(self):
             me = _reporter_slots.pop()
@@ -166,7 +174,7 @@ if HttpUser is not None:
         """A 领导小组 member refreshing the overdue dashboard (page and API) in a signed-in browser session."""
 
         fixed_count = LEADERS
-        wait_time = between(1.0, 3.0)
+        wait_time = _wait(between(1.0, 3.0))
 
         def on_start(self):
             me = _setup["leaders"][len(_setup.setdefault("_leaders_started", []))]

@@ -9,6 +9,7 @@
 #   bench/run_load_test.sh                       # 5 minutes
 #   DURATION=60s bench/run_load_test.sh          # shorter
 #   KEEP=1 bench/run_load_test.sh                # leave the temp dir (logs, CSV) behind
+#   RATE=20 bench/run_load_test.sh               # offer 20 requests/s in all instead of saturating
 #
 # Settings: DURATION (5m), REPORTERS (100), LEADERS (10), WEB_WORKERS (4, as docker-compose), WEB_THREADS (1),
 # TASKS (1500 synthetic tasks). Everything started here is stopped on exit, also on Ctrl-C or failure.
@@ -133,7 +134,7 @@ for _ in $(seq 150); do
 done
 
 say "locust: $REPORTERS reporters + $LEADERS leaders for $DURATION"
-export LOAD_SETUP="$WORK/setup.json" LOAD_SUBMITTED="$WORK/out/submitted.tsv" LOAD_STATUS="$WORK/out/status.json"
+export LOAD_SETUP="$WORK/setup.json" LOAD_SUBMITTED="$WORK/out/submitted.tsv" LOAD_STATUS="$WORK/out/status.json" LOAD_RATE="${RATE:-}"
 : >"$LOAD_SUBMITTED"
 set +e
 "$BIN/locust" -f bench/load_test.py --headless --host "http://127.0.0.1:$WEB_PORT" \

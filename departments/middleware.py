@@ -5,7 +5,10 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
 
+from .permissions import CONFINED_MESSAGE, PUBLIC_VIEWS, may_reach_view
 from .security import SESSION_LAST_ACTIVITY, SESSION_LOGIN_AT
 from .services import audit_log
 from .tokens import token_for_key
@@ -110,16 +113,6 @@ class DeniedAccessAuditMiddleware:
         return response
 
 
-# The security auditor (安全审计员) reads the audit log and nothing else (三员分立). Everything an anonymous
-# visitor may reach stays reachable (sign-in, API schema); every other page and endpoint answers 403.
-AUDITOR_ALLOWED = {
-    "home", "healthz", "departments:login", "departments:logout", "departments:audit-log", "departments:audit-export",
-    "api-token", "api-schema", "api-docs", "admin:login", "admin:logout",
-    "departments:password-change", "api-logout", "api-tokens", "api-token-detail",
-}
-AUDITOR_MESSAGE = "安全审计员只能查看审计日志。"
-
-
 def _token_user(request):
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if not header.startswith("Token "):
@@ -129,7 +122,8 @@ def _token_user(request):
 
 
 class AuditorConfinementMiddleware:
-    """Keeps the auditor role to the audit-log pages, in the browser and in the API (session or token)."""
+    """Keeps a confined role (the auditor: departments.permissions.CONFINED) to its pages, in the browser and in
+    the API (session or token), whatever a view itself would allow."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -138,25 +132,20 @@ class AuditorConfinementMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        from django.core.exceptions import PermissionDenied
-        from django.http import Http404, JsonResponse
-
-        from .models import Role
-
         match = request.resolver_match
-        if match is None or match.view_name in AUDITOR_ALLOWED:
+        if match is None or match.view_name in PUBLIC_VIEWS:
             return None
         user = request.user if request.user.is_authenticated else _token_user(request)
-        if user is None or user.role != Role.AUDITOR:
+        if user is None or may_reach_view(user, match.view_name):
             return None
-        # An object the auditor may not see answers 404 like for every other role; a page or list answers 403.
+        # An object the role may not see answers 404 like for every other role; a page or list answers 403.
         if request.path.startswith("/api/"):
             if match.kwargs:
                 return JsonResponse({"detail": "未找到，或您无权查看。"}, status=404)
-            return JsonResponse({"detail": AUDITOR_MESSAGE}, status=403)
+            return JsonResponse({"detail": CONFINED_MESSAGE}, status=403)
         if match.kwargs:
             raise Http404("未找到，或您无权查看。")
-        raise PermissionDenied(AUDITOR_MESSAGE)
+        raise PermissionDenied(CONFINED_MESSAGE)
 
 
 # What an account that must change its password may still open: the change itself, signing out, and what every

@@ -109,34 +109,6 @@ class User(AbstractUser):
     def __str__(self):
         return self.display_name or self.username
 
-    @property
-    def is_secretariat(self) -> bool:
-        return self.role == Role.SECRETARIAT
-
-    @property
-    def is_reporter(self) -> bool:
-        return self.role == Role.REPORTER
-
-    @property
-    def is_leader(self) -> bool:
-        return self.role == Role.LEADER
-
-    @property
-    def is_admin_role(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def is_auditor(self) -> bool:
-        return self.role == Role.AUDITOR
-
-    @property
-    def can_edit_ledger(self) -> bool:
-        return self.is_active and self.role == Role.SECRETARIAT
-
-    @property
-    def sees_all_units(self) -> bool:
-        return self.role in (Role.SECRETARIAT, Role.LEADER)
-
 
 class AuditEntryQuerySet(models.QuerySet):
     """Bulk writes that would rewrite history are refused (PostgreSQL also refuses them with a trigger)."""

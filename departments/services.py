@@ -5,30 +5,15 @@ from django.db import transaction
 
 from reform_ledger.db import current_request
 
+<<<<<<< HEAD
 from .models import AuditEntry, Role, Unit, UnitAlias, UnitKind, User, normalize_unit_name
+=======
+# The domain errors live in the project package (every layer raises them); imported from here by older code.
+from reform_ledger.errors import ApplicationError, ConflictError, PermissionDeniedError  # noqa: F401
+
+from .models import AuditEntry, Role, Unit, UnitAlias, User, normalize_unit_name
+>>>>>>> main
 from .selectors import unit_resolve
-
-
-class ApplicationError(Exception):
-    """A domain error with a message for the user (Chinese). `field` names what was wrong, if one thing was."""
-
-    status_code = 400
-
-    def __init__(self, message: str, *, field: str | None = None, extra: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.extra = extra or {}
-
-
-class PermissionDeniedError(ApplicationError):
-    status_code = 403
-
-
-class ConflictError(ApplicationError):
-    """A stale edit: someone saved the object after the caller read it."""
-
-    status_code = 409
 
 
 def request_ip(request=None) -> str | None:

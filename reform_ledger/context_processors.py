@@ -2,21 +2,21 @@
 
 from django.urls import NoReverseMatch, reverse
 
-from departments.models import Role
+from departments.permissions import RULES, has
 
-ALL = {Role.SECRETARIAT, Role.LEADER, Role.REPORTER, Role.ADMIN}
+# (URL name, label, the capability that page needs: departments.permissions)
 NAV = [
-    ("reports:my-form", "本期填报", {Role.REPORTER}),
-    ("reports:period-status", "填报情况", {Role.SECRETARIAT, Role.LEADER}),
-    ("tasks:list", "任务台账", ALL),
-    ("reports:dashboard", "超期看板", {Role.SECRETARIAT, Role.LEADER, Role.REPORTER}),
-    ("reports:rollup-departments", "部门汇总", {Role.SECRETARIAT, Role.LEADER, Role.REPORTER}),
-    ("reports:rollup-counties", "县区汇总", {Role.SECRETARIAT, Role.LEADER, Role.REPORTER}),
-    ("tasks:import", "导入", {Role.SECRETARIAT}),
-    ("tasks:extract", "读取文件", {Role.SECRETARIAT}),
-    ("reports:reminder-log", "催报记录", {Role.SECRETARIAT}),
-    ("departments:audit-log", "审计日志", {Role.AUDITOR}),
-    ("admin:index", "系统管理", {Role.ADMIN}),
+    ("reports:my-form", "本期填报", "reports.write"),
+    ("reports:period-status", "填报情况", "reports.read_all"),
+    ("tasks:list", "任务台账", "ledger.read"),
+    ("reports:dashboard", "超期看板", "figures.read"),
+    ("reports:rollup-departments", "部门汇总", "figures.read"),
+    ("reports:rollup-counties", "县区汇总", "figures.read"),
+    ("tasks:import", "导入", "ledger.edit"),
+    ("tasks:extract", "读取文件", "ledger.edit"),
+    ("reports:reminder-log", "催报记录", "reminders.manage"),
+    ("departments:audit-log", "审计日志", "audit.read"),
+    ("admin:index", "系统管理", "accounts.manage"),
 ]
 
 
@@ -25,8 +25,8 @@ def navigation(request):
     if not user or not user.is_authenticated:
         return {}
     items = []
-    for name, label, roles in NAV:
-        if user.role not in roles:
+    for name, label, capability in NAV:
+        if not has(user, capability):
             continue
         try:
             url = reverse(name)
@@ -42,4 +42,17 @@ def navigation(request):
         inbox_url = reverse("reports:inbox")
     except NoReverseMatch:
         inbox_url = ""
-    return {"nav_items": items, "unread_count": unread, "inbox_url": inbox_url}
+    return {"nav_items": items, "unread_count": unread, "inbox_url": inbox_url, "user_can": UserCan(user)}
+
+
+class UserCan:
+    """Templates ask the permissions table: ``{% if user_can.ledger_edit %}`` is ``has(user, "ledger.edit")``."""
+
+    def __init__(self, user):
+        self._user = user
+
+    def __getattr__(self, name):
+        capability = name.replace("_", ".", 1)
+        if capability not in RULES:
+            raise AttributeError(name)
+        return has(self._user, capability)

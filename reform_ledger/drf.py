@@ -7,7 +7,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from departments.services import ApplicationError
+from .errors import ApplicationError
 
 
 class Pagination(PageNumberPagination):

@@ -1,19 +1,14 @@
-"""Queueing Celery jobs from request code without letting a broker outage break the request.
+"""Sending Celery jobs without letting a broker outage break the request.
 
-    from reform_ledger.queue import enqueue
-    enqueue(jobs.report_returned_notify, report.pk)
-
-The job is sent after the surrounding transaction commits (a rolled-back change sends nothing). If Redis is
-down, sending fails: the failure is logged and swallowed, because every job we queue from a request has a
-database-driven safety net (the reminder sweep and `deliveries_retry` pick up pending rows) and the user's
-change is already saved. A 500 page would tell them it was not.
+Callers send after the surrounding transaction commits (`transaction.on_commit`, so a rolled-back change sends
+nothing; see reports.jobs.deliveries_enqueue). If Redis is down, sending fails: the failure is logged and
+swallowed, because every job we queue from a request has a database-driven safety net (the reminder sweep and
+`deliveries_retry` pick up pending rows) and the user's change is already saved. A 500 page would tell them it was not.
 """
 
 from __future__ import annotations
 
 import logging
-
-from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +22,3 @@ def send_now(job, *args, **kwargs) -> bool:
         logger.exception("任务入队失败（消息队列不可用？），将由定时扫描补发：%s args=%r", name, args)
         return False
     return True
-
-
-def enqueue(job, *args, **kwargs) -> None:
-    """Send `job.delay(*args, **kwargs)` once the current transaction commits; never raises on a broker error."""
-    transaction.on_commit(lambda: send_now(job, *args, **kwargs))

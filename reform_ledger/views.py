@@ -4,23 +4,14 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 
-from departments.models import Role
-
-# Where each role's work is. Names that an app has not defined yet fall through to the ledger.
-LANDING = {
-    Role.REPORTER: "reports:my-form",
-    Role.SECRETARIAT: "reports:period-status",
-    Role.LEADER: "reports:dashboard",
-    Role.AUDITOR: "departments:audit-log",
-    Role.ADMIN: "admin:index",
-}
+from departments.permissions import landing_view_name
 
 
 @login_required
 def home(request):
-    name = LANDING.get(request.user.role)
+    """Each role lands where its work is (departments.permissions.LANDING)."""
     try:
-        return redirect(reverse(name)) if name else redirect("tasks:list")
+        return redirect(reverse(landing_view_name(request.user)))
     except NoReverseMatch:
         return redirect("tasks:list")
 

@@ -13,7 +13,11 @@ class ReportsConfig(AppConfig):
     verbose_name = "季度填报与催报"
 
     def ready(self):
-        from . import receivers, triggers  # noqa: F401 - receivers connects its signal handlers
+        from tasks.signals import plan_imported
+
+        from . import receivers, services, triggers  # noqa: F401 - receivers connects its signal handlers
+
+        plan_imported.connect(services.periods_from_plan, dispatch_uid="reports_periods_from_plan")
 
         # Once per migrate run, not once per app: reports is the sender, whatever is being migrated.
         pre_migrate.connect(

@@ -1,25 +1,36 @@
 """Celery jobs of the reports app. Each takes ids, never model instances, and calls a service.
 
-Queue them after the transaction that caused them commits:
-
-    transaction.on_commit(lambda: report_returned_notify.delay(report.pk))
+The services never import this module: whoever wants deliveries queued passes ``deliveries_enqueue`` as the
+reminders service's ``deliver`` (the sweep below, the return of a report, 催报 by hand).
 """
 
+import datetime as dt
 import logging
-import random
 
 from celery import shared_task
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from . import reminders
+from reform_ledger.queue import send_now
+
+from . import reminders, rollups
+from .models import Delivery
 
 logger = logging.getLogger(__name__)
 
 
-def backoff_seconds(retries: int) -> int:
-    """1, 2, 4, 8 … minutes (capped at an hour), with jitter so a recovered SMTP server is not stampeded."""
-    base = min(3600, 60 * (2**retries))
-    return int(base * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not security
+def retry_backoff_max() -> int:
+    """The longest wait between two delivery attempts: an hour, and always well below the broker's visibility
+    timeout (a job waiting for its retry longer than that is handed to a second worker and sent twice),
+    however many attempts REMINDER_DELIVERY_MAX_ATTEMPTS allows."""
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
+    visibility = int(options.get("visibility_timeout", 3600))  # Redis' default when not set
+    return max(60, min(3600, visibility // 2))
+
+
+class DeliveryFailed(Exception):
+    """One attempt failed (the reason is on the delivery row); Celery retries with its backoff."""
 
 
 @shared_task(name="reports.jobs.reminders_sweep", acks_late=True)
@@ -28,48 +39,60 @@ def reminders_sweep(now_iso: str | None = None) -> dict:
 
     `now_iso` (an ISO datetime with offset) runs the sweep as of that moment; the beat passes nothing.
     """
-    import datetime as dt
-
     now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
     if timezone.is_naive(now):
         now = timezone.make_aware(now)
-    result = reminders.reminders_send_due(now=now, deliver="queue")
+    result = reminders.reminders_send_due(now=now, deliver=deliveries_enqueue)
     return {"created": result.created, "messages": result.messages, "resumed": result.resumed}
 
 
-@shared_task(bind=True, name="reports.jobs.delivery_send", acks_late=True, max_retries=None)
+# Celery's own exponential backoff with full jitter: 1, 2, 4 … minutes, each wait capped by retry_backoff_max().
+# The attempts are counted on the delivery row and bounded by REMINDER_DELIVERY_MAX_ATTEMPTS there, so Celery's
+# own retry count is not limited here.
+@shared_task(
+    bind=True,
+    name="reports.jobs.delivery_send",
+    acks_late=True,
+    autoretry_for=(DeliveryFailed,),
+    retry_backoff=60,
+    retry_backoff_max=retry_backoff_max(),
+    retry_jitter=True,
+    max_retries=None,
+)
 def delivery_send(self, delivery_id: int) -> str:
-    """Send one email or webhook delivery; on failure retry with backoff until the attempts run out."""
+    """Send one email or webhook delivery; on failure Celery retries with backoff until the attempts run out."""
     outcome = reminders.delivery_send(delivery_id=delivery_id, now=timezone.now())
     if outcome == "failed" and not self.request.is_eager:
-        from .models import Delivery
-
         attempts = Delivery.objects.filter(pk=delivery_id).values_list("attempts", flat=True).first() or 0
         if attempts < reminders.max_attempts():
-            raise self.retry(countdown=backoff_seconds(attempts - 1))
+            raise DeliveryFailed(f"delivery {delivery_id}: attempt {attempts} failed")
         logger.error("催报发送放弃：delivery=%s 已尝试 %s 次", delivery_id, attempts)
     return outcome
+
+
+def deliveries_enqueue(delivery_ids: list[int]) -> None:
+    """Queue one `delivery_send` job per delivery once the transaction commits (nothing is sent for a change that
+    is rolled back). A broker that is down leaves the rest pending: `deliveries_retry` and the sweep send them."""
+
+    def queue():
+        for delivery_id in delivery_ids:
+            if not send_now(delivery_send, delivery_id):
+                break
+
+    transaction.on_commit(queue)
 
 
 @shared_task(name="reports.jobs.deliveries_retry", acks_late=True)
 def deliveries_retry() -> dict:
     """Safety net (beat, every few minutes): re-queue failed or stranded deliveries and undispatched claims."""
-    dispatched, delivery_ids = reminders.reminders_resume(now=timezone.now(), deliver="queue")
+    dispatched, delivery_ids = reminders.reminders_resume(now=timezone.now(), deliver=deliveries_enqueue)
     return {"dispatched": dispatched, "requeued": len(delivery_ids)}
-
-
-@shared_task(name="reports.jobs.report_returned_notify", acks_late=True)
-def report_returned_notify(report_id: int) -> int | None:
-    """Tell the unit at once that one of its reports was returned."""
-    return reminders.report_returned_notify(report_id=report_id, now=timezone.now(), deliver="queue")
 
 
 @shared_task(name="reports.jobs.rollup_figures_warm", acks_late=True)
 def rollup_figures_warm() -> int:
     """Daily, just after midnight: today's roll-up figures and the leaders' dashboard, computed before the first
     leader opens it, and yesterday's cached dashboards dropped. Returns the number of figure rows computed."""
-    from . import rollups
-
     today = timezone.localdate()
     rollups.dashboard_cache_prune(today=today)
     stale = rollups.unit_figures_warm(today=today)

@@ -134,6 +134,9 @@ class ReportRevision(models.Model):
         ordering = ["report_id", "number"]
         constraints = [models.UniqueConstraint(fields=["report", "number"], name="revision_unique_number")]
 
+    def __str__(self):
+        return f"{self.report_id} #{self.number} {self.action}"
+
 
 class TargetValue(models.Model):
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="target_values")
@@ -142,6 +145,9 @@ class TargetValue(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["report", "target"], name="targetvalue_unique")]
+
+    def __str__(self):
+        return f"{self.report_id}: {self.target_id} = {self.value}"
 
 
 def attachment_path(instance, filename):
@@ -162,6 +168,9 @@ class Attachment(models.Model):
     class Meta:
         verbose_name = "附件"
         verbose_name_plural = "附件"
+
+    def __str__(self):
+        return self.original_name
 
 
 class Reminder(models.Model):
@@ -202,6 +211,9 @@ class Reminder(models.Model):
             models.UniqueConstraint(fields=["unit", "kind", "subject_key", "stage"], name="reminder_unique_claim")
         ]
 
+    def __str__(self):
+        return f"{self.unit_id} {self.kind} {self.subject_key} {self.stage}"
+
 
 class Delivery(models.Model):
     """One attempt-tracked send over one channel to one recipient: of a unit's reminder (to its group robot, its
@@ -240,6 +252,9 @@ class Delivery(models.Model):
             ),
         ]
 
+    def __str__(self):
+        return f"{self.channel} → {self.recipient} ({self.status})"
+
 
 class Notification(models.Model):
     """The in-app inbox."""
@@ -262,6 +277,9 @@ class Notification(models.Model):
                 fields=["user", "reminder"], condition=models.Q(reminder__isnull=False), name="notification_once"
             )
         ]
+
+    def __str__(self):
+        return f"{self.user_id} {self.kind}: {self.message[:40]}"
 
     @property
     def read(self) -> bool:
@@ -426,6 +444,9 @@ class UnitRevision(models.Model):
         verbose_name = "单位数据版本"
         verbose_name_plural = "单位数据版本"
 
+    def __str__(self):
+        return f"unit {self.unit_id} rev {self.rev}"
+
 
 class UnitFigures(models.Model):
     """One unit's roll-up figures for one period as computed on `as_of` from the data at revision `rev`.
@@ -459,6 +480,9 @@ class UnitFigures(models.Model):
         verbose_name = "单位汇总缓存"
         verbose_name_plural = "单位汇总缓存"
         constraints = [models.UniqueConstraint(fields=["period_id", "unit_id"], name="unitfigures_unique")]
+
+    def __str__(self):
+        return f"unit {self.unit_id} period {self.period_id} as of {self.as_of} (rev {self.rev})"
 
 
 class DashboardCache(models.Model):

@@ -30,8 +30,10 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -50,6 +52,11 @@ from tasks.models import Progress, Target, TaskUnit
 from . import workdays
 from .models import Delivery, Notification, Period, Reminder, Report
 from .obligations import missing_counts_by_unit, missing_rows
+
+# How deliveries are sent: "sync" (here and now: the send_reminders command, tests), "none" (left pending for
+# the next sweep), or a function given the delivery ids that queues them (reports.jobs.deliveries_enqueue).
+# The jobs module passes its queue in, so this module never imports the jobs that import it.
+Deliver = Literal["sync", "none"] | Callable[[list[int]], None]
 
 logger = logging.getLogger(__name__)
 
@@ -466,7 +473,7 @@ def _dispatch_batch(ids: list[int], *, now: dt.datetime) -> DispatchResult:
     return result
 
 
-def reminders_dispatch(*, reminder_ids: list[int], now: dt.datetime, deliver: str = "queue") -> DispatchResult:
+def reminders_dispatch(*, reminder_ids: list[int], now: dt.datetime, deliver: Deliver) -> DispatchResult:
     """Turn claimed reminders into messages and deliveries, then send them (`deliver`: queue, sync or none).
 
     Safe to call with ids another run is dispatching: rows locked or already dispatched are skipped.
@@ -497,23 +504,14 @@ def reminders_dispatch(*, reminder_ids: list[int], now: dt.datetime, deliver: st
     return total
 
 
-def _deliver(delivery_ids: list[int], *, deliver: str, now: dt.datetime) -> None:
+def _deliver(delivery_ids: list[int], *, deliver: Deliver, now: dt.datetime) -> None:
     if not delivery_ids or deliver == "none":
         return
     if deliver == "sync":
         for delivery_id in delivery_ids:
             delivery_send(delivery_id=delivery_id, now=now)
         return
-    from reform_ledger.queue import send_now
-
-    from .jobs import delivery_send as delivery_job
-
-    def queue():
-        for delivery_id in delivery_ids:
-            if not send_now(delivery_job, delivery_id):
-                break  # broker down: the rest stay pending too; deliveries_retry and the sweep send them later
-
-    transaction.on_commit(queue)
+    deliver(delivery_ids)  # the caller's queue, e.g. reports.jobs.deliveries_enqueue
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -670,7 +668,7 @@ class SweepResult:
 STRANDED_AFTER = dt.timedelta(minutes=10)
 
 
-def reminders_resume(*, now: dt.datetime, deliver: str = "queue", include_failed: bool = True) -> tuple[int, list[int]]:
+def reminders_resume(*, now: dt.datetime, deliver: Deliver, include_failed: bool = True) -> tuple[int, list[int]]:
     """Finish what an interrupted run left: claimed-but-undispatched reminders and unsent deliveries.
 
     A pending delivery counts as stranded once its reminder was dispatched more than STRANDED_AFTER ago (its
@@ -695,7 +693,7 @@ def reminders_resume(*, now: dt.datetime, deliver: str = "queue", include_failed
     return result.reminders, retry_ids
 
 
-def reminders_send_due(*, now: dt.datetime | None = None, deliver: str = "queue") -> SweepResult:
+def reminders_send_due(*, now: dt.datetime | None = None, deliver: Deliver) -> SweepResult:
     """The daily sweep: plan what is due today, claim it, dispatch one message per unit, send.
 
     `deliver`: "queue" (Celery jobs after commit; the beat), "sync" (send here; the command), "none" (leave
@@ -718,7 +716,7 @@ def reminders_send_due(*, now: dt.datetime | None = None, deliver: str = "queue"
     return result
 
 
-def report_returned_notify(*, report_id: int, now: dt.datetime | None = None, deliver: str = "queue") -> int | None:
+def report_returned_notify(*, report_id: int, now: dt.datetime | None = None, deliver: Deliver) -> int | None:
     """Tell the unit at once that a report was returned. One reminder per return (keyed by the report version)."""
     now = now or timezone.now()
     report = Report.objects.select_related("task", "period", "unit").filter(pk=report_id).first()
@@ -762,7 +760,7 @@ def reminder_send_manual(
     period: Period | None = None,
     escalation: int = 0,
     now: dt.datetime | None = None,
-    deliver: str = "queue",
+    deliver: Deliver,
     request=None,
 ) -> Reminder:
     """催报 by hand: the secretariat reminds one unit now, over every channel the unit has."""

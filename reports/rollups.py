@@ -56,15 +56,15 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Abs, Coalesce
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 
-from departments.models import Role, Unit, UnitKind
-from departments.services import ApplicationError
-from reform_ledger.params import is_id
+from departments.models import Role, Unit, UnitKind, User
+from departments.permissions import has
 from tasks.lights import light_of, light_q
 from tasks.models import Light, Milestone, Progress, Target, TaskUnit
 from tasks.selectors import tasks_visible_to
 
 from .models import DashboardCache, Period, ReportStatus, UnitFigures, UnitRevision
 from .obligations import obligation_rows as _obligation_rows
+from .periods import period_current, period_previous, period_resolve  # noqa: F401 - re-exported
 
 SUBMITTED = [ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]
 DASHBOARD_LIMIT = 50  # rows per list in the API
@@ -76,17 +76,11 @@ DASHBOARD_PAGE_LIMIT = 20  # rows per list on the page: one A4 sheet each
 
 def can_view_rollups(user) -> bool:
     """Leaders, the secretariat and the administrator read every unit's row; a reporter reads its own unit's."""
-    if not (user and user.is_authenticated and user.is_active):
-        return False
-    if user.is_superuser or user.role in (Role.SECRETARIAT, Role.LEADER, Role.ADMIN):
-        return True
-    return user.role == Role.REPORTER and bool(user.unit_id)
+    return has(user, "figures.read")
 
 
 def _sees_all(user) -> bool:
-    return can_view_rollups(user) and (
-        user.is_superuser or user.role in (Role.SECRETARIAT, Role.LEADER, Role.ADMIN)
-    )
+    return has(user, "figures.read_all")
 
 
 def rollup_units_visible_to(*, user):
@@ -100,56 +94,8 @@ def rollup_units_visible_to(*, user):
 # --- periods -------------------------------------------------------------------------------------------------
 
 
-def _key(p: Period) -> tuple[int, int]:
-    return (p.year, p.quarter)
-
-
-def period_default(*, today: dt.date, periods: list[Period] | None = None) -> Period | None:
-    """The open period (the latest if several are open); otherwise the latest period that has started.
-    With `periods` (every period, as a page already read them for its selector) no query is made."""
-    if periods is not None:
-        ordered = sorted(periods, key=_key, reverse=True)
-        started = [p for p in ordered if _key(p) <= (today.year, (today.month + 2) // 3)]
-        return next((p for p in ordered if p.is_open), None) or next(iter(started + ordered), None)
-    period = Period.objects.filter(is_open=True).order_by("-year", "-quarter").first()
-    if period is None:
-        period = (
-            Period.objects.filter(
-                Q(year__lt=today.year) | Q(year=today.year, quarter__lte=(today.month + 2) // 3)
-            )
-            .order_by("-year", "-quarter")
-            .first()
-        )
-    return period or Period.objects.order_by("-year", "-quarter").first()
-
-
-def period_resolve(*, value, today: dt.date, periods: list[Period] | None = None) -> Period:
-    """The period a page or API call asks for (`?period=ID`); the open period when none is given."""
-    raw = str(value or "").strip()
-    if not raw:
-        period = period_default(today=today, periods=periods)
-        if period is None:
-            raise ApplicationError("尚未设置任何填报期，请先由医改办开放填报期。", field="period")
-        return period
-    if not is_id(raw):
-        raise ApplicationError(f"参数“period”（填报期）的值“{raw}”无效，应为填报期编号。", field="period")
-    if periods is not None:
-        period = next((p for p in periods if p.pk == int(raw)), None)
-    else:
-        period = Period.objects.filter(pk=int(raw)).first()
-    if period is None:
-        raise ApplicationError(f"填报期“{raw}”不存在。", field="period")
-    return period
-
-
-def period_previous(period: Period, *, periods: list[Period] | None = None) -> Period | None:
-    if periods is not None:
-        return max((p for p in periods if _key(p) < _key(period)), key=_key, default=None)
-    return (
-        Period.objects.filter(Q(year__lt=period.year) | Q(year=period.year, quarter__lt=period.quarter))
-        .order_by("-year", "-quarter")
-        .first()
-    )
+# One resolver for every page, API call and job: reports.periods. The roll-ups' names stay for their callers.
+period_default = period_current
 
 
 # --- SQL building blocks -------------------------------------------------------------------------------------
@@ -444,8 +390,6 @@ def dashboard_warm(*, today: dt.date) -> bool:
     """Compute today's dashboard of everyone who sees the whole ledger (leaders, the secretariat) for the default
     period, at the page's and the API's lengths, so the first leader of the day reads it in one query (the daily
     beat entry `rollup-figures-warm`, after the figures). Returns whether there was a period to compute."""
-    from departments.models import User
-
     period = period_default(today=today)
     if period is None:
         return False

@@ -6,7 +6,7 @@ Other engineers build on these (reminders, roll-ups, dashboard); the names and r
 - ``report_can_edit(*, user, report)`` / ``report_can_review(*, user)``: who may write / review.
 - ``units_due_for_period(*, period)`` / ``tasks_for_unit_in_period(*, unit, period)``: who owes which report.
 - ``period_submission_status(*, period)``: per unit, due / submitted / on time / late / returned / missing.
-- ``period_current()``: the open period a reporter lands on.
+- ``period_current()``: the current period (reports.periods).
 """
 
 from __future__ import annotations
@@ -16,23 +16,23 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from departments.models import Role, Unit
+from departments.models import Unit
+from departments.permissions import has
 from tasks.models import Task, TaskUnit
 
 from .models import Attachment, Period, Report, ReportStatus
+
+# The periods' reads live in reports.periods (the one resolver); these names stay for their callers.
+from .periods import period_current, periods_all, periods_open  # noqa: F401
 
 # ---------------------------------------------------------------------------------------------------------------
 # Permission rule (used by the pages, the DRF permission classes and the services)
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _active(user) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active)
-
-
 def report_can_review(*, user) -> bool:
     """Return, accept, reopen: the secretariat (医改办) only."""
-    return _active(user) and user.role == Role.SECRETARIAT
+    return has(user, "reports.review")
 
 
 def report_can_edit(*, user, report: Report) -> bool:
@@ -41,39 +41,41 @@ def report_can_edit(*, user, report: Report) -> bool:
     A lead unit reads the reports of its responsible units and counties but never writes them; the
     secretariat reviews but does not write; leaders only read.
     """
-    return (
-        _active(user)
-        and user.role == Role.REPORTER
-        and user.unit_id is not None
-        and user.unit_id == report.unit_id
-    )
+    return has(user, "reports.write") and user.unit_id == report.unit_id
 
 
 def reporter_may_write_for(*, user, task: Task, unit: Unit | None = None) -> bool:
     """A reporter may start a report on a task its unit carries (as lead, responsible unit or county)."""
-    unit = unit or (user.unit if _active(user) else None)
-    if not (_active(user) and user.role == Role.REPORTER and unit is not None and user.unit_id == unit.pk):
+    if not has(user, "reports.write"):
+        return False
+    unit = unit or user.unit
+    if user.unit_id != unit.pk:
         return False
     return TaskUnit.objects.filter(task=task, unit=unit).exists() and task.deleted_at is None
 
 
-def reports_visible_to(*, user) -> QuerySet[Report]:
-    """The one rule for who reads which report (pages, API, attachment downloads, task page).
+# A report others may read: one that has been submitted (a returned one was, too). A draft is the unit's own.
+SEEN_BY_OTHERS = ~Q(status=ReportStatus.DRAFT)
 
-    Secretariat and leaders read every report. A reporter reads its own unit's reports and, for the tasks its
-    unit leads (牵头), the reports of the other units on those tasks (read-only). Anyone else reads none.
+
+def reports_visible_to(*, user) -> QuerySet[Report]:
+    """The one rule for who reads which report (pages, API, attachment downloads, task page, exports).
+
+    A reporter reads its own unit's reports, drafts included. Who holds ``reports.read_all`` (secretariat,
+    leaders) reads every unit's submitted reports; a reporter holding ``reports.read_led`` also reads the
+    submitted reports of the other units on the tasks its unit leads (牵头), read-only. Anyone else (the
+    administrator, the auditor) reads none (departments.permissions).
     """
     qs = Report.objects.select_related("task", "task__document", "unit", "period")
-    if not _active(user):
+    if has(user, "reports.read_all"):
+        return qs.filter(SEEN_BY_OTHERS)
+    if not has(user, "reports.write"):
         return qs.none()
-    if user.role in (Role.SECRETARIAT, Role.LEADER):
-        return qs
-    if user.role == Role.REPORTER and user.unit_id:
-        leads = TaskUnit.objects.filter(
-            task=OuterRef("task_id"), unit_id=user.unit_id, role=TaskUnit.Role.LEAD
-        )
-        return qs.filter(task__deleted_at__isnull=True).filter(Q(unit_id=user.unit_id) | Q(Exists(leads)))
-    return qs.none()
+    mine = Q(unit_id=user.unit_id)
+    if has(user, "reports.read_led"):
+        leads = TaskUnit.objects.filter(task=OuterRef("task_id"), unit_id=user.unit_id, role=TaskUnit.Role.LEAD)
+        mine |= Q(Exists(leads)) & SEEN_BY_OTHERS
+    return qs.filter(task__deleted_at__isnull=True).filter(mine)
 
 
 def report_get_visible(*, user, pk) -> Report:
@@ -93,24 +95,6 @@ def tasks_led_by(*, unit: Unit) -> QuerySet[Task]:
     return Task.objects.alive().filter(
         Exists(TaskUnit.objects.filter(task=OuterRef("pk"), unit=unit, role=TaskUnit.Role.LEAD))
     )
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Periods
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def periods_all() -> QuerySet[Period]:
-    return Period.objects.order_by("-year", "-quarter")
-
-
-def periods_open() -> QuerySet[Period]:
-    return periods_all().filter(is_open=True)
-
-
-def period_current() -> Period | None:
-    """The period reporters fill in: the latest open one, else the latest one."""
-    return periods_open().first() or periods_all().first()
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -42,8 +42,10 @@ from departments.services import ApplicationError, ConflictError, PermissionDeni
 from reform_ledger.db import retry_transaction
 from reform_ledger.uploads import UploadRejected, inspect_zip
 from tasks.models import Progress, Target, Task, TaskUnit
-from tasks.services import parse_decimal
+from tasks.services import parse_decimal, task_refresh_schedule, task_set_status
 
+from . import reminders
+from .jobs import deliveries_enqueue
 from .models import (
     Attachment,
     Period,
@@ -137,6 +139,22 @@ def period_open(*, year, quarter, due_date=None, actor=None) -> tuple[Period, bo
         period.save()
         audit_log(actor=actor, action="period_open", obj=period, changes=changes)
     return period, False
+
+
+def periods_from_plan(*, document, reporting_dates: list[dict], year: int, actor=None, request=None, **_signal) -> None:
+    """The reporting periods of a plan's report-back dates ("9月20日前报送…"), created once each (receiver of
+    tasks.signals.plan_imported, inside the plan import's transaction)."""
+    for rd in reporting_dates:
+        month, day = int(rd.get("month") or 0), int(rd.get("day") or 0)
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            continue
+        quarter = (month - 1) // 3 + 1
+        due = dt.date(int(rd.get("year") or year), month, min(day, 28) if month == 2 else day)
+        period, created = Period.objects.get_or_create(
+            year=due.year, quarter=quarter, defaults={"due_date": due or default_due_date(due.year, quarter), "document": document}
+        )
+        if created:
+            audit_log(actor=actor, request=request, action="period_create", obj=period)
 
 
 @retry_transaction
@@ -476,9 +494,7 @@ def _notify_returned(report: Report, *, now) -> None:
     needed) and queues e-mail/webhook deliveries after commit; pending deliveries are retried by
     `deliveries_retry` if the broker is down.
     """
-    from . import reminders
-
-    reminders.report_returned_notify(report_id=report.pk, now=now or timezone.now(), deliver="queue")
+    reminders.report_returned_notify(report_id=report.pk, now=now or timezone.now(), deliver=deliveries_enqueue)
 
 
 def _send_back(
@@ -565,8 +581,6 @@ def targets_refresh_latest(*, task: Task) -> None:
 
     Newest period first; within a period the lead unit's report wins, then the latest submission.
     """
-    from tasks.services import task_refresh_schedule
-
     lead_ids = set(
         TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD).values_list("unit_id", flat=True)
     )
@@ -598,8 +612,6 @@ def targets_refresh_latest(*, task: Task) -> None:
 
 
 def _task_status_from_lead_reports(*, task: Task, report: Report, actor) -> None:
-    from tasks.services import task_set_status
-
     lead_ids = list(
         TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD).values_list("unit_id", flat=True)
     )

@@ -1,5 +1,5 @@
-"""The demo ledger: the two plans in fixtures/plans (hand-checked *.gold.json), their units and aliases,
-quarterly periods 2020–2022 and one account per role. Loading twice changes nothing."""
+"""The demo ledger: the two plans in fixtures/plans (hand-checked *.gold.json), their units and aliases and one
+account per role (reports.demo adds the quarterly periods 2020–2022). Loading twice changes nothing."""
 
 import datetime as dt
 import json
@@ -92,6 +92,7 @@ def _task_data(t: dict) -> TaskData:
     )
 
 
+<<<<<<< HEAD
 @transaction.atomic
 def load_demo_units() -> None:
     """Only the demo's units and aliases (no plans, tasks or accounts): for tests and benchmarks."""
@@ -102,8 +103,16 @@ def load_demo_units() -> None:
 
 def load_demo(*, stdout=None) -> dict:
     from reports.models import Period, default_due_date
+=======
+def demo_config() -> dict:
+    return _load("units.json")
+>>>>>>> main
 
-    config = _load("units.json")
+
+@transaction.atomic
+def load_demo_ledger(*, stdout=None) -> dict:
+    """Units, aliases, the two plans and the accounts (the reporting periods: reports.demo.load_demo)."""
+    config = demo_config()
     aliases = _load("unit_aliases.json")
     plans = [_load(f"plans/{name}.gold.json") for name in PLANS]
     _ensure_units(config, aliases, plans)
@@ -130,6 +139,7 @@ def load_demo(*, stdout=None) -> dict:
                 continue
             task_create(document=doc, data=_task_data(t), table=table)
             created_tasks += 1
+<<<<<<< HEAD
     for year in config["periods"]["years"]:
         for quarter in range(1, 5):
             Period.objects.get_or_create(
@@ -140,6 +150,8 @@ def load_demo(*, stdout=None) -> dict:
                     "is_open": [year, quarter] in config["periods"]["open"],
                 },
             )
+=======
+>>>>>>> main
     accounts = []
     for a in config["accounts"]:
         user, _ = user_upsert(

@@ -24,6 +24,7 @@ from .services import (
     parse_decimal,
     task_create,
 )
+from .signals import plan_imported
 
 MAX_PLAN_CHARS = 300_000
 
@@ -119,8 +120,6 @@ def plan_import_confirm(*, draft: dict, mappings: dict[str, str], actor=None, re
     `mappings` maps each unknown name to a unit id (becomes an alias of that unit), "new" (a new department
     is created under that name) or "" (the name is dropped from the task).
     """
-    from reports.models import Period, default_due_date
-
     dropped = set()
     for name, choice in mappings.items():
         if choice == "new":
@@ -163,18 +162,11 @@ def plan_import_confirm(*, draft: dict, mappings: dict[str, str], actor=None, re
             task_create(document=document, data=data, actor=actor, request=request, table=table)
         except ApplicationError as e:
             raise ApplicationError(f"第 {index} 项任务（{key}）：{e.message}", field=e.field) from None
-    year = issued_on.year if issued_on else dt.date.today().year
-    for rd in draft.get("reporting_dates") or []:
-        month, day = int(rd.get("month") or 0), int(rd.get("day") or 0)
-        if not (1 <= month <= 12 and 1 <= day <= 31):
-            continue
-        quarter = (month - 1) // 3 + 1
-        due = dt.date(int(rd.get("year") or year), month, min(day, 28) if month == 2 else day)
-        period, created = Period.objects.get_or_create(
-            year=due.year, quarter=quarter, defaults={"due_date": due or default_due_date(due.year, quarter), "document": document}
-        )
-        if created:
-            audit_log(actor=actor, request=request, action="period_create", obj=period)
+    # The reporting periods of the plan's report-back dates are the reports app's (it listens; same transaction).
+    plan_imported.send(
+        sender=Document, document=document, reporting_dates=draft.get("reporting_dates") or [],
+        year=issued_on.year if issued_on else dt.date.today().year, actor=actor, request=request,
+    )
     audit_log(
         actor=actor, request=request, action="plan_import", obj=document, message=f"从文件读取导入任务 {len(draft['tasks'])} 项"
     )

@@ -4,7 +4,8 @@ import datetime as dt
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from departments.models import Role, Unit, UnitKind
+from departments.models import AuditEntry, Unit, UnitKind
+from departments.permissions import can_edit_ledger, has
 from departments.selectors import unit_resolve
 from reform_ledger.params import is_id
 
@@ -20,15 +21,13 @@ def unit_task_q(unit: Unit) -> Q:
 def tasks_visible_to(*, user) -> QuerySet[Task]:
     """The one rule for who sees which task (pages, API, exports).
 
-    Secretariat, leaders and the administrator read the whole ledger; a reporter reads the tasks its unit
-    carries; anyone else (the auditor) reads none.
+    Who holds ``ledger.read_all`` (secretariat, leaders, the administrator) reads the whole ledger; a reporter
+    (``ledger.read``) reads the tasks its unit carries; anyone else (the auditor) reads none.
     """
     qs = Task.objects.alive().select_related("document")
-    if not user.is_authenticated or not user.is_active:
-        return qs.none()
-    if user.role in (Role.SECRETARIAT, Role.LEADER, Role.ADMIN) or user.is_superuser:
+    if has(user, "ledger.read_all"):
         return qs
-    if user.role == Role.REPORTER and user.unit_id:
+    if has(user, "ledger.read") and user.unit_id:
         return qs.filter(unit_task_q(user.unit))
     return qs.none()
 
@@ -188,14 +187,10 @@ def tasks_with_light(qs: QuerySet[Task], *, today: dt.date) -> QuerySet[Task]:
 
 def tasks_deleted_visible_to(*, user) -> QuerySet[Task]:
     """Soft-deleted tasks, which only those who may edit the ledger see (to restore them)."""
-    from departments.permissions import can_edit_ledger
-
     qs = Task.objects.filter(deleted_at__isnull=False).select_related("document")
     return qs if can_edit_ledger(user) else qs.none()
 
 
 def task_history(*, task: Task) -> QuerySet:
     """The audit trail of one task, newest first."""
-    from departments.models import AuditEntry
-
     return AuditEntry.objects.filter(object_type="task", object_id=str(task.pk)).order_by("-at", "-id")

@@ -23,7 +23,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.humanize",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -41,7 +40,6 @@ MIDDLEWARE = [
     "reform_ledger.middleware.RejectNulCharactersMiddleware",
     "reform_ledger.middleware.RequestContextMiddleware",  # source address of every audited action
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -110,6 +108,8 @@ LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
 # How many reverse proxies of ours sit in front of the app; 0 = X-Forwarded-For is ignored (it can be forged).
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
+# One language: every page, whatever the browser asks for (so no LocaleMiddleware). USE_I18N keeps Django's and
+# the admin's own texts in Chinese.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"

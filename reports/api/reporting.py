@@ -18,12 +18,14 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from departments.models import Unit
+from departments.permissions import has
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError
 from reform_ledger.db import retry_transaction
 from reform_ledger.params import is_id
 from tasks.selectors import tasks_visible_to
 
 from ..models import Period, Report, ReportStatus
+from ..periods import period_resolve
 from ..selectors import periods_all, report_can_edit, report_can_review, reports_visible_to
 from ..services import (
     attachment_add,
@@ -90,7 +92,7 @@ class PeriodListCreate(generics.ListAPIView):
 
     @extend_schema(request=PeriodIn, responses={201: PeriodSerializer, 200: PeriodSerializer})
     def post(self, request):
-        if not report_can_review(user=request.user):
+        if not has(request.user, "periods.manage"):
             raise PermissionDeniedError("只有医改办工作人员可以开启填报期。")
         data = _body(request)  # a JSON list or string is refused with a message, not a 500
         for name, label in (("year", "年度"), ("quarter", "季度")):
@@ -125,7 +127,7 @@ class PeriodDetail(generics.GenericAPIView):
     )
     def patch(self, request, pk):
         period = get_object_or_404(periods_all(), pk=pk)
-        if not report_can_review(user=request.user):
+        if not has(request.user, "periods.manage"):
             raise PermissionDeniedError("只有医改办工作人员可以修改填报期。")
         period = _period_change(period=period, data=_body(request), actor=request.user)
         return Response(self.get_serializer(period).data)
@@ -319,7 +321,7 @@ class ReportListCreate(generics.ListAPIView):
         """Start (or fetch) the caller's unit's report on a task for a period, optionally with content."""
         data = _body(request)
         user = request.user
-        if not (user.is_reporter and user.unit_id):
+        if not has(user, "reports.write"):
             raise PermissionDeniedError("只有单位填报员可以填写报告。")
         task_id = data.get("task")
         if task_id in (None, ""):
@@ -330,16 +332,9 @@ class ReportListCreate(generics.ListAPIView):
         if task is None:
             raise ApplicationError(f"任务 {task_id} 不存在或不是本单位承担的任务。", field="task")
         period_id = data.get("period")
-        if period_id in (None, ""):
-            period = periods_all().filter(is_open=True).first()
-            if period is None:
-                raise ApplicationError("当前没有开放的填报期。", field="period")
-        else:
-            if not is_id(str(period_id)):
-                raise ApplicationError(f"填报期 period“{period_id}”无效。", field="period")
-            period = Period.objects.filter(pk=int(period_id)).first()
-            if period is None:
-                raise ApplicationError(f"填报期 {period_id} 不存在。", field="period")
+        period = period_resolve(value=period_id)
+        if period_id in (None, "") and not period.is_open:
+            raise ApplicationError("当前没有开放的填报期。", field="period")
         unit_id = data.get("unit")
         if unit_id not in (None, "") and str(unit_id) != str(user.unit_id):
             raise PermissionDeniedError("只能填写本单位的报告。")

@@ -1,48 +1,35 @@
 """Excel pages of the reporting cycle: the quarterly compilation (汇总表) and a unit's offline form."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import path
 
-from departments.models import Role
-from departments.permissions import can_read_everything
+from departments.permissions import require
 from departments.services import ApplicationError
-from reform_ledger.params import is_id
 from reports.models import Period
-from reports.selectors import period_current
+from reports.periods import period_resolve
 from tasks.excel import compilation_export, export_filename, unit_form_export, unit_form_import
 from tasks.excel_views import _read_upload, _xlsx_response
 
 
 def _period(request) -> Period:
-    raw = (request.GET.get("period") or request.POST.get("period") or "").strip()
-    if not raw:
-        period = period_current()
-        if period is None:
-            raise Http404("还没有填报期。")
-        return period
-    if not is_id(raw):
-        raise Http404("填报期不存在。")
-    period = Period.objects.filter(pk=int(raw)).first()
-    if period is None:
-        raise Http404("填报期不存在。")
-    return period
+    try:
+        return period_resolve(value=request.GET.get("period") or request.POST.get("period"))
+    except ApplicationError as e:
+        raise Http404(e.message) from None
 
 
 @login_required
 def compilation_download(request):
     """The whole period, every unit: for the secretariat, leaders and the administrator."""
-    if not (can_read_everything(request.user) or request.user.role == Role.ADMIN):
-        raise PermissionDenied("只有医改办和领导可以下载季度汇总表。")
+    require(request.user, "reports.read_all")  # every unit's report text: not the administrator (三员分立)
     period = _period(request)
     return _xlsx_response(compilation_export(period=period), export_filename(f"{period.label}汇总表"))
 
 
 def _reporter_unit(request):
-    if request.user.role != Role.REPORTER or not request.user.unit_id:
-        raise PermissionDenied("只有填报员可以下载和上传本单位的填报表。")
+    require(request.user, "reports.write")
     return request.user.unit
 
 

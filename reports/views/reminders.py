@@ -20,7 +20,9 @@ from departments.permissions import SecretariatRequiredMixin
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 
+from ..jobs import deliveries_enqueue
 from ..models import Delivery, Period, Reminder
+from ..periods import period_current
 from ..reminders import (
     notification_mark_all_read,
     notification_mark_read,
@@ -183,9 +185,9 @@ def remind_unit(request):
     units = Unit.objects.filter(deleted_at__isnull=True, is_active=True).order_by("kind", "sort_order", "name")
     periods = Period.objects.order_by("-year", "-quarter")
     values = {"unit": request.GET.get("unit", ""), "period": "", "message": "", "escalation": "0"}
-    open_period = periods.filter(is_open=True).first()
-    if open_period:
-        values["period"] = str(open_period.pk)
+    current = period_current()
+    if current:
+        values["period"] = str(current.pk)
     error, error_field = None, None
     if request.method == "POST":
         values = {k: (request.POST.get(k) or "").strip() for k in ("unit", "period", "message", "escalation")}
@@ -210,6 +212,7 @@ def remind_unit(request):
                 escalation=escalation,
                 now=timezone.now(),
                 request=request,
+                deliver=deliveries_enqueue,
             )
         except ApplicationError as exc:
             error, error_field = exc.message, exc.field

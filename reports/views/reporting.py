@@ -19,7 +19,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from departments.models import Role, Unit
+from departments.models import Unit
+from departments.permissions import has, require
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 from tasks.models import Progress, Task, TaskUnit
@@ -27,6 +28,7 @@ from tasks.selectors import tasks_visible_to
 
 from ..forms import DueDateForm, PeriodOpenForm, ReasonForm
 from ..models import Period, Report, ReportStatus
+from ..periods import period_resolve
 from ..selectors import (
     FormRow,
     attachments_visible_to,
@@ -60,11 +62,12 @@ from ..services import (
 CONTENT = ("progress", "percent", "text", "problems", "next_steps")
 
 
-def _period_from(request, default: Period | None) -> Period | None:
-    raw = (request.GET.get("period") or request.POST.get("period") or "").strip()
-    if is_id(raw):
-        return Period.objects.filter(pk=int(raw)).first() or default
-    return default
+def _period_from(request) -> Period | None:
+    """The period asked for (`?period=ID`); the current one when none, or an unknown one, is asked for."""
+    try:
+        return period_resolve(value=request.GET.get("period") or request.POST.get("period"))
+    except ApplicationError:
+        return period_current()
 
 
 # --------------------------------------------------------------------------------------------- reporter form
@@ -127,15 +130,14 @@ def _changed(stored: dict, posted: dict) -> bool:
 
 
 def _require_reporter(user):
-    if not (user.role == Role.REPORTER and user.unit_id):
-        raise PermissionDenied("本页面供单位填报员填写季度进展。")
+    require(user, "reports.write")
 
 
 @login_required
 def my_form(request):
     """The reporter's landing page: one row per task of the unit in the open period."""
     _require_reporter(request.user)
-    period = _period_from(request, period_current())
+    period = _period_from(request)
     unit = Unit.objects.get(pk=request.user.unit_id)
     rows = form_rows_for(unit=unit, period=period) if period else []
     views = [RowView(row=r, vals=_stored_vals(r)) for r in rows]
@@ -249,15 +251,14 @@ def _handle_form_post(request, *, unit: Unit, period: Period, views: list[RowVie
 
 
 def _require_reader_of_all(user):
-    if user.role not in (Role.SECRETARIAT, Role.LEADER):
-        raise PermissionDenied("本页面供医改办和领导查看各单位填报情况。")
+    require(user, "reports.read_all")
 
 
 @login_required
 def period_status(request):
     """Per period: who submitted, who is late, who has not; the reports of one unit; reports awaiting review."""
     _require_reader_of_all(request.user)
-    period = _period_from(request, period_current())
+    period = _period_from(request)
     rows = period_submission_status(period=period) if period else []
     selected_unit = None
     unit_reports = []
@@ -297,14 +298,13 @@ def period_status(request):
 
 
 def _require_reviewer(user):
-    if not report_can_review(user=user):
-        raise PermissionDenied("只有医改办工作人员可以管理填报期和审核报告。")
+    require(user, "reports.review")
 
 
 @login_required
 @require_POST
 def period_open_view(request):
-    _require_reviewer(request.user)
+    require(request.user, "periods.manage")
     form = PeriodOpenForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -331,7 +331,7 @@ def period_open_view(request):
 @login_required
 @require_POST
 def period_due_view(request, pk):
-    _require_reviewer(request.user)
+    require(request.user, "periods.manage")
     period = get_object_or_404(Period, pk=pk)
     form = DueDateForm(request.POST)
     if not form.is_valid():
@@ -349,7 +349,7 @@ def period_due_view(request, pk):
 @login_required
 @require_POST
 def period_close_view(request, pk):
-    _require_reviewer(request.user)
+    require(request.user, "periods.manage")
     period = get_object_or_404(Period, pk=pk)
     period = period_close(period=period, actor=request.user)
     messages.success(request, f"{period.label}已关闭填报，已开始的报告仍可完成和审核。")
@@ -404,7 +404,7 @@ def report_detail(request, pk):
     targets = [(t, values.get(t.pk), t.is_met_by(values.get(t.pk))) for t in report.task.targets.all()]
     user = request.user
     is_lead_reader = (
-        user.role == Role.REPORTER
+        has(user, "reports.read_led")
         and TaskUnit.objects.filter(task=report.task, unit_id=user.unit_id, role=TaskUnit.Role.LEAD).exists()
     )
     return render(
@@ -416,7 +416,7 @@ def report_detail(request, pk):
             "revisions": _revision_rows(report),
             "can_review": report_can_review(user=user),
             "can_edit": report_can_edit(user=user, report=report),
-            "can_compare": user.role in (Role.SECRETARIAT, Role.LEADER) or is_lead_reader,
+            "can_compare": has(user, "reports.read_all") or is_lead_reader,
             "reason_form": ReasonForm(),
         },
     )
@@ -458,12 +458,13 @@ def task_compare(request, task_id):
     task = get_object_or_404(
         tasks_visible_to(user=user).prefetch_related("targets", "task_units__unit"), pk=task_id
     )
-    if user.role == Role.REPORTER:
-        if not TaskUnit.objects.filter(task=task, unit_id=user.unit_id, role=TaskUnit.Role.LEAD).exists():
+    if not has(user, "reports.read_all"):
+        if not (
+            has(user, "reports.read_led")
+            and TaskUnit.objects.filter(task=task, unit_id=user.unit_id, role=TaskUnit.Role.LEAD).exists()
+        ):
             raise Http404
-    elif user.role not in (Role.SECRETARIAT, Role.LEADER):
-        raise Http404
-    period = _period_from(request, period_current())
+    period = _period_from(request)
     rows = task_period_reports(task=task, period=period, user=user) if period else []
     targets = list(task.targets.all())
     for row in rows:

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from urllib.parse import quote_plus
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from departments.models import Role
+from departments.permissions import has, require
 from departments.services import ApplicationError
 from reports import rollups
 from reports.models import Period
@@ -148,8 +147,8 @@ def _url_or_none(name: str, *args) -> str | None:
 def reports_url(user, *, period: Period, unit_id: int | None = None) -> str | None:
     """The reporting engineer's pages: the period status (one unit's reports) for readers of everything, the
     reporter's own form for a reporter."""
-    if user.role == Role.REPORTER:
-        base = _url_or_none("reports:my-form")
+    if not has(user, "reports.read_all"):
+        base = _url_or_none("reports:my-form") if has(user, "reports.write") else None
         return f"{base}?period={period.pk}" if base else None
     base = _url_or_none("reports:period-status")
     if not base:
@@ -161,8 +160,7 @@ def reports_url(user, *, period: Period, unit_id: int | None = None) -> str | No
 
 
 def _check(request) -> None:
-    if not rollups.can_view_rollups(request.user):
-        raise PermissionDenied("汇总与看板仅向领导、医改办和各单位填报员开放。")
+    require(request.user, "figures.read")
 
 
 def _periods(request) -> list[Period]:

@@ -23,7 +23,7 @@ HEADER = [
 
 @pytest.fixture
 def demo(db):
-    from tasks.demo import load_demo
+    from reports.demo import load_demo
 
     load_demo()
 

@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
+from reports.jobs import deliveries_enqueue
 from reports.models import Delivery, Notification, Reminder, Report, ReportStatus
 from reports.reminders import delivery_send, reminders_send_due, report_returned_notify, webhook_payload
 
@@ -120,7 +121,7 @@ def test_inbox_notifications_link_to_the_form_or_the_ledger(ledger, reporter):
 
 def test_queued_deliveries_go_out_after_the_sweep_commits(ledger, unit_a, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        sweep("2024-09-13", deliver="queue")
+        sweep("2024-09-13", deliver=deliveries_enqueue)
     assert Delivery.objects.filter(channel="email", status="pending").count() >= 2
     assert not mail.outbox
     for callback in callbacks:
@@ -147,11 +148,9 @@ def test_a_returned_report_reminds_that_unit_at_once(ledger, unit_a, reporter, p
     assert report_returned_notify(report_id=report.pk, now=now, deliver="sync") is not None  # returned again
 
 
-def test_the_returned_job_ignores_a_report_that_is_not_returned(ledger, unit_a, period):
-    from reports.jobs import report_returned_notify as job
-
+def test_a_report_that_is_not_returned_reminds_nobody(ledger, unit_a, period):
     report = Report.objects.create(task=ledger["t1"], unit=unit_a, period=period, status=ReportStatus.SUBMITTED)
-    assert job.delay(report.pk).get() is None
+    assert report_returned_notify(report_id=report.pk, deliver="sync") is None
     assert not Reminder.objects.exists()
 
 

@@ -68,6 +68,14 @@ def b_report(task, unit_b, period, outsider):
 
 
 @pytest.fixture
+def b_submitted(b_report, outsider):
+    """Unit B's report on the task unit A leads, submitted: from then on A (lead), the secretariat and leaders read it."""
+    from reports.services import report_submit
+
+    return report_submit(report=b_report, actor=outsider, now=BEFORE_DUE)
+
+
+@pytest.fixture
 def b_own_report(task_b, unit_b, period, outsider):
     """Unit B's report on a task unit A has nothing to do with."""
     from reports.services import report_get_or_create_for, report_save_draft

@@ -143,15 +143,14 @@ def test_reporter_cannot_accept_return_or_reopen(api_as, reporter, submitted):
     assert submitted.status == ReportStatus.SUBMITTED
 
 
-def test_leader_reads_everything_and_changes_nothing(api_as, leader, submitted, b_own_report):
+def test_leader_reads_every_submitted_report_and_changes_nothing(api_as, leader, submitted, b_own_report):
     api = api_as(leader)
-    assert api.get("/api/reports/").json()["count"] == 2
+    assert api.get("/api/reports/").json()["count"] == 1  # unit B's draft is unit B's own until submitted
     assert api.get(f"/api/reports/{submitted.pk}/").status_code == 200
+    assert api.get(f"/api/reports/{b_own_report.pk}/").status_code == 404
     assert api.post(f"/api/reports/{submitted.pk}/accept/", {}, format="json").status_code == 403
     assert (
-        api.patch(
-            f"/api/reports/{b_own_report.pk}/", {"version": b_own_report.version, "text": "x"}, format="json"
-        ).status_code
+        api.patch(f"/api/reports/{submitted.pk}/", {"version": submitted.version, "text": "x"}, format="json").status_code
         == 403
     )
     assert api.post("/api/reports/", {"task": submitted.task_id}, format="json").status_code == 403
@@ -180,13 +179,13 @@ def test_secretariat_returns_and_accepts_over_the_api(api_as, secretariat, repor
 
 
 def test_list_filters_by_period_unit_task_and_status(
-    api_as, secretariat, submitted, b_report, b_own_report, unit_b, task
+    api_as, secretariat, submitted, b_submitted, b_own_report, unit_b, task
 ):
     api = api_as(secretariat)
-    assert api.get("/api/reports/", {"unit": unit_b.pk}).json()["count"] == 2
+    assert api.get("/api/reports/", {"unit": unit_b.pk}).json()["count"] == 1  # B's draft stays B's own
     assert api.get("/api/reports/", {"task": task.pk}).json()["count"] == 2
-    assert api.get("/api/reports/", {"status": "submitted"}).json()["count"] == 1
-    assert api.get("/api/reports/", {"period": submitted.period_id, "status": "draft"}).json()["count"] == 2
+    assert api.get("/api/reports/", {"status": "submitted"}).json()["count"] == 2
+    assert api.get("/api/reports/", {"period": submitted.period_id, "status": "draft"}).json()["count"] == 0
     res = api.get("/api/reports/", {"status": "whatever"})
     assert res.status_code == 400 and res.json()["field"] == "status"
 
@@ -216,8 +215,13 @@ def test_roles_outside_the_reporting_cycle_see_no_report(api_as, who, request, s
     assert api_as(request.getfixturevalue(who)).get(f"/api/reports/{submitted.pk}/").status_code == 404
 
 
-def test_lead_unit_reads_its_responsible_units_report_but_cannot_change_it(api_as, reporter, b_report):
+def test_lead_unit_reads_its_responsible_units_draft_only_once_submitted(api_as, reporter, b_report):
+    assert api_as(reporter).get(f"/api/reports/{b_report.pk}/").status_code == 404
+
+
+def test_lead_unit_reads_its_responsible_units_report_but_cannot_change_it(api_as, reporter, b_submitted):
     api = api_as(reporter)
+    b_report = b_submitted
     assert api.get(f"/api/reports/{b_report.pk}/").status_code == 200
     assert (
         api.patch(

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from departments.services import ApplicationError, PermissionDeniedError
 from reports.models import Attachment
-from reports.services import attachment_add, report_accept
+from reports.services import attachment_add, report_accept, report_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +92,8 @@ def test_download_keeps_the_original_name_and_checks_who_may_see_the_report(
 ):
     a = attachment_add(report=draft, file=SimpleUploadedFile("县域医共体进展.pdf", PDF), actor=reporter)
     url = f"/reports/attachments/{a.pk}/"
+    assert client_as(secretariat).get(url).status_code == 404  # a draft's attachment is the unit's own
+    report_submit(report=draft, actor=reporter)
     for user in (reporter, secretariat, leader):
         res = client_as(user).get(url)
         assert res.status_code == 200

@@ -237,7 +237,7 @@ def test_another_units_report_page_answers_404(client_as, who, request, b_own_re
 
 
 def test_lead_unit_sees_responsible_units_and_counties_side_by_side(
-    client_as, reporter, b_report, task, period, county
+    client_as, reporter, b_submitted, task, period, county
 ):
     html = client_as(reporter).get(f"/reports/tasks/{task.pk}/?period={period.pk}").content.decode()
     assert "财政局配合" in html and county.name in html and "未填报" in html

@@ -1,5 +1,6 @@
-"""The small world the role-matrix test calls every URL in: two departments, a county, one task of each kind
-of attribution, a report with an attachment, a notification, and one account per role."""
+"""The small world the role-matrix test calls every URL in: two departments, a county, tasks led by unit A with
+the county involved, unit A's submitted report with an attachment, the county's draft and its submitted report,
+a notification, and one account per role."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from departments.models import Role, UnitKind
-from reports.models import Attachment, Notification
+from reports.models import Attachment, Notification, ReportStatus
 from tests.factories import (
     DocumentFactory,
     PeriodFactory,
@@ -48,7 +49,14 @@ def build_world() -> World:
     today = timezone.localdate()
     period = PeriodFactory(year=today.year, quarter=(today.month - 1) // 3 + 1, is_open=True,
                            due_date=today + dt.timedelta(days=20))
-    report = ReportFactory(task=task, unit=unit_a, period=period, text="本期进展")
+    submitted = {"status": ReportStatus.SUBMITTED, "submitted_at": timezone.now(),
+                 "first_submitted_at": timezone.now()}
+    report = ReportFactory(task=task, unit=unit_a, period=period, text="医保局已完成支付方式改革", **submitted)
+    # The county's draft on the task unit A leads: the county's own until submitted (not even the lead unit's).
+    draft = ReportFactory(task=task, unit=county, period=period, text="草稿：尚未提交")
+    # A submitted county report on another task unit A leads: the lead unit reads it, read-only.
+    task2 = TaskFactory(document=document, lead=[unit_a], counties=[county])
+    county_report = ReportFactory(task=task2, unit=county, period=period, text="县区进展", **submitted)
     attachment = Attachment(report=report, original_name="附件.pdf", content_type="application/pdf", size=8,
                             uploaded_by=users["reporter_a"])
     attachment.file.save("x", ContentFile(b"%PDF-1.4"), save=True)
@@ -59,5 +67,6 @@ def build_world() -> World:
         clients[role].force_login(user)
     objects = dict(users, unit_a=unit_a, unit_b=unit_b, county_unit=county, document=document, task=task,
                    deleted_task=deleted_task, period=period, report=report, attachment=attachment,
+                   draft=draft, task2=task2, county_report=county_report,
                    notification=notification)
     return World(objects=objects, clients=clients)

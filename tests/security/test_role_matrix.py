@@ -1,14 +1,21 @@
-"""The role matrix: every URL pattern, called as each role, answers exactly what the policy table says.
+"""The role matrix: every URL pattern and API endpoint, called as each role, answers exactly what the policy
+table says, and the rights table of departments.permissions is the one pinned here.
 
 A URL pattern that is not in POLICY makes the test fail: whoever adds a page or endpoint adds its row here.
+A changed rule fails too: RULES below is a copy of departments.permissions.RULES, and the answers follow from it.
 
+Each row is keyed by the URL name, optionally followed by a method and a label (`"api-tasks POST"`,
+`"api-report GET draft"`) when one pattern needs several rows (writes; other objects).
 Each row: (method, kwargs, expected answers for the roles in ROLES order):
   anonymous, reporter of unit A, reporter of unit B, county reporter, leader, secretariat, administrator, auditor.
-kwargs: space-separated `name=@object` (that object's pk, see role_matrix_world.py) or `name=literal`.
+kwargs: space-separated `name=@object` (that object's pk, see role_matrix_world.py) or `name=literal`;
+`?name=@object` adds a query parameter.
 Answers: a status code, `L` for a redirect to a login page, `R` for any other redirect.
 The rules behind the answers: anonymous browser -> L, anonymous API -> 401/403; an object one may not see -> 404;
 an action one may not take on an object one sees -> 403; the auditor reads the audit log and nothing else;
-the administrator manages accounts and units (admin console) and changes no ledger data.
+the administrator manages accounts and units (admin console), reads the ledger and the figures, never a report's
+content (no report, attachment, 汇总表) and changes no ledger data; a draft is its unit's own until submitted
+(the secretariat, leaders and the lead unit get 404 on it).
 POSTs carry no data: a 400 means "allowed, but the (empty) input was refused", which is what we want to see.
 Every request runs in a savepoint that is rolled back, so one role's action does not change the next one's answer.
 
@@ -18,12 +25,35 @@ To see the actual answers of every pattern (e.g. after adding URLs): ROLE_MATRIX
 import copy
 import os
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from departments import permissions
 from tests.security.role_matrix_world import ROLES, build_world
+
+# A copy of departments.permissions.RULES: the answers below were written for exactly these rights.
+S, R, L, A, AU = "secretariat", "reporter", "leader", "admin", "auditor"
+RULES = {
+    "ledger.read": {S, L, A, R},
+    "ledger.read_all": {S, L, A},
+    "ledger.edit": {S},
+    "figures.read": {S, L, A, R},
+    "figures.read_all": {S, L, A},
+    "reports.read_all": {S, L},
+    "reports.read_led": {R},
+    "reports.write": {R},
+    "reports.review": {S},
+    "periods.manage": {S},
+    "reminders.manage": {S},
+    "accounts.manage": {A},
+    "audit.read": {AU},
+}
+CONFINED = {AU: {"home", "healthz", "departments:login", "departments:logout", "api-token", "api-schema", "api-docs",
+                 "admin:login", "admin:logout", "departments:audit-log", "departments:audit-export",
+                 "departments:password-change", "api-logout", "api-tokens", "api-token-detail"}}
 
 POLICY: dict[str, tuple[str, str, str]] = {
     # name: (method, kwargs, "anon rep_a rep_b county leader sec admin auditor")  # route
@@ -36,14 +66,25 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "api-units": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/units/
     "api-documents": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/documents/
     "api-tasks": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/tasks/
+    "api-tasks POST": ("POST", "", "403 403 403 403 403 400 403 403"),
     "api-task": ("GET", "pk=@task", "403 200 404 200 200 200 200 404"),  # api/tasks/<int:pk>/
+    "api-task PATCH": ("PATCH", "pk=@task", "403 403 404 403 403 400 403 404"),
     "api-periods": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/periods/
+    "api-periods POST": ("POST", "", "403 403 403 403 403 400 403 403"),
     "api-period": ("GET", "pk=@period", "403 200 200 200 200 200 200 404"),  # api/periods/<int:pk>/
+    "api-period PATCH": ("PATCH", "pk=@period", "403 403 403 403 403 200 403 404"),
     "api-reports": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/reports/
+    "api-reports POST": ("POST", "", "403 400 400 400 403 403 403 403"),
     "api-report": ("GET", "pk=@report", "403 200 404 404 200 200 404 404"),  # api/reports/<int:pk>/
-    "api-report-submit": ("POST", "pk=@report", "403 200 404 404 403 403 404 404"),  # api/reports/<int:pk>/submit/
+    "api-report PATCH": ("PATCH", "pk=@report", "403 400 404 404 403 403 404 404"),
+    "api-report GET draft": ("GET", "pk=@draft", "403 404 404 200 404 404 404 404"),
+    "api-report PATCH draft": ("PATCH", "pk=@draft", "403 404 404 400 404 404 404 404"),
+    "api-report-submit draft": ("POST", "pk=@draft", "403 404 404 200 404 404 404 404"),
+    "api-report GET led": ("GET", "pk=@county_report", "403 200 404 200 200 200 404 404"),
+    "api-report-accept led": ("POST", "pk=@county_report", "403 403 404 403 403 200 404 404"),
+    "api-report-submit": ("POST", "pk=@report", "403 400 404 404 403 403 404 404"),  # api/reports/<int:pk>/submit/
     "api-report-return": ("POST", "pk=@report", "403 403 404 404 403 400 404 404"),  # api/reports/<int:pk>/return/
-    "api-report-accept": ("POST", "pk=@report", "403 403 404 404 403 400 404 404"),  # api/reports/<int:pk>/accept/
+    "api-report-accept": ("POST", "pk=@report", "403 403 404 404 403 200 404 404"),  # api/reports/<int:pk>/accept/
     "api-report-reopen": ("POST", "pk=@report", "403 403 404 404 403 400 404 404"),  # api/reports/<int:pk>/reopen/
     "api-report-attachments": ("POST", "pk=@report", "403 400 404 404 403 403 404 404"),  # api/reports/<int:pk>/attachments/
     "notification-list": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/notifications/
@@ -69,17 +110,22 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "tasks:import": ("GET", "", "L 403 403 403 403 200 403 403"),  # tasks/import/
     "tasks:import-confirm": ("GET", "", "L 403 403 403 403 405 403 403"),  # tasks/import/confirm/
     "tasks:export": ("GET", "", "L 200 200 200 200 200 200 403"),  # tasks/export/
+    "tasks:export period": ("GET", "?period=@period", "L 200 200 200 200 200 200 403"),
     "tasks:export-page": ("GET", "", "L 200 200 200 200 200 200 403"),  # tasks/export/choose/
     "tasks:extract": ("GET", "", "L 403 403 403 403 200 403 403"),  # plans/extract/
     "tasks:plan-review": ("GET", "", "L 403 403 403 403 R 403 403"),  # plans/review/
     "reports:my-form": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my/
     "reports:period-status": ("GET", "", "L 403 403 403 200 200 403 403"),  # reports/status/
+    "reports:period-status unit": ("GET", "?period=@period ?unit=@county_unit", "L 403 403 403 200 200 403 403"),
     "reports:period-open": ("POST", "", "L 403 403 403 403 R 403 403"),  # reports/periods/open/
     "reports:period-due": ("POST", "pk=@period", "L 403 403 403 403 R 403 404"),  # reports/periods/<int:pk>/due/
     "reports:period-close": ("POST", "pk=@period", "L 403 403 403 403 R 403 404"),  # reports/periods/<int:pk>/close/
     "reports:detail": ("GET", "pk=@report", "L 200 404 404 200 200 404 404"),  # reports/<int:pk>/
+    "reports:detail draft": ("GET", "pk=@draft", "L 404 404 200 404 404 404 404"),
+    "reports:detail led": ("GET", "pk=@county_report", "L 200 404 200 200 200 404 404"),
     "reports:review": ("POST", "pk=@report action=accept", "L 403 404 404 403 R 404 404"),  # reports/<int:pk>/<str:action>/
     "reports:task-compare": ("GET", "task_id=@task", "L 200 404 404 200 200 404 404"),  # reports/tasks/<int:task_id>/
+    "reports:task-compare task2": ("GET", "task_id=@task2", "L 200 404 404 200 200 404 404"),
     "reports:attachment": ("GET", "pk=@attachment", "L 200 404 404 200 200 404 404"),  # reports/attachments/<int:pk>/
     "reports:attachment-delete": ("POST", "pk=@attachment", "L R 404 404 403 403 404 404"),  # reports/attachments/<int:pk>/delete/
     "reports:inbox": ("GET", "", "L 200 200 200 200 200 200 403"),  # inbox/
@@ -92,7 +138,7 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "reports:rollup-counties": ("GET", "", "L 200 200 200 200 200 200 403"),  # reports/rollups/counties/
     "reports:rollup-plans": ("GET", "", "L 200 200 200 200 200 200 403"),  # reports/rollups/plans/
     "reports:rollup-trend": ("GET", "", "L 200 200 200 200 200 200 403"),  # reports/rollups/trend/
-    "reports:compilation-export": ("GET", "", "L 403 403 403 200 200 200 403"),  # reports/compilation.xlsx
+    "reports:compilation-export": ("GET", "", "L 403 403 403 200 200 403 403"),  # reports/compilation.xlsx
     "reports:form-export": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my-form.xlsx
     "reports:form-import": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my-form/upload/
 }
@@ -146,12 +192,21 @@ def all_patterns() -> dict[str, str]:
     return {key: route for key, route, _p in iter_patterns()}
 
 
-def _kwargs(spec: str, world) -> dict:
-    out = {}
+def _kwargs(spec: str, world) -> tuple[dict, dict]:
+    """(URL kwargs, query parameters) of a row's spec."""
+    out, query = {}, {}
     for token in spec.split():
         key, value = token.split("=", 1)
-        out[key] = world.objects[value[1:]].pk if value.startswith("@") else value
-    return out
+        value = world.objects[value[1:]].pk if value.startswith("@") else value
+        if key.startswith("?"):
+            query[key[1:]] = value
+        else:
+            out[key] = value
+    return out, query
+
+
+def _name(key: str) -> str:
+    return key.split()[0]
 
 
 def _answer(response) -> str:
@@ -161,14 +216,19 @@ def _answer(response) -> str:
 
 
 def call(world, key, method, spec) -> list[str]:
-    kwargs = _kwargs(spec, world)
-    url = kwargs.pop("path") if "path" in kwargs else reverse(key, kwargs=kwargs)
+    kwargs, query = _kwargs(spec, world)
+    url = kwargs.pop("path") if "path" in kwargs else reverse(_name(key), kwargs=kwargs)
+    if query:
+        url += "?" + urlencode(query)
     answers = []
     for role in ROLES:
         client = world.clients[role]
         cookies = copy.deepcopy(client.cookies)  # a logout must not log the next call out
         with transaction.atomic():
-            response = getattr(client, method.lower())(url)
+            if method == "PATCH":
+                response = getattr(client, method.lower())(url, data="{}", content_type="application/json")
+            else:
+                response = getattr(client, method.lower())(url)
             answers.append(_answer(response))
             # A file download keeps its file open. (Not response.close(): that sends request_finished, which
             # closes a database connection found inside a transaction.)
@@ -196,15 +256,22 @@ def _default_kwargs(key: str, route: str) -> str:
     return " ".join(f"{n}={guess.get(n, '@task')}" for n in names)
 
 
+def test_the_rights_table_is_the_one_the_matrix_was_written_for():
+    """Changing a right in departments.permissions means changing RULES here and the answers that follow."""
+    assert {k: set(v) for k, v in permissions.RULES.items()} == RULES
+    assert {k: set(v) for k, v in permissions.CONFINED.items()} == CONFINED
+
+
 @pytest.mark.django_db
 def test_every_url_pattern_is_in_the_policy_table():
-    missing = sorted(k for k in all_patterns() if k not in POLICY and k not in ADMIN_POLICY)
+    covered = {_name(k) for k in (*POLICY, *ADMIN_POLICY)}
+    missing = sorted(k for k in all_patterns() if k not in covered)
     assert not missing, "URL patterns without a row in the role matrix (tests/security/test_role_matrix.py):\n" + "\n".join(missing)
 
 
 @pytest.mark.django_db
 def test_policy_rows_name_existing_patterns_only():
-    stale = sorted((set(POLICY) | set(ADMIN_POLICY)) - set(all_patterns()))
+    stale = sorted({_name(k) for k in (*POLICY, *ADMIN_POLICY)} - set(all_patterns()))
     assert not stale, f"rows for URL patterns that no longer exist: {stale}"
 
 
@@ -213,8 +280,6 @@ def test_every_role_gets_exactly_the_answer_in_the_policy_table():
     world = build_world()
     wrong = []
     for key, (method, spec, expected) in {**POLICY, **ADMIN_POLICY}.items():
-        if key not in all_patterns():
-            continue
         got = call(world, key, method, spec)
         if got != expected.split():
             wrong.append(f"{key} {method}: expected {expected!r}, got {' '.join(got)!r}")
@@ -225,9 +290,40 @@ def test_every_role_gets_exactly_the_answer_in_the_policy_table():
 @pytest.mark.django_db
 def test_print_actual_answers():
     world = build_world()
+    rows = {**POLICY, **ADMIN_POLICY}
+    covered = {_name(k) for k in rows}
     for key, route in all_patterns().items():
-        method, spec, _expected = POLICY.get(key) or ADMIN_POLICY.get(key) or ("GET", _default_kwargs(key, route), "")
+        if key not in covered:
+            rows[key] = ("GET", _default_kwargs(key, route), "")
+    for key, (method, spec, expected) in rows.items():
         got = call(world, key, method, spec)
-        if method == "GET" and got.count("405") >= 3:
+        if method == "GET" and got.count("405") >= 3 and not expected:
             method, got = "POST", call(world, key, "POST", spec)
-        print(f'    "{key}": ("{method}", "{spec}", "{" ".join(got)}"),  # {route}')
+        mark = "" if got == expected.split() else "   # CHANGED, was " + expected
+        print(f'    "{key}": ("{method}", "{spec}", "{" ".join(got)}"),{mark}')
+
+
+def _xlsx_text(response) -> str:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    assert response.status_code == 200
+    book = load_workbook(BytesIO(b"".join(response.streaming_content) if response.streaming else response.content))
+    return "\n".join(str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row if v)
+
+
+@pytest.mark.django_db
+def test_administrator_export_with_a_period_carries_no_report_text():
+    world = build_world()
+    url = reverse("tasks:export") + f"?period={world.objects['period'].pk}"
+    assert "医保局已完成支付方式改革" not in _xlsx_text(world.clients["admin"].get(url))
+    assert "医保局已完成支付方式改革" in _xlsx_text(world.clients["secretariat"].get(url))  # the lead unit's submitted report
+
+
+@pytest.mark.django_db
+def test_compilation_shows_submitted_reports_only():
+    world = build_world()
+    text = _xlsx_text(world.clients["leader"].get(reverse("reports:compilation-export")))
+    assert "医保局已完成支付方式改革" in text and "县区进展" in text
+    assert "草稿：尚未提交" not in text

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from tasks.demo import load_demo
+from reports.demo import load_demo
 
 
 class Command(BaseCommand):
