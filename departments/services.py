@@ -5,14 +5,10 @@ from django.db import transaction
 
 from reform_ledger.db import current_request
 
-<<<<<<< HEAD
-from .models import AuditEntry, Role, Unit, UnitAlias, UnitKind, User, normalize_unit_name
-=======
 # The domain errors live in the project package (every layer raises them); imported from here by older code.
 from reform_ledger.errors import ApplicationError, ConflictError, PermissionDeniedError  # noqa: F401
 
-from .models import AuditEntry, Role, Unit, UnitAlias, User, normalize_unit_name
->>>>>>> main
+from .models import AuditEntry, Role, Unit, UnitAlias, UnitKind, User, normalize_unit_name
 from .selectors import unit_resolve
 
 

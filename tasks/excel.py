@@ -693,15 +693,9 @@ def _period_reports(period, task_ids, unit_ids=None) -> dict[int, tuple[str, str
     ):
         lead[task_id].append(unit_id)
     out = {}
-<<<<<<< HEAD
-    for task_id, unit_id, text, problems, next_steps in Report.objects.filter(
-        period=period, task__in=task_ids
-    ).values_list("task_id", "unit_id", "text", "problems", "next_steps"):
-=======
     for task_id, unit_id, text, problems, next_steps in Report.objects.filter(period=period, task__in=task_ids).exclude(status="draft").values_list(
         "task_id", "unit_id", "text", "problems", "next_steps"
     ):
->>>>>>> main
         if lead.get(task_id) and unit_id == lead[task_id][0] and (unit_ids is None or unit_id in unit_ids):
             out[task_id] = (text, problems, next_steps)
     return out
@@ -802,23 +796,9 @@ def compilation_export(*, period, qs=None, now: dt.datetime | None = None) -> by
     states = ledger_states(qs)
     reports = {
         (r.task_id, r.unit_id): r
-<<<<<<< HEAD
-        for r in Report.objects.filter(period=period, task__in=qs.values("pk")).only(
-            "task_id",
-            "unit_id",
-            "status",
-            "progress",
-            "percent",
-            "text",
-            "problems",
-            "next_steps",
-            "submitted_at",
-            "is_late",
-=======
         # Drafts are the unit's own until submitted (departments.permissions): not in the 汇总表.
         for r in Report.objects.filter(period=period, task__in=qs.values("pk")).exclude(status="draft").only(
             "task_id", "unit_id", "status", "progress", "percent", "text", "problems", "next_steps", "submitted_at", "is_late"
->>>>>>> main
         )
     }
     rows = []
