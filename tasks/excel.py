@@ -53,11 +53,7 @@ class SpreadsheetError(ApplicationError):
 def _mb(n: int) -> str:
     if n < 1024 * 1024:
         return f"{n / 1024:.0f} KB"
-    return (
-        f"{n / 1024 / 1024:.0f} MB"
-        if n % (1024 * 1024) == 0 or n >= 10 * 1024 * 1024
-        else f"{n / 1024 / 1024:.1f} MB"
-    )
+    return f"{n / 1024 / 1024:.0f} MB" if n % (1024 * 1024) == 0 or n >= 10 * 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
 
 
 @contextmanager
@@ -75,9 +71,7 @@ def gc_paused():
 
 
 def max_uncompressed_bytes() -> int:
-    return getattr(
-        settings, "IMPORT_MAX_UNCOMPRESSED_BYTES", max(10 * settings.IMPORT_MAX_BYTES, 200 * 1024 * 1024)
-    )
+    return getattr(settings, "IMPORT_MAX_UNCOMPRESSED_BYTES", max(10 * settings.IMPORT_MAX_BYTES, 200 * 1024 * 1024))
 
 
 # --------------------------------------------------------------------------------------------------- reading
@@ -89,16 +83,12 @@ def _check_zip(data: bytes) -> None:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, EOFError, ValueError):
-        raise SpreadsheetError(
-            "文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file"
-        ) from None
+        raise SpreadsheetError("文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file") from None
     names = {m.filename for m in members}
     if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
         raise SpreadsheetError("文件不是 Excel 工作簿（.xlsx / .xls）。", field="file")
     if len(members) > MAX_ZIP_MEMBERS:
-        raise SpreadsheetError(
-            f"文件包含的部件过多（{len(members)} 个，上限 {MAX_ZIP_MEMBERS} 个），拒绝读取。", field="file"
-        )
+        raise SpreadsheetError(f"文件包含的部件过多（{len(members)} 个，上限 {MAX_ZIP_MEMBERS} 个），拒绝读取。", field="file")
     limit = max_uncompressed_bytes()
     declared = sum(m.file_size for m in members)
     if declared > limit:
@@ -145,23 +135,17 @@ def _check_zip(data: bytes) -> None:
                         for ref in long_rows.findall(window):
                             if int(ref) > max_rows + HEADER_SCAN_ROWS:
                                 raise SpreadsheetError(
-                                    f"表格行数超过上限（最多 {max_rows} 行），请拆分后分批导入。",
-                                    field="file",
+                                    f"表格行数超过上限（最多 {max_rows} 行），请拆分后分批导入。", field="file"
                                 )
                         if widest > max_cols:
                             raise SpreadsheetError(
-                                f"表格列数超过上限（最多 {max_cols} 列），请删除多余的列后再导入。",
-                                field="file",
+                                f"表格列数超过上限（最多 {max_cols} 列），请删除多余的列后再导入。", field="file"
                             )
                     tail = chunk[-32:]
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as e:
             if isinstance(e, RuntimeError) and "encrypt" in str(e).lower():
-                raise SpreadsheetError(
-                    "文件已加密（设置了打开密码），请取消密码后再上传。", field="file"
-                ) from None
-            raise SpreadsheetError(
-                "文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file"
-            ) from None
+                raise SpreadsheetError("文件已加密（设置了打开密码），请取消密码后再上传。", field="file") from None
+            raise SpreadsheetError("文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file") from None
 
 
 def _column_number(letters: str) -> int:
@@ -186,9 +170,7 @@ def _check_ole(data: bytes) -> None:
     if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
         raise SpreadsheetError("文件已加密（设置了打开密码），请取消密码后再上传。", field="file")
     if len(data) < 1536:
-        raise SpreadsheetError(
-            "文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file"
-        )
+        raise SpreadsheetError("文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file")
 
 
 @dataclass
@@ -300,9 +282,7 @@ def _header_lookup(columns=None) -> dict[str, str]:
     return lookup
 
 
-def find_header(
-    rows: list[list], columns=None, required: str = "title"
-) -> tuple[dict[str, int], dict[str, str], int]:
+def find_header(rows: list[list], columns=None, required: str = "title") -> tuple[dict[str, int], dict[str, str], int]:
     """(key -> column index, key -> header text, index of the first data row). Finds a one- or two-row header."""
     lookup = _header_lookup(columns)
 
@@ -349,6 +329,7 @@ class RowError:
         return f"row {self.row}, column {self.column}: {self.message}"
 
 
+
 # --------------------------------------------------------------------------------------------------- task states (read)
 
 
@@ -371,9 +352,7 @@ def _rows_for_tasks(sql: str, ids: list[int]):
             yield from cur.fetchall()
 
 
-def load_states(
-    task_ids: list[int] | None = None, *, documents: list[int] | None = None, qs=None, lock=False
-):
+def load_states(task_ids: list[int] | None = None, *, documents: list[int] | None = None, qs=None, lock=False):
     """TaskStates for tasks by id and/or document (or of a queryset, in its order), with units, milestones and
     targets, in a few queries."""
     from django.db.models import Q
@@ -403,10 +382,7 @@ def load_states(
         cur.execute(sql, params)
         tasks = cur.fetchall()
     doc_ids = {t[2] for t in tasks}
-    labels = {
-        d.pk: d.doc_number or d.title
-        for d in Document.objects.filter(pk__in=doc_ids).only("id", "doc_number", "title")
-    }
+    labels = {d.pk: d.doc_number or d.title for d in Document.objects.filter(pk__in=doc_ids).only("id", "doc_number", "title")}
     sections: dict = {}  # tasks under one heading share its text: decode it once
     states = {}
     raw_paths = [t[3] for t in tasks]
@@ -415,58 +391,34 @@ def load_states(
         paths = json.loads("[" + ",".join(raw_paths) + "]") if raw_paths else []
     else:
         paths = [_json_value(p) for p in raw_paths]
-    for (tid, version, doc_id, _path, title, text, note, status, section), path in zip(
-        tasks, paths, strict=True
-    ):
+    for (tid, version, doc_id, _path, title, text, note, status, section), path in zip(tasks, paths, strict=True):
         key = section if isinstance(section, str) else repr(section)
         if key not in sections:
             sections[key] = _json_value(section) or []
         states[tid] = TaskState(
-            id=tid,
-            version=version,
-            document_id=doc_id,
-            document_label=labels[doc_id],
-            path=list(path),
-            title=title,
-            text=text,
-            note=note,
-            status=status,
-            lead=[],
-            responsible=[],
-            counties=[],
-            milestones=[],
-            targets=[],
-            section=list(sections[key]),
+            id=tid, version=version, document_id=doc_id, document_label=labels[doc_id],
+            path=list(path), title=title, text=text, note=note, status=status, lead=[], responsible=[],
+            counties=[], milestones=[], targets=[], section=list(sections[key]),
         )
     if not states:
         return states
-    roles = {
-        TaskUnit.Role.LEAD.value: "lead",
-        TaskUnit.Role.RESPONSIBLE.value: "responsible",
-        TaskUnit.Role.COUNTY.value: "counties",
-    }
+    roles = {TaskUnit.Role.LEAD.value: "lead", TaskUnit.Role.RESPONSIBLE.value: "responsible", TaskUnit.Role.COUNTY.value: "counties"}
     ids = list(states)
     tu, ms = TaskUnit._meta.db_table, Milestone._meta.db_table
     for task_id, unit_id, role in _rows_for_tasks(
-        f"SELECT task_id, unit_id, role FROM {tu} WHERE task_id {{ids}} ORDER BY task_id, role, position, id",
-        ids,
+        f"SELECT task_id, unit_id, role FROM {tu} WHERE task_id {{ids}} ORDER BY task_id, role, position, id", ids
     ):
         getattr(states[task_id], roles[role]).append(units[unit_id])
     for task_id, date, text, context, done in _rows_for_tasks(
-        f"SELECT task_id, date, text, context, done FROM {ms} WHERE task_id {{ids}} ORDER BY task_id, date NULLS LAST, id",
-        ids,
+        f"SELECT task_id, date, text, context, done FROM {ms} WHERE task_id {{ids}} ORDER BY task_id, date NULLS LAST, id", ids
     ):
         if date.__class__ is str:  # SQLite
             date = dt.date.fromisoformat(date)
         states[task_id].milestones.append((date, text, context, bool(done)))
     if connection.vendor == "postgresql":
-        targets = Target.objects.raw(
-            f"SELECT * FROM {Target._meta.db_table} WHERE task_id = ANY(%s) ORDER BY id", [ids]
-        )
+        targets = Target.objects.raw(f"SELECT * FROM {Target._meta.db_table} WHERE task_id = ANY(%s) ORDER BY id", [ids])
     else:
-        targets = [
-            t for i in range(0, len(ids), 500) for t in Target.objects.filter(task_id__in=ids[i : i + 500])
-        ]
+        targets = [t for i in range(0, len(ids), 500) for t in Target.objects.filter(task_id__in=ids[i : i + 500])]
         targets.sort(key=lambda t: t.pk)
     for target in targets:
         states[target.task_id].targets.append(target)
@@ -587,11 +539,7 @@ def _rows_xml(spec: SheetSpec, first_row: int, s_data: str, s_section: str) -> s
     parts = {}
     for style in (s_data, s_section):
         parts[style] = [
-            (
-                f'<c r="{letter}',
-                f'" s="{style}"/>',
-                f'" s="{style}" t="inlineStr"><is><t xml:space="preserve">',
-            )
+            (f'<c r="{letter}', f'" s="{style}"/>', f'" s="{style}" t="inlineStr"><is><t xml:space="preserve">')
             for letter in letters
         ]
     out = []
@@ -600,9 +548,7 @@ def _rows_xml(spec: SheetSpec, first_row: int, s_data: str, s_section: str) -> s
     for kind, values in spec.rows:
         rs = str(r)
         append(f'<row r="{rs}">')
-        for (head, empty, open_text), value in zip(
-            parts[s_section if kind == "section" else s_data], values, strict=False
-        ):
+        for (head, empty, open_text), value in zip(parts[s_section if kind == "section" else s_data], values, strict=False):
             if value is None or value == "":
                 append(head + rs + empty)
             else:
@@ -656,21 +602,13 @@ def write_workbook(specs: list[SheetSpec]) -> bytes:
                 # Dimension and merges are set on the small frame; the rows go in last, as one encoded block.
                 xml = content.decode("utf-8")
                 last_row = first_data + len(spec.rows) - 1
-                xml = re.sub(
-                    r'<dimension ref="[^"]*"/>',
-                    f'<dimension ref="A1:{column_letter(len(spec.columns) - 1)}{max(last_row, first_data)}"/>',
-                    xml,
-                )
+                xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{column_letter(len(spec.columns) - 1)}{max(last_row, first_data)}"/>', xml)
                 xml = _add_merges(xml, _section_merges(spec, first_data))
                 m = re.search(rf'<row r="{first_data}"[^>]*>.*?</row>', xml, re.S)
                 s_data = re.search(r'<c r="A\d+" s="(\d+)"', m[0])[1]
                 s_section = re.search(r'<c r="B\d+" s="(\d+)"', m[0])[1]
                 content = b"".join(
-                    (
-                        xml[: m.start()].encode(),
-                        _rows_xml(spec, first_data, s_data, s_section).encode(),
-                        xml[m.end() :].encode(),
-                    )
+                    (xml[: m.start()].encode(), _rows_xml(spec, first_data, s_data, s_section).encode(), xml[m.end() :].encode())
                 )
             target.writestr(item, content, compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
@@ -686,11 +624,7 @@ def _period_reports(period, task_ids, unit_ids=None) -> dict[int, tuple[str, str
     from reports.models import Report
 
     lead = defaultdict(list)
-    for task_id, unit_id in (
-        TaskUnit.objects.filter(role=TaskUnit.Role.LEAD, task__in=task_ids)
-        .order_by("position")
-        .values_list("task_id", "unit_id")
-    ):
+    for task_id, unit_id in TaskUnit.objects.filter(role=TaskUnit.Role.LEAD, task__in=task_ids).order_by("position").values_list("task_id", "unit_id"):
         lead[task_id].append(unit_id)
     out = {}
     for task_id, unit_id, text, problems, next_steps in Report.objects.filter(period=period, task__in=task_ids).exclude(status="draft").values_list(
@@ -702,12 +636,7 @@ def _period_reports(period, task_ids, unit_ids=None) -> dict[int, tuple[str, str
 
 
 def ledger_export(
-    *,
-    qs,
-    period=None,
-    title: str | None = None,
-    now: dt.datetime | None = None,
-    report_units: set | None = None,
+    *, qs, period=None, title: str | None = None, now: dt.datetime | None = None, report_units: set | None = None
 ) -> bytes:
     """The ledger in the standard layout, one row per task under section rows for the plan's headings.
 
@@ -748,9 +677,7 @@ def _ledger_export(*, qs, period, title, now, report_units) -> bytes:
         values = [cells[c.key] for c in LEDGER_COLUMNS[:-1]] + [ref_text(s, cells)]
         rows.append(("data", values))
     columns = [(c.header, c.width, c.group) for c in LEDGER_COLUMNS]
-    return write_workbook(
-        [SheetSpec(title=title, subtitle=subtitle, columns=columns, rows=rows, hidden_last=True)]
-    )
+    return write_workbook([SheetSpec(title=title, subtitle=subtitle, columns=columns, rows=rows, hidden_last=True)])
 
 
 def export_filename(prefix: str, now: dt.datetime | None = None) -> str:
@@ -771,16 +698,8 @@ def _timeliness(report) -> str:
 
 
 COMPILATION_COLUMNS = [
-    ("编号", 10, ""),
-    ("重点任务 / 填报单位", 30, ""),
-    ("承担角色", 10, ""),
-    ("进展", 9, ""),
-    ("完成百分比", 8, ""),
-    ("本期进展情况", 40, ""),
-    ("存在问题", 24, ""),
-    ("下步打算", 24, ""),
-    ("报告状态", 9, ""),
-    ("提交时间", 16, ""),
+    ("编号", 10, ""), ("重点任务 / 填报单位", 30, ""), ("承担角色", 10, ""), ("进展", 9, ""), ("完成百分比", 8, ""),
+    ("本期进展情况", 40, ""), ("存在问题", 24, ""), ("下步打算", 24, ""), ("报告状态", 9, ""), ("提交时间", 16, ""),
     ("及时性", 9, ""),
 ]
 
@@ -804,12 +723,7 @@ def compilation_export(*, period, qs=None, now: dt.datetime | None = None) -> by
     rows = []
     for s in states:
         lead = "、".join(u.name for u in s.lead)
-        rows.append(
-            (
-                "section",
-                [s.path_key, f"{s.title}（牵头：{lead or '—'}）"] + [""] * (len(COMPILATION_COLUMNS) - 2),
-            )
-        )
+        rows.append(("section", [s.path_key, f"{s.title}（牵头：{lead or '—'}）"] + [""] * (len(COMPILATION_COLUMNS) - 2)))
         seen = set()
         for role, units in (("牵头单位", s.lead), ("责任单位", s.responsible), ("县(市、区)", s.counties)):
             for u in units:
@@ -821,18 +735,10 @@ def compilation_export(*, period, qs=None, now: dt.datetime | None = None) -> by
                     (
                         "data",
                         [
-                            "",
-                            u.name,
-                            role,
-                            r.get_progress_display() if r else "",
-                            "" if not r or r.percent is None else f"{r.percent}%",
-                            r.text if r else "",
-                            r.problems if r else "",
-                            r.next_steps if r else "",
+                            "", u.name, role, r.get_progress_display() if r else "", "" if not r or r.percent is None else f"{r.percent}%",
+                            r.text if r else "", r.problems if r else "", r.next_steps if r else "",
                             r.get_status_display() if r else "未填报",
-                            f"{timezone.localtime(r.submitted_at):%Y-%m-%d %H:%M}"
-                            if r and r.submitted_at
-                            else "",
+                            f"{timezone.localtime(r.submitted_at):%Y-%m-%d %H:%M}" if r and r.submitted_at else "",
                             _timeliness(r),
                         ],
                     )
@@ -843,47 +749,21 @@ def compilation_export(*, period, qs=None, now: dt.datetime | None = None) -> by
             (
                 "data",
                 [
-                    row.unit.name,
-                    row.unit.get_kind_display(),
-                    str(row.due),
-                    str(row.submitted),
-                    str(row.on_time),
-                    str(row.late),
-                    str(row.missing),
-                    f"{(row.on_time * 100 // row.due) if row.due else 0}%",
-                    row.timeliness,
+                    row.unit.name, row.unit.get_kind_display(), str(row.due), str(row.submitted), str(row.on_time),
+                    str(row.late), str(row.missing), f"{(row.on_time * 100 // row.due) if row.due else 0}%", row.timeliness,
                 ],
             )
         )
     local = timezone.localtime(now)
     subtitle = f"填报期：{period.label}　截止：{period.due_date:%Y-%m-%d}　导出时间：{local:%Y-%m-%d %H:%M}"
     status_columns = [
-        ("单位", 26, ""),
-        ("类型", 14, ""),
-        ("应报", 8, ""),
-        ("已报", 8, ""),
-        ("按时", 8, ""),
-        ("逾期提交", 9, ""),
-        ("未提交", 8, ""),
-        ("按时率", 8, ""),
-        ("及时性", 10, ""),
+        ("单位", 26, ""), ("类型", 14, ""), ("应报", 8, ""), ("已报", 8, ""), ("按时", 8, ""), ("逾期提交", 9, ""),
+        ("未提交", 8, ""), ("按时率", 8, ""), ("及时性", 10, ""),
     ]
     return write_workbook(
         [
-            SheetSpec(
-                title=f"{period.label}医改重点任务进展汇总表",
-                subtitle=subtitle,
-                columns=COMPILATION_COLUMNS,
-                rows=rows,
-                name="汇总表",
-            ),
-            SheetSpec(
-                title=f"{period.label}各单位报送情况",
-                subtitle=subtitle,
-                columns=status_columns,
-                rows=status_rows,
-                name="报送情况",
-            ),
+            SheetSpec(title=f"{period.label}医改重点任务进展汇总表", subtitle=subtitle, columns=COMPILATION_COLUMNS, rows=rows, name="汇总表"),
+            SheetSpec(title=f"{period.label}各单位报送情况", subtitle=subtitle, columns=status_columns, rows=status_rows, name="报送情况"),
         ]
     )
 
@@ -915,19 +795,10 @@ def unit_form_export(*, unit, period, now: dt.datetime | None = None) -> bytes:
             (
                 "data",
                 [
-                    fr.task.path_key,
-                    fr.task.title,
-                    "、".join(fr.roles),
-                    "；".join(
-                        m.text or f"{m.date:%Y-%m-%d}" for m in fr.task.milestones.all() if m.text or m.date
-                    ),
-                    r.get_progress_display() if r else "",
-                    "" if not r or r.percent is None else str(r.percent),
-                    r.text if r else "",
-                    r.problems if r else "",
-                    r.next_steps if r else "",
-                    fr.status_label,
-                    f"R{fr.task.pk}",
+                    fr.task.path_key, fr.task.title, "、".join(fr.roles),
+                    "；".join(m.text or f"{m.date:%Y-%m-%d}" for m in fr.task.milestones.all() if m.text or m.date),
+                    r.get_progress_display() if r else "", "" if not r or r.percent is None else str(r.percent),
+                    r.text if r else "", r.problems if r else "", r.next_steps if r else "", fr.status_label, f"R{fr.task.pk}",
                 ],
             )
         )
@@ -938,16 +809,7 @@ def unit_form_export(*, unit, period, now: dt.datetime | None = None) -> bytes:
     )
     columns = [(c.header, c.width, c.group) for c in FORM_COLUMNS]
     return write_workbook(
-        [
-            SheetSpec(
-                title=f"{unit.name}{period.label}医改任务进展填报表",
-                subtitle=subtitle,
-                columns=columns,
-                rows=rows,
-                hidden_last=True,
-                name="填报表",
-            )
-        ]
+        [SheetSpec(title=f"{unit.name}{period.label}医改任务进展填报表", subtitle=subtitle, columns=columns, rows=rows, hidden_last=True, name="填报表")]
     )
 
 
@@ -986,15 +848,11 @@ def unit_form_import(*, data: bytes, unit, period, actor, now: dt.datetime | Non
                     continue
                 ref = texts.get("ref", "")
                 if not re.fullmatch(r"R\d+", ref):
-                    result.errors.append(
-                        RowError(r + 1, label("ref"), "系统编号缺失或被修改，请重新下载填报表后再填。")
-                    )
+                    result.errors.append(RowError(r + 1, label("ref"), "系统编号缺失或被修改，请重新下载填报表后再填。"))
                     continue
                 fr = form.get(int(ref[1:]))
                 if fr is None:
-                    result.errors.append(
-                        RowError(r + 1, label("ref"), f"本单位在{period.label}不承担此任务，不能填报。")
-                    )
+                    result.errors.append(RowError(r + 1, label("ref"), f"本单位在{period.label}不承担此任务，不能填报。"))
                     continue
                 payload = {k: texts[k] for k in FORM_FIELDS if k in texts}
                 if not any(payload.values()):
@@ -1005,28 +863,19 @@ def unit_form_import(*, data: bytes, unit, period, actor, now: dt.datetime | Non
                 report = fr.report
                 if report is not None and not fr.editable:
                     current = {
-                        "progress": report.get_progress_display(),
-                        "percent": "" if report.percent is None else str(report.percent),
-                        "text": report.text,
-                        "problems": report.problems,
-                        "next_steps": report.next_steps,
+                        "progress": report.get_progress_display(), "percent": "" if report.percent is None else str(report.percent),
+                        "text": report.text, "problems": report.problems, "next_steps": report.next_steps,
                     }
                     if all(normalize_cell(current[k]) == normalize_cell(v) for k, v in payload.items()):
                         result.unchanged += 1
                     else:
                         result.errors.append(
-                            RowError(
-                                r + 1,
-                                label("progress"),
-                                f"此报告{report.get_status_display()}，不能通过导入修改。",
-                            )
+                            RowError(r + 1, label("progress"), f"此报告{report.get_status_display()}，不能通过导入修改。")
                         )
                     continue
                 try:
                     if report is None:
-                        report, _ = report_get_or_create_for(
-                            task=fr.task, unit=unit, period=period, actor=actor
-                        )
+                        report, _ = report_get_or_create_for(task=fr.task, unit=unit, period=period, actor=actor)
                     before = report.version
                     saved = report_save_draft(report=report, data=payload, version=None, actor=actor, now=now)
                 except ApplicationError as e:

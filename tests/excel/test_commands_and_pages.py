@@ -130,9 +130,7 @@ def test_only_the_secretariat_may_import(small_ledger, reporter, leader, client_
     assert client.get(reverse("tasks:import")).status_code == 302
 
 
-def test_export_follows_the_ledger_filter_and_what_the_user_may_see(
-    small_ledger, reporter, secretariat, client_as
-):
+def test_export_follows_the_ledger_filter_and_what_the_user_may_see(small_ledger, reporter, secretariat, client_as):
     doc = small_ledger["doc"]
     TaskFactory(document=doc, path=["一", "1"], title="医保的任务", lead=[small_ledger["insurance"]])
     TaskFactory(document=doc, path=["一", "2"], title="卫健的任务", lead=[small_ledger["health"]])
@@ -143,12 +141,8 @@ def test_export_follows_the_ledger_filter_and_what_the_user_may_see(
         return [r[2] for r in ws.iter_rows(min_row=5, values_only=True) if r[12]]
 
     assert titles(client_as(secretariat).get(reverse("tasks:export"))) == ["医保的任务", "卫健的任务"]
-    assert titles(client_as(secretariat).get(reverse("tasks:export"), {"lead_unit": "市卫健委"})) == [
-        "卫健的任务"
-    ]
-    assert titles(client_as(reporter).get(reverse("tasks:export"))) == [
-        "医保的任务"
-    ]  # 市医疗保障局's reporter
+    assert titles(client_as(secretariat).get(reverse("tasks:export"), {"lead_unit": "市卫健委"})) == ["卫健的任务"]
+    assert titles(client_as(reporter).get(reverse("tasks:export"))) == ["医保的任务"]  # 市医疗保障局's reporter
     bad = client_as(secretariat).get(reverse("tasks:export"), {"status": "差不多"})
     assert bad.status_code == 400 and "进展状态" in bad.content.decode()
 
