@@ -429,8 +429,10 @@ def _recurring(piece: str, today: dt.date) -> ParsedDeadline | None:
             return ParsedDeadline(piece, None, True, f"周期性时限“{piece}”中的日期无效", invalid=True)
         if today <= date <= horizon:
             occurrences.append(date)
-    understood = bool(after or day_of_month or first_month_day or year_date) or re.fullmatch(
-        r"(?:末|底|结束前|前|内|以内|结束|报送|开展|一次|.{0,12})", rest or ""
+    # 每季度末 / 每月报送一次: the period's end. A day or month inside the period that was not read above
+    # (每季度第二个月, 每月中旬) is not guessed: the period's end with a warning.
+    understood = bool(after or day_of_month or first_month_day or year_date) or not re.search(
+        r"\d|第|首|初|中|上旬|下旬", rest
     )
     if not understood:
         warning = f"周期性时限“{piece}”按每{unit}末计，请核对"
@@ -636,7 +638,13 @@ def parse_deadlines(value, *, year: int | None = None, today: dt.date | None = N
         merged: list[ParsedDeadline] = []
         pending: list[str] = []
         for p in out:
-            if p.date is None and not p.recurring and p.warning and not p.invalid and _NO_TIME_RE.fullmatch(p.text):
+            if (
+                p.date is None
+                and not p.recurring
+                and p.warning
+                and not p.invalid
+                and _NO_TIME_RE.fullmatch(p.text)
+            ):
                 pending.append(p.text)
                 continue
             if pending:

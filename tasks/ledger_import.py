@@ -1037,7 +1037,8 @@ def plan_import(
         cache_key = (deadline_raw, year) if deadline_raw.__class__ is str else None
         cached = deadline_cache.get(cache_key) if cache_key else None
         if cached is None:
-            anchor = dt.date(year, 1, 1) if year else today
+            # Recurring phrases (每季度末) take their next dates: from today, or from a future plan's first day.
+            anchor = dt.date(year, 1, 1) if year and year > today.year else today
             parsed_cell = parse_deadlines(deadline_raw, year=year, today=anchor)
             cached = (
                 parsed_cell,

@@ -89,7 +89,10 @@ def milestones_read(items: list[tuple], *, year: int | None = None) -> list["Mil
     from .deadlines import parse_deadlines
 
     out: list[MilestoneData] = []
-    anchor = dt.date(year, 1, 1) if year else None
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    anchor = dt.date(year, 1, 1) if year and year > today.year else today  # recurring phrases: next dates
     for i, (raw_date, text) in enumerate(items, start=1):
         text = (text or "").strip()
         label = f"第 {i} 个时间节点"

@@ -78,6 +78,8 @@ PHRASES = [
     ("每季度结束后10个工作日内", None, [("2021-04-15", True, False)]),
     ("每年12月底前", None, [("2021-12-31", True, False)]),
     ("每半年", None, [("2021-06-30", True, False)]),
+    ("每月报送一次", None, [("2021-01-31", True, False)]),
+    ("每季度第二个月", None, [("2021-03-31", True, True)]),
     # long-term: no date, no warning
     ("长期坚持", None, [(None, False, False)]),
     ("持续推进", None, [(None, False, False)]),

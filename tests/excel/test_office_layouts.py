@@ -383,3 +383,22 @@ def test_numbering_inside_the_task_text_headings_without_numbers_and_notes(units
         (["二", "1"], "推进支付方式改革"),
     ]
     assert [p.section for p in result.plans] == [["推进分级诊疗"], ["推进分级诊疗"], ["医保改革"]]
+
+
+def test_recurring_deadline_is_recorded_as_recurring_with_its_next_dates(units):
+    from django.utils import timezone
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["2021年重点任务分工"])
+    ws.append(["序号", "主要任务", "牵头单位", "完成时限"])
+    ws.append([1, "按季度调度", "市卫健委", "每季度末"])
+    result = ledger_import(data=_save(wb), dry_run=False)
+    (row,) = result.as_json()["rows"]
+    (deadline,) = row["deadlines"]
+    assert deadline["recurring"] is True and deadline["warning"] is None
+    dates = [m.date for m in Task.objects.get().milestones.all()]
+    today = timezone.localdate()
+    assert len(dates) == 4 and all(d >= today for d in dates)
+    assert deadline["date"] == dates[0].isoformat()
+    assert {(d.month, d.day) for d in dates} == {(3, 31), (6, 30), (9, 30), (12, 31)}
