@@ -46,6 +46,8 @@ def test_secretariat_imports_a_division_table_mapping_an_unknown_unit(browser_pa
     assert "新建文件" in page.locator("[data-testid=import-document]").inner_text()
     assert page.locator("[data-testid=import-confirm]").count() == 0  # 市卫健局 is not known yet
     assert "ALL" not in page.content()
+    if os.environ.get("SCREENSHOT_DIR"):
+        page.screenshot(path=os.path.join(os.environ["SCREENSHOT_DIR"], "import-units.png"), full_page=True)
     page.select_option("select[aria-label='市卫健局 对应的单位']", label="市卫生健康委")
     with page.expect_navigation():
         page.click("form[data-testid=import-settings] button[type=submit]")
