@@ -556,6 +556,12 @@ class ImportResult:
         ]
 
     @property
+    def error_rows(self) -> int:
+        """Rows with an error that are therefore not in the row list."""
+        listed = {p.row for p in self.plans}
+        return len({e.row for e in self.errors} - listed)
+
+    @property
     def flagged(self) -> list[RowPlan]:
         return [p for p in self.plans if p.flagged and not p.as_new]
 
