@@ -11,7 +11,7 @@ from django.db import connection
 from django.urls import reverse
 
 from departments.models import AuditEntry
-from tasks import ledger_import as importer
+from tasks import bulk
 from tasks.excel import _escape_all, _xml_text, ledger_export, load_states
 from tasks.ledger_import import ledger_import
 from tasks.models import Document, Milestone, Task, TaskUnit
@@ -75,13 +75,13 @@ def test_copy_path_writes_the_same_tasks_and_history_as_the_bulk_create_path(sma
     doc_copy = small_ledger["doc"]
     doc_orm = DocumentFactory(doc_number="平办〔2020〕8号", title="对照文件")
     assert ledger_import(data=office_workbook(_ledger_rows(doc_copy.doc_number)), dry_run=False).created == 3
-    real_init = importer._Writer.__init__
+    real_init = bulk.Writer.__init__
 
     def orm_only(self, now):
         real_init(self, now)
         self.pg = False  # bulk_create / bulk_update, as on SQLite
 
-    monkeypatch.setattr(importer._Writer, "__init__", orm_only)
+    monkeypatch.setattr(bulk.Writer, "__init__", orm_only)
     assert ledger_import(data=office_workbook(_ledger_rows(doc_orm.doc_number)), dry_run=False).created == 3
     assert _written(doc_copy) == _written(doc_orm)
 
@@ -94,7 +94,7 @@ def test_copy_path_writes_the_same_tasks_and_history_as_the_bulk_create_path(sma
         return office_workbook(rows)
 
     assert ledger_import(data=changed(doc_orm.doc_number), dry_run=False).updated == 3
-    monkeypatch.setattr(importer._Writer, "__init__", real_init)
+    monkeypatch.setattr(bulk.Writer, "__init__", real_init)
     assert ledger_import(data=changed(doc_copy.doc_number), dry_run=False).updated == 3
     assert _written(doc_copy) == _written(doc_orm)
     assert Milestone.objects.filter(task__document=doc_copy).count() == 3
