@@ -200,9 +200,9 @@ def main():
     args = parser.parse_args()
     n = args.tasks
 
-    from tasks.excel import ledger_export
     from tasks.ledger_import import ledger_import
     from tasks.models import Document, Task
+    from tasks.sheets import ledger_export
 
     print(f"database: {connection.vendor} {connection.settings_dict.get('NAME')}   {load()}")
     ensure_schema_and_units()

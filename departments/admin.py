@@ -6,10 +6,14 @@ audit trail is read by the auditor on its own page (三员分立). Every change 
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
+from import_export.forms import SelectableFieldsExportForm
 
 from .models import AuditEntry, Role, Unit, UnitAlias, User
 from .permissions import is_system_admin
-from .services import audit_log
+from .resources import ExcelFormat, UnitAliasResource, UnitResource, UserResource
+from .services import audit_log, export_audit
 
 
 class SystemAdminOnly:
@@ -31,10 +35,44 @@ class SystemAdminOnly:
         return is_system_admin(request.user)
 
 
+class ChineseFieldsExportForm(SelectableFieldsExportForm):
+    """The export's column choices labelled with their Chinese headings only (not "Short Name (简称)")."""
+
+    def _get_field_label(self, resource, field_name: str) -> str:
+        field = resource.fields.get(field_name)
+        return field.column_name if field else field_name
+
+
+class BulkExcel(ImportExportMixin):
+    """The administrator's bulk import (upload, preview, confirm) and export through django-import-export; see
+    departments/resources.py. Exports are audited like every other export."""
+
+    import_formats = [ExcelFormat, base_formats.CSV]
+    export_formats = [ExcelFormat]
+    export_form_class = ChineseFieldsExportForm
+
+    def has_import_permission(self, request):
+        return is_system_admin(request.user)
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {**super().get_import_resource_kwargs(request, **kwargs), "request": request}
+
+    def has_export_permission(self, request):
+        return is_system_admin(request.user)
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        data = super().get_export_data(file_format, request, queryset, **kwargs)
+        export_audit(
+            request=request, export=f"admin_{self.model._meta.model_name}", title=f"{self.model._meta.verbose_name}（管理后台）",
+            filters={k: v for k, v in request.GET.items()}, rows=queryset.count(),
+        )  # fmt: skip
+        return data
+
+
 def _changes(form) -> dict:
     out = {}
     for name in form.changed_data:
-        if name in ("password", "password1", "password2"):
+        if name in ("password", "password1", "password2", "webhook_secret"):  # secrets never enter the audit log
             out[name] = ["***", "***"]
             continue
         old = form.initial.get(name)
@@ -62,9 +100,10 @@ class UnitAliasInline(admin.TabularInline):
 
 
 @admin.register(Unit)
-class UnitAdmin(AuditedAdmin):
+class UnitAdmin(BulkExcel, AuditedAdmin):
     """Deleting a unit is a soft delete (its tasks, reports and history stay); “恢复” undoes it."""
 
+    resource_classes = [UnitResource]
     list_display = ["name", "short_name", "kind", "email", "is_active", "deleted_at"]
     list_filter = ["kind", "is_active", ("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "short_name", "aliases__alias"]
@@ -77,6 +116,10 @@ class UnitAdmin(AuditedAdmin):
 
         if isinstance(db_field, models.URLField):
             kwargs["assume_scheme"] = "https"  # webhook addresses; Django 6 default, stated now
+        if db_field.name == "webhook_secret":
+            from django import forms
+
+            kwargs["widget"] = forms.PasswordInput(render_value=True, attrs={"autocomplete": "off"})
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_formset(self, request, form, formset, change):
@@ -117,8 +160,28 @@ class UnitAdmin(AuditedAdmin):
         self.message_user(request, f"已恢复 {restored} 个单位。", messages.SUCCESS)
 
 
+@admin.register(UnitAlias)
+class UnitAliasAdmin(BulkExcel, SystemAdminOnly, admin.ModelAdmin):
+    """Aliases one by one are edited on their unit's page; here they are listed, imported and exported in bulk."""
+
+    resource_classes = [UnitAliasResource]
+    list_display = ["alias", "unit"]
+    search_fields = ["alias", "unit__name"]
+    list_select_related = ["unit"]
+
+    def has_add_permission(self, request, *args):
+        return False  # added on the unit's page, where the alias rules are checked
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # removed on the unit's page, where the removal is audited
+
+
 @admin.register(User)
-class UserAdmin(SystemAdminOnly, BaseUserAdmin):
+class UserAdmin(BulkExcel, SystemAdminOnly, BaseUserAdmin):
+    resource_classes = [UserResource]
     list_display = ["username", "display_name", "role", "unit", "is_active", "last_login"]
     list_filter = ["role", "is_active"]
     # No superuser flag, groups or object permissions: what an account may do follows from its role alone.

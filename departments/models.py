@@ -47,6 +47,13 @@ class Unit(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        secret = (self.webhook_secret or "").strip()
+        if secret and not self.webhook_url:
+            raise ValidationError({"webhook_secret": "填写了加签密钥，请同时填写群机器人 Webhook。"})
+        if secret and (not secret.startswith("SEC") or any(c.isspace() for c in secret)):
+            raise ValidationError({"webhook_secret": "加签密钥应为钉钉机器人安全设置中“加签”下以 SEC 开头的字符串。"})
+
     @property
     def display_name(self) -> str:
         return self.short_name or self.name

@@ -46,6 +46,12 @@ RULES: dict[str, frozenset[str]] = {
     "reports.review": frozenset({SEC}),  # return, accept, reopen
     "periods.manage": frozenset({SEC}),  # open and close periods, set due dates
     "reminders.manage": frozenset({SEC}),  # reminder log, 催报 by hand
+    # 督办: notices (督办单) and extension requests (延期申请); a reporter: its own unit's
+    "supervision.read": frozenset({SEC, LEAD, REP}),
+    "notices.issue": frozenset({SEC, LEAD}),
+    "notices.answer": frozenset({REP}),  # sign and reply, for its own unit
+    "extensions.request": frozenset({REP}),  # a lead unit's reporter, for its own unit's tasks
+    "supervision.decide": frozenset({SEC}),  # close and send back notices, approve and reject requests
     # administration
     "accounts.manage": frozenset({ADMIN}),  # accounts, units and aliases in /admin/
     "audit.read": frozenset({AUDITOR}),  # the audit log and its export
@@ -81,6 +87,9 @@ MESSAGES: dict[str, str] = {
     "reminders.manage": "只有医改办工作人员可以催报。",
     "figures.read": "汇总与看板仅向领导、医改办、系统管理员和各单位填报员开放。",
     "audit.read": "只有安全审计员可以查看审计日志。",
+    "supervision.read": "督办单和延期申请只对医改办、领导和单位填报员开放。",
+    "notices.issue": "只有医改办工作人员和领导可以下发督办单。",
+    "supervision.decide": "只有医改办工作人员可以办结督办单、审批延期申请。",
     "accounts.manage": "只有系统管理员可以管理账号和单位。",
 }
 CONFINED_MESSAGE = "安全审计员只能查看审计日志。"

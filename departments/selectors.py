@@ -1,5 +1,7 @@
 """Reads for units and accounts."""
 
+import re
+
 from django.db.models import QuerySet
 
 from .former_names import current_names, strip_etc
@@ -161,3 +163,71 @@ def audit_actions() -> list[str]:
     from .models import AuditEntry
 
     return list(AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+# The level a name starts with and the kind of body it ends with: 市 … 局. Two names of different kinds
+# (局 / 委 / 办 …) are never the same unit, however many characters they share.
+_LEVEL_RE = re.compile(r"^(?:中共)?(?:省|市(?!场)|区|县|州)")  # 市场监管局 starts with 市场, not 市
+_KIND_RE = re.compile(r"(委员会|委|局|办公室|办|厅|中心|院|政府|小组|部|处|所|站|队|会|社|行)$")
+
+
+def _core(key: str) -> tuple[str, str]:
+    key = _LEVEL_RE.sub("", key)
+    kind = _KIND_RE.search(key)
+    suffix = kind.group(1) if kind else ""
+    if suffix == "委员会":
+        suffix = "委"
+    return (key[: kind.start()] if kind else key), suffix
+
+
+def _is_abbreviation(short: str, long: str) -> bool:
+    """人社 of 人力资源和社会保障, 卫健 of 卫生健康, 发改 of 发展改革: same first character, the rest in order."""
+    if not short or not long or len(short) >= len(long) or short[0] != long[0]:
+        return False
+    pos = 0
+    for ch in short:
+        pos = long.find(ch, pos)
+        if pos == -1:
+            return False
+        pos += 1
+    return True
+
+
+def unit_match_candidates(*, name: str, table: dict[str, Unit] | None = None, limit: int = 5) -> list[dict]:
+    """Known units a person may mean by an unknown name, best first: ``{"unit", "score", "strong", "reason"}``.
+
+    ``strong`` is true only when the name is that unit's name written another way (an abbreviation of the same
+    kind of body, 委员会 for 委, a level prefix more or less) and no other unit fits as well; only a strong match
+    may be preselected. A name that merely shares characters (市公安局 / 市人力资源和社会保障局) is a weak
+    suggestion: listed, never chosen for the person.
+    """
+    from rapidfuzz import fuzz
+
+    table = table if table is not None else unit_lookup_table()
+    key = normalize_unit_name(name)
+    if not key or not table:
+        return []
+    core, kind = _core(key)
+    best: dict[int, dict] = {}
+    for candidate, unit in table.items():
+        c_core, c_kind = _core(candidate)
+        same_kind = bool(kind) and kind == c_kind
+        score = fuzz.ratio(key, candidate)
+        reason = ""
+        if same_kind and core and core == c_core:
+            score, reason = 100, "同一名称的另一种写法"
+        elif same_kind and (_is_abbreviation(core, c_core) or _is_abbreviation(c_core, core)):
+            score, reason = max(score, 92), "简称"
+        elif not same_kind and kind and c_kind:
+            score = min(score, 60)  # a 局 is not a 委
+        if score < 50:
+            continue
+        current = best.get(unit.pk)
+        if current is None or score > current["score"]:
+            best[unit.pk] = {"unit": unit, "score": round(score), "strong": bool(reason), "reason": reason or "名称相近"}
+    ranked = sorted(best.values(), key=lambda c: (-c["score"], c["unit"].name))[:limit]
+    strong = [c for c in ranked if c["strong"]]
+    if len(strong) > 1 and strong[0]["score"] == strong[1]["score"]:
+        for c in strong:
+            c["strong"] = False  # two units fit equally: the person decides
+    return ranked

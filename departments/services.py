@@ -61,6 +61,20 @@ def audit_log(
     )
 
 
+def export_audit(*, request=None, actor=None, export: str, title: str, filters: dict | None = None, rows: int) -> AuditEntry:
+    """Record one export (issue 18: who, what, the filter, how many rows). `export` names it for searching
+    (ledger, compilation, unit_form, rollup_departments, dashboard, audit_log, ...), `title` says it in Chinese."""
+    shown = {k: str(v) for k, v in (filters or {}).items() if v not in (None, "")}
+    return audit_log(
+        actor=actor,
+        request=request,
+        action="export",
+        object_type=export,
+        changes={"filters": [None, shown], "rows": [None, rows]},
+        message=f"导出{title}，{rows} 行" + (f"（条件：{'；'.join(f'{k}={v}' for k, v in shown.items())}）" if shown else ""),
+    )
+
+
 @transaction.atomic
 def unit_add_alias(*, unit: Unit, alias: str, actor=None) -> UnitAlias:
     existing = unit_resolve(name=alias)

@@ -15,6 +15,8 @@ NAV = [
     ("tasks:import", "导入", "ledger.edit"),
     ("tasks:extract", "读取文件", "ledger.edit"),
     ("reports:reminder-log", "催报记录", "reminders.manage"),
+    ("reports:notice-list", "督办", "supervision.read"),
+    ("reports:extension-list", "延期申请", "supervision.read"),
     ("departments:audit-log", "审计日志", "audit.read"),
     ("admin:index", "系统管理", "accounts.manage"),
 ]

@@ -8,13 +8,14 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from reform_ledger.queue import send_now
 
-from . import reminders, rollups
+from . import reminders, rollups, sweep
 from .models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -42,8 +43,28 @@ def reminders_sweep(now_iso: str | None = None) -> dict:
     now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
     if timezone.is_naive(now):
         now = timezone.make_aware(now)
-    result = reminders.reminders_send_due(now=now, deliver=deliveries_enqueue)
-    return {"created": result.created, "messages": result.messages, "resumed": result.resumed}
+    result = sweep.sweep_run(now=now, deliver=deliveries_enqueue)
+    return {
+        "created": result.created,
+        "messages": result.messages,
+        "resumed": result.resumed,
+        "digests": result.digests,
+        "caught_up": [f"{d:%Y-%m-%d}" for d in result.caught_up],
+    }
+
+
+@shared_task(name="reports.jobs.reminders_catch_up", acks_late=True)
+def reminders_catch_up() -> dict:
+    """Queued when a worker starts: sweeps missed while the server was down are run now (nothing twice)."""
+    result = sweep.sweep_on_start(now=timezone.now(), deliver=deliveries_enqueue)
+    return {"created": result.created, "caught_up": [f"{d:%Y-%m-%d}" for d in result.caught_up]}
+
+
+@worker_ready.connect
+def _catch_up_at_start(sender=None, **kwargs):
+    """A worker that comes up after an outage catches up the sweeps it missed (every worker may ask: the
+    sweep claims what it sends, so two workers starting together send nothing twice)."""
+    send_now(reminders_catch_up)
 
 
 # Celery's own exponential backoff with full jitter: 1, 2, 4 … minutes, each wait capped by retry_backoff_max().

@@ -49,7 +49,7 @@ from departments.services import ApplicationError, audit_log
 from departments.validators import webhook_refusal
 from tasks.models import Progress, Target, TaskUnit
 
-from . import workdays
+from . import notify, workdays
 from .models import Delivery, Notification, Period, Reminder, Report
 from .obligations import missing_counts_by_unit, missing_rows
 
@@ -382,16 +382,18 @@ class DispatchResult:
 def _recipients(unit_ids: set[int], max_escalation: int) -> tuple[dict[int, list[dict]], list[dict], list[dict]]:
     reporters: dict[int, list[dict]] = defaultdict(list)
     for row in User.objects.filter(unit_id__in=unit_ids, role=Role.REPORTER, is_active=True).values(
-        "id", "unit_id", "email"
+        "id", "unit_id", "email", "role"
     ):
         reporters[row["unit_id"]].append(row)
     secretariat = (
-        list(User.objects.filter(role=Role.SECRETARIAT, is_active=True).values("id", "email"))
+        list(User.objects.filter(role=Role.SECRETARIAT, is_active=True).values("id", "email", "role"))
         if max_escalation >= 1
         else []
     )
     leaders = (
-        list(User.objects.filter(role=Role.LEADER, is_active=True).values("id", "email")) if max_escalation >= 2 else []
+        list(User.objects.filter(role=Role.LEADER, is_active=True).values("id", "email", "role"))
+        if max_escalation >= 2
+        else []
     )
     return reporters, secretariat, leaders
 
@@ -424,6 +426,8 @@ def _dispatch_batch(ids: list[int], *, now: dt.datetime) -> DispatchResult:
         if changed:
             Reminder.objects.bulk_update(changed, ["message", "escalation"])
         reporters, secretariat, leaders = _recipients(set(by_unit), max(c.escalation for c in carriers))
+        # Who gets e-mail / a personal robot message now; the others get it in their digest (reports.digests).
+        prefs = notify.preferences_for([u for rows in reporters.values() for u in rows] + secretariat + leaders)
         notifications, deliveries = [], []
         for carrier in carriers:
             users = list(reporters.get(carrier.unit_id, []))
@@ -453,8 +457,15 @@ def _dispatch_batch(ids: list[int], *, now: dt.datetime) -> DispatchResult:
                         sent_at=now,
                     )
                 )
-                if u["email"]:
+                pref = prefs[u["id"]]
+                if pref.mode != notify.Mode.IMMEDIATE:
+                    continue
+                if u["email"] and pref.by_email:
                     emails.append(u["email"].strip())
+                if pref.dingtalk_webhook:
+                    deliveries.append(
+                        Delivery(reminder=carrier, channel=Delivery.Channel.DINGTALK, recipient=f"user:{u['id']}")
+                    )
             for address in dict.fromkeys(e.lower() for e in emails if e):
                 deliveries.append(Delivery(reminder=carrier, channel=Delivery.Channel.EMAIL, recipient=address))
             if carrier.unit.webhook_url:
@@ -545,11 +556,15 @@ def _email_context(reminder: Reminder) -> dict:
 
 
 def _send_email(delivery: Delivery) -> None:
-    reminder = delivery.reminder
-    context = _email_context(reminder)
-    subject = " ".join(render_to_string("emails/reminder_subject.txt", context).split())
-    text = render_to_string("emails/reminder_body.txt", context)
-    html = render_to_string("emails/reminder_body.html", context)
+    if delivery.digest_id:
+        context = _digest_context(delivery.digest)
+        names = ("emails/digest_subject.txt", "emails/digest_body.txt", "emails/digest_body.html")
+    else:
+        context = _email_context(delivery.reminder)
+        names = ("emails/reminder_subject.txt", "emails/reminder_body.txt", "emails/reminder_body.html")
+    subject = " ".join(render_to_string(names[0], context).split())
+    text = render_to_string(names[1], context)
+    html = render_to_string(names[2], context)
     sent = send_mail(
         subject, text, settings.DEFAULT_FROM_EMAIL, [delivery.recipient], html_message=html, fail_silently=False
     )
@@ -557,22 +572,72 @@ def _send_email(delivery: Delivery) -> None:
         raise DeliveryError("邮件服务器未接受该邮件")
 
 
-def webhook_payload(reminder: Reminder) -> dict:
-    """企业微信 / 钉钉 group robots both accept this text message."""
+def _digest_items(digest) -> list[Notification]:
+    items = digest.items.select_related("reminder__unit").order_by("created_at", "id")
+    return notify.label_items(list(items), own_unit_id=digest.user.unit_id)
+
+
+def _digest_context(digest) -> dict:
+    items = _digest_items(digest)
+    return {
+        "digest": digest,
+        "user": digest.user,
+        "sections": notify.digest_sections(items),
+        "count": len(items),
+        "message": digest.message,
+        "link": _absolute(reverse("reports:inbox")),
+    }
+
+
+def webhook_payload(reminder: Reminder, *, markdown: bool = False) -> dict:
+    """The unit robot's message: plain text, which 企业微信 and 钉钉 both accept, or markdown for 钉钉."""
     link = _absolute(reminder.link)
+    if markdown:
+        title = f"医改台账·{reminder.get_kind_display()}"
+        return notify.markdown_payload(
+            title=f"{title}：{reminder.unit.display_name}",
+            heading=f"{title}｜{reminder.unit.display_name}",
+            lines=reminder.message.splitlines(),
+            link=link,
+        )
     content = f"【医改台账·{reminder.get_kind_display()}】{reminder.unit.display_name}：\n{reminder.message}"
     if link:
         content += f"\n填报入口：{link}"
     return {"msgtype": "text", "text": {"content": content}}
 
 
+def _robot_target(delivery: Delivery) -> tuple[str, str, dict]:
+    """(URL, 加签 secret, payload) of a robot delivery: the unit's group robot, or a person's own 钉钉 robot."""
+    if delivery.channel == Delivery.Channel.DINGTALK:
+        user_id = int(delivery.recipient.split(":", 1)[1])
+        pref = notify.NotificationPreference.objects.filter(user_id=user_id).first()
+        if pref is None or not pref.dingtalk_webhook:
+            raise DeliveryError("此人已不再设置个人钉钉机器人")
+        if delivery.digest_id:
+            digest = delivery.digest
+            payload = notify.digest_markdown(
+                items=_digest_items(digest), day=digest.sweep_on, link=_absolute(reverse("reports:inbox"))
+            )
+        else:
+            payload = webhook_payload(delivery.reminder, markdown=True)
+        return pref.dingtalk_webhook, pref.dingtalk_secret, payload
+    unit = delivery.reminder.unit
+    secret = unit.webhook_secret if unit.webhook_url == delivery.recipient else ""
+    markdown = notify.is_dingtalk(delivery.recipient) or bool(secret)
+    return delivery.recipient, secret, webhook_payload(delivery.reminder, markdown=markdown)
+
+
 def _send_webhook(delivery: Delivery) -> None:
-    refusal = webhook_refusal(delivery.recipient)  # checked again when sending: older rows, raw SQL edits
+    url, secret, payload = _robot_target(delivery)
+    refusal = webhook_refusal(url)  # checked again when sending: older rows, raw SQL edits
     if refusal:
         raise DeliveryError(refusal)
-    body = json.dumps(webhook_payload(delivery.reminder), ensure_ascii=False).encode("utf-8")
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(
-        delivery.recipient, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
+        notify.signed_url(url, secret),
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8"},
     )
     timeout = float(_setting("REMINDER_WEBHOOK_TIMEOUT", 5))
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - URL set by the administrator
@@ -612,7 +677,7 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> str:
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("reminder__unit")
+            .select_related("reminder__unit", "digest__user")
             .filter(pk=delivery_id)
             .exclude(status=Delivery.Status.SENT)
             .first()
@@ -632,7 +697,7 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> str:
         try:
             if delivery.channel == Delivery.Channel.EMAIL:
                 _send_email(delivery)
-            elif delivery.channel == Delivery.Channel.WEBHOOK:
+            elif delivery.channel in (Delivery.Channel.WEBHOOK, Delivery.Channel.DINGTALK):
                 _send_webhook(delivery)
             # inbox deliveries are written as sent with their Notification
         except Exception as exc:  # noqa: BLE001 - any channel failure is recorded, never raised to the caller
@@ -641,8 +706,9 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> str:
                 status=Delivery.Status.FAILED, error=reason
             )
             logger.warning(
-                "催报发送失败：reminder=%s channel=%s recipient=%s attempt=%s reason=%s",
-                delivery.reminder_id, delivery.channel, delivery.recipient, delivery.attempts + 1, reason,
+                "催报发送失败：reminder=%s digest=%s channel=%s recipient=%s attempt=%s reason=%s",
+                delivery.reminder_id, delivery.digest_id, delivery.channel, delivery.recipient,
+                delivery.attempts + 1, reason,
             )  # fmt: skip
             return "failed"
         Delivery.objects.filter(pk=delivery.pk).exclude(status=Delivery.Status.SENT).update(
@@ -680,11 +746,13 @@ def reminders_resume(*, now: dt.datetime, deliver: Deliver, include_failed: bool
         Reminder.objects.filter(dispatched_at__isnull=True, send_on__gte=since).values_list("id", flat=True)
     )
     result = reminders_dispatch(reminder_ids=stale_ids, now=now, deliver=deliver)
-    wanted = Q(status=Delivery.Status.PENDING, reminder__dispatched_at__lt=now - STRANDED_AFTER)
+    stranded = Q(reminder__dispatched_at__lt=now - STRANDED_AFTER) | Q(digest__created_at__lt=now - STRANDED_AFTER)
+    wanted = Q(status=Delivery.Status.PENDING) & stranded
     if include_failed:
         wanted |= Q(status=Delivery.Status.FAILED)
+    recent = Q(reminder__send_on__gte=since) | Q(digest__sweep_on__gte=since)
     retry_ids = list(
-        Delivery.objects.filter(wanted, attempts__lt=max_attempts(), reminder__send_on__gte=since)
+        Delivery.objects.filter(wanted, recent, attempts__lt=max_attempts())
         .exclude(pk__in=result.pending_delivery_ids)
         .order_by("id")
         .values_list("id", flat=True)

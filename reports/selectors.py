@@ -310,3 +310,101 @@ def task_report_history(*, task: Task, user) -> dict:
         points.sort(key=lambda p: (p[0].year, p[0].quarter, p[1].name))
         targets.append((target, points))
     return {"periods": list(by_period.values()), "targets": targets}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What of a report other readers may see (the 汇总表, the ledger export's period columns)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SharedContent:
+    """A report's content as others may read it: what the unit last submitted, never an unsubmitted draft."""
+
+    report: Report
+    progress: str  # the Progress value
+    percent: int | None
+    text: str
+    problems: str
+    next_steps: str
+    target_values: dict  # target id (str) -> value as text
+    from_revision: bool  # True: a returned report, shown as it was when last submitted
+
+    @property
+    def progress_label(self) -> str:
+        from tasks.models import Progress
+
+        return Progress(self.progress).label if self.progress in Progress.values else ""
+
+
+def reports_shared_content(*, period: Period, task_ids, unit_ids=None) -> dict[tuple[int, int], SharedContent]:
+    """(task id, unit id) -> SharedContent for the reports of a period.
+
+    Submitted and accepted reports as they stand. A returned report as it was when last submitted (its
+    ReportRevision of that submit keeps the content), so the unit's edits in progress stay its own. Drafts,
+    never submitted, are left out."""
+    reports = Report.objects.filter(
+        period=period,
+        task__in=task_ids,
+        status__in=[ReportStatus.SUBMITTED, ReportStatus.ACCEPTED, ReportStatus.RETURNED],
+    ).prefetch_related("target_values")
+    if unit_ids is not None:
+        reports = reports.filter(unit__in=unit_ids)
+    reports = list(reports)
+    returned = [r.pk for r in reports if r.status == ReportStatus.RETURNED]
+    last_submit: dict[int, dict] = {}
+    if returned:
+        from .models import ReportRevision
+
+        for report_id, data in (
+            ReportRevision.objects.filter(report__in=returned, action="submit")
+            .order_by("report_id", "-number")
+            .values_list("report_id", "data")
+        ):
+            last_submit.setdefault(report_id, data)
+    out = {}
+    for r in reports:
+        if r.status == ReportStatus.RETURNED:
+            data = last_submit.get(r.pk)
+            if data is None:
+                continue  # returned without a recorded submission: nothing was ever shared
+            content = SharedContent(
+                report=r, progress=data.get("progress") or "", percent=data.get("percent"), text=data.get("text") or "",
+                problems=data.get("problems") or "", next_steps=data.get("next_steps") or "",
+                target_values=dict(data.get("target_values") or {}), from_revision=True,
+            )  # fmt: skip
+        else:
+            content = SharedContent(
+                report=r, progress=r.progress, percent=r.percent, text=r.text, problems=r.problems,
+                next_steps=r.next_steps,
+                target_values={str(tv.target_id): format(tv.value.normalize(), "f") for tv in r.target_values.all()},
+                from_revision=False,
+            )  # fmt: skip
+        out[(r.task_id, r.unit_id)] = content
+    return out
+
+
+def ledger_report_texts(*, period: Period, task_ids, readable_unit_ids: set[int] | None) -> dict:
+    """task id -> (本期进展情况, 存在问题, 下步打算) of the task's (first) lead unit, for the ledger export.
+
+    `readable_unit_ids` (departments.permissions.report_unit_ids_readable): None for readers of every unit, who get
+    the shared content (no drafts); else the reader's own units, whose text it gets as it stands, drafts included
+    (its own work); an empty set gets nothing."""
+    lead: dict[int, int] = {}
+    for task_id, unit_id in (
+        TaskUnit.objects.filter(role=TaskUnit.Role.LEAD, task__in=task_ids)
+        .order_by("task_id", "position")
+        .values_list("task_id", "unit_id")
+    ):
+        lead.setdefault(task_id, unit_id)
+    if readable_unit_ids is None:
+        shared = reports_shared_content(period=period, task_ids=task_ids)
+        return {t: (c.text, c.problems, c.next_steps) for (t, u), c in shared.items() if lead.get(t) == u}
+    if not readable_unit_ids:
+        return {}
+    own = Report.objects.filter(period=period, task__in=task_ids, unit_id__in=readable_unit_ids)
+    return {
+        t: (text, problems, next_steps)
+        for t, u, text, problems, next_steps in own.values_list("task_id", "unit_id", "text", "problems", "next_steps")
+        if lead.get(t) == u
+    }

@@ -2,7 +2,8 @@
 # The README's test command (`make test`): the whole suite against real services.
 #
 #   1. installs the project with its test extras into .venv (creating it with python3 if needed);
-#   2. installs the Debian packages it needs when missing (postgresql, redis-server, chromium, libreoffice-calc-nogui; root only);
+#   2. installs the Debian packages it needs when missing (postgresql, redis-server, chromium, libreoffice-calc-nogui,
+#      libreoffice-writer-nogui; root only);
 #   3. starts a throwaway PostgreSQL and Redis on free loopback ports, in a temp dir;
 #   4. runs pytest (unit + integration + browser) with DATABASE_URL / REDIS_URL / CELERY_BROKER_URL set;
 #   5. stops the servers (also on Ctrl-C or failure) and exits with pytest's exit code.
@@ -45,6 +46,8 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 # The Excel tests check that files written by LibreOffice (.xls/.xlsx) import like openpyxl's.
 command -v libreoffice >/dev/null || missing+=(libreoffice-calc-nogui)
+# Plan reading converts .doc/.wps plans to .docx with LibreOffice Writer (the tests of that need it).
+[[ -e /usr/lib/libreoffice/program/libswlo.so ]] || missing+=(libreoffice-writer-nogui)
 if ((${#missing[@]})); then
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
         say "installing Debian packages: ${missing[*]}"

@@ -1,4 +1,4 @@
-"""Excel import and export pages (see tasks/excel.py).
+"""The Excel import pages (see tasks/ledger_import.py); the export pages are the reports app's (reports/views/excel.py).
 
 Import is two steps: the upload is checked and previewed (nothing written), then the secretariat confirms and the
 same file is written in one transaction. Between the two the file waits under MEDIA_ROOT/imports/ under a random
@@ -11,21 +11,16 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.views import View
 
-from departments.permissions import SecretariatRequiredMixin, report_unit_ids_readable
+from departments.permissions import SecretariatRequiredMixin
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 
-from .excel import XLSX_CONTENT_TYPE, export_filename, ledger_export
 from .ledger_import import ledger_import, unit_kind_for
 from .models import Document
-from .selectors import TaskFilterError, tasks_filter, tasks_visible_to
 
 SESSION_KEY = "ledger_imports"
 
@@ -49,24 +44,10 @@ def _document_from(value) -> Document | None:
     value = (value or "").strip()
     if not value:
         return None
-    doc = (
-        Document.objects.filter(pk=int(value)).first()
-        if is_id(value)
-        else Document.objects.filter(doc_number=value).first()
-    )
+    doc = Document.objects.filter(pk=int(value)).first() if is_id(value) else Document.objects.filter(doc_number=value).first()
     if doc is None:
         raise ApplicationError(f"找不到文件“{value}”。", field="document")
     return doc
-
-
-def _xlsx_response(data: bytes, filename: str) -> HttpResponse:
-    from urllib.parse import quote
-
-    response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = (
-        f"attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{quote(filename)}"
-    )
-    return response
 
 
 def _options_from(post, previous: dict | None = None) -> dict:
@@ -264,57 +245,8 @@ class ImportConfirmView(SecretariatRequiredMixin, View):
         return redirect("tasks:list")
 
 
-@login_required
-def export_page(request):
-    """Export choices: the whole ledger, one plan, or the ledger page's current filter (same query string)."""
-    from reports.models import Period
-
-    return render(
-        request,
-        "tasks/export.html",
-        {
-            "documents": Document.objects.all(),
-            "periods": Period.objects.all(),
-            "query": request.GET.urlencode(),
-        },
-    )
-
-
-@login_required
-def export_ledger(request):
-    """What the ledger page shows for this query string, as .xlsx in the standard layout."""
-    from reports.models import Period
-
-    qs = tasks_visible_to(user=request.user)
-    try:
-        qs = tasks_filter(qs, params=request.GET, today=timezone.localdate())
-    except TaskFilterError as e:
-        return render(
-            request,
-            "tasks/export.html",
-            {"error": e.message, "documents": Document.objects.all()},
-            status=400,
-        )
-    period = None
-    raw = (request.GET.get("period") or "").strip()
-    if raw:
-        period = Period.objects.filter(pk=int(raw)).first() if is_id(raw) else None
-        if period is None:
-            return render(
-                request,
-                "tasks/export.html",
-                {"error": f"填报期“{raw}”不存在。", "documents": Document.objects.all()},
-                status=400,
-            )
-    # Report text only of the units whose reports the user may read: none for the administrator (三员分立).
-    data = ledger_export(qs=qs, period=period, report_units=report_unit_ids_readable(request.user))
-    return _xlsx_response(data, export_filename("任务台账"))
-
-
 urlpatterns = [
     path("tasks/import/", ImportView.as_view(), name="import"),
     path("tasks/import/preview/", ImportPreviewView.as_view(), name="import-preview"),
     path("tasks/import/confirm/", ImportConfirmView.as_view(), name="import-confirm"),
-    path("tasks/export/", export_ledger, name="export"),
-    path("tasks/export/choose/", export_page, name="export-page"),
 ]

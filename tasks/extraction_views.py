@@ -1,4 +1,11 @@
-"""Plan extraction: paste or upload a plan, review the draft ledger, confirm. Nothing is written before confirm."""
+"""Plan extraction: paste or upload a plan, review the draft ledger, confirm. Nothing is written before confirm.
+
+A plan whose 文号 is already in the ledger is stopped at upload: the person sees what would change (tasks added,
+changed, removed) and either updates the existing plan or imports under another 文号.
+"""
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,12 +17,35 @@ from django.views.decorators.http import require_http_methods
 
 from departments.models import Unit, UnitKind
 from departments.permissions import can_edit_ledger
+from departments.selectors import unit_lookup_table, unit_match_candidates
 from departments.services import ApplicationError
 
-from .plan_import import MAX_PLAN_CHARS, json_ready, plan_extract, plan_import_confirm, plan_read
+from .models import Document
+from .plan_import import (
+    MAX_PLAN_CHARS,
+    json_ready,
+    plan_diff,
+    plan_existing_document,
+    plan_extract,
+    plan_import_confirm,
+    plan_read,
+    plan_update_confirm,
+)
 
 SESSION_KEY = "plan_draft"
-OPS = [(">=", "≥"), ("<=", "≤"), ("=", "="), (">", ">"), ("<", "<"), ("~", "约"), ("between", "介于"), ("+=", "增加")]
+# The comparisons a target may make, as the plans write them; the code is what the API and JSON carry.
+OPS = [
+    (">=", "不低于"),
+    ("<=", "不超过"),
+    ("=", "等于"),
+    ("~", "左右"),
+    ("between", "区间"),
+    ("+=", "增加"),
+    (">", "高于"),
+    ("<", "低于"),
+]
+OP_CODES = {code for code, _ in OPS}
+UNCHOSEN = "?"  # the mapping select's placeholder: the person has not decided yet
 
 
 def _secretariat_only(request):
@@ -41,13 +71,27 @@ def plan_extract_view(request):
                 text = plan_read(data=upload.read(), filename=upload.name)
             draft = json_ready(plan_extract(text=text))
             draft["source_text"] = text
+            existing = plan_existing_document(doc_number=draft.get("doc_number"), title=draft.get("title"))
+            if existing is not None:
+                diff = plan_diff(draft=draft, document=existing)
+                draft["existing"] = {
+                    "id": existing.pk,
+                    "doc_number": existing.doc_number,
+                    "title": existing.title,
+                    "versions": {c["path"]: c["version"] for c in diff["changed"] + diff["unchanged"]},
+                }
+                request.session[SESSION_KEY] = draft
+                context = {"duplicate": existing, "diff": diff, "text": "" if upload is not None else text}
+                return render(request, "tasks/plan_extract.html", context, status=409)
             request.session[SESSION_KEY] = draft
             return redirect("tasks:plan-review")
         except ApplicationError as e:
             error = e.message
             if len(text) > MAX_PLAN_CHARS:
                 text = ""  # never echo an oversize text back into the page
-    return render(request, "tasks/plan_extract.html", {"error": error, "text": text}, status=400 if error else 200)
+    return render(
+        request, "tasks/plan_extract.html", {"error": error, "text": text}, status=400 if error else 200
+    )
 
 
 def _split_names(value: str) -> list[str]:
@@ -56,79 +100,156 @@ def _split_names(value: str) -> list[str]:
     return [v.strip() for v in value.split("、") if v.strip()]
 
 
-def _deadlines_text(task: dict) -> str:
-    return "\n".join(f"{d.get('date') or ''} | {d.get('text') or ''}" for d in task.get("deadlines", []))
+def _rows(post, prefix: str, fields: tuple[str, ...]) -> list[dict]:
+    """The repeated rows of one task's deadlines or targets (``t3-d0-date`` …); rows left blank are dropped."""
+    try:
+        count = min(int(post.get(f"{prefix}n", "0")), 50)
+    except ValueError:
+        count = 0
+    rows = []
+    for j in range(count):
+        row = {f: post.get(f"{prefix}{j}-{f}", "").strip() for f in fields}
+        if any(v for k, v in row.items() if k != "op"):  # the comparison select alone does not make a row
+            rows.append(row)
+    return rows
 
 
-def _targets_text(task: dict) -> str:
-    lines = []
-    for t in task.get("targets", []):
-        value = t.get("value")
-        value = f"{value[0]}-{value[1]}" if isinstance(value, list) else value
-        lines.append(f"{t.get('indicator')} | {t.get('op')} | {value} | {t.get('unit') or ''} | {t.get('by') or ''}")
-    return "\n".join(lines)
-
-
-def _parse_deadlines(raw: str, index: int) -> list[dict]:
-    out = []
-    for n, line in enumerate([ln for ln in raw.splitlines() if ln.strip()], start=1):
-        date, _, text = line.partition("|")
-        out.append({"date": date.strip() or None, "text": text.strip() or date.strip()})
-        if date.strip():
-            import datetime as dt
-
-            try:
-                dt.date.fromisoformat(date.strip())
-            except ValueError:
-                raise ApplicationError(
-                    f"第 {index} 项任务的时限第 {n} 行：“{date.strip()}”不是日期（格式 YYYY-MM-DD | 原文）。", field="deadlines"
-                ) from None
-    return out
-
-
-def _parse_targets(raw: str, index: int) -> list[dict]:
-    out = []
-    for n, line in enumerate([ln for ln in raw.splitlines() if ln.strip()], start=1):
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) < 3:
-            raise ApplicationError(
-                f"第 {index} 项任务的指标第 {n} 行格式应为：指标 | 比较 | 目标值 | 单位 | 到期日。", field="targets"
-            )
-        parts += [""] * (5 - len(parts))
-        indicator, op, value, unit, by = parts[:5]
-        if op == "between" and "-" in value.strip("-"):
-            lo, hi = value.split("-", 1)
-            value = [lo.strip(), hi.strip()]
-        out.append({"indicator": indicator, "op": op, "value": value, "unit": unit, "by": by or None})
-    return out
-
-
-def _draft_from_post(post, draft: dict) -> tuple[dict, dict]:
-    new = {k: draft.get(k) for k in ("reporting_dates", "source_text")}
+def _draft_from_post(post, draft: dict) -> dict:
+    """The reviewed draft as typed (values still text), so it can be shown again when something is wrong."""
+    new = {k: draft.get(k) for k in ("reporting_dates", "source_text", "existing", "mode", "unknown_units")}
     for key in ("doc_number", "title", "issuer", "issued_on"):
         new[key] = post.get(key, "").strip() or None
     tasks = []
     for i, original in enumerate(draft.get("tasks", [])):
-        prefix = f"t{i}-"
-        if not post.get(prefix + "include"):
-            continue
-        index = i + 1
+        p = f"t{i}-"
+        deadlines = [
+            {"date": r["date"] or None, "text": r["text"]} for r in _rows(post, f"{p}d", ("date", "text"))
+        ]
+        targets = []
+        for r in _rows(post, f"{p}g", ("indicator", "op", "value", "value2", "unit", "by")):
+            value = [r["value"], r["value2"]] if r["op"] == "between" else r["value"]
+            targets.append(
+                {
+                    "indicator": r["indicator"],
+                    "op": r["op"],
+                    "value": value,
+                    "unit": r["unit"],
+                    "by": r["by"] or None,
+                    "text": "",
+                    "value2": r["value2"] if r["op"] != "between" else "",
+                }
+            )
         tasks.append(
             {
-                "path": [p for p in post.get(prefix + "path", "").replace("．", ".").split(".") if p.strip()],
+                "include": bool(post.get(p + "include")),
+                "path": [x for x in post.get(p + "path", "").replace("．", ".").split(".") if x.strip()],
                 "section": original.get("section") or [],
-                "title": post.get(prefix + "title", "").strip(),
-                "text": post.get(prefix + "text", original.get("text", "")),
-                "lead_units": _split_names(post.get(prefix + "lead", "")),
-                "responsible_units": _split_names(post.get(prefix + "responsible", "")),
-                "counties_involved": bool(post.get(prefix + "counties")),
-                "deadlines": _parse_deadlines(post.get(prefix + "deadlines", ""), index),
-                "targets": _parse_targets(post.get(prefix + "targets", ""), index),
+                "title": post.get(p + "title", "").strip(),
+                "text": post.get(p + "text", original.get("text", "")),
+                "lead_units": _split_names(post.get(p + "lead", "")),
+                "responsible_units": _split_names(post.get(p + "responsible", "")),
+                "counties_involved": bool(post.get(p + "counties")),
+                "deadlines": deadlines,
+                "targets": targets,
             }
         )
     new["tasks"] = tasks
-    mappings = {name: post.get(f"map-{n}", "") for n, name in enumerate(draft.get("unknown_units", {}))}
-    return new, mappings
+    return new
+
+
+def _date_or_error(raw, where: str, errors: list[str]) -> str | None:
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw).isoformat()
+    except ValueError:
+        errors.append(f"{where}：“{raw}”不是有效日期，请写作 年-月-日（如 2024-06-30）或用日历选择。")
+        return None
+
+
+def _number_or_error(raw, where: str, errors: list[str]):
+    try:
+        value = Decimal(str(raw).replace(",", "").strip())
+    except (InvalidOperation, ValueError):
+        errors.append(f"{where}：“{raw}”不是数字。")
+        return None
+    if not value.is_finite():
+        errors.append(f"{where}：“{raw}”不是数字。")
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _validate(edited: dict, mappings: dict[str, str]) -> tuple[dict, list[str]]:
+    """Check every field of the reviewed draft; return it with dates and numbers converted, and every problem
+    in Chinese, naming the task (number and 编号) and the field."""
+    errors: list[str] = []
+    if not (edited.get("title") or "").strip():
+        errors.append("文件标题不能为空。")
+    if edited.get("issued_on"):
+        _date_or_error(edited["issued_on"], "发文日期", errors)
+    labels = dict(OPS)
+    in_use = {n for t in edited["tasks"] if t["include"] for n in t["lead_units"] + t["responsible_units"]}
+    for name, choice in list(mappings.items()):
+        if choice == UNCHOSEN and name in in_use:
+            errors.append(f"未识别的单位“{name}”：请选择对应的单位、新建单位或忽略。")
+        elif choice == UNCHOSEN:
+            mappings[name] = ""  # no longer in any task that is imported: nothing to decide
+    tasks = []
+    for index, task in enumerate(edited["tasks"], start=1):
+        if not task["include"]:
+            continue
+        where = f"第 {index} 项任务（{'.'.join(task['path']) or '无编号'}）"
+        if not task["path"]:
+            errors.append(f"{where}：编号不能为空。")
+        if not task["title"]:
+            errors.append(f"{where}：任务名称不能为空。")
+        deadlines = []
+        for n, d in enumerate(task["deadlines"], start=1):
+            date = _date_or_error(d["date"], f"{where}时限第 {n} 行的日期", errors)
+            if not d["date"] and not d["text"]:
+                continue
+            deadlines.append({"date": date, "text": d["text"] or (date or "")})
+        targets = []
+        for n, t in enumerate(task["targets"], start=1):
+            at = f"{where}指标第 {n} 行"
+            if not t["indicator"]:
+                errors.append(f"{at}：指标名称不能为空。")
+            if t["op"] not in OP_CODES:
+                errors.append(f"{at}：请选择比较方式（{'、'.join(labels.values())}）。")
+            unit = t["unit"]
+            if isinstance(t["value"], str) and t["value"].endswith("%"):
+                t = {**t, "value": t["value"][:-1].strip()}  # 90% typed in the value box
+                unit = unit or "%"
+            if t.get("value2"):
+                errors.append(f"{at}：只有比较方式为“区间”时才填写上限。")
+            if t["op"] == "between":
+                lo_raw, hi_raw = (v.rstrip("%").strip() for v in t["value"])
+                if t["value"][0].endswith("%") or t["value"][1].endswith("%"):
+                    unit = unit or "%"
+                if not lo_raw or not hi_raw:
+                    errors.append(f"{at}：“区间”需要填写下限和上限两个值。")
+                    value = None
+                else:
+                    lo = _number_or_error(lo_raw, f"{at}的下限", errors)
+                    hi = _number_or_error(hi_raw, f"{at}的上限", errors)
+                    if lo is not None and hi is not None and lo > hi:
+                        errors.append(f"{at}：下限 {lo_raw} 大于上限 {hi_raw}。")
+                    value = [lo, hi]
+            elif not t["value"]:
+                errors.append(f"{at}：目标值不能为空。")
+                value = None
+            else:
+                value = _number_or_error(t["value"], f"{at}的目标值", errors)
+            by = _date_or_error(t["by"], f"{at}的到期日", errors)
+            targets.append({**t, "value": value, "unit": unit, "by": by})
+        tasks.append({**task, "deadlines": deadlines, "targets": targets})
+    if not tasks:
+        errors.append("没有勾选任何任务：至少导入一项。")
+    return {**edited, "tasks": tasks}, errors
+
+
+def _mappings_from_post(post, draft: dict) -> dict[str, str]:
+    return {name: post.get(f"map-{n}", UNCHOSEN) for n, name in enumerate(draft.get("unknown_units", {}))}
 
 
 @login_required
@@ -139,59 +260,127 @@ def plan_review_view(request):
     if not draft:
         messages.info(request, "请先粘贴或上传一份文件。")
         return redirect("tasks:extract")
-    error = None
-    if request.method == "POST":
-        if request.POST.get("action") == "discard":
-            request.session.pop(SESSION_KEY, None)
-            messages.info(request, "已放弃本次读取，未写入任何内容。")
-            return redirect("tasks:extract")
-        try:
-            edited, mappings = _draft_from_post(request.POST, draft)
-            document = plan_import_confirm(draft=edited, mappings=mappings, actor=request.user, request=request)
-        except ApplicationError as e:
-            error = e.message
-            # Keep what the person typed: show the edited values again, not the original extraction.
+    errors: list[str] = []
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "discard":
+        request.session.pop(SESSION_KEY, None)
+        messages.info(request, "已放弃本次读取，未写入任何内容。")
+        return redirect("tasks:extract")
+    if action in ("mode-update", "mode-new") and draft.get("existing"):
+        draft["mode"] = "update" if action == "mode-update" else "new"
+        request.session[SESSION_KEY] = draft
+        return redirect("tasks:plan-review")
+    mappings = {}
+    if action == "confirm":
+        edited = _draft_from_post(request.POST, draft)
+        mappings = _mappings_from_post(request.POST, draft)
+        checked, errors = _validate(edited, mappings)
+        if not errors:
             try:
-                draft = {**draft, **{k: v for k, v in _safe_edit(request.POST, draft).items() if v is not None}}
-            except ApplicationError:
-                pass
-        else:
-            request.session.pop(SESSION_KEY, None)
-            messages.success(request, f"已导入 {document}：任务 {document.tasks.count()} 项。")
-            return redirect(reverse("tasks:list") + f"?document={document.pk}")
+                done = _confirm(request, draft, checked, mappings)
+            except ApplicationError as e:
+                errors = [e.message]
+            else:
+                request.session.pop(SESSION_KEY, None)
+                return done
+        # keep what the person typed: show the edited values again, not the original extraction
+        draft = {
+            **draft,
+            **{k: v for k, v in edited.items() if k not in ("existing", "mode", "unknown_units")},
+        }
+    context = _review_context(draft, mappings, errors)
+    return render(request, "tasks/plan_review.html", context, status=400 if errors else 200)
+
+
+def _confirm(request, draft: dict, checked: dict, mappings: dict[str, str]):
+    existing = draft.get("existing")
+    if existing and draft.get("mode") == "update":
+        document = Document.objects.filter(pk=existing["id"]).first()
+        if document is None:
+            raise ApplicationError("要更新的文件已不在台账中，请重新上传。", field="doc_number")
+        remove_ids = [int(x) for x in request.POST.getlist("remove") if x.isdigit()]
+        counts = plan_update_confirm(
+            draft=checked,
+            mappings=mappings,
+            document=document,
+            versions=existing.get("versions") or {},
+            remove_ids=remove_ids,
+            actor=request.user,
+            request=request,
+        )
+        messages.success(
+            request,
+            f"已更新 {document}：新增 {counts['added']} 项、修改 {counts['changed']} 项、不变 {counts['unchanged']} 项、"
+            f"删除 {counts['removed']} 项。",
+        )
+        return redirect(reverse("tasks:list") + f"?document={document.pk}")
+    document = plan_import_confirm(draft=checked, mappings=mappings, actor=request.user, request=request)
+    messages.success(request, f"已导入 {document}：任务 {document.tasks.count()} 项。")
+    return redirect(reverse("tasks:list") + f"?document={document.pk}")
+
+
+def _value_cells(target: dict) -> tuple[str, str]:
+    value = target.get("value")
+    if isinstance(value, list):
+        return ("" if value[0] is None else str(value[0])), ("" if value[1] is None else str(value[1]))
+    return ("" if value is None else str(value)), ""
+
+
+def _review_context(draft: dict, mappings: dict[str, str], errors: list[str]) -> dict:
+    table = unit_lookup_table()
     units = list(Unit.objects.filter(deleted_at__isnull=True).exclude(kind=UnitKind.COUNTY).order_by("name"))
     unknown = draft.get("unknown_units", {})
+    diff = None
+    if draft.get("existing") and draft.get("mode") == "update":
+        document = Document.objects.filter(pk=draft["existing"]["id"]).first()
+        if document is not None:
+            diff = plan_diff(
+                draft={**draft, "tasks": [t for t in draft.get("tasks", []) if t.get("include", True)]},
+                document=document,
+                table=table,
+            )
+    actions = {}
+    if diff:
+        actions.update({a["path"]: "新增" for a in diff["added"]})
+        actions.update({c["path"]: "修改" for c in diff["changed"]})
+        actions.update({c["path"]: "不变" for c in diff["unchanged"]})
     rows = []
     for i, t in enumerate(draft.get("tasks", [])):
         names = set(t.get("lead_units", []) + t.get("responsible_units", []))
+        deadlines = list(t.get("deadlines", [])) + [{"date": "", "text": ""}]
+        targets = [{**g, "v1": _value_cells(g)[0], "v2": _value_cells(g)[1]} for g in t.get("targets", [])]
+        targets.append({"indicator": "", "op": "", "v1": "", "v2": "", "unit": "", "by": ""})
+        key = ".".join(t.get("path", []))
         rows.append(
             {
                 "i": i,
                 "task": t,
-                "path": ".".join(t.get("path", [])),
+                "path": key,
                 "lead": "、".join(t.get("lead_units", [])),
                 "responsible": "、".join(t.get("responsible_units", [])),
-                "deadlines": _deadlines_text(t),
-                "targets": _targets_text(t),
+                "deadlines": deadlines,
+                "targets": targets,
                 "unknown": sorted(n for n in names if n in unknown),
                 "include": t.get("include", True),
+                "action": actions.get(key, ""),
             }
         )
-    mapping_rows = [
-        {"n": n, "name": name, "suggestions": [u for u in units if u.name in hints], "selected": request.POST.get(f"map-{n}", "")}
-        for n, (name, hints) in enumerate(unknown.items())
-    ]
-    context = {"draft": draft, "rows": rows, "mapping_rows": mapping_rows, "units": units, "error": error, "ops": OPS}
-    return render(request, "tasks/plan_review.html", context, status=400 if error else 200)
-
-
-def _safe_edit(post, draft):
-    edited, _ = _draft_from_post(post, draft)
-    included = {i for i in range(len(draft.get("tasks", []))) if post.get(f"t{i}-include")}
-    tasks, it = [], iter(edited["tasks"])
-    for i, original in enumerate(draft.get("tasks", [])):
-        tasks.append({**next(it), "include": True} if i in included else {**original, "include": False})
-    return {**edited, "tasks": tasks}
+    mapping_rows = []
+    for n, name in enumerate(unknown):
+        candidates = unit_match_candidates(name=name, table=table)
+        strong = next((c for c in candidates if c["strong"]), None)
+        selected = mappings.get(name) or (str(strong["unit"].pk) if strong else UNCHOSEN)
+        mapping_rows.append({"n": n, "name": name, "candidates": candidates, "selected": selected})
+    return {
+        "draft": draft,
+        "rows": rows,
+        "mapping_rows": mapping_rows,
+        "units": units,
+        "errors": errors,
+        "ops": OPS,
+        "diff": diff,
+        "unchosen": UNCHOSEN,
+    }
 
 
 urlpatterns = [

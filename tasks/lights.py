@@ -73,7 +73,8 @@ def _describe(kind: str, obj) -> tuple[str, str]:
     context = (obj.context or "").strip()
     if context and len(context) > 30:
         context = context[:30] + "…"
-    return f"的节点“{context or text}”", "任务未完成"
+    moved = obj.extension_note  # the approved date is the one that counts, and the reason says so
+    return f"的节点“{context or text}”" + (f"（{moved}）" if moved else ""), "任务未完成"
 
 
 def task_light(task: Task, *, today: dt.date) -> LightInfo:

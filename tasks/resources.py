@@ -1,16 +1,14 @@
-"""The Excel column mapping of the ledger (标准台账格式), one place for export, import and the admin.
+"""The Excel column mapping of the ledger (标准台账格式), one place for the export and the import.
 
-`LEDGER_COLUMNS` is the layout offices use; `task_cells` turns a task into the text of those cells. The
-django-import-export `TaskResource` exposes the same mapping (admin exports, scripts). The bulk import and the
-styled export in tasks/excel.py do not run rows through Resource.import_data: with validation it manages a few
-hundred rows per second, far from the 5,000 rows/s the offices' 10,000-task ledgers need, so that path reads with
-python-calamine and writes with bulk queries, using these same column definitions and cell functions.
+`LEDGER_COLUMNS` is the layout offices use; `task_cells` turns a task into the text of those cells
+(tasks/sheets.py writes them, tasks/excel.py reads them back). The ledger does not go through
+django-import-export: with validation it manages a few hundred rows per second, far from the 5,000 rows/s the
+offices' 10,000-task ledgers need. django-import-export does the administrator's units, aliases and accounts
+(departments/resources.py).
 """
 
 import hashlib
 from dataclasses import dataclass, field
-
-from import_export import fields, resources
 
 from .models import Progress, Task, path_numbering
 
@@ -179,65 +177,3 @@ def parse_ref(value: str) -> tuple[int, int, str] | None:
         return int(parts[0][1:]), int(parts[1][1:]), parts[2]
     except ValueError:
         return None
-
-
-class TaskResource(resources.ModelResource):
-    """The ledger columns for django-import-export (admin and scripted exports); same cells as the Excel export."""
-
-    seq = fields.Field(column_name="序号")
-    source = fields.Field(column_name=COLUMN_BY_KEY["source"].header)
-    title_cell = fields.Field(column_name="重点任务")
-    text_cell = fields.Field(column_name="目标任务/指标")
-    lead = fields.Field(column_name="牵头单位")
-    responsible = fields.Field(column_name="责任单位")
-    deadline_cell = fields.Field(column_name="完成时限")
-    status_cell = fields.Field(column_name="完成状态")
-    note_cell = fields.Field(column_name="备注")
-    ref = fields.Field(column_name=COLUMN_BY_KEY["ref"].header)
-
-    class Meta:
-        model = Task
-        fields = export_order = (
-            "seq", "source", "title_cell", "text_cell", "lead", "responsible", "deadline_cell", "status_cell", "note_cell", "ref"
-        )
-
-    def __init__(self, *args, county_count: int = 0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.county_count = county_count
-        self._cache: dict[int, dict] = {}
-
-    def _cells(self, task):
-        if task.pk not in self._cache:
-            state = TaskState.from_task(task)
-            self._cache[task.pk] = (state, task_cells(state, county_count=self.county_count))
-        return self._cache[task.pk]
-
-    def dehydrate_seq(self, task):
-        return self._cells(task)[1]["seq"]
-
-    def dehydrate_source(self, task):
-        return self._cells(task)[1]["source"]
-
-    def dehydrate_title_cell(self, task):
-        return self._cells(task)[1]["title"]
-
-    def dehydrate_text_cell(self, task):
-        return self._cells(task)[1]["text"]
-
-    def dehydrate_lead(self, task):
-        return self._cells(task)[1]["lead"]
-
-    def dehydrate_responsible(self, task):
-        return self._cells(task)[1]["responsible"]
-
-    def dehydrate_deadline_cell(self, task):
-        return self._cells(task)[1]["deadline"]
-
-    def dehydrate_status_cell(self, task):
-        return self._cells(task)[1]["status"]
-
-    def dehydrate_note_cell(self, task):
-        return self._cells(task)[1]["note"]
-
-    def dehydrate_ref(self, task):
-        return ref_text(*self._cells(task))

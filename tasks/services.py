@@ -256,7 +256,11 @@ def _write_schedule(task: Task, data: TaskData):
             old = previous.get((m.date, m.text[:200]))
             context = m.context or (old.context if old else "")
             done = m.done or (old.done if old else False)
-            rows.append(Milestone(task=task, date=m.date, text=m.text[:200], context=context, done=done))
+            # An approved 延期申请's original date stays with the node while its date is unchanged.
+            original = old.original_date if old else None
+            rows.append(
+                Milestone(task=task, date=m.date, text=m.text[:200], context=context, done=done, original_date=original)
+            )
         task.milestones.all().delete()
         Milestone.objects.bulk_create(rows)
     if data.targets is not None:

@@ -1,5 +1,5 @@
 """REST API of the reports app, one module per capability so each can grow on its own."""
 
-from . import reminders, reporting, rollups
+from . import reminders, reporting, rollups, supervision
 
-urlpatterns = reporting.urlpatterns + reminders.urlpatterns + rollups.urlpatterns
+urlpatterns = reporting.urlpatterns + reminders.urlpatterns + rollups.urlpatterns + supervision.urlpatterns

@@ -119,7 +119,8 @@ def _parse_date(value: str, label: str, errors: list[str]) -> dt.date | None:
 def reminder_log_filter(params) -> tuple:
     """Deliveries (one row per recipient and channel) filtered by unit, kind, channel, status and date."""
     errors: list[str] = []
-    qs = Delivery.objects.select_related("reminder__unit", "reminder__period", "reminder__created_by").order_by(
+    qs = Delivery.objects.filter(reminder__isnull=False)  # digests are per person, not a unit's reminder
+    qs = qs.select_related("reminder__unit", "reminder__period", "reminder__created_by").order_by(
         "-reminder__created_at", "-reminder_id", "channel", "id"
     )
     unit = (params.get("unit") or "").strip()

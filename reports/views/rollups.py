@@ -19,10 +19,19 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from departments.permissions import has, require
-from departments.services import ApplicationError
+from departments.services import ApplicationError, export_audit
+from reform_ledger.spreadsheets import (
+    DATE,
+    INTEGER,
+    PERCENT,
+    TEXT,
+    Sheet,
+    render_xlsx,
+    xlsx_response,
+)
+from reform_ledger.spreadsheets import Column as SheetColumn
 from reports import rollups
 from reports.models import Period
-from reports.xlsx import xlsx_response
 
 # --- a table both pages and Excel are written from -----------------------------------------------------------
 
@@ -42,6 +51,11 @@ class Column:
     width: int = 10
     numeric: bool = True
     sortable: bool = True
+    kind: str = ""  # in the Excel download: percent (values are fractions), date; else number or text
+
+    @property
+    def sheet_kind(self) -> str:
+        return self.kind or (INTEGER if self.numeric else TEXT)
 
 
 @dataclass
@@ -93,17 +107,21 @@ class Table:
     def total_cells(self) -> list[tuple[Cell, bool]]:
         return list(zip(self.total or [], [c.numeric for c in self.columns], strict=False))
 
-    def excel_sheet(self, *, name: str, title: str) -> dict:
+    def excel_sheet(self, *, name: str, title: str) -> Sheet:
         rows = [[c.value for c in r] for r in self.rows]
         if self.total:
             rows.append([c.value for c in self.total])
-        return {
-            "name": name,
-            "title": title,
-            "headers": [c.label for c in self.columns],
-            "rows": rows,
-            "widths": [c.width for c in self.columns],
-        }
+        columns = [SheetColumn(c.label, c.width, kind=c.sheet_kind) for c in self.columns]
+        return Sheet(name=name, title=title, columns=columns, rows=rows)
+
+
+def excel_download(request, *, filename: str, sheets: list[Sheet], export: str, title: str, filters: dict):
+    """The page's tables as one .xlsx, audited like every export."""
+    data = render_xlsx(sheets)
+    export_audit(
+        request=request, export=export, title=title, filters=filters, rows=sum(s.row_count for s in sheets)
+    )
+    return xlsx_response(data, filename=filename)
 
 
 def _pct(v: float | None) -> str:
@@ -112,6 +130,11 @@ def _pct(v: float | None) -> str:
 
 def _pct_value(v: float | None):
     return None if v is None else round(v * 100, 1)
+
+
+def _rate(v: float | None) -> Cell:
+    """A rate: a fraction for Excel (shown as 0.0%), the same percentage as text on the page."""
+    return Cell(value=v, display=_pct(v))
 
 
 def _n(value: int, url: str | None = None, css: str = "") -> Cell:
@@ -260,7 +283,7 @@ def unit_table(rollup: rollups.Rollup, *, user, county: bool) -> Table:
         Column("reports_on_time", "按时报送"),
         Column("reports_late", "逾期报送"),
         Column("reports_missing", "未报"),
-        Column("on_time_rate", "按时率", width=9),
+        Column("on_time_rate", "按时率", width=9, kind=PERCENT),
         Column("targets_met", "指标达标"),
         Column("targets_total", "到期指标"),
     ]
@@ -281,7 +304,7 @@ def unit_table(rollup: rollups.Rollup, *, user, county: bool) -> Table:
             _n(r.reports_on_time, rep),
             _n(r.reports_late, rep, "warm" if r.reports_late else ""),
             _n(r.reports_missing, rep, "hot" if r.reports_missing else ""),
-            Cell(value=_pct_value(r.on_time_rate), display=_pct(r.on_time_rate)),
+            _rate(r.on_time_rate),
             _n(r.targets_met, tasks_url(**u)),
             _n(r.targets_total, tasks_url(**u)),
         ]
@@ -297,7 +320,7 @@ def unit_table(rollup: rollups.Rollup, *, user, county: bool) -> Table:
         _n(t.reports_on_time),
         _n(t.reports_late),
         _n(t.reports_missing),
-        Cell(value=_pct_value(t.on_time_rate), display=_pct(t.on_time_rate)),
+        _rate(t.on_time_rate),
         _n(t.targets_met),
         _n(t.targets_total),
     ]
@@ -319,10 +342,13 @@ def _unit_rollup_page(request, *, county: bool):
     key, desc = _sort(request, table, "overdue", default_desc=True)
     _apply_sort(table, key, desc)
     if _wants_xlsx(request):
-        name = f"{title}-{period.year}Q{period.quarter}.xlsx"
-        return xlsx_response(
-            filename=name,
+        return excel_download(
+            request,
+            filename=f"{title}-{period.year}Q{period.quarter}.xlsx",
             sheets=[table.excel_sheet(name=title, title=f"{title}（{period.label}，截至 {today:%Y-%m-%d}）")],
+            export="rollup_counties" if county else "rollup_departments",
+            title=title,
+            filters={"period": period.pk, "sort": request.GET.get("sort", "")},
         )
     ctx.update(table=table, headers=_header_links(request, table, key, desc), today=today, rollup=rollup)
     return render(request, "reports/rollup_units.html", ctx)
@@ -350,7 +376,7 @@ def plan_table(plans: list[rollups.PlanRow]) -> Table:
             Column("normal", "序时推进·正常", width=12, sortable=False),
             Column("due_soon", "序时推进·临期", width=12, sortable=False),
             Column("overdue", "超期", sortable=False),
-            Column("completion_rate", "完成率", width=9, sortable=False),
+            Column("completion_rate", "完成率", width=9, sortable=False, kind=PERCENT),
             Column("targets_met", "指标达标", sortable=False),
             Column("targets_total", "到期指标", sortable=False),
         ]
@@ -366,7 +392,7 @@ def plan_table(plans: list[rollups.PlanRow]) -> Table:
                 _n(plan.on_track - plan.due_soon, tasks_url(**doc, light="normal")),
                 _n(plan.due_soon, tasks_url(**doc, light="due_soon")),
                 _n(plan.overdue, tasks_url(**doc, light="overdue"), "hot" if plan.overdue else ""),
-                Cell(value=_pct_value(plan.completion_rate), display=_pct(plan.completion_rate)),
+                _rate(plan.completion_rate),
                 _n(plan.targets_met, tasks_url(**doc)),
                 _n(plan.targets_total, tasks_url(**doc)),
             ]
@@ -384,7 +410,7 @@ def plan_table(plans: list[rollups.PlanRow]) -> Table:
                     _n(a.on_track - a.due_soon),
                     _n(a.due_soon),
                     _n(a.overdue, css="hot" if a.overdue else ""),
-                    Cell(value=_pct_value(a.completion_rate), display=_pct(a.completion_rate)),
+                    _rate(a.completion_rate),
                     _n(a.targets_met),
                     _n(a.targets_total),
                 ]
@@ -403,13 +429,17 @@ def rollup_plans(request):
         return render(request, "reports/rollup_plans.html", ctx, status=400)
     table = plan_table(rollups.rollup_by_plan(period=period, today=today, user=request.user))
     if _wants_xlsx(request):
-        return xlsx_response(
+        return excel_download(
+            request,
             filename=f"按文件和领域汇总-{period.year}Q{period.quarter}.xlsx",
             sheets=[
                 table.excel_sheet(
                     name="按文件和领域", title=f"按文件和领域汇总（{period.label}，截至 {today:%Y-%m-%d}）"
                 )
             ],
+            export="rollup_plans",
+            title="按文件和领域汇总",
+            filters={"period": period.pk},
         )
     ctx.update(table=table, headers=_header_links(request, table, "", False), today=today)
     return render(request, "reports/rollup_plans.html", ctx)
@@ -426,7 +456,7 @@ def trend_table(rows: list[rollups.TrendRow], *, user) -> Table:
             Column("reports_on_time", "按时报送", sortable=False),
             Column("reports_late", "逾期报送", sortable=False),
             Column("reports_missing", "未报", sortable=False),
-            Column("on_time_rate", "按时率", width=9, sortable=False),
+            Column("on_time_rate", "按时率", width=9, sortable=False, kind=PERCENT),
             Column("tasks_reported_completed", "报告已完成的任务", width=14, sortable=False),
             Column("tasks_due", "最终时限已到的任务", width=16, sortable=False),
             Column("targets_met", "指标达标", sortable=False),
@@ -443,7 +473,7 @@ def trend_table(rows: list[rollups.TrendRow], *, user) -> Table:
                 _n(r.reports_on_time, rep),
                 _n(r.reports_late, rep),
                 _n(r.reports_missing, rep),
-                Cell(value=_pct_value(r.on_time_rate), display=_pct(r.on_time_rate)),
+                _rate(r.on_time_rate),
                 _n(r.tasks_reported_completed),
                 _n(r.tasks_due),
                 _n(r.targets_met),
@@ -464,9 +494,13 @@ def rollup_trend(request):
     rows = rollups.rollup_trend(period=period, today=today, user=request.user)
     table = trend_table(rows, user=request.user)
     if _wants_xlsx(request):
-        return xlsx_response(
+        return excel_download(
+            request,
             filename=f"季度趋势-截至{period.year}Q{period.quarter}.xlsx",
             sheets=[table.excel_sheet(name="季度趋势", title=f"季度趋势（截至{period.label}）")],
+            export="rollup_trend",
+            title="季度趋势",
+            filters={"period": period.pk},
         )
     chart = {
         "labels": [r.label for r in rows],
@@ -493,7 +527,7 @@ def _task_rows(items: list[rollups.TaskItem], *, overdue: bool) -> Table:
             Column("path", "编号", width=12, numeric=False, sortable=False),
             Column("title", "任务", width=40, numeric=False, sortable=False),
             Column("lead", "牵头单位", width=24, numeric=False, sortable=False),
-            Column("due", "节点日期", width=12, numeric=False, sortable=False),
+            Column("due", "节点日期", width=12, numeric=False, sortable=False, kind=DATE),
             Column("days", "超期天数" if overdue else "剩余天数", sortable=False),
             Column("reason", "亮灯原因", width=60, numeric=False, sortable=False),
         ]
@@ -509,7 +543,7 @@ def _task_rows(items: list[rollups.TaskItem], *, overdue: bool) -> Table:
                 Cell(value=t.path_key, display=t.path_key, url=detail),
                 Cell(value=t.title, display=t.title, url=detail),
                 Cell(value=lead, display=lead, url=lead_url),
-                Cell(value=due, display=due),
+                Cell(value=t.open_due, display=due),
                 _n(t.days, css="hot" if overdue else "warm"),
                 Cell(value=t.light_reason, display=t.light_reason),
             ]
@@ -526,7 +560,7 @@ def _ranking_table(units: list[rollups.RankItem], *, user, period: Period) -> Ta
             Column("tasks", "任务数", sortable=False),
             Column("reports_due", "应报", sortable=False),
             Column("reports_on_time", "按时报送", sortable=False),
-            Column("on_time_rate", "按时率", sortable=False),
+            Column("on_time_rate", "按时率", sortable=False, kind=PERCENT),
         ]
     )
     for i, u in enumerate(units, start=1):
@@ -540,7 +574,7 @@ def _ranking_table(units: list[rollups.RankItem], *, user, period: Period) -> Ta
                 _n(u.tasks, tasks_url(unit=u.unit_id)),
                 _n(u.reports_due, rep),
                 _n(u.reports_on_time, rep),
-                Cell(value=_pct_value(u.on_time_rate), display=_pct(u.on_time_rate)),
+                _rate(u.on_time_rate),
             ]
         )
     return table
@@ -552,7 +586,7 @@ def _targets_table(items: list[rollups.TargetItem]) -> Table:
             Column("task", "任务", width=36, numeric=False, sortable=False),
             Column("target", "指标", width=36, numeric=False, sortable=False),
             Column("latest", "最新值", width=12, numeric=False, sortable=False),
-            Column("due", "到期日", width=12, numeric=False, sortable=False),
+            Column("due", "到期日", width=12, numeric=False, sortable=False, kind=DATE),
             Column("days", "距到期（天）", sortable=False),
         ]
     )
@@ -564,7 +598,7 @@ def _targets_table(items: list[rollups.TargetItem]) -> Table:
                 Cell(value=task, display=task, url=_url_or_none("tasks:detail", t.task_id)),
                 Cell(value=t.label, display=t.label),
                 Cell(value=latest, display=latest),
-                Cell(value=t.due.strftime("%Y-%m-%d"), display=t.due.strftime("%Y-%m-%d")),
+                Cell(value=t.due, display=t.due.strftime("%Y-%m-%d")),
                 _n(t.days_left, css="hot" if t.days_left < 0 else "warm"),
             ]
         )
@@ -590,7 +624,7 @@ def dashboard(request):
     rates = Table(
         columns=[
             Column("what", "报送情况", width=24, numeric=False),
-            Column("rate", "按时率"),
+            Column("rate", "按时率", kind=PERCENT),
             Column("on_time", "按时报送"),
             Column("due", "应报"),
         ]
@@ -598,20 +632,24 @@ def dashboard(request):
     rates.rows = [
         [
             Cell(value=f"本期（{d.period.label}）", display=f"本期（{d.period.label}）"),
-            Cell(value=_pct_value(d.on_time_rate), display=_pct(d.on_time_rate)),
+            _rate(d.on_time_rate),
             _n(d.reports_on_time),
             _n(d.reports_due),
         ],
         [
             Cell(value=f"上期（{prev_label}）", display=f"上期（{prev_label}）"),
-            Cell(value=_pct_value(d.on_time_rate_previous), display=_pct(d.on_time_rate_previous)),
+            _rate(d.on_time_rate_previous),
             _n(d.reports_on_time_previous),
             _n(d.reports_due),
         ],
     ]
     if _wants_xlsx(request):
         stamp = f"{period.label}，截至 {today:%Y-%m-%d}"
-        return xlsx_response(
+        return excel_download(
+            request,
+            export="dashboard",
+            title="超期看板",
+            filters={"period": period.pk},
             filename=f"超期看板-{today:%Y%m%d}.xlsx",
             sheets=[
                 overdue.excel_sheet(

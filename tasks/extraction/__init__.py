@@ -5,9 +5,9 @@ CONTRACT.md (``extract_ledger --json``); ``read_plan_file`` turns an uploaded .t
 into text. Both raise ``ExtractionError`` (Chinese message) and nothing else.
 """
 
-from .engine import extract_plan
+from .engine import extract_plan, read_header
 from .errors import ExtractionError
 from .reader import read_plan_file
 from .units import UnitResolver
 
-__all__ = ["ExtractionError", "UnitResolver", "extract_plan", "read_plan_file"]
+__all__ = ["ExtractionError", "UnitResolver", "extract_plan", "read_header", "read_plan_file"]

@@ -56,6 +56,8 @@ class Attribution:
     county_units: list[str] = field(default_factory=list)
     deadline_texts: list[str] = field(default_factory=list)
     rule: str = ""
+    inline: bool = False  # written as prose inside the text (由X牵头，Y配合), not closing it
+    end: int | None = None  # where it ends when text follows it (sub-items folded into the task)
 
     @property
     def counties_involved(self) -> bool:
@@ -370,6 +372,9 @@ def find_attribution(text: str, resolver: UnitResolver | None) -> Attribution | 
         if not bracketed and not has_label and not verb_tail:
             continue
         att = parse_attribution(content, resolver, strict=not (has_label or verb_tail or _has_verb(content)))
+        named = (att.lead + att.responsible) if att else []
+        if att and not bracketed and not has_label and named and not _unitish(named[0], resolver, strict=True):
+            continue  # 由政府牵头，医疗机构负责: running text about kinds of bodies, not who answers for the task
         if att:
             att.start = start
             att.text = stripped[start:] if bracketed else content
@@ -381,3 +386,35 @@ def find_attribution(text: str, resolver: UnitResolver | None) -> Attribution | 
 
 def _has_verb(content: str) -> bool:
     return any(_VERB_RE.search(c) for c in split_top(content, ",;"))
+
+
+# 由市医改领导小组牵头，市卫生计生委负责 / 由X牵头，Y、Z配合: who answers for a measure, written as prose inside
+# the text (interpretation documents, notices). A clause starts with 由 and ends with its verb; the clauses after it
+# that are names followed by a verb belong to it.
+_PROSE_START_RE = re.compile(r"由(?P<names>[^,;。:()“”《》]{2,80}?)(?P<verb>牵头负责|共同牵头|牵头|具体负责|共同负责|分别负责|按职责分工负责|负责)(?=[,;。)]|$)")
+_PROSE_MORE_RE = re.compile(r"[,;]\s*(?P<names>[^,;。:“”《》]{2,80}?)(?P<verb>按职责分工负责|按职责负责|分别负责|共同负责|具体负责|负责落实|负责|参与|配合|协助|协办|参加|组织实施|具体落实|落实)(?=[,;。)]|$)")
+
+
+def find_prose_attribution(text: str, resolver: UnitResolver | None) -> Attribution | None:
+    """The first 由…牵头/负责 clause (and the unit clauses right after it) anywhere in a measure's text."""
+    for m in _PROSE_START_RE.finditer(text):
+        names = _split_names(re.sub(r"^由", "", m.group("names")), resolver)
+        if not names or not _all_units(names[:1], resolver, strict=True) or not _all_units(names, resolver):
+            continue  # 由政府牵头 / 由医院负责: a kind of body, not a named unit
+        end = m.end()
+        while True:
+            more = _PROSE_MORE_RE.match(text, end)
+            if not more:
+                break
+            more_names = _split_names(_take_counties(more.group("names"), []), resolver) if more.group("names") else []
+            if more_names and not _all_units(more_names, resolver):
+                break
+            if not more_names and not COUNTY_RE.search(more.group("names")):
+                break
+            end = more.end()
+        span = text[m.start():end]
+        att = parse_attribution(span, resolver)
+        if att is not None and (att.lead or att.responsible):
+            att.start, att.text, att.inline = m.start(), span, True
+            return att
+    return None

@@ -1,13 +1,17 @@
-"""read_plan_file: the text of an uploaded plan (.txt in any common encoding, .docx, .pdf)."""
+"""read_plan_file: the text of an uploaded plan (.txt in any common encoding, .docx, .doc/.wps through LibreOffice, .pdf)."""
 
 from __future__ import annotations
 
 import io
+import re
+import shutil
+import subprocess
+import tempfile
 import zipfile
 from os import PathLike
 from pathlib import Path
 
-from reform_ledger.uploads import UploadRejected, inspect_zip
+from reform_ledger.uploads import UploadRejected, inspect_ole, inspect_zip
 
 from .errors import ExtractionError
 
@@ -50,7 +54,7 @@ def _read(data: bytes, name: str) -> str:
     if data[:4] == b"PK\x03\x04":
         return _read_zip(data)
     if data[:8] == _OLE2:
-        raise ExtractionError("这是旧版 Office 文件（.doc / .xls），请另存为 .docx 或 .txt 后再上传；Excel 台账请用台账导入。")
+        return _read_zip(_convert_to_docx(data, name))  # the converted file is inspected like an upload
     if data[:5] == b"%PDF-":
         return _read_pdf(data)
     if data[:5] == b"{\\rtf":
@@ -76,21 +80,223 @@ def _read_zip(data: bytes) -> str:
     return _read_docx(data)
 
 
+# ------------------------------------------------------------------ old Word / WPS files
+
+# The name of the stream that holds a Word (or WPS Writer) document inside an OLE2 file, as UTF-16.
+_WORD_STREAM = "WordDocument".encode("utf-16-le")
+_CONVERT_TIMEOUT = 90
+
+
+def _soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def _convert_to_docx(data: bytes, name: str) -> bytes:
+    """.doc and .wps (OLE2) as .docx, through LibreOffice headless; a clear message when that cannot be done."""
+    if _WORD_STREAM not in data:
+        if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
+            raise ExtractionError("这是旧版 Excel 文件（.xls / .et），请使用台账导入功能，而不是方案提取。")
+        raise ExtractionError("无法识别的旧版 Office 文件：只支持 Word（.doc）和 WPS 文字（.wps），请另存为 .docx 后再上传。")
+    kind = "WPS 文字（.wps）" if name.endswith(".wps") else "旧版 Word（.doc）"
+    soffice = _soffice()
+    if soffice is None:
+        raise ExtractionError(
+            f"这是{kind}文件，服务器未安装 LibreOffice，无法转换：请在 Word 或 WPS 中另存为 .docx 后再上传，"
+            "或请管理员安装 LibreOffice Writer（Debian 软件包 libreoffice-writer-nogui）。"
+        )
+    try:  # encrypted or truncated files are refused before LibreOffice is asked
+        inspect_ole(data, name="方案文件")
+    except UploadRejected as exc:
+        raise ExtractionError(exc.message) from None
+    suffix = ".wps" if name.endswith(".wps") else ".doc"
+    with tempfile.TemporaryDirectory(prefix="plan-convert-") as tmp:
+        src = Path(tmp) / f"plan{suffix}"
+        src.write_bytes(data)
+        # a profile of its own: two conversions at once, or a desktop LibreOffice, must not share (and lock) one
+        profile = (Path(tmp) / "profile").as_uri()
+        try:
+            done = subprocess.run(
+                [soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--convert-to", "docx",
+                 "--outdir", tmp, str(src)],
+                capture_output=True, timeout=_CONVERT_TIMEOUT, check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise ExtractionError(f"{kind}文件转换超时（{_CONVERT_TIMEOUT} 秒），请另存为 .docx 后再上传。") from None
+        out = Path(tmp) / "plan.docx"
+        if done.returncode != 0 or not out.exists():
+            raise ExtractionError(f"{kind}文件无法转换（可能已损坏或加密），请在 Word 或 WPS 中另存为 .docx 后再上传。")
+        return out.read_bytes()
+
+
+# ------------------------------------------------------------------ .docx
+
+
 def _read_docx(data: bytes) -> str:
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
     document = docx.Document(io.BytesIO(data))
+    numbering = _ListNumbering(document)
     lines: list[str] = []
     for child in document.element.body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
-            lines.append(Paragraph(child, document).text)
+            paragraph = Paragraph(child, document)
+            text = paragraph.text
+            label = numbering.label(paragraph) if text.strip() else ""
+            lines.append(label + text if label else text)
         elif tag == "tbl":
             lines.extend(_table_lines(Table(child, document)))
             lines.append("")
     return "\n".join(lines)
+
+
+_CN_DIGITS = "零一二三四五六七八九"
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+_TIANGAN = "甲乙丙丁戊己庚辛壬癸"
+
+
+def _chinese_number(n: int) -> str:
+    if n <= 0:
+        return str(n)
+    if n < 10:
+        return _CN_DIGITS[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
+    return str(n)
+
+
+def _roman(n: int) -> str:
+    out = ""
+    for value, letters in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"),
+                           (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+        while n >= value:
+            out, n = out + letters, n - value
+    return out
+
+
+def _format_number(n: int, fmt: str) -> str:
+    if fmt in ("chineseCounting", "chineseCountingThousand", "japaneseCounting", "chineseLegalSimplified",
+               "ideographLegalTraditional", "taiwaneseCounting", "taiwaneseCountingThousand"):
+        return _chinese_number(n)
+    if fmt in ("decimalEnclosedCircle", "decimalEnclosedCircleChinese") and 1 <= n <= 20:
+        return _CIRCLED[n - 1]
+    if fmt == "ideographTraditional" and 1 <= n <= 10:
+        return _TIANGAN[n - 1]
+    if fmt in ("lowerLetter", "upperLetter") and n >= 1:
+        letter = chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1)
+        return letter.upper() if fmt == "upperLetter" else letter
+    if fmt in ("lowerRoman", "upperRoman") and n >= 1:
+        return _roman(n).lower() if fmt == "lowerRoman" else _roman(n)
+    if fmt == "decimalZero":
+        return f"{n:02d}"
+    if fmt == "decimalEnclosedParen":
+        return f"({n})"
+    if fmt in ("none", "bullet"):
+        return ""
+    return str(n)
+
+
+class _ListNumbering:
+    """Word's automatic numbering (numbering.xml: 一、 (一) 1. (1)), as the reader sees it on the page.
+
+    python-docx gives a paragraph's list (numId) and level (ilvl), directly or through its style; the level's
+    number format and text (``%1、``, ``（%1）``) come from the abstract numbering behind the list. Counters run
+    per abstract numbering, a level restarts when a level above it moves on, and a list that overrides its start
+    restarts there."""
+
+    def __init__(self, document):
+        from docx.oxml.ns import qn
+
+        self._qn = qn
+        self.levels: dict[str, dict[int, dict]] = {}
+        self.nums: dict[str, tuple[str, dict[int, int]]] = {}
+        self.counters: dict[str, dict[int, int]] = {}
+        self.started: set[str] = set()
+        try:
+            root = document.part.numbering_part.element
+        except (KeyError, NotImplementedError, AttributeError):
+            return
+        for abstract in root.findall(qn("w:abstractNum")):
+            levels = {}
+            for lvl in abstract.findall(qn("w:lvl")):
+                levels[int(lvl.get(qn("w:ilvl"), "0"))] = {
+                    "start": int(self._val(lvl, "w:start") or 1),
+                    "fmt": self._val(lvl, "w:numFmt") or "decimal",
+                    "text": self._val(lvl, "w:lvlText") or "",
+                }
+            self.levels[abstract.get(qn("w:abstractNumId"))] = levels
+        for num in root.findall(qn("w:num")):
+            abstract_id = self._val(num, "w:abstractNumId")
+            overrides = {}
+            for override in num.findall(qn("w:lvlOverride")):
+                start = self._val(override, "w:startOverride")
+                if start is not None:
+                    overrides[int(override.get(qn("w:ilvl"), "0"))] = int(start)
+            self.nums[num.get(qn("w:numId"))] = (abstract_id, overrides)
+
+    def _val(self, element, tag: str) -> str | None:
+        child = element.find(self._qn(tag))
+        return None if child is None else child.get(self._qn("w:val"))
+
+    def _num_pr(self, paragraph) -> tuple[str, int] | None:
+        qn = self._qn
+        candidates = [paragraph._p.pPr]
+        style = paragraph.style
+        while style is not None:
+            candidates.append(style.element.pPr)
+            style = style.base_style
+        num_id = ilvl = None
+        for ppr in candidates:
+            num_pr = None if ppr is None else ppr.find(qn("w:numPr"))
+            if num_pr is None:
+                continue
+            if num_id is None and num_pr.find(qn("w:numId")) is not None:
+                num_id = num_pr.find(qn("w:numId")).get(qn("w:val"))
+            if ilvl is None and num_pr.find(qn("w:ilvl")) is not None:
+                ilvl = int(num_pr.find(qn("w:ilvl")).get(qn("w:val")))
+            if num_id is not None and ilvl is not None:
+                break
+        if num_id is None or num_id == "0" or num_id not in self.nums:
+            return None
+        return num_id, ilvl or 0
+
+    def label(self, paragraph) -> str:
+        if not self.nums:
+            return ""
+        found = self._num_pr(paragraph)
+        if found is None:
+            return ""
+        num_id, ilvl = found
+        abstract_id, overrides = self.nums[num_id]
+        levels = self.levels.get(abstract_id, {})
+        if ilvl not in levels:
+            return ""
+        counters = self.counters.setdefault(abstract_id, {})
+        if num_id not in self.started:
+            self.started.add(num_id)
+            for level, start in overrides.items():
+                counters[level] = start - 1
+        counters[ilvl] = counters.get(ilvl, levels[ilvl]["start"] - 1) + 1
+        for deeper in [k for k in counters if k > ilvl]:
+            del counters[deeper]
+        text = levels[ilvl]["text"]
+        if levels[ilvl]["fmt"] == "bullet":
+            return ""
+
+        def number(m):
+            level = int(m.group(1)) - 1
+            if level not in levels:
+                return ""
+            value = counters.get(level, levels[level]["start"])
+            return _format_number(value, levels[level]["fmt"])
+
+        label = re.sub(r"%(\d)", number, text).strip()
+        if label and label[-1].isalnum():
+            label += " "  # 1 推进… : a number without its own punctuation still reads as a number
+        return label
 
 
 def _table_lines(table) -> list[str]:

@@ -19,9 +19,23 @@ DOC = "平办〔2020〕7号"
 def test_export_ledger_writes_the_standard_layout(small_ledger, tmp_path):
     TaskFactory(document=small_ledger["doc"], path=["一", "1"], title="任务甲", lead=[small_ledger["health"]])
     out = tmp_path / "ledger.xlsx"
-    call_command("export_ledger", "--out", str(out), "--document", DOC, stdout=io.StringIO())
+    stdout = io.StringIO()
+    call_command("export_ledger", "--out", str(out), "--document", DOC, stdout=stdout)
+    assert stdout.getvalue().strip() == f"exported 1 tasks to {out}"
     ws = openpyxl.load_workbook(out).active
     assert ws["A3"].value == "序号" and ws["A6"].value == "1." and ws["C6"].value == "任务甲"
+    export = AuditEntry.objects.get(action="export", object_type="ledger")
+    assert export.actor is None and export.actor_name == "系统" and export.changes["rows"] == [None, 1]
+    assert export.changes["filters"][1]["document"] == DOC
+
+
+def test_ledger_page_export_is_audited_with_its_filter_and_row_count(small_ledger, secretariat, client_as):
+    TaskFactory(document=small_ledger["doc"], path=["一", "1"], title="任务甲", lead=[small_ledger["health"]])
+    TaskFactory(document=small_ledger["doc"], path=["一", "2"], title="任务乙", lead=[small_ledger["insurance"]])
+    response = client_as(secretariat).get(reverse("reports:ledger-export"), {"lead_unit": "市卫健委"})
+    assert response.status_code == 200
+    export = AuditEntry.objects.get(action="export", object_type="ledger")
+    assert export.actor == secretariat and export.changes == {"filters": [None, {"lead_unit": "市卫健委"}], "rows": [None, 1]}
 
 
 def test_export_ledger_unknown_document_is_an_error(small_ledger, tmp_path):
@@ -140,10 +154,10 @@ def test_export_follows_the_ledger_filter_and_what_the_user_may_see(small_ledger
         ws = openpyxl.load_workbook(io.BytesIO(response.content)).active
         return [r[2] for r in ws.iter_rows(min_row=5, values_only=True) if r[12]]
 
-    assert titles(client_as(secretariat).get(reverse("tasks:export"))) == ["医保的任务", "卫健的任务"]
-    assert titles(client_as(secretariat).get(reverse("tasks:export"), {"lead_unit": "市卫健委"})) == ["卫健的任务"]
-    assert titles(client_as(reporter).get(reverse("tasks:export"))) == ["医保的任务"]  # 市医疗保障局's reporter
-    bad = client_as(secretariat).get(reverse("tasks:export"), {"status": "差不多"})
+    assert titles(client_as(secretariat).get(reverse("reports:ledger-export"))) == ["医保的任务", "卫健的任务"]
+    assert titles(client_as(secretariat).get(reverse("reports:ledger-export"), {"lead_unit": "市卫健委"})) == ["卫健的任务"]
+    assert titles(client_as(reporter).get(reverse("reports:ledger-export"))) == ["医保的任务"]  # 市医疗保障局's reporter
+    bad = client_as(secretariat).get(reverse("reports:ledger-export"), {"status": "差不多"})
     assert bad.status_code == 400 and "进展状态" in bad.content.decode()
 
 
@@ -151,6 +165,6 @@ def test_import_and_export_pages_render_for_the_secretariat(small_ledger, secret
     client = client_as(secretariat)
     page = client.get(reverse("tasks:import"))
     assert page.status_code == 200 and "上限：文件 20 MB，50000 行，100 列" in page.content.decode()
-    page = client.get(reverse("tasks:export-page"), {"lead_unit": "市卫健委"})
+    page = client.get(reverse("reports:ledger-export-page"), {"lead_unit": "市卫健委"})
     assert page.status_code == 200
     assert "?lead_unit=" in page.content.decode()  # the button exports exactly the current filter

@@ -12,9 +12,10 @@ from django.urls import reverse
 
 from departments.models import AuditEntry
 from tasks import bulk
-from tasks.excel import _escape_all, _xml_text, ledger_export, load_states
+from tasks.excel import load_states
 from tasks.ledger_import import ledger_import
 from tasks.models import Document, Milestone, Task, TaskUnit
+from tasks.sheets import ledger_export
 from tests.factories import DocumentFactory, TaskFactory
 
 from .conftest import office_workbook
@@ -125,13 +126,6 @@ def test_import_history_records_what_the_task_services_snapshot_diff_would(small
     assert recorded["@开展监测"] == ["lead_units"] and recorded["+完善价格机制"] == []
 
 
-def test_bulk_xml_escaping_matches_escaping_each_value():
-    values = ["<a & b>", "公式 =SUM(A1)", "回车\r换行\n", "控制\x01字符\x1f", "￾", "", "普通"]
-    assert _escape_all(values) == [_xml_text(v) for v in values]
-    with_nul = ["前\x00后", "<x>"]
-    assert _escape_all(with_nul) == [_xml_text(v) for v in with_nul] == ["前后", "&lt;x&gt;"]
-
-
 def test_ledger_page_export_button_downloads_exactly_the_filtered_tasks(small_ledger, secretariat, client_as):
     doc = small_ledger["doc"]
     TaskFactory(document=doc, path=["一", "1"], title="医保的任务", lead=[small_ledger["insurance"]])
@@ -144,7 +138,7 @@ def test_ledger_page_export_button_downloads_exactly_the_filtered_tasks(small_le
     link = re.search(r'<a class="button" href="([^"]+)">导出 Excel</a>', page.content.decode())
     assert link, "the ledger page offers the export of what it shows"
     href = html.unescape(link[1])
-    assert href.startswith(reverse("tasks:export") + "?") and "lead_unit=" in href
+    assert href.startswith(reverse("reports:ledger-export") + "?") and "lead_unit=" in href
     response = client.get(href)
     assert response.status_code == 200
     ws = openpyxl.load_workbook(io.BytesIO(response.content)).active

@@ -9,7 +9,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from reports.xlsx import workbook_bytes
+from departments.models import AuditEntry
+from reform_ledger.spreadsheets import Column, Sheet, render_xlsx
 
 NOW = "2024-09-10 10:00 +08:00"
 
@@ -191,11 +192,17 @@ def test_department_page_sorts_by_a_column_and_the_excel_follows(client_as, ledg
         "按时报送": 1,
         "逾期报送": 1,
         "未报": 2,
-        "按时率": 25.0,
+        "按时率": 0.25,
         "指标达标": 3,
         "到期指标": 5,
     }
     assert rows[-1][0] == "合计"
+    ws = openpyxl.load_workbook(io.BytesIO(x.content)).active
+    rate = ws.cell(row=3, column=header.index("按时率") + 1)
+    assert rate.number_format == "0.0%" and rate.data_type == "n"
+    export = AuditEntry.objects.get(action="export", object_type="rollup_departments")
+    assert export.actor == leader_user and export.changes["rows"] == [None, len(rows) - 2]
+    assert export.changes["filters"][1] == {"period": str(ledger.q3.pk), "sort": "-tasks"}
 
 
 def test_reporter_page_shows_only_its_own_unit(client_as, ledger, reporter):
@@ -249,6 +256,11 @@ def test_dashboard_excel_has_one_sheet_per_section(client_as, ledger, leader_use
     sheets = sheet_rows(x)
     assert list(sheets) == ["超期任务", "临期任务", "单位排名", "按时报送率", "风险指标"]
     assert sheets["超期任务"][2][0] == "一.(一).1" and sheets["超期任务"][2][4] == 72
+    wb = openpyxl.load_workbook(io.BytesIO(x.content))
+    due = wb["超期任务"].cell(row=3, column=4)
+    assert due.is_date and due.number_format == "yyyy-mm-dd"  # a date, not the text '2020-12-31'
+    assert wb["风险指标"].cell(row=3, column=4).is_date
+    assert wb["按时报送率"].cell(row=3, column=2).number_format == "0.0%"
     assert [r[1] for r in sheets["单位排名"][2:]] == [
         "鲁山县政府",
         "市医疗保障局",
@@ -256,22 +268,20 @@ def test_dashboard_excel_has_one_sheet_per_section(client_as, ledger, leader_use
         "叶县政府",
         "市卫生健康委",
     ]
-    assert sheets["按时报送率"][2][1] == 33.3 and sheets["按时报送率"][3][1] == 16.7
+    assert sheets["按时报送率"][2][1] == pytest.approx(1 / 3) and sheets["按时报送率"][3][1] == pytest.approx(
+        1 / 6
+    )
     assert len(sheets["风险指标"]) == 4
 
 
 def test_excel_writes_formula_like_text_as_text():
-    data = workbook_bytes(
-        [
-            {
-                "name": "t",
-                "title": "=cmd|' /C calc'!A0",
-                "headers": ["a", "b"],
-                "rows": [["=1+1", "+SUM(A1)"], ["-2", "@x"], ["\tz", 5]],
-            }
-        ]
+    sheet = Sheet(
+        name="t",
+        title="=cmd|' /C calc'!A0",
+        columns=[Column("a"), Column("b")],
+        rows=[["=1+1", "+SUM(A1)"], ["-2", "@x"], ["\tz", 5]],
     )
-    ws = openpyxl.load_workbook(io.BytesIO(data)).active
+    ws = openpyxl.load_workbook(io.BytesIO(render_xlsx([sheet]))).active
     cells = [ws["A1"], ws["A3"], ws["B3"], ws["A4"], ws["B4"], ws["A5"]]
     assert all(c.data_type == "s" for c in cells)
     assert ws["A3"].value == "=1+1" and ws["B5"].value == 5

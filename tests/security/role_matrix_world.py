@@ -10,7 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from departments.models import Role, UnitKind
-from reports.models import Attachment, Notification, ReportStatus
+from reports.models import Attachment, Notice, Notification, ReportStatus
+from tasks.models import ExtensionRequest, Milestone
 from tests.factories import (
     DocumentFactory,
     PeriodFactory,
@@ -61,6 +62,14 @@ def build_world() -> World:
                             uploaded_by=users["reporter_a"])
     attachment.file.save("x", ContentFile(b"%PDF-1.4"), save=True)
     notification = Notification.objects.create(user=users["reporter_a"], kind="reminder", message="请填报")
+    notice = Notice.objects.create(year=today.year, seq=1, number=f"督办〔{today.year}〕1号", unit=unit_a, text="请整改",
+                                   reply_by=today + dt.timedelta(days=10), issued_by=users["secretariat"],
+                                   issued_at=timezone.now())
+    notice.tasks.set([task])
+    milestone = Milestone.objects.create(task=task, date=today + dt.timedelta(days=40), text="节点")
+    extension = ExtensionRequest.objects.create(task=task, milestone=milestone, unit=unit_a,
+                                                milestone_date=milestone.date, new_date=milestone.date + dt.timedelta(days=30),
+                                                reason="理由", requested_by=users["reporter_a"])
     clients = {"anonymous": Client()}
     for role, user in users.items():
         clients[role] = Client()
@@ -68,5 +77,5 @@ def build_world() -> World:
     objects = dict(users, unit_a=unit_a, unit_b=unit_b, county_unit=county, document=document, task=task,
                    deleted_task=deleted_task, period=period, report=report, attachment=attachment,
                    draft=draft, task2=task2, county_report=county_report,
-                   notification=notification)
+                   notification=notification, notice=notice, extension=extension)
     return World(objects=objects, clients=clients)

@@ -71,8 +71,10 @@ def test_export_is_an_xlsx_without_formulas_and_is_itself_audited(client_as, aud
     ws = load_workbook(io.BytesIO(response.content)).active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][0] == "时间" and len(rows) == 2
-    message = rows[1][8]
-    assert message.startswith("'=HYPERLINK")  # shown as text, never evaluated
+    assert rows[1][8] == '=HYPERLINK("http://x")'  # exactly as recorded: no ' added, and a text cell
+    assert ws.cell(row=2, column=9).data_type == "s"
     assert all(cell.data_type != "f" for row in ws.iter_rows() for cell in row)
-    export = AuditEntry.objects.get(action="audit_export")
-    assert export.actor == auditor and "1 条" in export.message
+    assert ws.cell(row=2, column=1).is_date  # the time is a real date-time (Asia/Shanghai)
+    export = AuditEntry.objects.get(action="export", object_type="audit_log")
+    assert export.actor == auditor and "1 行" in export.message
+    assert export.changes == {"filters": [None, {"action": "report_submit"}], "rows": [None, 1]}

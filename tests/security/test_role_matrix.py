@@ -48,6 +48,11 @@ RULES = {
     "reports.review": {S},
     "periods.manage": {S},
     "reminders.manage": {S},
+    "supervision.read": {S, L, R},
+    "notices.issue": {S, L},
+    "notices.answer": {R},
+    "extensions.request": {R},
+    "supervision.decide": {S},
     "accounts.manage": {A},
     "audit.read": {AU},
 }
@@ -109,9 +114,9 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "tasks:restore": ("GET", "pk=@deleted_task", "L 403 403 403 403 405 403 404"),  # tasks/<int:pk>/restore/
     "tasks:import": ("GET", "", "L 403 403 403 403 200 403 403"),  # tasks/import/
     "tasks:import-confirm": ("GET", "", "L 403 403 403 403 405 403 403"),  # tasks/import/confirm/
-    "tasks:export": ("GET", "", "L 200 200 200 200 200 200 403"),  # tasks/export/
-    "tasks:export period": ("GET", "?period=@period", "L 200 200 200 200 200 200 403"),
-    "tasks:export-page": ("GET", "", "L 200 200 200 200 200 200 403"),  # tasks/export/choose/
+    "reports:ledger-export": ("GET", "", "L 200 200 200 200 200 200 403"),  # tasks/export/
+    "reports:ledger-export period": ("GET", "?period=@period", "L 200 200 200 200 200 200 403"),
+    "reports:ledger-export-page": ("GET", "", "L 200 200 200 200 200 200 403"),  # tasks/export/choose/
     "tasks:extract": ("GET", "", "L 403 403 403 403 200 403 403"),  # plans/extract/
     "tasks:plan-review": ("GET", "", "L 403 403 403 403 R 403 403"),  # plans/review/
     "reports:my-form": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my/
@@ -141,6 +146,28 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "reports:compilation-export": ("GET", "", "L 403 403 403 200 200 403 403"),  # reports/compilation.xlsx
     "reports:form-export": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my-form.xlsx
     "reports:form-import": ("GET", "", "L 200 200 200 403 403 403 403"),  # reports/my-form/upload/
+    # 督办单 and 延期申请 (issue 17): reporters of unit A act for A only, others 404; leaders issue and read;
+    # only the secretariat closes and decides; the administrator and the auditor see none of it.
+    "api-notices": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/notices/ (others: empty list)
+    "api-notice": ("GET", "pk=@notice", "403 200 404 404 200 200 404 404"),  # api/notices/<int:pk>/
+    "api-notice-sign": ("POST", "pk=@notice", "403 200 404 404 403 403 404 404"),  # api/notices/<int:pk>/sign/
+    "api-notice-reply": ("POST", "pk=@notice", "403 400 404 404 403 403 404 404"),  # api/notices/<int:pk>/reply/
+    "api-notice-close": ("POST", "pk=@notice", "403 403 404 404 403 200 404 404"),  # api/notices/<int:pk>/close/
+    "api-notice-reopen": ("POST", "pk=@notice", "403 403 404 404 403 400 404 404"),  # api/notices/<int:pk>/reopen/
+    "api-extensions": ("GET", "", "403 200 200 200 200 200 200 403"),  # api/extension-requests/ (others: empty)
+    "api-extension": ("GET", "pk=@extension", "403 200 404 404 200 200 404 404"),  # api/extension-requests/<int:pk>/
+    "api-extension-approve": ("POST", "pk=@extension", "403 403 404 404 403 200 404 404"),  # …/approve/
+    "api-extension-reject": ("POST", "pk=@extension", "403 403 404 404 403 400 404 404"),  # …/reject/
+    "reports:notice-list": ("GET", "", "L 200 200 200 200 200 403 403"),  # notices/
+    "reports:notice-new": ("GET", "", "L 403 403 403 200 200 403 403"),  # notices/new/
+    "reports:notice-detail": ("GET", "pk=@notice", "L 200 404 404 200 200 404 404"),  # notices/<int:pk>/
+    "reports:notice-print": ("GET", "pk=@notice", "L 200 404 404 200 200 404 404"),  # notices/<int:pk>/print/
+    "reports:notice-docx": ("GET", "pk=@notice", "L 200 404 404 200 200 404 404"),  # notices/<int:pk>/word/
+    "reports:notice-action": ("POST", "pk=@notice action=sign", "L R 404 404 403 403 404 404"),  # notices/<pk>/<action>/
+    "reports:extension-list": ("GET", "", "L 200 200 200 200 200 403 403"),  # extensions/
+    "reports:extension-new": ("GET", "", "L 403 403 403 403 403 403 403"),  # extensions/new/ (needs ?task=)
+    "reports:extension-decide": ("POST", "pk=@extension decision=reject", "L 403 404 404 403 R 404 404"),  # …/<decision>/
+    "reports:notification-preferences": ("GET", "", "L 200 200 200 200 200 200 403"),  # settings/notifications/
 }
 
 # Django admin: generated patterns per registered model. Non-staff roles are sent to the admin login (L).
@@ -166,6 +193,22 @@ ADMIN_POLICY: dict[str, tuple[str, str, str]] = {
     "admin:departments_user_delete": ("GET", "object_id=@reporter_a", "L L L L L L 403 404"),  # admin/departments/user/<path:object_id>/delete/
     "admin:departments_user_change": ("GET", "object_id=@reporter_a", "L L L L L L 200 404"),  # admin/departments/user/<path:object_id>/change/
     "admin/departments/user/<path:object_id>/": ("GET", "path=/admin/departments/user/1/", "L L L L L L R 404"),  # admin/departments/user/<path:object_id>/
+    # hA: django-import-export bulk import/export of units, aliases and accounts (administrator only).
+    "admin:departments_unit_export": ("GET", "", "L L L L L L 200 403"),  # admin/departments/unit/export/
+    "admin:departments_unit_import": ("GET", "", "L L L L L L 200 403"),  # admin/departments/unit/import/
+    "admin:departments_unit_process_import": ("GET", "", "L L L L L L 405 403"),  # admin/departments/unit/process_import/
+    "admin:departments_unitalias_add": ("GET", "", "L L L L L L 403 403"),  # admin/departments/unitalias/add/
+    "admin:departments_unitalias_change": ("GET", "object_id=@unit_a", "L L L L L L R 404"),  # admin/departments/unitalias/<path:object_id>/change/
+    "admin:departments_unitalias_changelist": ("GET", "", "L L L L L L 200 403"),  # admin/departments/unitalias/
+    "admin:departments_unitalias_delete": ("GET", "object_id=@unit_a", "L L L L L L 403 404"),  # admin/departments/unitalias/<path:object_id>/delete/
+    "admin:departments_unitalias_export": ("GET", "", "L L L L L L 200 403"),  # admin/departments/unitalias/export/
+    "admin:departments_unitalias_history": ("GET", "object_id=@unit_a", "L L L L L L R 404"),  # admin/departments/unitalias/<path:object_id>/history/
+    "admin:departments_unitalias_import": ("GET", "", "L L L L L L 200 403"),  # admin/departments/unitalias/import/
+    "admin:departments_unitalias_process_import": ("GET", "", "L L L L L L 405 403"),  # admin/departments/unitalias/process_import/
+    "admin:departments_user_export": ("GET", "", "L L L L L L 200 403"),  # admin/departments/user/export/
+    "admin:departments_user_import": ("GET", "", "L L L L L L 200 403"),  # admin/departments/user/import/
+    "admin:departments_user_process_import": ("GET", "", "L L L L L L 405 403"),  # admin/departments/user/process_import/
+    "admin/departments/unitalias/<path:object_id>/": ("GET", "path=/admin/departments/unitalias/1/", "L L L L L L R 404"),  # admin/departments/unitalias/<path:object_id>/
     "admin:tasks_document_changelist": ("GET", "", "L L L L L L 403 403"),  # admin/tasks/document/
     "admin:tasks_document_add": ("GET", "", "L L L L L L 403 403"),  # admin/tasks/document/add/
     "admin:tasks_document_history": ("GET", "object_id=@document", "L L L L L L 403 404"),  # admin/tasks/document/<path:object_id>/history/
@@ -316,7 +359,7 @@ def _xlsx_text(response) -> str:
 @pytest.mark.django_db
 def test_administrator_export_with_a_period_carries_no_report_text():
     world = build_world()
-    url = reverse("tasks:export") + f"?period={world.objects['period'].pk}"
+    url = reverse("reports:ledger-export") + f"?period={world.objects['period'].pk}"
     assert "医保局已完成支付方式改革" not in _xlsx_text(world.clients["admin"].get(url))
     assert "医保局已完成支付方式改革" in _xlsx_text(world.clients["secretariat"].get(url))  # the lead unit's submitted report
 

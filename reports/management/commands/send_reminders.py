@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from reports.reminders import reminders_send_due
+from reports.sweep import sweep_run
 
 
 def parse_now(value: str) -> dt.datetime:
@@ -30,14 +30,21 @@ class Command(BaseCommand):
             "--now",
             help="按此时刻运行（ISO 日期时间，如 2024-09-13T08:30:00+08:00；不带时区按 Asia/Shanghai；只写日期按当天 08:30）",
         )
+        parser.add_argument(
+            "--catch-up",
+            action="store_true",
+            help="同时补发此前 7 天内因系统未运行而漏掉的每日扫描（与系统启动时的补发相同，不会重复发送）",
+        )
 
     def handle(self, *args, **options):
         from django.utils import timezone
 
         now = parse_now(options["now"]) if options.get("now") else timezone.now()
-        result = reminders_send_due(now=now, deliver="sync")
+        result = sweep_run(now=now, deliver="sync", catch_up=bool(options.get("catch_up")))
         self.stdout.write(f"created {result.created} reminders")
+        caught = "、".join(f"{d:%Y-%m-%d}" for d in result.caught_up)
         self.stdout.write(
-            f"新建催报 {result.created} 条，合并为 {result.messages} 条消息，续发 {result.resumed} 条"
+            f"新建催报 {result.created} 条，合并为 {result.messages} 条消息，续发 {result.resumed} 条，"
+            f"汇总 {result.digests} 份{f'，补发 {caught}' if caught else ''}"
             f"（按 {timezone.localtime(now):%Y-%m-%d %H:%M} 运行）"
         )

@@ -2,8 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tasks.excel import ledger_export
+from departments.services import export_audit
 from tasks.models import Document, Task
+from tasks.sheets import ledger_export_counted
 
 
 class Command(BaseCommand):
@@ -20,6 +21,8 @@ class Command(BaseCommand):
             if doc is None:
                 raise CommandError(f"找不到文号为“{options['document']}”的文件。")
             qs = qs.filter(document=doc)
-        data = ledger_export(qs=qs)
+        data, rows = ledger_export_counted(qs=qs)
         Path(options["out"]).write_bytes(data)
-        self.stdout.write(f"exported {qs.count()} tasks to {options['out']}")
+        filters = {"document": options["document"], "out": options["out"], "via": "export_ledger command"}
+        export_audit(export="ledger", title="任务台账（命令行）", filters=filters, rows=rows)
+        self.stdout.write(f"exported {rows} tasks to {options['out']}")

@@ -1,0 +1,39 @@
+"""督办 partials for pages other engineers own: one line each to include them.
+
+{% load supervision_tags %}{% open_notices %}            dashboard, a unit's landing page
+{% load supervision_tags %}{% task_supervision task %}   the task page
+"""
+
+from django import template
+from django.utils import timezone
+
+from ..extensions import extension_can_request, extensions_visible_to
+from ..notices import notice_can_issue, notices_open_for
+
+register = template.Library()
+
+SHOWN = 10
+
+
+@register.inclusion_tag("reports/snippets/open_notices.html", takes_context=True)
+def open_notices(context):
+    user = context["request"].user
+    qs = notices_open_for(user=user).prefetch_related("tasks")
+    return {"notices": list(qs[:SHOWN]), "total": qs.count(), "today": timezone.localdate(), "user": user}
+
+
+@register.inclusion_tag("reports/snippets/task_supervision.html", takes_context=True)
+def task_supervision(context, task):
+    user = context["request"].user
+    milestones = task.related_rows("milestones")
+    return {
+        "task": task,
+        "notices": list(notices_open_for(user=user, task=task)),
+        "extensions": list(
+            extensions_visible_to(user=user).filter(task=task).order_by("-created_at", "-id")[:20]
+        ),
+        "moved": [m for m in milestones if m.extension_note],
+        "can_request": task.deleted_at is None and extension_can_request(user=user, task=task),
+        "can_issue": task.deleted_at is None and notice_can_issue(user=user),
+        "today": timezone.localdate(),
+    }
