@@ -44,7 +44,11 @@ def _document_from(value) -> Document | None:
     value = (value or "").strip()
     if not value:
         return None
-    doc = Document.objects.filter(pk=int(value)).first() if is_id(value) else Document.objects.filter(doc_number=value).first()
+    doc = (
+        Document.objects.filter(pk=int(value)).first()
+        if is_id(value)
+        else Document.objects.filter(doc_number=value).first()
+    )
     if doc is None:
         raise ApplicationError(f"找不到文件“{value}”。", field="document")
     return doc
@@ -119,7 +123,8 @@ def _preview_context(result, *, token, filename, options) -> dict:
         "documents": Document.objects.all(),
         "units": units_active().order_by("kind", "sort_order", "name"),
         "unknown": [
-            (name, suggestions, unit_kind_for(name)) for name, suggestions in result.unknown_units.items()
+            (name, suggestions, unit_kind_for(name), result.strong_matches.get(name))
+            for name, suggestions in result.unknown_units.items()
         ],
         "as_new": set(options.get("as_new") or ()),
     }

@@ -23,7 +23,12 @@ from django.utils import timezone
 
 from departments.former_names import strip_etc
 from departments.models import Unit, UnitKind, normalize_unit_name
-from departments.selectors import resolve_in_table, unit_lookup_table, unit_suggestions
+from departments.selectors import (
+    former_name_suggestions,
+    resolve_in_table,
+    unit_lookup_table,
+    unit_match_candidates,
+)
 from departments.services import ApplicationError
 
 from .deadlines import DATE_HINT, ParsedDeadline, parse_deadlines, year_of_plan
@@ -530,6 +535,7 @@ class ImportResult:
     sheets: list[str] = field(default_factory=list)
     county_count: int = 0
     column_choices: list[tuple[int, str]] = field(default_factory=list)  # (index, "E 列：牵头部门")
+    strong_matches: dict[str, int] = field(default_factory=dict)  # unknown name -> the unit it clearly means
 
     @property
     def ok(self) -> bool:
@@ -753,6 +759,18 @@ def _schedule(state: TaskState) -> tuple[dt.date | None, dt.date | None]:
     return schedule_dates(
         [(d, done) for d, _t, _c, done in state.milestones], [(t.due, t.is_met) for t in state.targets]
     )
+
+
+def _suggest(result: ImportResult, name: str, table: dict) -> None:
+    """Ranked suggestions for a name no unit has (the bodies that replaced a former name first, then the closest
+    names, as plan review ranks them); only a strong match (the same name written another way) may be preselected."""
+    ranked = former_name_suggestions(table, name)
+    candidates = unit_match_candidates(name=name, table=table)
+    ranked += [c["unit"] for c in candidates if c["unit"] not in ranked]
+    result.unknown_units[name] = [u.name for u in ranked[:5]]
+    strong = next((c["unit"] for c in candidates if c["strong"]), None)
+    if strong is not None:
+        result.strong_matches[name] = strong.pk
 
 
 def _choose_document(
@@ -987,17 +1005,14 @@ def plan_import(
                         continue
                     unit = ctx.unit(name)
                     if isinstance(unit, NewUnit) and ctx.add_units and name not in result.unknown_units:
-                        result.unknown_units[name] = [
-                            u.name for u in unit_suggestions(name=name, table=ctx.table)
-                        ]
+                        _suggest(result, name, ctx.table)
                     if unit is False and _KEPT_RE.search(name):
                         kept[name] = None
                         notes.append(f"{column_name}中的“{name}”不是一个单位，未计入单位")
                         continue
                     if unit is False:
                         if name not in result.unknown_units:
-                            hints = unit_suggestions(name=name, table=ctx.table)
-                            result.unknown_units[name] = [u.name for u in hints]
+                            _suggest(result, name, ctx.table)
                         hints = result.unknown_units[name]
                         hint = f"，您是否要找：{'、'.join(hints)}" if hints else ""
                         messages.append(f"{column_name}中的“{name}”不是已知单位{hint}。")

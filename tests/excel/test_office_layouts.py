@@ -402,3 +402,23 @@ def test_recurring_deadline_is_recorded_as_recurring_with_its_next_dates(units):
     assert len(dates) == 4 and all(d >= today for d in dates)
     assert deadline["date"] == dates[0].isoformat()
     assert {(d.month, d.day) for d in dates} == {(3, 31), (6, 30), (9, 30), (12, 31)}
+
+
+def test_preview_preselects_only_a_name_that_is_clearly_a_known_unit(units, secretariat, client_as):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["2021年重点任务分工"])
+    ws.append(["序号", "主要任务", "牵头单位", "配合单位", "完成时限"])
+    ws.append([1, "任务甲", "市医保障局", "市公安局", "2021年底"])
+    upload = io.BytesIO(_save(wb))
+    upload.name = "分工表.xlsx"
+    page = client_as(secretariat).post(reverse("tasks:import"), {"file": upload}).content.decode()
+
+    def select_of(name):
+        part = page[page.index(f'aria-label="{name} 对应的单位"') :]
+        return part[: part.index("</select>")]
+
+    assert " selected>" not in select_of(
+        "市公安局"
+    )  # 市公安局 merely shares characters: never chosen for the user
+    assert "selected>市医疗保障局（同一单位的另一种写法）" in select_of("市医保障局")
