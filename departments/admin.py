@@ -4,11 +4,15 @@ Ledger data, reports and the audit trail are not registered here: the administra
 audit trail is read by the auditor on its own page (三员分立). Every change made here is audited.
 """
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
-from import_export.forms import SelectableFieldsExportForm
+from import_export.forms import ImportForm, SelectableFieldsExportForm
+
+from reform_ledger.uploads import OLE_MAGIC, ZIP_MAGIC, UploadRejected, human_size, inspect_ole, inspect_zip
 
 from .models import AuditEntry, Role, Unit, UnitAlias, User
 from .permissions import is_system_admin
@@ -43,11 +47,33 @@ class ChineseFieldsExportForm(SelectableFieldsExportForm):
         return field.column_name if field else field_name
 
 
+class InspectedImportForm(ImportForm):
+    """The upload passes the project's one inspection (reform_ledger/uploads.py: size, zip bomb, XML entities,
+    encryption) before django-import-export's reader opens it."""
+
+    def clean_import_file(self):
+        f = self.cleaned_data["import_file"]
+        if f.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(f"文件过大（{human_size(f.size)}），上限为 {human_size(settings.IMPORT_MAX_BYTES)}。")
+        head = f.read(8)
+        f.seek(0)
+        try:
+            if head.startswith(ZIP_MAGIC):
+                inspect_zip(f, kind="xlsx", name="上传的表格")
+            elif head.startswith(OLE_MAGIC):
+                inspect_ole(f.read(), name="上传的表格")
+                f.seek(0)
+        except UploadRejected as e:
+            raise forms.ValidationError(e.message) from None
+        return f
+
+
 class BulkExcel(ImportExportMixin):
     """The administrator's bulk import (upload, preview, confirm) and export through django-import-export; see
     departments/resources.py. Exports are audited like every other export."""
 
     import_formats = [ExcelFormat, base_formats.CSV]
+    import_form_class = InspectedImportForm
     export_formats = [ExcelFormat]
     export_form_class = ChineseFieldsExportForm
 

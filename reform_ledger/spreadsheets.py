@@ -13,13 +13,14 @@ The cell policy, decided by the value's type (a column's `kind` only picks the n
   text "=1+1" (no leading ' is added, so audit text is exported exactly);
 - numbers (int, float, Decimal) are numbers; in a `percent` column they are fractions shown as 0.0%;
 - dates are real dates (yyyy-mm-dd), datetimes real datetimes in Asia/Shanghai local time (yyyy-mm-dd hh:mm);
-- booleans become 是 / 否; None and "" leave the cell empty (still bordered).
+- booleans become 是 / 否; None and "" leave the cell empty (inside the table's grid).
 
 Engine: XlsxWriter, chosen by measuring it against openpyxl's write-only mode (bench/bench_xlsx_writers.py: several
 times faster for the same styled layout); `streaming=True` switches to its constant-memory mode for very long
-exports. The XML splice it replaced (openpyxl frame plus rows pasted into the sheet XML) was about twice as fast,
-at the price of a second, regex-driven writer; the ledger export now runs at 8,000-12,000 rows per CPU-second on
-the shared 2-core development machine (bench/bench_excel.py), XlsxWriter's own per-cell cost being most of it.
+exports. XlsxWriter's cost is per cell, so the empty cells of an unprotected sheet are not written: one
+conditional format draws the table's grid over them and the columns' format wraps what is typed there later
+(a quarter of the ledger's cells). The XML splice it replaced (openpyxl frame plus rows pasted into the sheet
+XML) was faster, at the price of a second, regex-driven writer.
 """
 
 from __future__ import annotations
@@ -127,6 +128,10 @@ class _Formats:
             }
         )
         self.note = workbook.add_format({"italic": True, "font_color": "#555555"})
+        # Empty cells of an unprotected table are not written one by one: the columns' own format gives a cell
+        # typed there later its wrap and alignment, and one conditional format over the table draws the grid.
+        self.column = workbook.add_format({"text_wrap": True, "valign": "top"})
+        self.grid = workbook.add_format({"border": 1, "border_color": "#808080"})
         self._data = {"text_wrap": True, "valign": "top", **border}
         self._section = {
             "bold": True,
@@ -190,8 +195,9 @@ class _Writer:
 
     def frame(self) -> None:
         ws, s, f = self.ws, self.sheet, self.formats
+        column_format = None if s.protect else f.column
         for i, c in enumerate(self.columns):
-            ws.set_column(i, i, c.width, None, {"hidden": True} if c.hidden else None)
+            ws.set_column(i, i, c.width, column_format, {"hidden": True} if c.hidden else None)
         if s.title:
             ws.set_row(self.row, 30)
             self._merged_text(self.row, s.title, f.title)
@@ -263,6 +269,13 @@ class _Writer:
         write_string, write_number, write_blank, write_datetime = (
             ws._write_string, ws._write_number, ws._write_blank, ws._write_datetime
         )  # fmt: skip
+        if not self.sheet.protect:
+            # Empty cells are left out (a quarter of the ledger's cells, a quarter of the time to write it): the
+            # grid and the column formats cover them (see _Formats). A protected sheet writes them, each with
+            # its own lock and shade.
+            def write_blank(*_args):
+                return None
+
         formats = self.data_formats
         text_formats = [f[TEXT] for f in formats]
         columns = self.columns
@@ -339,6 +352,9 @@ class _Writer:
                     "error_message": col.choices_message or f"{col.header}只能选：{'、'.join(col.choices)}。",
                 }
                 ws.data_validation(self.first_data, c, last_data, c, options)
+        if not s.protect and self.written:
+            grid = {"type": "formula", "criteria": "TRUE", "format": self.formats.grid}
+            ws.conditional_format(self.first_data, 0, last_data, len(self.columns) - 1, grid)
         if s.note:
             self.ws.write_string(self.row + 1, 0, s.note, self.formats.note)
         if s.protect:

@@ -85,7 +85,15 @@ def test_numbers_dates_percentages_and_booleans_keep_their_type():
     assert d.is_date and d.value == dt.datetime(2022, 12, 31) and d.number_format == "yyyy-mm-dd"
     assert e.is_date and e.value == dt.datetime(2024, 9, 10, 9, 30)  # Asia/Shanghai wall-clock time
     assert (f.value, ws.cell(row=3, column=6).value) == ("是", "否")
-    assert g.value is None and g.border.left.style == "thin"  # empty, but still inside the table's borders
+    assert g.value is None
+    # Empty cells are inside the table's grid: one conditional format draws it over every data row and column,
+    # and the columns' own format wraps and top-aligns what is typed there later.
+    (grid,) = ws.conditional_formatting
+    assert str(grid.sqref) == "A2:G3" and grid.rules[0].formula == ["TRUE"]
+    assert grid.rules[0].dxf.border.left.style == "thin"
+    assert ws.column_dimensions[
+        "A"
+    ].alignment.wrap_text  # (A:G share one <col> element: same width and format)
     assert (
         ws.cell(row=3, column=1).value == "nan" and ws.cell(row=3, column=1).data_type == "s"
     )  # not a broken number

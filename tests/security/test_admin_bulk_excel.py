@@ -128,3 +128,21 @@ def test_an_alias_that_names_another_unit_is_refused(client_as, admin_user, db):
     html = _preview(c, "unitalias", [["别名", "单位"], ["市医保局", "市财政局"]]).content.decode()
     assert "已是单位“市医疗保障局”的名称或别名" in html
     assert not UnitAlias.objects.exists()
+
+
+def test_a_zip_bomb_named_as_a_workbook_is_refused_before_the_import_reads_it(client_as, admin_user, db):
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/workbook.xml", b"<workbook/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"<row/>" * 40_000_000)
+    buf.seek(0)
+    buf.name = "units.xlsx"
+    r = client_as(admin_user).post(
+        reverse("admin:departments_unit_import"), {"import_file": buf, "format": "0", "resource": "0"}
+    )
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "疑似压缩炸弹" in html and 'name="import_file_name"' not in html
+    assert Unit.objects.count() == 0

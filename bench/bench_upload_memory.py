@@ -1,0 +1,82 @@
+"""Memory of one Excel upload: the peak resident memory of reading and planning (preview, nothing written) a
+2.4 MB ledger workbook, above the same process doing nothing.
+
+    .venv/bin/python bench/bench_upload_memory.py [--rows 12000] [--runs 3]
+
+Builds the workbook in the standard layout (DOMAIN.md: title row, merged two-row header, 序号 … 备注), migrates
+a throwaway SQLite database, then runs `manage.py import_ledger FILE --dry-run --add-units` in child processes
+and prints their peak RSS (ru_maxrss) minus the peak of `manage.py check` (Django and the app loaded, no file).
+The issue's target: a 2.4 MB workbook under 64 MB per upload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = ["序号", "任务来源(文件/文号)", "重点任务", "目标任务/指标", "牵头单位", "责任单位", "完成时限",
+          "本期进展情况", "存在问题", "下步打算", "完成状态", "备注"]
+UNITS = ["市卫生健康委", "市医疗保障局", "市财政局", "市人力资源和社会保障局", "市发展改革委", "市市场监管局"]
+
+
+def build(path: Path, rows: int) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "台账"
+    ws.append(["某市深化医药卫生体制改革重点任务台账"])
+    ws.append(HEADER)
+    for i in range(rows):
+        section = i // 100 + 1
+        ws.append([
+            f"{section}.{i % 100 + 1}", "测试〔2026〕1号",
+            f"第{i}项任务：推进紧密型县域医共体建设，完善分级诊疗制度，提升基层服务能力和群众满意度",
+            f"县域就诊率达到{80 + i % 15}%以上", UNITS[i % 6], "、".join(UNITS[(i + 1) % 6:(i + 1) % 6 + 2]),
+            f"{2026 + i % 3}年{1 + i % 12}月底前", "按计划推进，已完成阶段目标。" * 2, "基层人才不足", "继续推进", "推进中", "",
+        ])  # fmt: skip
+    wb.save(path)
+
+
+def peak_rss_mb(args: list[str], env: dict) -> tuple[float, float]:
+    """Run one child; its peak RSS in MB (from wait4's rusage) and its wall time."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"{args[2:]} failed: {proc.stderr.read().decode()[-2000:]}")
+    return usage.ru_maxrss / 1024, time.perf_counter() - start  # ru_maxrss is in KB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=12000)
+    parser.add_argument("--runs", type=int, default=3)
+    a = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        book = tmp / "ledger.xlsx"
+        build(book, a.rows)
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "reform_ledger.settings.local",
+               "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "CELERY_FILESYSTEM_DIR": str(tmp / "broker")}
+        env.pop("DEBUG", None)
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+        base = min(peak_rss_mb([*manage, "check"], env)[0] for _ in range(a.runs))
+        runs = [peak_rss_mb([*manage, "import_ledger", str(book), "--dry-run", "--add-units"], env)
+                for _ in range(a.runs)]
+        print(f"workbook: {a.rows} rows, {book.stat().st_size / 1024 / 1024:.2f} MB")
+        print(f"baseline (manage.py check): {base:.0f} MB peak RSS")
+        for rss, secs in runs:
+            print(f"import --dry-run: peak {rss:.0f} MB, above baseline {rss - base:.0f} MB, {secs:.1f} s")
+        print(f"worst above baseline: {max(r for r, _ in runs) - base:.0f} MB (target: under 64 MB)")
+
+
+if __name__ == "__main__":
+    main()
