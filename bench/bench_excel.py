@@ -93,6 +93,40 @@ def generate(n_tasks: int) -> bytes:
     return buf.getvalue()
 
 
+def generate_division_table(n_tasks: int) -> bytes:
+    """Another office's 分工表: a 说明 sheet first, 附件/文号/title rows, a two-row merged header (责任分工 over
+    牵头部门 | 配合部门), section rows, no plan column (a new plan from the title), former unit names, several
+    deadlines per cell and phrases without a year."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "说明"
+    wb.active.append(["填表说明：每季度末报送"])
+    ws = wb.create_sheet("任务分工")
+    ws.append(["附件1"])
+    ws.append([f"基准医改办〔2026〕{int(time.time()) % 100000}号"])
+    ws.append(["2026年基准市深化医药卫生体制改革重点工作任务分工表"])
+    ws.append(["序号", "要点内容", "责任分工", None, "时间节点"])
+    ws.append([None, None, "牵头部门", "配合部门", None])
+    for ref in ("A4:A5", "B4:B5", "C4:D4", "E4:E5"):
+        ws.merge_cells(ref)
+    deadlines = ["6月底前", "2026年6-9月", "2026年6月底前完成试点，年底前全面推开", "三季度末", "每季度末", "长期坚持", "春节前"]
+    made, s = 0, 0
+    while made < n_tasks:
+        ws.append([f"{CN[s % 10]}{'十' if s >= 10 else ''}、第{s + 1}部分任务"])
+        for k in range(100):
+            if made >= n_tasks:
+                break
+            lead = f"市基准局{made % 40}"
+            resp = f"基准{(made + 1) % 40}局、市基准局{(made + 2) % 40}等" + ("，各县(市、区)政府(管委会)" if made % 4 == 0 else "")
+            ws.append([k + 1, f"基准任务{made}：推进第{made}项改革\n压实责任", lead, resp, deadlines[made % len(deadlines)]])
+            made += 1
+        s += 1
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
 def change_every_row(data: bytes) -> bytes:
     from openpyxl import load_workbook
 
@@ -166,7 +200,7 @@ def main():
     args = parser.parse_args()
     n = args.tasks
 
-    from tasks.excel import ledger_import
+    from tasks.ledger_import import ledger_import
     from tasks.models import Document, Task
     from tasks.sheets import ledger_export
 
@@ -178,6 +212,12 @@ def main():
     with Timed() as t:
         read_only_calamine(data)
     print(t.line("read only (python-calamine)", n))
+
+    division = generate_division_table(2000)
+    with Timed() as t:
+        other = ledger_import(data=division, dry_run=True)
+    assert other.created == 2000 and not other.errors, (other.created, other.errors[:3])
+    print(t.line("preview 2,000-row 分工表", 2000, "(target < 3 s)"))
 
     with Timed() as t:
         preview = ledger_import(data=data, dry_run=True)

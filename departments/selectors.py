@@ -4,6 +4,7 @@ import re
 
 from django.db.models import QuerySet
 
+from .former_names import current_names, strip_etc
 from .models import Unit, UnitAlias, UnitKind, normalize_unit_name
 
 
@@ -25,15 +26,43 @@ def unit_lookup_table() -> dict[str, Unit]:
     return table
 
 
-def resolve_in_table(table: dict[str, Unit], name: str) -> Unit | None:
-    key = normalize_unit_name(name)
-    if not key:
-        return None
+def _lookup(table: dict[str, Unit], key: str) -> Unit | None:
     unit = table.get(key)
     if unit is None and not key.startswith("市"):
         # Plans write 市 only on the first unit of a list: 卫生健康委 means 市卫生健康委.
         unit = table.get("市" + key)
+    if unit is None and key.endswith("委员会"):
+        unit = table.get(key[: -len("委员会")] + "委") or table.get("市" + key[: -len("委员会")] + "委")
     return unit
+
+
+def resolve_in_table(table: dict[str, Unit], name: str) -> Unit | None:
+    """A unit by its name, short name or alias; a trailing 等 is dropped and a name from before the 2018
+    reorganisation (市卫生计生委) resolves to the body that took its place, when that replacement is certain."""
+    key = normalize_unit_name(name)
+    if not key:
+        return None
+    unit = _lookup(table, key)
+    if unit is None and (bare := strip_etc(key)) != key and bare:
+        key = bare
+        unit = _lookup(table, key)
+    if unit is None:
+        candidates, certain = current_names(key)
+        if certain:
+            for candidate in candidates:
+                if unit := _lookup(table, normalize_unit_name(candidate)):
+                    break
+    return unit
+
+
+def former_name_suggestions(table: dict[str, Unit], name: str) -> list[Unit]:
+    """The bodies that replaced a former name, also where the old duties were split (物价局): to suggest only."""
+    out: list[Unit] = []
+    for candidate in current_names(strip_etc(normalize_unit_name(name)))[0]:
+        unit = _lookup(table, normalize_unit_name(candidate))
+        if unit is not None and unit not in out:
+            out.append(unit)
+    return out
 
 
 def unit_resolve(*, name: str) -> Unit | None:
@@ -48,8 +77,11 @@ def unit_suggestions(*, name: str, limit: int = 3, table: dict[str, Unit] | None
     key = normalize_unit_name(name)
     if not key or not table:
         return []
+    result = former_name_suggestions(table, key)[:limit]
+    seen = {u.pk for u in result}
+    if len(result) >= limit:
+        return result
     matches = process.extract(key, list(table.keys()), scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=50)
-    seen, result = set(), []
     for candidate, _score, _ in matches:
         unit = table[candidate]
         if unit.pk not in seen:

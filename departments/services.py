@@ -1,5 +1,6 @@
 """Writes for units, accounts and the audit trail."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from reform_ledger.db import current_request
@@ -7,7 +8,7 @@ from reform_ledger.db import current_request
 # The domain errors live in the project package (every layer raises them); imported from here by older code.
 from reform_ledger.errors import ApplicationError, ConflictError, PermissionDeniedError  # noqa: F401
 
-from .models import AuditEntry, Role, Unit, UnitAlias, User, normalize_unit_name
+from .models import AuditEntry, Role, Unit, UnitAlias, UnitKind, User, normalize_unit_name
 from .selectors import unit_resolve
 
 
@@ -83,6 +84,33 @@ def unit_add_alias(*, unit: Unit, alias: str, actor=None) -> UnitAlias:
     if created:
         audit_log(actor=actor, action="alias_add", obj=unit, changes={"alias": [None, alias]})
     return obj
+
+
+@transaction.atomic
+def unit_create(*, name: str, kind: str, short_name: str = "", actor=None, request=None) -> Unit:
+    """A new unit (an import that meets a name the ledger does not know and is told to add it)."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ApplicationError("单位名称不能为空。", field="name")
+    if kind not in UnitKind.values:
+        raise ApplicationError(f"单位类型“{kind}”无效，可选：{'、'.join(UnitKind.labels)}。", field="kind")
+    existing = unit_resolve(name=name)
+    if existing is not None:
+        raise ApplicationError(f"单位“{name}”已存在（{existing.name}）。", field="name")
+    unit = Unit(name=name, kind=kind, short_name=short_name)
+    try:
+        unit.full_clean()
+    except ValidationError as e:
+        raise ApplicationError(f"单位“{name}”：{'；'.join(e.messages)}", field="name") from None
+    unit.save()
+    audit_log(
+        actor=actor,
+        request=request,
+        action="unit_create",
+        obj=unit,
+        changes={"name": [None, name], "kind": [None, kind]},
+    )
+    return unit
 
 
 @transaction.atomic

@@ -11,11 +11,20 @@ from departments.permissions import LedgerWritePermission, can_edit_ledger
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 
+from .deadlines import year_of_plan
 from .lights import task_light
 from .models import Document, Target
 from .pace import PaceInfo, task_pace
 from .selectors import TaskFilterError, task_list_prefetch, tasks_filter, tasks_sorted, tasks_visible_to
-from .services import MilestoneData, TargetData, TaskData, parse_date, parse_decimal, task_create, task_update
+from .services import (
+    TargetData,
+    TaskData,
+    milestones_read,
+    parse_date,
+    parse_decimal,
+    task_create,
+    task_update,
+)
 
 
 def _number(v):
@@ -186,7 +195,7 @@ def _path(value) -> list[str] | None:
     return [p.strip() for p in value]
 
 
-def task_data_from(validated: dict) -> TaskData:
+def task_data_from(validated: dict, *, document=None) -> TaskData:
     """Turn validated API/form input into TaskData, with Chinese messages naming the field."""
     data = TaskData(
         title=validated.get("title"),
@@ -199,13 +208,11 @@ def task_data_from(validated: dict) -> TaskData:
         counties=validated.get("counties"),
     )
     if "milestones" in validated:
-        data.milestones = [
-            MilestoneData(
-                date=parse_date(m.get("date"), field_name="milestones", label=f"第 {i} 个时间节点的日期"),
-                text=m.get("text") or "",
-            )
-            for i, m in enumerate(validated["milestones"], start=1)
-        ]
+        # A date may be given as a phrase (2022年6月底前, 年底前): read against the plan's year.
+        year = year_of_plan(document.doc_number, document.title) if document is not None else None
+        data.milestones = milestones_read(
+            [(m.get("date"), m.get("text") or "") for m in validated["milestones"]], year=year
+        )
     if "targets" in validated:
         targets = []
         for i, t in enumerate(validated["targets"], start=1):
@@ -305,9 +312,8 @@ class TaskListCreate(generics.GenericAPIView):
         )
         if doc is None:
             raise ApplicationError(f"找不到文件“{ref}”。", field="document")
-        task = task_create(
-            document=doc, data=task_data_from(incoming.validated_data), actor=request.user, request=request
-        )
+        data = task_data_from(incoming.validated_data, document=doc)
+        task = task_create(document=doc, data=data, actor=request.user, request=request)
         return Response(self.get_serializer(task).data, status=status.HTTP_201_CREATED)
 
 
@@ -335,7 +341,7 @@ class TaskDetail(generics.GenericAPIView):
         incoming.is_valid(raise_exception=True)
         if "version" not in incoming.validated_data:
             raise ApplicationError("缺少版本号 version：请提交读取任务时得到的 version。", field="version")
-        data = task_data_from(incoming.validated_data)
+        data = task_data_from(incoming.validated_data, document=task.document)
         task = task_update(
             task=task,
             data=data,

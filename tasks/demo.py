@@ -87,6 +87,11 @@ def _task_data(t: dict) -> TaskData:
     )
 
 
+def load_demo_units() -> None:
+    """Only the demo's units and aliases (no plans, tasks or accounts): for tests and benchmarks."""
+    _ensure_units(demo_config(), _load("unit_aliases.json"), [_load(f"plans/{name}.gold.json") for name in PLANS])
+
+
 def demo_config() -> dict:
     return _load("units.json")
 

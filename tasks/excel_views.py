@@ -1,4 +1,4 @@
-"""The Excel import pages (see tasks/excel.py); the export pages are the reports app's (reports/views/excel.py).
+"""The Excel import pages (see tasks/ledger_import.py); the export pages are the reports app's (reports/views/excel.py).
 
 Import is two steps: the upload is checked and previewed (nothing written), then the secretariat confirms and the
 same file is written in one transaction. Between the two the file waits under MEDIA_ROOT/imports/ under a random
@@ -19,7 +19,7 @@ from departments.permissions import SecretariatRequiredMixin
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 
-from .excel import ledger_import
+from .ledger_import import ledger_import, unit_kind_for
 from .models import Document
 
 SESSION_KEY = "ledger_imports"
@@ -44,10 +44,90 @@ def _document_from(value) -> Document | None:
     value = (value or "").strip()
     if not value:
         return None
-    doc = Document.objects.filter(pk=int(value)).first() if is_id(value) else Document.objects.filter(doc_number=value).first()
+    doc = (
+        Document.objects.filter(pk=int(value)).first()
+        if is_id(value)
+        else Document.objects.filter(doc_number=value).first()
+    )
     if doc is None:
         raise ApplicationError(f"找不到文件“{value}”。", field="document")
     return doc
+
+
+def _options_from(post, previous: dict | None = None) -> dict:
+    """The preview's settings as the page posts them: sheet, column mapping, plan, unit choices, rows sent to new
+    tasks. Values are checked by ledger_import (unknown ids and columns give a message there)."""
+    options = dict(previous or {})
+    if "sheet" in post:
+        options["sheet"] = post.get("sheet") or None
+    if post.get("mapping_submitted"):
+        mapping = {}
+        for key in ("seq", "title", "text", "lead", "responsible", "deadline", "status", "note", "source"):
+            raw = (post.get(f"map_{key}") or "").strip()
+            mapping[key] = int(raw) if is_id(raw) or raw == "0" else None
+        options["mapping"] = mapping
+    target = post.get("target")
+    if target == "existing":
+        options.update(document=(post.get("document") or "").strip() or None, doc_number=None, doc_title=None)
+    elif target == "new":
+        options.update(
+            document=None,
+            doc_number=(post.get("doc_number") or "").strip() or None,
+            doc_title=(post.get("doc_title") or "").strip() or None,
+        )
+    elif target == "column":
+        options.update(document=None, doc_number=None, doc_title=None)
+    choices = dict(options.get("unit_choices") or {})
+    for i in range(int(post.get("unit_count") or 0) if str(post.get("unit_count") or "0").isdigit() else 0):
+        name = (post.get(f"unit_name_{i}") or "").strip()
+        value = (post.get(f"unit_choice_{i}") or "").strip()
+        if not name:
+            continue
+        if value.startswith("unit:") and is_id(value[5:]):
+            choices[name] = ["unit", int(value[5:])]
+        elif value in ("new:department", "new:county"):
+            choices[name] = ["new", value[4:]]
+        elif value == "ignore":
+            choices[name] = ["ignore", None]
+        else:
+            choices.pop(name, None)
+    options["unit_choices"] = choices
+    if post.get("rows_submitted"):
+        options["as_new"] = sorted(int(v) for v in post.getlist("as_new") if is_id(v))
+    return options
+
+
+def _run(data: bytes, options: dict, **extra):
+    document = _document_from(options.get("document")) if options.get("document") else None
+    return ledger_import(
+        data=data,
+        document=document,
+        doc_number=options.get("doc_number"),
+        doc_title=options.get("doc_title"),
+        mapping=options.get("mapping"),
+        sheet=options.get("sheet"),
+        unit_choices={k: tuple(v) for k, v in (options.get("unit_choices") or {}).items()},
+        as_new=set(options.get("as_new") or ()),
+        **extra,
+    )
+
+
+def _preview_context(result, *, token, filename, options) -> dict:
+    from departments.selectors import units_active
+
+    return {
+        "result": result,
+        "token": token,
+        "filename": filename,
+        "options": options,
+        "documents": Document.objects.all(),
+        "units": units_active().order_by("kind", "sort_order", "name"),
+        "unknown": [
+            (name, suggestions, unit_kind_for(name), result.strong_matches.get(name))
+            for name, suggestions in result.unknown_units.items()
+        ],
+        "as_new": set(options.get("as_new") or ()),
+    }
 
 
 class ImportView(SecretariatRequiredMixin, View):
@@ -68,11 +148,16 @@ class ImportView(SecretariatRequiredMixin, View):
     def post(self, request):
         upload = request.FILES.get("file")
         if upload is None:
-            return render(request, self.template_name, self._context(error="请选择要导入的 Excel 文件（.xlsx 或 .xls）。"), status=400)
+            return render(
+                request,
+                self.template_name,
+                self._context(error="请选择要导入的 Excel 文件（.xlsx 或 .xls）。"),
+                status=400,
+            )
+        options = {"document": (request.POST.get("document") or "").strip() or None}
         try:
             data = _read_upload(upload)
-            document = _document_from(request.POST.get("document"))
-            result = ledger_import(data=data, document=document, dry_run=True)
+            result = _run(data, options, dry_run=True)
         except ApplicationError as e:
             return render(request, self.template_name, self._context(error=e.message), status=400)
         token = secrets.token_urlsafe(16)
@@ -80,48 +165,85 @@ class ImportView(SecretariatRequiredMixin, View):
         pending = request.session.get(SESSION_KEY, {})
         pending[token] = {
             "name": upload.name,
-            "document": document.pk if document else None,
+            "document": options["document"],
+            "options": options,
             "sha256": hashlib.sha256(data).hexdigest(),
         }
         request.session[SESSION_KEY] = pending
         return render(
             request,
             "tasks/import_preview.html",
-            {"result": result, "token": token, "filename": upload.name, "document": document},
+            _preview_context(result, token=token, filename=upload.name, options=options),
+        )
+
+
+def _pending(request):
+    token = request.POST.get("token", "")
+    pending = request.session.get(SESSION_KEY, {})
+    entry = pending.get(token)
+    file = _import_dir() / f"{token}.bin"
+    if entry is None or not token.replace("-", "").replace("_", "").isalnum() or not file.exists():
+        return None
+    data = file.read_bytes()
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        return None
+    return token, pending, entry, file, data
+
+
+class ImportPreviewView(SecretariatRequiredMixin, View):
+    """The preview again with the settings the user changed (sheet, columns, plan, units, rows as new tasks)."""
+
+    def post(self, request):
+        found = _pending(request)
+        if found is None:
+            messages.error(request, "导入预览已失效，请重新上传文件。")
+            return redirect("tasks:import")
+        token, pending, entry, _file, data = found
+        options = _options_from(request.POST, entry.get("options"))
+        try:
+            result = _run(data, options, dry_run=True)
+        except ApplicationError as e:
+            # Keep the previous settings; say what is wrong with the new ones.
+            previous = entry.get("options") or {}
+            result = _run(data, previous, dry_run=True)
+            context = _preview_context(result, token=token, filename=entry["name"], options=previous)
+            context["setting_error"] = e.message
+            return render(request, "tasks/import_preview.html", context, status=400)
+        entry["options"] = options
+        pending[token] = entry
+        request.session[SESSION_KEY] = pending
+        return render(
+            request,
+            "tasks/import_preview.html",
+            _preview_context(result, token=token, filename=entry["name"], options=options),
         )
 
 
 class ImportConfirmView(SecretariatRequiredMixin, View):
     def post(self, request):
-        token = request.POST.get("token", "")
-        pending = request.session.get(SESSION_KEY, {})
-        entry = pending.get(token)
-        file = _import_dir() / f"{token}.bin"
-        if entry is None or not token.replace("-", "").replace("_", "").isalnum() or not file.exists():
+        found = _pending(request)
+        if found is None:
             messages.error(request, "导入预览已失效，请重新上传文件。")
             return redirect("tasks:import")
-        data = file.read_bytes()
-        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-            messages.error(request, "导入文件校验失败，请重新上传。")
-            return redirect("tasks:import")
-        document = Document.objects.filter(pk=entry["document"]).first() if entry["document"] else None
+        token, pending, entry, file, data = found
+        options = entry.get("options") or {"document": entry.get("document")}
         try:
-            result = ledger_import(data=data, document=document, dry_run=False, actor=request.user, request=request)
+            result = _run(data, options, dry_run=False, actor=request.user, request=request)
         except ApplicationError as e:
             messages.error(request, e.message)
             return redirect("tasks:import")
         if not result.written:
             # Someone changed the ledger between preview and confirm so that rows no longer pass: show them.
-            return render(
-                request,
-                "tasks/import_preview.html",
-                {"result": result, "token": token, "filename": entry["name"], "document": document},
-                status=400,
-            )
+            context = _preview_context(result, token=token, filename=entry["name"], options=options)
+            return render(request, "tasks/import_preview.html", context, status=400)
         file.unlink(missing_ok=True)
         pending.pop(token, None)
         request.session[SESSION_KEY] = pending
         text = f"导入完成：新建 {result.created} 项，更新 {result.updated} 项，未变 {result.unchanged} 项。"
+        if result.document is not None and result.document.created:
+            text += f"已新建文件“{result.document.doc_number or result.document.title}”。"
+        if result.new_units:
+            text += f"已新建单位：{'、'.join(result.new_units)}。"
         if result.conflicts:
             text += f"另有 {len(result.conflicts)} 项因导出后已被修改而未覆盖，请重新导出后再改。"
         messages.success(request, text)
@@ -130,5 +252,6 @@ class ImportConfirmView(SecretariatRequiredMixin, View):
 
 urlpatterns = [
     path("tasks/import/", ImportView.as_view(), name="import"),
+    path("tasks/import/preview/", ImportPreviewView.as_view(), name="import-preview"),
     path("tasks/import/confirm/", ImportConfirmView.as_view(), name="import-confirm"),
 ]

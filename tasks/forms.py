@@ -13,7 +13,7 @@ from departments.selectors import counties as county_units
 from departments.services import ApplicationError
 
 from .models import Document, Progress, Task
-from .services import MilestoneData, TargetData, TaskData, parse_date, parse_decimal
+from .services import MilestoneData, TargetData, TaskData, milestones_read, parse_date, parse_decimal
 
 UNIT_SEPARATORS = re.compile(r"[、,，;；\n\r]+")
 EXTRA_MILESTONE_ROWS = 3
@@ -141,14 +141,9 @@ def target_rows_from_post(post) -> list[dict]:
     return [r for r in _rows(post, TARGET_COLUMNS) if any(v for k, v in r.items() if k != "t_op")]
 
 
-def milestones_from_rows(rows: list[dict]) -> list[MilestoneData]:
-    out = []
-    for i, r in enumerate(rows, start=1):
-        date = parse_date(r["m_date"], field_name="milestones", label=f"第 {i} 个时间节点的日期")
-        if date is None and not r["m_text"]:
-            continue
-        out.append(MilestoneData(date=date, text=r["m_text"]))
-    return out
+def milestones_from_rows(rows: list[dict], *, year: int | None = None) -> list[MilestoneData]:
+    """The form's milestone rows; a date may be typed as a phrase (2022年6月底前), read by the one deadline parser."""
+    return milestones_read([(r["m_date"], r["m_text"]) for r in rows], year=year)
 
 
 def targets_from_rows(rows: list[dict]) -> list[TargetData]:

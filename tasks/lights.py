@@ -40,19 +40,36 @@ def _open_items(milestones, targets):
     return sorted(items, key=lambda i: (i[0], i[1]))
 
 
+def schedule_dates(milestones, targets) -> tuple[dt.date | None, dt.date | None]:
+    """(open_due, deadline) from plain values: milestones as (date, done), targets as (due, met). The one rule
+    behind Task.open_due (the earliest open date, what the light filters use) and Task.deadline (the last date),
+    for a form edit and for the bulk import alike."""
+    open_dates = [d for d, done in milestones if d and not done] + [d for d, met in targets if d and not met]
+    dates = [d for d, _ in milestones if d] + [d for d, _ in targets if d]
+    return (min(open_dates) if open_dates else None), (max(dates) if dates else None)
+
+
+def _task_schedule(task: Task) -> tuple[dt.date | None, dt.date | None]:
+    return schedule_dates(
+        [(m.date, m.done) for m in task.milestones.all()], [(t.due, t.is_met) for t in task.targets.all()]
+    )
+
+
 def compute_open_due(task: Task) -> dt.date | None:
-    items = open_items(task)
-    return items[0][0] if items else None
+    return _task_schedule(task)[0]
 
 
 def compute_deadline(task: Task) -> dt.date | None:
-    dates = [m.date for m in task.milestones.all() if m.date] + [t.due for t in task.targets.all() if t.due]
-    return max(dates) if dates else None
+    return _task_schedule(task)[1]
 
 
 def _describe(kind: str, obj) -> tuple[str, str]:
     if kind == "target":
-        latest = f"最新值 {obj.latest_value.normalize():f}{obj.unit}" if obj.latest_value is not None else "尚无填报值"
+        latest = (
+            f"最新值 {obj.latest_value.normalize():f}{obj.unit}"
+            if obj.latest_value is not None
+            else "尚无填报值"
+        )
         return f"的目标“{obj.label}”", latest
     text = obj.text or "时间节点"
     context = (obj.context or "").strip()

@@ -2,12 +2,14 @@
 
 import datetime as dt
 import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from departments.models import Unit, UnitKind
 from departments.selectors import resolve_in_table, unit_lookup_table, unit_suggestions
@@ -82,6 +84,59 @@ def parse_date(value, *, field_name: str, label: str) -> dt.date | None:
         raise ApplicationError(f"{label}“{value}”不是有效日期（格式 YYYY-MM-DD）。", field=field_name) from None
 
 
+def milestones_read(items: list[tuple], *, year: int | None = None) -> list["MilestoneData"]:
+    """Milestones as a person types them (task form, API): each item is (date, text). The date may be a date,
+    YYYY-MM-DD, or a phrase (2022年6月底前, 年底前, 春节前) read by tasks/deadlines.py against the plan's ``year``;
+    a text with no date is read the same way when it names one. Several phrases give several milestones; a
+    recurring one (每季度末) its dates in the plan's year. A phrase not fully understood is refused with the
+    reason, never turned into a guessed date."""
+    from .deadlines import parse_deadlines
+
+    out: list[MilestoneData] = []
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    anchor = dt.date(year, 1, 1) if year and year > today.year else today  # recurring phrases: next dates
+    for i, (raw_date, text) in enumerate(items, start=1):
+        text = (text or "").strip()
+        label = f"第 {i} 个时间节点"
+        if isinstance(raw_date, dt.date) or (raw_date or "").strip() == "":
+            date = raw_date if isinstance(raw_date, dt.date) else None
+            if date is None and text:
+                parsed = parse_deadlines(text, year=year, today=anchor)
+                if parsed and all((p.date or p.recurring) and not p.warning for p in parsed):
+                    out += _milestones_of(parsed, keep_text=text if len(parsed) == 1 else None)
+                    continue
+            if date is not None or text:
+                out.append(MilestoneData(date=date, text=text))
+            continue
+        raw = str(raw_date).strip()
+        try:
+            out.append(MilestoneData(date=dt.date.fromisoformat(raw), text=text))
+            continue
+        except ValueError:
+            pass
+        parsed = parse_deadlines(raw, year=year, today=anchor)
+        for p in parsed:
+            if p.invalid:
+                raise ApplicationError(f"{label}的日期“{raw}”不是有效日期。", field="milestones")
+            if p.warning and not p.date:
+                raise ApplicationError(f"{label}的日期“{raw}”无法确定：{p.warning}。", field="milestones")
+        out += _milestones_of(parsed, keep_text=text or None)
+    return out
+
+
+def _milestones_of(parsed, *, keep_text: str | None) -> list["MilestoneData"]:
+    out = []
+    for p in parsed:
+        words = keep_text or p.text
+        if p.recurring and p.dates:
+            out += [MilestoneData(date=d, text=words) for d in p.dates]
+        else:
+            out.append(MilestoneData(date=p.date, text=words))
+    return out
+
+
 def resolve_units(names: list[str], *, field_name: str, label: str, table=None) -> list[Unit]:
     table = table if table is not None else unit_lookup_table()
     units: list[Unit] = []
@@ -110,22 +165,11 @@ def _resolve_counties(names: list[str], table) -> list[Unit]:
 
 
 def task_snapshot(task: Task) -> dict:
-    """The task's user-visible state as plain values, for history diffs and the conflict message."""
-    return {
-        "title": task.title,
-        "text": task.text,
-        "note": task.note,
-        "status": Progress(task.status).label,
-        "path": task.path_key,
-        "lead_units": "、".join(u.name for u in task.lead_units),
-        "responsible_units": "、".join(u.name for u in task.responsible_units),
-        "counties": "、".join(u.name for u in task.counties),
-        "milestones": "；".join(
-            f"{m.date:%Y-%m-%d}" + (f"（{m.text}）" if m.text else "") if m.date else m.text
-            for m in task.milestones.all()
-        ),
-        "targets": "；".join(t.label + (f"（{t.due:%Y-%m-%d}）" if t.due else "") for t in task.targets.all()),
-    }
+    """The task's user-visible state as plain values, for history diffs and the conflict message. One definition
+    (tasks.resources.snapshot) for a form edit and the Excel import alike."""
+    from .resources import TaskState, snapshot
+
+    return snapshot(TaskState.from_task(task))
 
 
 FIELD_LABELS = {
@@ -418,7 +462,7 @@ def task_update(*, task: Task, data: TaskData, version: int | None, actor=None, 
     _write_schedule(locked, data)
     after_obj = _fresh(locked.pk)
     after_obj.title, after_obj.text, after_obj.note, after_obj.status = locked.title, locked.text, locked.note, locked.status
-    after_obj.path_key = ".".join(locked.path)
+    after_obj.path, after_obj.path_key = locked.path, ".".join(locked.path)
     changes = diff_snapshots(before, task_snapshot(after_obj))
     if not changes:
         return current
@@ -497,3 +541,103 @@ def document_upsert(
     if created:
         audit_log(actor=actor, action="document_create", obj=doc)
     return doc, created
+
+
+@transaction.atomic
+def tasks_bulk_save(*, creates: list, updates: list, actor=None, request=None, message: str = "") -> None:
+    """Many tasks at once (the Excel import), by the rules of task_create and task_update: a new task at version 1,
+    an updated one at its version + 1, open_due and deadline from lights.schedule_dates, one history record each
+    with the changed fields old -> new (tasks.resources.snapshot, the format task_snapshot writes). ``creates``:
+    TaskStates (their ids are set); ``updates``: (current, after, changed attributes, history diff). The rows go
+    in with COPY on PostgreSQL (tasks/bulk.py): 10,000 tasks a few seconds, not minutes."""
+    from .bulk import ROLES, TASK_INSERT_COLUMNS, TASK_UPDATE_COLUMNS, Writer, audit_rows, sort_key
+    from .lights import schedule_dates
+    from .models import path_display
+    from .resources import snapshot
+
+    def schedule(state):
+        return schedule_dates(
+            [(d, done) for d, _t, _c, done in state.milestones], [(t.due, t.is_met) for t in state.targets]
+        )
+
+    now = timezone.now()
+    writer = Writer(now)
+
+    audits, units, miles = [], [], []
+
+    # Creates
+    task_rows = []
+    for s in creates:
+        open_due, deadline = schedule(s)
+        task_rows.append(
+            (
+                None,
+                s.document_id,
+                s.path,
+                path_display(s.path),
+                sort_key(s.path),
+                s.section,
+                s.title,
+                s.text,
+                s.note,
+                s.status,
+                open_due,
+                deadline,
+                1,
+                now,
+                now,
+            )
+        )
+    if writer.pg:
+        for i, pk in enumerate(writer.new_ids(Task, len(task_rows))):
+            task_rows[i] = (pk, *task_rows[i][1:])
+        ids = writer.insert(Task, TASK_INSERT_COLUMNS, task_rows)
+    else:
+        ids = writer.insert(Task, TASK_INSERT_COLUMNS[1:], [r[1:] for r in task_rows])
+    for s, pk, row in zip(creates, ids, task_rows, strict=True):
+        s.id = pk
+        for role, attr in ROLES:
+            units += [(pk, u.id, role, i) for i, u in enumerate(getattr(s, attr))]
+        miles += [(pk, d, t, c, done) for d, t, c, done in s.milestones]
+        audits.append(("task_create", pk, f"{row[3]} {row[6]}", diff_snapshots({}, snapshot(s))))
+
+    # Updates
+    changed_rows, unit_roles, mile_tasks = [], [], []
+    for cur, after, changed, history in updates:
+        open_due, deadline = schedule(after)
+        changed_rows.append(
+            (
+                cur.id,
+                after.path,
+                after.path_key,
+                sort_key(after.path),
+                after.title,
+                after.text,
+                after.note,
+                after.status,
+                after.version,
+                open_due,
+                deadline,
+                now,
+            )
+        )
+        for role, attr in ROLES:
+            if attr in changed:
+                unit_roles.append((cur.id, role))
+                units += [(cur.id, u.id, role, i) for i, u in enumerate(getattr(after, attr))]
+        if "milestones" in changed:
+            mile_tasks.append(cur.id)
+            miles += [(cur.id, d, t, c, done) for d, t, c, done in after.milestones]
+        audits.append(("task_update", cur.id, f"{after.path_key} {after.title}", history))
+    writer.update(Task, TASK_UPDATE_COLUMNS, changed_rows)
+    by_role = defaultdict(list)
+    for task_id, role in unit_roles:
+        by_role[role].append(task_id)
+    for role, task_ids in by_role.items():
+        writer.delete_children(TaskUnit, task_ids, role=role)
+    writer.delete_children(Milestone, mile_tasks)
+    writer.insert(TaskUnit, ["task_id", "unit_id", "role", "position"], units)
+    writer.insert(Milestone, ["task_id", "date", "text", "context", "done"], miles)
+    audit_rows(audits, actor=actor, request=request, writer=writer, message=message)
+    # 序时进度 dates (tasks.pace) of the tasks created or changed: derived data, like open_due above.
+    tasks_refresh_pace(task_ids=[s.id for s in creates] + [cur.id for cur, *_ in updates])

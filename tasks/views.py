@@ -52,6 +52,8 @@ class FirstPagePaginator(Paginator):
         if number == 1 and self._head is not None:
             return self._get_page(self._head[: self.per_page], 1, self)
         return super().page(number)
+
+
 FILTER_NAMES = ("document", "lead_unit", "unit", "county", "status", "light", "pace", "overdue", "search")
 # (sort key, column label); None for columns that are not sortable.
 COLUMNS = [
@@ -213,6 +215,14 @@ def _conflict_row(change: dict) -> dict:
     return {**change, "at": at}
 
 
+def _plan_year(task, form) -> int | None:
+    """The year deadline phrases without one (年底前) are read against: the plan's, from its 文号 or title."""
+    from .deadlines import year_of_plan
+
+    document = task.document if task is not None else (form.cleaned_data or {}).get("document")
+    return year_of_plan(document.doc_number, document.title) if document is not None else None
+
+
 class TaskFormView(SecretariatRequiredMixin, View):
     """Create (no pk) or edit (pk) a task. Input is kept on every refusal; nothing is saved unless all is valid."""
 
@@ -247,7 +257,7 @@ class TaskFormView(SecretariatRequiredMixin, View):
             return self.render(form, error=first, **keep)
         try:
             data = form.to_task_data(
-                milestones=task_forms.milestones_from_rows(m_rows),
+                milestones=task_forms.milestones_from_rows(m_rows, year=_plan_year(task, form)),
                 targets=task_forms.targets_from_rows(t_rows),
             )
             if task is None:

@@ -6,7 +6,8 @@ import zipfile
 import openpyxl
 import pytest
 
-from tasks.excel import SpreadsheetError, ledger_import
+from tasks.excel import SpreadsheetError
+from tasks.ledger_import import ledger_import
 from tasks.models import Task
 
 from .conftest import office_workbook

@@ -11,8 +11,9 @@ from django.db import connection
 from django.urls import reverse
 
 from departments.models import AuditEntry
-from tasks import excel
-from tasks.excel import ledger_import, load_states
+from tasks import bulk
+from tasks.excel import load_states
+from tasks.ledger_import import ledger_import
 from tasks.models import Document, Milestone, Task, TaskUnit
 from tasks.sheets import ledger_export
 from tests.factories import DocumentFactory, TaskFactory
@@ -75,13 +76,13 @@ def test_copy_path_writes_the_same_tasks_and_history_as_the_bulk_create_path(sma
     doc_copy = small_ledger["doc"]
     doc_orm = DocumentFactory(doc_number="平办〔2020〕8号", title="对照文件")
     assert ledger_import(data=office_workbook(_ledger_rows(doc_copy.doc_number)), dry_run=False).created == 3
-    real_init = excel._Writer.__init__
+    real_init = bulk.Writer.__init__
 
     def orm_only(self, now):
         real_init(self, now)
         self.pg = False  # bulk_create / bulk_update, as on SQLite
 
-    monkeypatch.setattr(excel._Writer, "__init__", orm_only)
+    monkeypatch.setattr(bulk.Writer, "__init__", orm_only)
     assert ledger_import(data=office_workbook(_ledger_rows(doc_orm.doc_number)), dry_run=False).created == 3
     assert _written(doc_copy) == _written(doc_orm)
 
@@ -94,7 +95,7 @@ def test_copy_path_writes_the_same_tasks_and_history_as_the_bulk_create_path(sma
         return office_workbook(rows)
 
     assert ledger_import(data=changed(doc_orm.doc_number), dry_run=False).updated == 3
-    monkeypatch.setattr(excel._Writer, "__init__", real_init)
+    monkeypatch.setattr(bulk.Writer, "__init__", real_init)
     assert ledger_import(data=changed(doc_copy.doc_number), dry_run=False).updated == 3
     assert _written(doc_copy) == _written(doc_orm)
     assert Milestone.objects.filter(task__document=doc_copy).count() == 3

@@ -8,7 +8,8 @@ import openpyxl
 import pytest
 
 from departments.models import AuditEntry
-from tasks.excel import ledger_import, read_rows
+from tasks.excel import read_rows
+from tasks.ledger_import import ledger_import
 from tasks.models import Task
 from tasks.services import TaskData, task_update
 from tasks.sheets import ledger_export

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from departments.models import Unit
 from departments.services import ApplicationError
-from tasks import excel
-from tasks.excel import ledger_import
+from tasks import bulk
+from tasks import ledger_import as excel
+from tasks.ledger_import import ledger_import
 from tasks.models import Task, TaskUnit
 from tests.factories import TaskFactory, UnitFactory
 
@@ -44,7 +45,7 @@ def test_a_task_unit_row_naming_an_unknown_unit_or_task_cannot_be_written():
             "INSERT INTO tasks_taskunit (task_id, unit_id, role, position) VALUES (%s, %s, 'lead', 0)", [task_id, unit_id]
         )
         with pytest.raises(IntegrityError), transaction.atomic():  # the import's bulk writer (COPY on PostgreSQL)
-            excel._Writer(timezone.now()).insert(
+            bulk.Writer(timezone.now()).insert(
                 TaskUnit, ["task_id", "unit_id", "role", "position"], [(task.pk, unit.pk, "responsible", 0), (task_id, unit_id, "lead", 0)]
             )
     good = TaskUnit.objects.create(task=task, unit=unit, role=TaskUnit.Role.LEAD)

@@ -218,9 +218,9 @@ def test_secretariat_creates_a_task_through_the_api(api_as, secretariat, ledger)
         ({"title": ""}, "title", "任务名称不能为空"),
         ({"lead_units": ["市卫生建康委"]}, "lead_units", "牵头单位中的“市卫生建康委”不是已知单位"),
         (
-            {"milestones": [{"date": "2024年底", "text": "x"}]},
+            {"milestones": [{"date": "2024年13月", "text": "x"}]},
             "milestones",
-            "第 1 个时间节点的日期“2024年底”不是有效日期",
+            "第 1 个时间节点的日期“2024年13月”不是有效日期",
         ),
         (
             {"targets": [{"indicator": "率", "op": ">=", "value": "九十"}]},
@@ -396,3 +396,22 @@ def test_editing_targets_keeps_reported_values_of_the_target_that_stayed(api_as,
     assert set(kept) == {first.pk, second.pk}
     assert kept[first.pk].value == 91 and kept[first.pk].latest_value == 86
     assert kept[second.pk].latest_value == 88
+
+
+def test_milestone_dates_may_be_written_as_phrases_read_against_the_plan_year(api_as, secretariat, ledger):
+    """The API reads deadline phrases with the same parser as the Excel import and the task form."""
+    client = api_as(secretariat)
+    task = {"document": "平办〔2020〕7号", "path": ["九", "1"], "title": "按短语写时限"}
+    milestones = [{"date": "年底前", "text": ""}, {"date": "", "text": "2021年6月底前完成试点"}]
+    response = client.post("/api/tasks/", {**task, "milestones": milestones}, format="json")
+    assert response.status_code == 201, response.content
+    got = sorted((m["date"], m["text"]) for m in response.json()["milestones"])
+    assert got == [
+        ("2020-12-31", "年底前"),
+        ("2021-06-30", "2021年6月底前完成试点"),
+    ]  # the plan's year: 〔2020〕
+    bad = {**task, "path": ["九", "2"], "milestones": [{"date": "春节后", "text": ""}]}
+    response = client.post("/api/tasks/", bad, format="json")
+    assert (
+        response.status_code == 400 and "第 1 个时间节点的日期“春节后”无法确定" in response.content.decode()
+    )

@@ -274,7 +274,7 @@ def test_unit_options_name_a_wrong_kind_and_need_a_login(client, client_as, secr
             {"lead_units": "市卫健委、市卫生健康局"},
             "牵头单位中的“市卫生健康局”不是已知单位，您是否要找：市卫生健康委",
         ),
-        ({"m_date": ["2024年底", "", ""]}, "第 1 个时间节点的日期“2024年底”不是有效日期"),
+        ({"m_date": ["2024年13月", "", ""]}, "第 1 个时间节点的日期“2024年13月”不是有效日期"),
         ({"t_value": ["六十", ""]}, "第 1 个指标的目标值“六十”不是数字"),
         ({"t_op": ["≈≈", ">="]}, "第 1 个指标的比较方式“≈≈”无效"),
         ({"t_due": ["明年", ""]}, "第 1 个指标的到期日“明年”不是有效日期"),
@@ -417,3 +417,18 @@ def test_ledger_page_and_api_use_the_same_number_of_queries_for_3_or_40_tasks(
         TargetFactory(task=t)
     many = (_queries(c, reverse("tasks:list")), _queries(api, "/api/tasks/"))
     assert many == few
+
+
+def test_task_form_reads_deadline_phrases_against_the_plan_year(client_as, secretariat, ledger):
+    """The form's date may be a phrase; the plan 平办〔2020〕7号 gives the year to 年底前 and 三季度末."""
+    data = _post_data(
+        document=ledger["doc"].pk, m_date=["年底前", "", "三季度末"], m_text=["", "2021年6月底前完成试点", ""]
+    )
+    r = client_as(secretariat).post(reverse("tasks:create"), data)
+    assert r.status_code == 302
+    task = Task.objects.get(title="建立家庭医生签约服务制度")
+    assert sorted((m.date, m.text) for m in task.milestones.all()) == [
+        (dt.date(2020, 9, 30), "三季度末"),
+        (dt.date(2020, 12, 31), "年底前"),
+        (dt.date(2021, 6, 30), "2021年6月底前完成试点"),
+    ]

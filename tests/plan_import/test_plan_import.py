@@ -212,11 +212,11 @@ def test_a_weak_unit_match_is_never_preselected_and_must_be_decided(demo, client
 def test_an_abbreviation_of_one_known_unit_is_preselected(demo, client_as, secretariat):
     from departments.models import Unit
 
-    plan = SMALL_PLAN.replace("市卫星办参与", "市人力社保局参与")
+    plan = SMALL_PLAN.replace("市卫星办参与", "市人资社保局参与")  # 市人力社保局 is a former name, resolved
     client = client_as(secretariat)
     client.post(reverse("tasks:extract"), {"text": plan})
     draft = client.session["plan_draft"]
-    n = list(draft["unknown_units"]).index("市人力社保局")
+    n = list(draft["unknown_units"]).index("市人资社保局")
     page = client.get(reverse("tasks:plan-review")).content.decode()
     select = page[page.index(f'name="map-{n}"') :]
     select = select[: select.index("</select>")]

@@ -115,6 +115,7 @@ POLICY: dict[str, tuple[str, str, str]] = {
     "tasks:delete": ("GET", "pk=@task", "L 403 403 403 403 405 403 404"),  # tasks/<int:pk>/delete/
     "tasks:restore": ("GET", "pk=@deleted_task", "L 403 403 403 403 405 403 404"),  # tasks/<int:pk>/restore/
     "tasks:import": ("GET", "", "L 403 403 403 403 200 403 403"),  # tasks/import/
+    "tasks:import-preview": ("GET", "", "L 403 403 403 403 405 403 403"),  # tasks/import/preview/ (POST only)
     "tasks:import-confirm": ("GET", "", "L 403 403 403 403 405 403 403"),  # tasks/import/confirm/
     "reports:ledger-export": ("GET", "", "L 200 200 200 200 200 200 403"),  # tasks/export/
     "reports:ledger-export period": ("GET", "?period=@period", "L 200 200 200 200 200 200 403"),

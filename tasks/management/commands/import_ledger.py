@@ -1,48 +1,81 @@
+import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from departments.services import ApplicationError
-from tasks.excel import ledger_import
-from tasks.models import Document
+from tasks.ledger_import import ledger_import
 
 
 class Command(BaseCommand):
     help = (
-        "导入台账 .xlsx / .xls：打印新建 / 更新 / 未变 / 错误数；有任何错误时逐条打印 “row N, column C: 说明”，"
-        "不写入任何数据并以非零状态退出。"
+        "导入台账或任务分工表 .xlsx / .xls：打印新建 / 更新 / 未变 / 错误数；有任何错误时逐条打印 “row N, column C: 说明”，"
+        "不写入任何数据并以非零状态退出。任务所属文件：表中的文件列，否则 --document 指定的文号（尚无此文号时新建），"
+        "否则用表格标题新建。--json 打印预览。"
     )
 
     def add_arguments(self, parser):
         parser.add_argument("file")
-        parser.add_argument("--document", help="任务所属文件的文号（表格没有“任务来源”列时必填）")
+        parser.add_argument("--document", help="任务所属文件的文号；系统中还没有这个文号时新建该文件")
+        parser.add_argument("--add-units", action="store_true", help="不认识的单位名称新建为单位，而不是报错")
         parser.add_argument("--dry-run", action="store_true", help="只检查并预览，不写入")
+        parser.add_argument(
+            "--json", action="store_true", help="以 JSON 打印预览（新建/更新/未变的每一行、单位、错误）"
+        )
 
     def handle(self, *args, **options):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"找不到文件 {path}。")
-        document = None
-        if options["document"]:
-            document = Document.objects.filter(doc_number=options["document"]).first()
-            if document is None:
-                raise CommandError(f"找不到文号为“{options['document']}”的文件。")
+        as_json = options["json"]
         try:
-            result = ledger_import(data=path.read_bytes(), document=document, dry_run=options["dry_run"])
+            result = ledger_import(
+                data=path.read_bytes(),
+                doc_number=(options["document"] or "").strip() or None,
+                add_units=options["add_units"],
+                column_first=True,  # CONTRACT.md: a plan column first, else --document, else the sheet's title
+                dry_run=options["dry_run"],
+            )
         except ApplicationError as e:
-            self.stderr.write(f"row 0, column -: {e.message}")
+            column = {"document": "文件", "sheet": "工作表", "mapping": "列"}.get(e.field or "", "-")
+            if as_json:
+                self.stdout.write(json.dumps(_failed(e.message, column), ensure_ascii=False, indent=2))
+            self.stderr.write(f"row 0, column {column}: {e.message}")
             raise CommandError("nothing written") from None
-        self.stdout.write(
-            f"created: {result.created}\nupdated: {result.updated}\nunchanged: {result.unchanged}\n"
-            f"conflicts: {len(result.conflicts)}\nerrors: {len(result.errors)}"
-        )
-        for conflict in result.conflicts:
-            self.stdout.write(f"conflict: {conflict}")
+        if as_json:
+            self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+        else:
+            doc = result.document
+            if result.header is not None:
+                self.stdout.write(f"sheet: {result.header.sheet} (header row {result.header.header_row})")
+            if doc is not None and not doc.from_column:
+                state = "new" if doc.created else "existing"
+                self.stdout.write(f"document: {doc.doc_number or '-'} {doc.title} ({state})")
+            self.stdout.write(
+                f"created: {result.created}\nupdated: {result.updated}\nunchanged: {result.unchanged}\n"
+                f"conflicts: {len(result.conflicts)}\nerrors: {len(result.errors)}"
+            )
+            if result.new_units and not result.errors:
+                self.stdout.write(f"new units: {'、'.join(result.new_units)}")
+            for conflict in result.conflicts:
+                self.stdout.write(f"conflict: {conflict}")
         if result.errors:
             for error in result.errors:
                 self.stderr.write(error.english)
             raise CommandError(f"{len(result.errors)} error(s); nothing written")
-        if options["dry_run"]:
-            self.stdout.write("dry run: nothing written")
-        else:
-            self.stdout.write("written")
+        if not as_json:
+            self.stdout.write("dry run: nothing written" if options["dry_run"] else "written")
+
+
+def _failed(message: str, column: str) -> dict:
+    """The preview's shape when the file itself could not be read: no rows, one error."""
+    return {
+        "document": {"doc_number": None, "title": "", "created": False},
+        "sheet": "",
+        "header_row": 0,
+        "columns": {},
+        "summary": {"created": 0, "updated": 0, "unchanged": 0, "errors": 1, "warnings": 0},
+        "rows": [],
+        "unknown_units": [],
+        "errors": [{"row": 0, "column": column, "message": message}],
+    }
