@@ -26,7 +26,7 @@ CHUNK = 1024 * 1024
 
 # What each kind must contain to be what its name says.
 MARKERS = {"xlsx": ("xl/workbook.xml", "xl/workbook.bin"), "docx": ("word/document.xml",)}
-LABELS = {"xlsx": "Excel 工作簿", "docx": "Word 文档"}
+LABELS = {"xlsx": " Excel 工作簿（.xlsx / .xls）", "docx": " Word 文档（.docx）"}
 
 
 class UploadRejected(ValueError):
@@ -54,6 +54,8 @@ def inspect_zip(
     kind: str,
     name: str = "文件",
     limit: int | None = None,
+    ratio: int = MAX_INFLATION_RATIO,
+    max_members: int = MAX_ZIP_MEMBERS,
     on_chunk: Callable[[zipfile.ZipInfo, bytes, bytes], None] | None = None,
 ) -> None:
     """Refuse (UploadRejected) a zip-based Office file that is damaged, not of ``kind``, encrypted, a zip bomb or
@@ -70,8 +72,8 @@ def inspect_zip(
         names = {m.filename for m in members}
         if kind in MARKERS and not names.intersection(MARKERS[kind]):
             raise UploadRejected(f"{name}不是{label}。")
-        if len(members) > MAX_ZIP_MEMBERS:
-            raise UploadRejected(f"{name}包含的部件过多（{len(members)} 个，上限 {MAX_ZIP_MEMBERS} 个），拒绝读取。")
+        if len(members) > max_members:
+            raise UploadRejected(f"{name}包含的部件过多（{len(members)} 个，上限 {max_members} 个），拒绝读取。")
         limit = limit or max_inflated_bytes()
         declared = sum(m.file_size for m in members)
         if declared > limit:
@@ -79,9 +81,9 @@ def inspect_zip(
                 f"{name}解压后过大（{human_size(declared)}，上限 {human_size(limit)}），疑似压缩炸弹，拒绝读取。"
             )
         for m in members:
-            if m.file_size > CHUNK and m.file_size > MAX_INFLATION_RATIO * max(m.compress_size, 1):
+            if m.file_size > CHUNK and m.file_size > ratio * max(m.compress_size, 1):
                 raise UploadRejected(
-                    f"{name}压缩比异常（{m.file_size // max(m.compress_size, 1)} 倍，上限 {MAX_INFLATION_RATIO} 倍），"
+                    f"{name}压缩比异常（{m.file_size // max(m.compress_size, 1)} 倍，上限 {ratio} 倍），"
                     "疑似压缩炸弹，拒绝读取。"
                 )
         for m in members:
@@ -94,7 +96,7 @@ def inspect_zip(
                         window = tail + chunk
                         if b"<!DOCTYPE" in window or b"<!ENTITY" in window or b"<!doctype" in window:
                             raise UploadRejected(
-                                f"{name}包含 XML 实体或 DOCTYPE 声明，出于安全原因拒绝读取。请用 Office 或 WPS 另存后再上传。"
+                                f"{name}包含 XML 实体或 DOCTYPE 声明，出于安全原因拒绝读取。请用 Excel、Word 或 WPS 另存后再上传。"
                             )
                         if on_chunk is not None:
                             on_chunk(m, window, chunk)

@@ -41,7 +41,7 @@ from departments.models import Unit
 from departments.permissions import has
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError, audit_log
 from reform_ledger.db import retry_transaction
-from reform_ledger.uploads import UploadRejected, inspect_zip
+from reform_ledger.uploads import OLE_MAGIC, UploadRejected, inspect_zip
 from tasks.models import Progress, Target, Task, TaskUnit
 from tasks.services import parse_decimal, task_refresh_schedule, task_set_status
 
@@ -706,7 +706,7 @@ def _task_status_from_lead_reports(*, task: Task, report: Report, actor) -> None
 # Attachments
 # ---------------------------------------------------------------------------------------------------------------
 
-OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Compound File Binary: .doc / .xls
+OLE = OLE_MAGIC  # Compound File Binary: .doc / .xls
 
 # extension -> (label, the kinds `filetype` may report for it, content type served)
 ALLOWED_TYPES: dict[str, tuple[str, set[str], str]] = {

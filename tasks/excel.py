@@ -12,7 +12,6 @@ import io
 import json
 import re
 import unicodedata
-import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ from django.db import connection
 
 from departments.models import Unit
 from departments.services import ApplicationError
+from reform_ledger.uploads import OLE_MAGIC, ZIP_MAGIC, UploadRejected, inspect_ole, inspect_zip
 
 from .models import Document, Milestone, Target, Task, TaskUnit
 from .resources import (
@@ -29,8 +29,6 @@ from .resources import (
     TaskState,
 )
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ZIP_MAGIC = b"PK\x03\x04"
 MAX_ZIP_MEMBERS = 2000
 MAX_INFLATION_RATIO = 200  # sheet XML compresses 10-30x; 200x is a bomb, not a ledger
 HEADER_SCAN_ROWS = 30
@@ -68,74 +66,36 @@ def max_uncompressed_bytes() -> int:
 
 
 def _check_zip(data: bytes) -> None:
-    """Check an .xlsx before anything inflates it: member count and sizes, ratio, entities, rows and columns."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = archive.infolist()
-    except (zipfile.BadZipFile, EOFError, ValueError):
-        raise SpreadsheetError("文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file") from None
-    names = {m.filename for m in members}
-    if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
-        raise SpreadsheetError("文件不是 Excel 工作簿（.xlsx / .xls）。", field="file")
-    if len(members) > MAX_ZIP_MEMBERS:
-        raise SpreadsheetError(f"文件包含的部件过多（{len(members)} 个，上限 {MAX_ZIP_MEMBERS} 个），拒绝读取。", field="file")
-    limit = max_uncompressed_bytes()
-    declared = sum(m.file_size for m in members)
-    if declared > limit:
-        raise SpreadsheetError(
-            f"文件解压后过大（{_mb(declared)}，上限 {_mb(limit)}），疑似压缩炸弹，拒绝读取。", field="file"
-        )
-    for m in members:
-        if m.file_size > 1024 * 1024 and m.file_size > MAX_INFLATION_RATIO * max(m.compress_size, 1):
-            raise SpreadsheetError(
-                f"文件压缩比异常（{m.file_size // max(m.compress_size, 1)} 倍，上限 {MAX_INFLATION_RATIO} 倍），"
-                "疑似压缩炸弹，拒绝读取。",
-                field="file",
-            )
+    """Check an .xlsx before anything inflates it: the one upload inspection (reform_ledger/uploads.py: member
+    count and sizes, ratio, entities, encryption), plus what only a sheet reader knows: rows and columns."""
     max_rows, max_cols = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS
     # Only references that could pass a limit are looked at: with a limit of 26 columns or more, single-letter
     # columns (A-Z) cannot; a row number with fewer digits than the limit cannot. Ordinary sheets have none of them.
     wide_cells = re.compile(rb'<c r="([A-Z]{%d,3})\d' % (2 if max_cols >= 26 else 1))
     long_rows = re.compile(rb'<row r="(\d{%d,})"' % len(str(max_rows + HEADER_SCAN_ROWS)))
-    for m in members:
-        if not m.filename.endswith((".xml", ".rels")):
-            continue
-        is_sheet = m.filename.startswith("xl/worksheets/")
-        rows, widest, tail = 0, 0, b""
-        try:
-            # ZipExtFile never returns more than the declared size and checks the CRC at the end,
-            # so a member that lies about its size fails here instead of inflating without bound.
-            with archive.open(m) as fh:
-                while chunk := fh.read(1024 * 1024):
-                    window = tail + chunk
-                    upper = window[:4096].upper() if not tail else b""
-                    if b"<!DOCTYPE" in window or b"<!ENTITY" in window or b"<!DOCTYPE" in upper:
-                        raise SpreadsheetError(
-                            "文件包含 XML 实体或 DOCTYPE 声明，出于安全原因拒绝读取。请用 Excel 或 WPS 另存后再上传。",
-                            field="file",
-                        )
-                    if is_sheet:
-                        rows += chunk.count(b"<row")
-                        if rows > max_rows + HEADER_SCAN_ROWS:
-                            raise SpreadsheetError(
-                                f"表格行数超过上限（最多 {max_rows} 行），请拆分后分批导入。", field="file"
-                            )
-                        for ref in set(wide_cells.findall(window)):
-                            widest = max(widest, _column_number(ref.decode()))
-                        for ref in long_rows.findall(window):
-                            if int(ref) > max_rows + HEADER_SCAN_ROWS:
-                                raise SpreadsheetError(
-                                    f"表格行数超过上限（最多 {max_rows} 行），请拆分后分批导入。", field="file"
-                                )
-                        if widest > max_cols:
-                            raise SpreadsheetError(
-                                f"表格列数超过上限（最多 {max_cols} 列），请删除多余的列后再导入。", field="file"
-                            )
-                    tail = chunk[-32:]
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as e:
-            if isinstance(e, RuntimeError) and "encrypt" in str(e).lower():
-                raise SpreadsheetError("文件已加密（设置了打开密码），请取消密码后再上传。", field="file") from None
-            raise SpreadsheetError("文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file") from None
+    seen: dict[str, list[int]] = {}  # sheet member -> [rows, widest column]
+
+    def sheet_limits(member, window: bytes, chunk: bytes) -> None:
+        if not member.filename.startswith("xl/worksheets/"):
+            return
+        count = seen.setdefault(member.filename, [0, 0])
+        count[0] += chunk.count(b"<row")
+        too_many = count[0] > max_rows + HEADER_SCAN_ROWS
+        too_many = too_many or any(int(ref) > max_rows + HEADER_SCAN_ROWS for ref in long_rows.findall(window))
+        if too_many:
+            raise UploadRejected(f"表格行数超过上限（最多 {max_rows} 行），请拆分后分批导入。")
+        for ref in set(wide_cells.findall(window)):
+            count[1] = max(count[1], _column_number(ref.decode()))
+        if count[1] > max_cols:
+            raise UploadRejected(f"表格列数超过上限（最多 {max_cols} 列），请删除多余的列后再导入。")
+
+    try:
+        inspect_zip(
+            data, kind="xlsx", limit=max_uncompressed_bytes(), ratio=MAX_INFLATION_RATIO, max_members=MAX_ZIP_MEMBERS,
+            on_chunk=sheet_limits,
+        )  # fmt: skip
+    except UploadRejected as e:
+        raise SpreadsheetError(e.message, field="file") from None
 
 
 def _column_number(letters: str) -> int:
@@ -157,10 +117,10 @@ def column_letter(index: int) -> str:
 
 def _check_ole(data: bytes) -> None:
     # An encrypted .xlsx is an OLE container holding "EncryptedPackage"; an encrypted .xls is caught by calamine.
-    if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
-        raise SpreadsheetError("文件已加密（设置了打开密码），请取消密码后再上传。", field="file")
-    if len(data) < 1536:
-        raise SpreadsheetError("文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file")
+    try:
+        inspect_ole(data)
+    except UploadRejected as e:
+        raise SpreadsheetError(e.message, field="file") from None
 
 
 @dataclass

@@ -134,7 +134,7 @@ def _with_shared_string_bomb(small_ledger) -> bytes:
 
 def test_xml_entity_tricks_are_refused(small_ledger):
     assert _message(_with_shared_string_bomb(small_ledger)) == (
-        "文件包含 XML 实体或 DOCTYPE 声明，出于安全原因拒绝读取。请用 Excel 或 WPS 另存后再上传。"
+        "文件包含 XML 实体或 DOCTYPE 声明，出于安全原因拒绝读取。请用 Excel、Word 或 WPS 另存后再上传。"
     )
 
 

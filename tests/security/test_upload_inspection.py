@@ -64,7 +64,7 @@ def test_an_ordinary_docx_passes_the_inspection():
 def test_a_docx_named_as_a_workbook_is_not_a_workbook():
     with pytest.raises(UploadRejected) as e:
         inspect_zip(_docx(b"<w:document/>"), kind="xlsx", name="台账")
-    assert e.value.message == "台账不是Excel 工作簿。"
+    assert e.value.message == "台账不是 Excel 工作簿（.xlsx / .xls）。"
 
 
 def test_an_xlsx_attachment_that_inflates_far_is_refused_with_its_name():
