@@ -46,8 +46,13 @@ try:
     # deadline day for one city; without it every user clicks as fast as its think time allows.
     _rate = float(os.environ.get("LOAD_RATE") or 0)
 
+    # A reporter's action is 3.2 requests on average (1 list, or open + one or two saves + submit), a leader's 1:
+    # each user's actions per second are chosen so that all of them together offer _rate requests per second.
+    REPORTER_REQUESTS_PER_ACTION, LEADER_REQUESTS_PER_ACTION = 3.2, 1.0
+    _per_user = _rate / (REPORTERS * REPORTER_REQUESTS_PER_ACTION + LEADERS * LEADER_REQUESTS_PER_ACTION)
+
     def _wait(saturating):
-        return constant_throughput(_rate / (REPORTERS + LEADERS)) if _rate else saturating
+        return constant_throughput(_per_user) if _rate else saturating
 except ImportError:  # setup / verify run without locust
     HttpUser = None
 
