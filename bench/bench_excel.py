@@ -50,9 +50,13 @@ def ensure_schema_and_units(n_units: int = 40, n_counties: int = 10):
     call_command("migrate", verbosity=0)
     for i in range(n_units):
         unit, _ = Unit.objects.get_or_create(name=f"市基准局{i}", defaults={"short_name": f"基准{i}局"})
-        UnitAlias.objects.get_or_create(normalized=f"基准局别名{i}", defaults={"unit": unit, "alias": f"基准局别名{i}"})
+        UnitAlias.objects.get_or_create(
+            normalized=f"基准局别名{i}", defaults={"unit": unit, "alias": f"基准局别名{i}"}
+        )
     for i in range(n_counties):
-        Unit.objects.get_or_create(name=f"基准{i}县政府", defaults={"kind": UnitKind.COUNTY, "short_name": f"基准{i}县"})
+        Unit.objects.get_or_create(
+            name=f"基准{i}县政府", defaults={"kind": UnitKind.COUNTY, "short_name": f"基准{i}县"}
+        )
 
 
 def generate(n_tasks: int) -> bytes:
@@ -63,7 +67,19 @@ def generate(n_tasks: int) -> bytes:
     ws = wb.create_sheet("台账")
     ws.append(["基准市深化医改重点任务台账"])
     ws.append([])
-    ws.append(["序号", "任务来源(文件/文号)", "重点任务", "目标任务/指标", "牵头单位", "责任单位", "完成时限", "完成状态", "备注"])
+    ws.append(
+        [
+            "序号",
+            "任务来源(文件/文号)",
+            "重点任务",
+            "目标任务/指标",
+            "牵头单位",
+            "责任单位",
+            "完成时限",
+            "完成状态",
+            "备注",
+        ]
+    )
     deadlines = ["2022年底", "2020.12", "2022年12月", "2021-06-30", "2023年上半年；长期坚持"]
     statuses = ["未启动", "推进中", "已完成", ""]
     per_sub = 100
@@ -79,11 +95,20 @@ def generate(n_tasks: int) -> bytes:
                 if made >= n_tasks:
                     break
                 lead = f"市基准局{made % 40}" if made % 3 else f"基准局别名{made % 40}"
-                resp = f"市基准局{(made + 1) % 40}、基准{(made + 2) % 40}局" + ("、各县(市、区)政府" if made % 5 == 0 else "")
+                resp = f"市基准局{(made + 1) % 40}、基准{(made + 2) % 40}局" + (
+                    "、各县(市、区)政府" if made % 5 == 0 else ""
+                )
                 ws.append(
                     [
-                        f"{k + 1}.", DOC, f"基准任务{made}：推进第{made}项改革", f"到2022年县域就诊率达到{80 + made % 20}%以上。" * 3,
-                        lead, resp, deadlines[made % len(deadlines)], statuses[made % len(statuses)], "",
+                        f"{k + 1}.",
+                        DOC,
+                        f"基准任务{made}：推进第{made}项改革",
+                        f"到2022年县域就诊率达到{80 + made % 20}%以上。" * 3,
+                        lead,
+                        resp,
+                        deadlines[made % len(deadlines)],
+                        statuses[made % len(statuses)],
+                        "",
                     ]
                 )
                 made += 1
@@ -110,7 +135,15 @@ def generate_division_table(n_tasks: int) -> bytes:
     ws.append([None, None, "牵头部门", "配合部门", None])
     for ref in ("A4:A5", "B4:B5", "C4:D4", "E4:E5"):
         ws.merge_cells(ref)
-    deadlines = ["6月底前", "2026年6-9月", "2026年6月底前完成试点，年底前全面推开", "三季度末", "每季度末", "长期坚持", "春节前"]
+    deadlines = [
+        "6月底前",
+        "2026年6-9月",
+        "2026年6月底前完成试点，年底前全面推开",
+        "三季度末",
+        "每季度末",
+        "长期坚持",
+        "春节前",
+    ]
     made, s = 0, 0
     while made < n_tasks:
         ws.append([f"{CN[s % 10]}{'十' if s >= 10 else ''}、第{s + 1}部分任务"])
@@ -118,8 +151,18 @@ def generate_division_table(n_tasks: int) -> bytes:
             if made >= n_tasks:
                 break
             lead = f"市基准局{made % 40}"
-            resp = f"基准{(made + 1) % 40}局、市基准局{(made + 2) % 40}等" + ("，各县(市、区)政府(管委会)" if made % 4 == 0 else "")
-            ws.append([k + 1, f"基准任务{made}：推进第{made}项改革\n压实责任", lead, resp, deadlines[made % len(deadlines)]])
+            resp = f"基准{(made + 1) % 40}局、市基准局{(made + 2) % 40}等" + (
+                "，各县(市、区)政府(管委会)" if made % 4 == 0 else ""
+            )
+            ws.append(
+                [
+                    k + 1,
+                    f"基准任务{made}：推进第{made}项改革\n压实责任",
+                    lead,
+                    resp,
+                    deadlines[made % len(deadlines)],
+                ]
+            )
             made += 1
         s += 1
     buf = io.BytesIO()

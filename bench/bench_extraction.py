@@ -28,7 +28,7 @@ CN = "一二三四五六七八九十"
 def build_plan(target_chars: int = 30_000) -> str:
     first = (SEEDS / "pingdingshan-2020-plan.txt").read_text(encoding="utf-8")
     second = (SEEDS / "shijiazhuang-2020h2-tasks.txt").read_text(encoding="utf-8")
-    body = second[second.index("一、坚持以人民健康为中心"): second.index("市医改办要加强统筹协调")]
+    body = second[second.index("一、坚持以人民健康为中心") : second.index("市医改办要加强统筹协调")]
     parts, n = [first], 4
     while sum(map(len, parts)) < target_chars:
         lines = []
@@ -58,14 +58,25 @@ def main() -> None:
         result = extract_plan(text, resolver)
         timings.append(time.perf_counter() - start)
     print(f"plan: {len(text)} characters, {len(result['tasks'])} tasks")
-    print(f"extract_plan: best {min(timings):.3f}s, worst {max(timings):.3f}s over {args.repeat} runs (budget 2s)")
+    print(
+        f"extract_plan: best {min(timings):.3f}s, worst {max(timings):.3f}s over {args.repeat} runs (budget 2s)"
+    )
     start = time.perf_counter()
     import subprocess
 
-    subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, {!r})\n"
-                    "from tasks.extraction import extract_plan\n"
-                    "import time; t=time.perf_counter(); extract_plan(open({!r}, encoding='utf-8').read()); "
-                    "print(f'cold start (new process, incl. OpenCC load): {{time.perf_counter()-t:.3f}}s')".format(str(ROOT), str(SEEDS / "pingdingshan-2020-plan.txt"))], check=False)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, {!r})\n"
+            "from tasks.extraction import extract_plan\n"
+            "import time; t=time.perf_counter(); extract_plan(open({!r}, encoding='utf-8').read()); "
+            "print(f'cold start (new process, incl. OpenCC load): {{time.perf_counter()-t:.3f}}s')".format(
+                str(ROOT), str(SEEDS / "pingdingshan-2020-plan.txt")
+            ),
+        ],
+        check=False,
+    )
 
 
 if __name__ == "__main__":

@@ -46,14 +46,18 @@ def add_reporters() -> int:
 
     have = set(User.objects.filter(role=Role.REPORTER).values_list("unit_id", flat=True))
     users = [
-        User(username=f"bench_rep_{u.pk}", role=Role.REPORTER, unit=u, email=f"rep{u.pk}@bench.example.gov.cn")
+        User(
+            username=f"bench_rep_{u.pk}", role=Role.REPORTER, unit=u, email=f"rep{u.pk}@bench.example.gov.cn"
+        )
         for u in Unit.objects.exclude(pk__in=have)
     ]
     for user in users:
         user.set_unusable_password()
     User.objects.bulk_create(users, batch_size=1000)
     for role, name in ((Role.SECRETARIAT, "bench_sec"), (Role.LEADER, "bench_leader")):
-        User.objects.get_or_create(username=name, defaults={"role": role, "email": f"{name}@bench.example.gov.cn"})
+        User.objects.get_or_create(
+            username=name, defaults={"role": role, "email": f"{name}@bench.example.gov.cn"}
+        )
     return len(users)
 
 
@@ -116,7 +120,9 @@ def run_size(n_tasks: int, args) -> list[dict]:
     )
     add_reporters()
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")  # fresh bulk-loaded tables: give the planner the statistics autovacuum would
+        cursor.execute(
+            "ANALYZE"
+        )  # fresh bulk-loaded tables: give the planner the statistics autovacuum would
     print(
         f"\n== {n_tasks} tasks: {Task.objects.count()} tasks, {TaskUnit.objects.count()} task-unit rows, "
         f"{Report.objects.count()} reports (generated in {time.perf_counter() - start:.0f} s)"

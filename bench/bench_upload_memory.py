@@ -20,8 +20,20 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADER = ["序号", "任务来源(文件/文号)", "重点任务", "目标任务/指标", "牵头单位", "责任单位", "完成时限",
-          "本期进展情况", "存在问题", "下步打算", "完成状态", "备注"]
+HEADER = [
+    "序号",
+    "任务来源(文件/文号)",
+    "重点任务",
+    "目标任务/指标",
+    "牵头单位",
+    "责任单位",
+    "完成时限",
+    "本期进展情况",
+    "存在问题",
+    "下步打算",
+    "完成状态",
+    "备注",
+]
 UNITS = ["市卫生健康委", "市医疗保障局", "市财政局", "市人力资源和社会保障局", "市发展改革委", "市市场监管局"]
 
 
@@ -63,14 +75,20 @@ def main() -> None:
         tmp = Path(tmp)
         book = tmp / "ledger.xlsx"
         build(book, a.rows)
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "reform_ledger.settings.local",
-               "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "CELERY_FILESYSTEM_DIR": str(tmp / "broker")}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "reform_ledger.settings.local",
+            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+            "CELERY_FILESYSTEM_DIR": str(tmp / "broker"),
+        }
         env.pop("DEBUG", None)
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
         base = min(peak_rss_mb([*manage, "check"], env)[0] for _ in range(a.runs))
-        runs = [peak_rss_mb([*manage, "import_ledger", str(book), "--dry-run", "--add-units"], env)
-                for _ in range(a.runs)]
+        runs = [
+            peak_rss_mb([*manage, "import_ledger", str(book), "--dry-run", "--add-units"], env)
+            for _ in range(a.runs)
+        ]
         print(f"workbook: {a.rows} rows, {book.stat().st_size / 1024 / 1024:.2f} MB")
         print(f"baseline (manage.py check): {base:.0f} MB peak RSS")
         for rss, secs in runs:

@@ -43,9 +43,7 @@ def _remember_old(sender, instance: User, raw=False, **kwargs):
     if raw or instance.pk is None:
         instance._old_account = None
         return
-    instance._old_account = (
-        User.objects.filter(pk=instance.pk).values("password", "is_active").first()
-    )
+    instance._old_account = User.objects.filter(pk=instance.pk).values("password", "is_active").first()
 
 
 @receiver(post_save, sender=User, dispatch_uid="departments.accounts.after_save")
@@ -59,8 +57,12 @@ def _after_save(sender, instance: User, created: bool, raw=False, **kwargs):
     )
     if old is not None and old["is_active"] and not instance.is_active:
         revoked = tokens_revoke_all(user=instance, reason="account_disabled")
-        audit_log(action="account_disable", obj=instance, changes={"is_active": [True, False]},
-                  message=f"账号停用，吊销 API 令牌 {revoked} 个")
+        audit_log(
+            action="account_disable",
+            obj=instance,
+            changes={"is_active": [True, False]},
+            message=f"账号停用，吊销 API 令牌 {revoked} 个",
+        )
     if password_changed:
         _password_changed(instance, created=created)
 
@@ -88,8 +90,12 @@ def _password_changed(user: User, *, created: bool) -> None:
         if not created:
             transaction.on_commit(lambda: _tell_owner(user.pk, actor.pk))
     elif actor is not None:
-        audit_log(actor=actor, action="password_change", obj=user,
-                  message="本人修改密码" + (f"，已吊销 API 令牌 {revoked} 个" if revoked else ""))
+        audit_log(
+            actor=actor,
+            action="password_change",
+            obj=user,
+            message="本人修改密码" + (f"，已吊销 API 令牌 {revoked} 个" if revoked else ""),
+        )
     elif not created:  # a new account's creation is audited where it is created (add_user, the admin)
         audit_log(action="password_set_system", obj=user, message="密码由系统或命令行设置")
 

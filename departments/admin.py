@@ -54,7 +54,9 @@ class InspectedImportForm(ImportForm):
     def clean_import_file(self):
         f = self.cleaned_data["import_file"]
         if f.size > settings.IMPORT_MAX_BYTES:
-            raise forms.ValidationError(f"文件过大（{human_size(f.size)}），上限为 {human_size(settings.IMPORT_MAX_BYTES)}。")
+            raise forms.ValidationError(
+                f"文件过大（{human_size(f.size)}），上限为 {human_size(settings.IMPORT_MAX_BYTES)}。"
+            )
         head = f.read(8)
         f.seek(0)
         try:
@@ -98,7 +100,12 @@ class BulkExcel(ImportExportMixin):
 def _changes(form) -> dict:
     out = {}
     for name in form.changed_data:
-        if name in ("password", "password1", "password2", "webhook_secret"):  # secrets never enter the audit log
+        if name in (
+            "password",
+            "password1",
+            "password2",
+            "webhook_secret",
+        ):  # secrets never enter the audit log
             out[name] = ["***", "***"]
             continue
         old = form.initial.get(name)
@@ -111,7 +118,12 @@ class AuditedAdmin(SystemAdminOnly, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         name = obj._meta.model_name
-        audit_log(request=request, action=f"{name}_update" if change else f"{name}_create", obj=obj, changes=_changes(form))
+        audit_log(
+            request=request,
+            action=f"{name}_update" if change else f"{name}_create",
+            obj=obj,
+            changes=_changes(form),
+        )
 
 
 class UnitAliasInline(admin.TabularInline):
@@ -122,7 +134,9 @@ class UnitAliasInline(admin.TabularInline):
     def has_view_permission(self, request, obj=None):
         return is_system_admin(request.user)
 
-    has_add_permission = has_change_permission = has_delete_permission = lambda self, request, obj=None: is_system_admin(request.user)
+    has_add_permission = has_change_permission = has_delete_permission = lambda self, request, obj=None: (
+        is_system_admin(request.user)
+    )
 
 
 @admin.register(Unit)
@@ -151,13 +165,23 @@ class UnitAdmin(BulkExcel, AuditedAdmin):
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)
         for obj in formset.deleted_objects:
-            audit_log(request=request, action="alias_delete", obj=form.instance, changes={"alias": [obj.alias, None]})
+            audit_log(
+                request=request,
+                action="alias_delete",
+                obj=form.instance,
+                changes={"alias": [obj.alias, None]},
+            )
             obj.delete()
         for obj in instances:
             created = obj.pk is None
             obj.save()
             if created:
-                audit_log(request=request, action="alias_add", obj=form.instance, changes={"alias": [None, obj.alias]})
+                audit_log(
+                    request=request,
+                    action="alias_add",
+                    obj=form.instance,
+                    changes={"alias": [None, obj.alias]},
+                )
         formset.save_m2m()
 
     def get_deleted_objects(self, objs, request):
@@ -228,7 +252,12 @@ class UserAdmin(BulkExcel, SystemAdminOnly, BaseUserAdmin):
         if obj.role == Role.AUDITOR:
             obj.is_superuser = False
         super().save_model(request, obj, form, change)
-        audit_log(request=request, action="user_update" if change else "user_create", obj=obj, changes=_changes(form))
+        audit_log(
+            request=request,
+            action="user_update" if change else "user_create",
+            obj=obj,
+            changes=_changes(form),
+        )
 
     def has_delete_permission(self, request, obj=None):
         # An account that has acted keeps its audit trail: disable it instead of deleting it.

@@ -29,7 +29,11 @@ class UnitList(generics.ListAPIView):
     filterset_fields = ["kind"]
 
     def get_queryset(self):
-        return Unit.objects.filter(deleted_at__isnull=True).prefetch_related("aliases").order_by("kind", "sort_order", "name")
+        return (
+            Unit.objects.filter(deleted_at__isnull=True)
+            .prefetch_related("aliases")
+            .order_by("kind", "sort_order", "name")
+        )
 
 
 class TokenView(APIView):
@@ -55,7 +59,9 @@ class TokenView(APIView):
     def post(self, request, *args, **kwargs):
         serializer = self.serializer_class(data=request.data, context={"request": request})
         if not serializer.is_valid():
-            locked = getattr(request, "login_blocked", None)  # set by departments.security.LockoutModelBackend
+            locked = getattr(
+                request, "login_blocked", None
+            )  # set by departments.security.LockoutModelBackend
             if locked:
                 error = ApplicationError(locked)
                 error.status_code = 429
@@ -66,8 +72,14 @@ class TokenView(APIView):
             raise PermissionDeniedError("您的密码由他人设置或重置，请先登录网页修改密码，再获取 API 令牌。")
         name = request.data.get("name", "") if hasattr(request.data, "get") else ""
         token, key = token_issue(user=user, name=str(name or ""), ip=request_ip(request))
-        audit_log(actor=user, action="login", object_type="login", object_id=user.get_username()[:40],
-                  request=request, message=f"API 令牌登录成功（令牌 {token.prefix}…）")
+        audit_log(
+            actor=user,
+            action="login",
+            object_type="login",
+            object_id=user.get_username()[:40],
+            request=request,
+            message=f"API 令牌登录成功（令牌 {token.prefix}…）",
+        )
         return Response({"token": key, "expires_at": token.expires_at})
 
 
@@ -78,8 +90,13 @@ class LogoutView(APIView):
     def post(self, request):
         if isinstance(request.auth, ApiToken):
             token_revoke(token=request.auth, reason="logout")
-            audit_log(actor=request.user, action="token_revoke", obj=request.auth, request=request,
-                      message="退出登录，令牌吊销")
+            audit_log(
+                actor=request.user,
+                action="token_revoke",
+                obj=request.auth,
+                request=request,
+                message="退出登录，令牌吊销",
+            )
         else:
             logout(request)
         return Response(status=204)
@@ -121,7 +138,9 @@ class TokenDetail(generics.GenericAPIView):
     def delete(self, request, pk):
         token = get_object_or_404(self.get_queryset(), pk=pk)
         token_revoke(token=token, reason="revoked_by_owner")
-        audit_log(actor=request.user, action="token_revoke", obj=token, request=request, message="用户吊销令牌")
+        audit_log(
+            actor=request.user, action="token_revoke", obj=token, request=request, message="用户吊销令牌"
+        )
         return Response(status=204)
 
 

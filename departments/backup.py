@@ -97,16 +97,31 @@ def backup_create(*, out: Path, now=None) -> dict:
         if vendor == "postgresql":
             env, args = _pg_env_and_args()
             result = subprocess.run(
-                ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
-                 f"--file={dump}", *args],
-                env=env, capture_output=True, text=True,
+                [
+                    "pg_dump",
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--snapshot={snapshot}",
+                    f"--file={dump}",
+                    *args,
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
             )
             if result.returncode != 0:
                 raise ApplicationError(f"pg_dump 失败：{result.stderr.strip()}", field="database")
         else:  # SQLite: one read transaction, so the JSON is one consistent state
             with open(dump, "w", encoding="utf-8") as fh:
-                call_command("dumpdata", natural_foreign=True, natural_primary=True, exclude=sorted(NOT_COUNTED),
-                             indent=None, stdout=fh)
+                call_command(
+                    "dumpdata",
+                    natural_foreign=True,
+                    natural_primary=True,
+                    exclude=sorted(NOT_COUNTED),
+                    indent=None,
+                    stdout=fh,
+                )
 
     media_root = Path(settings.MEDIA_ROOT)
     files = {}
@@ -186,8 +201,18 @@ def backup_restore(*, source: Path, stdout=None) -> dict:
         connection.close()
         env, args = _pg_env_and_args()
         result = subprocess.run(
-            ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", *args, str(dump)],
-            env=env, capture_output=True, text=True,
+            [
+                "pg_restore",
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--single-transaction",
+                *args,
+                str(dump),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise ApplicationError(f"pg_restore 失败：{result.stderr.strip()}", field="database")
@@ -203,7 +228,11 @@ def backup_restore(*, source: Path, stdout=None) -> dict:
         shutil.copy2(Path(source) / MEDIA_DIR / rel, dest)
 
     restored_counts = row_counts()
-    wrong = {k: (v, restored_counts.get(k)) for k, v in manifest["row_counts"].items() if restored_counts.get(k) != v}
+    wrong = {
+        k: (v, restored_counts.get(k))
+        for k, v in manifest["row_counts"].items()
+        if restored_counts.get(k) != v
+    }
     if wrong:
         raise ApplicationError(f"恢复后行数与备份不一致：{wrong}", field="database")
     bad_files = [rel for rel, digest in manifest["media_files"].items() if sha256(media_root / rel) != digest]

@@ -86,7 +86,9 @@ class SecurityHeadersMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", self.policy)
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
+        )
         return response
 
 
@@ -150,7 +152,12 @@ class AuditorConfinementMiddleware:
 
 # What an account that must change its password may still open: the change itself, signing out, and what every
 # page needs to render.
-PASSWORD_CHANGE_ALLOWED = {"departments:password-change", "departments:logout", "departments:login", "healthz"}
+PASSWORD_CHANGE_ALLOWED = {
+    "departments:password-change",
+    "departments:logout",
+    "departments:login",
+    "healthz",
+}
 PASSWORD_CHANGE_MESSAGE = "您的密码由他人设置或重置，请先修改密码后再继续使用。"
 
 

@@ -30,10 +30,16 @@ class Unit(models.Model):
     kind = models.CharField("类型", max_length=20, choices=UnitKind.choices, default=UnitKind.DEPARTMENT)
     email = models.EmailField("联系邮箱", blank=True)
     webhook_url = models.URLField(
-        "群机器人 Webhook", blank=True, help_text="企业微信或钉钉群机器人地址，可留空", validators=[validate_webhook_url]
+        "群机器人 Webhook",
+        blank=True,
+        help_text="企业微信或钉钉群机器人地址，可留空",
+        validators=[validate_webhook_url],
     )
     webhook_secret = models.CharField(
-        "钉钉加签密钥", max_length=200, blank=True, help_text="钉钉机器人“加签”安全设置的密钥（SEC 开头），不加签可留空"
+        "钉钉加签密钥",
+        max_length=200,
+        blank=True,
+        help_text="钉钉机器人“加签”安全设置的密钥（SEC 开头），不加签可留空",
     )
     sort_order = models.PositiveIntegerField("排序", default=0)
     is_active = models.BooleanField("启用", default=True)
@@ -52,7 +58,9 @@ class Unit(models.Model):
         if secret and not self.webhook_url:
             raise ValidationError({"webhook_secret": "填写了加签密钥，请同时填写群机器人 Webhook。"})
         if secret and (not secret.startswith("SEC") or any(c.isspace() for c in secret)):
-            raise ValidationError({"webhook_secret": "加签密钥应为钉钉机器人安全设置中“加签”下以 SEC 开头的字符串。"})
+            raise ValidationError(
+                {"webhook_secret": "加签密钥应为钉钉机器人安全设置中“加签”下以 SEC 开头的字符串。"}
+            )
 
     @property
     def display_name(self) -> str:
@@ -102,7 +110,8 @@ class User(AbstractUser):
         constraints = [
             # 三员分立: the auditor can never also administer the system (staff / superuser).
             models.CheckConstraint(
-                condition=~models.Q(role="auditor", is_superuser=True) & ~models.Q(role="auditor", is_staff=True),
+                condition=~models.Q(role="auditor", is_superuser=True)
+                & ~models.Q(role="auditor", is_staff=True),
                 name="user_auditor_is_not_administrator",
                 violation_error_message="安全审计员不能同时是系统管理员（三员分立）。",
             ),
@@ -132,7 +141,12 @@ class AuditEntry(models.Model):
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="操作人"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="操作人",
     )
     actor_name = models.CharField("操作人", max_length=150, blank=True)
     ip = models.GenericIPAddressField("来源地址", null=True, blank=True)
@@ -173,8 +187,9 @@ class ApiToken(models.Model):
     holds no usable key. A token ends like a session: after the idle limit, at the absolute limit, on logout,
     on a password change and when the account is disabled."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens",
-                             verbose_name="账号")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name="账号"
+    )
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField("令牌前缀", max_length=8)  # shown in lists so the owner can tell keys apart
     name = models.CharField("名称", max_length=100, blank=True)

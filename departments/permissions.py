@@ -66,8 +66,17 @@ RULES: dict[str, frozenset[str]] = {
 # A role confined to a few pages: every other URL answers 403 (a list) or 404 (an object), in the browser and the
 # API alike, whatever the view itself would allow. Pages anyone may reach (sign-in, health, API schema) included.
 PUBLIC_VIEWS = frozenset(
-    {"home", "healthz", "departments:login", "departments:logout", "api-token", "api-schema", "api-docs",
-     "admin:login", "admin:logout"}
+    {
+        "home",
+        "healthz",
+        "departments:login",
+        "departments:logout",
+        "api-token",
+        "api-schema",
+        "api-docs",
+        "admin:login",
+        "admin:logout",
+    }
 )
 CONFINED: dict[str, frozenset[str]] = {
     AUDITOR: PUBLIC_VIEWS
@@ -140,7 +149,10 @@ def may_reach_view(user, view_name: str) -> bool:
 
 def landing_view_name(user) -> str:
     """The page a user's work starts on (the ledger when the role has none of its own)."""
-    return next((LANDING[r] for r in sorted(roles_of(user), key=lambda r: r != user.role) if r in LANDING), "tasks:list")
+    return next(
+        (LANDING[r] for r in sorted(roles_of(user), key=lambda r: r != user.role) if r in LANDING),
+        "tasks:list",
+    )
 
 
 # --- named predicates (the ones other modules call) --------------------------------------------------------
@@ -239,8 +251,11 @@ class HasCapability(BasePermission):
     @classmethod
     def of(cls, capability: str):
         RULES[capability]  # noqa: B018 - fail at import time on a misspelt capability
-        return type(f"Has_{capability.replace('.', '_')}", (cls,), {"capability": capability,
-                                                                  "message": MESSAGES.get(capability)})
+        return type(
+            f"Has_{capability.replace('.', '_')}",
+            (cls,),
+            {"capability": capability, "message": MESSAGES.get(capability)},
+        )
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated) and has(request.user, self.capability)

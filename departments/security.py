@@ -21,7 +21,13 @@ from .models import AuditEntry
 from .services import audit_log, request_ip
 
 LOGIN_OBJECT = "login"
-FAILED, LOCKED, IP_LOCKED, BLOCKED, SUCCESS = "login_failed", "login_locked", "login_ip_locked", "login_blocked", "login"
+FAILED, LOCKED, IP_LOCKED, BLOCKED, SUCCESS = (
+    "login_failed",
+    "login_locked",
+    "login_ip_locked",
+    "login_blocked",
+    "login",
+)
 
 INVALID_LOGIN_MESSAGE = "用户名或密码错误，或账号已停用。"
 # Shown for unknown user names too: the answer never tells whether an account exists.
@@ -56,7 +62,9 @@ def login_blocked_reason(*, username, ip: str | None, now=None) -> str | None:
     """A Chinese message if this account or address is locked now, else None."""
     now = now or timezone.now()
     since = now - lockout()
-    locked = AuditEntry.objects.filter(action=LOCKED, object_type=LOGIN_OBJECT, object_id=_key(username), at__gt=since)
+    locked = AuditEntry.objects.filter(
+        action=LOCKED, object_type=LOGIN_OBJECT, object_id=_key(username), at__gt=since
+    )
     if not locked.exists() and ip:
         locked = AuditEntry.objects.filter(action=IP_LOCKED, object_type=LOGIN_OBJECT, ip=ip, at__gt=since)
         if not locked.exists():
@@ -69,7 +77,9 @@ def login_failure_record(*, username, request=None, now=None) -> None:
     now = now or timezone.now()
     key = _key(username)
     ip = request_ip(request)
-    audit_log(action=FAILED, object_type=LOGIN_OBJECT, object_id=key, request=request, message=f"登录失败：{key}")
+    audit_log(
+        action=FAILED, object_type=LOGIN_OBJECT, object_id=key, request=request, message=f"登录失败：{key}"
+    )
 
     # Failures count from the latest of: the window start, the last lock, and (for an account) its last success.
     # A success does not reset an address: one valid account must not let a guesser start over.
@@ -80,11 +90,21 @@ def login_failure_record(*, username, request=None, now=None) -> None:
         return qs.filter(at__gt=reset.at).count() if reset else qs.count()
 
     if failures([SUCCESS, LOCKED], object_id=key) >= max_failures():
-        audit_log(action=LOCKED, object_type=LOGIN_OBJECT, object_id=key, request=request,
-                  message=f"账号 {key} 连续登录失败 {max_failures()} 次，锁定 {lockout()}")
+        audit_log(
+            action=LOCKED,
+            object_type=LOGIN_OBJECT,
+            object_id=key,
+            request=request,
+            message=f"账号 {key} 连续登录失败 {max_failures()} 次，锁定 {lockout()}",
+        )
     if ip and failures([IP_LOCKED], ip=ip) >= max_ip_failures():
-        audit_log(action=IP_LOCKED, object_type=LOGIN_OBJECT, object_id=key, request=request,
-                  message=f"地址 {ip} 登录失败 {max_ip_failures()} 次，锁定 {lockout()}")
+        audit_log(
+            action=IP_LOCKED,
+            object_type=LOGIN_OBJECT,
+            object_id=key,
+            request=request,
+            message=f"地址 {ip} 登录失败 {max_ip_failures()} 次，锁定 {lockout()}",
+        )
 
 
 class LockoutModelBackend(ModelBackend):
@@ -99,8 +119,13 @@ class LockoutModelBackend(ModelBackend):
         if reason:
             if request is not None:
                 request.login_blocked = reason
-            audit_log(action=BLOCKED, object_type=LOGIN_OBJECT, object_id=_key(username), request=request,
-                      message=f"锁定期间尝试登录：{_key(username)}")
+            audit_log(
+                action=BLOCKED,
+                object_type=LOGIN_OBJECT,
+                object_id=_key(username),
+                request=request,
+                message=f"锁定期间尝试登录：{_key(username)}",
+            )
             raise PermissionDenied(reason)
         return super().authenticate(request, username=username, password=password, **kwargs)
 
@@ -139,15 +164,23 @@ def _on_login(sender, request, user, **kwargs):
     if getattr(user, "must_change_password", False):
         reset = (
             AuditEntry.objects.filter(
-                object_type="user", object_id=str(user.pk), action__in=["password_reset", "password_set_initial"]
+                object_type="user",
+                object_id=str(user.pk),
+                action__in=["password_reset", "password_set_initial"],
             )
             .order_by("-at", "-id")
             .first()
         )
         if reset is not None:
             message += f"（密码由 {reset.actor_name} 于 {timezone.localtime(reset.at):%Y-%m-%d %H:%M} 设置，须先修改密码）"
-    audit_log(actor=user, action=SUCCESS, object_type=LOGIN_OBJECT, object_id=_key(user.get_username()),
-              request=request, message=message)
+    audit_log(
+        actor=user,
+        action=SUCCESS,
+        object_type=LOGIN_OBJECT,
+        object_id=_key(user.get_username()),
+        request=request,
+        message=message,
+    )
 
 
 @receiver(user_logged_out, dispatch_uid="departments.audit_logout")
@@ -155,5 +188,13 @@ def _on_logout(sender, request, user, **kwargs):
     if user is None:
         return
     reason = getattr(request, "logout_reason", "") if request is not None else ""
-    audit_log(actor=user, action=reason or "logout", object_type=LOGIN_OBJECT, object_id=_key(user.get_username()),
-              request=request, message={"session_idle": "空闲超时，会话结束", "session_expired": "会话超过最长时限"}.get(reason, "退出登录"))
+    audit_log(
+        actor=user,
+        action=reason or "logout",
+        object_type=LOGIN_OBJECT,
+        object_id=_key(user.get_username()),
+        request=request,
+        message={"session_idle": "空闲超时，会话结束", "session_expired": "会话超过最长时限"}.get(
+            reason, "退出登录"
+        ),
+    )

@@ -181,7 +181,9 @@ def units_audit_labels(ids: list[str]) -> dict[str, str]:
     """单位 市医疗保障局 (soft-deleted units included): the audit log's name for a unit id."""
     return {
         str(pk): f"单位 {name}"
-        for pk, name in Unit.objects.filter(pk__in=[int(i) for i in ids if i.isdigit()]).values_list("pk", "name")
+        for pk, name in Unit.objects.filter(pk__in=[int(i) for i in ids if i.isdigit()]).values_list(
+            "pk", "name"
+        )
     }
 
 
@@ -191,9 +193,9 @@ def users_audit_labels(ids: list[str]) -> dict[str, str]:
     roles = dict(Role.choices)
     return {
         str(pk): f"账号 {username}（{roles.get(role, role)}）"
-        for pk, username, role in User.objects.filter(pk__in=[int(i) for i in ids if i.isdigit()]).values_list(
-            "pk", "username", "role"
-        )
+        for pk, username, role in User.objects.filter(
+            pk__in=[int(i) for i in ids if i.isdigit()]
+        ).values_list("pk", "username", "role")
     }
 
 
@@ -256,7 +258,12 @@ def unit_match_candidates(*, name: str, table: dict[str, Unit] | None = None, li
             continue
         current = best.get(unit.pk)
         if current is None or score > current["score"]:
-            best[unit.pk] = {"unit": unit, "score": round(score), "strong": bool(reason), "reason": reason or "名称相近"}
+            best[unit.pk] = {
+                "unit": unit,
+                "score": round(score),
+                "strong": bool(reason),
+                "reason": reason or "名称相近",
+            }
     ranked = sorted(best.values(), key=lambda c: (-c["score"], c["unit"].name))[:limit]
     strong = [c for c in ranked if c["strong"]]
     if len(strong) > 1 and strong[0]["score"] == strong[1]["score"]:

@@ -43,7 +43,12 @@ def audit_log(
     """Append one audit record: who, when, from where, what, old and new values."""
     if request is None:
         request = current_request.get()
-    if actor is None and request is not None and getattr(request, "user", None) and request.user.is_authenticated:
+    if (
+        actor is None
+        and request is not None
+        and getattr(request, "user", None)
+        and request.user.is_authenticated
+    ):
         actor = request.user
     if obj is not None:
         object_type = object_type or obj._meta.model_name
@@ -61,7 +66,9 @@ def audit_log(
     )
 
 
-def export_audit(*, request=None, actor=None, export: str, title: str, filters: dict | None = None, rows: int) -> AuditEntry:
+def export_audit(
+    *, request=None, actor=None, export: str, title: str, filters: dict | None = None, rows: int
+) -> AuditEntry:
     """Record one export (issue 18: who, what, the filter, how many rows). `export` names it for searching
     (ledger, compilation, unit_form, rollup_departments, dashboard, audit_log, ...), `title` says it in Chinese."""
     shown = {k: str(v) for k, v in (filters or {}).items() if v not in (None, "")}
@@ -71,7 +78,8 @@ def export_audit(*, request=None, actor=None, export: str, title: str, filters: 
         action="export",
         object_type=export,
         changes={"filters": [None, shown], "rows": [None, rows]},
-        message=f"导出{title}，{rows} 行" + (f"（条件：{'；'.join(f'{k}={v}' for k, v in shown.items())}）" if shown else ""),
+        message=f"导出{title}，{rows} 行"
+        + (f"（条件：{'；'.join(f'{k}={v}' for k, v in shown.items())}）" if shown else ""),
     )
 
 
@@ -80,7 +88,9 @@ def unit_add_alias(*, unit: Unit, alias: str, actor=None) -> UnitAlias:
     existing = unit_resolve(name=alias)
     if existing is not None and existing != unit:
         raise ApplicationError(f"别名“{alias}”已指向单位“{existing.name}”。", field="alias")
-    obj, created = UnitAlias.objects.get_or_create(normalized=normalize_unit_name(alias), defaults={"unit": unit, "alias": alias})
+    obj, created = UnitAlias.objects.get_or_create(
+        normalized=normalize_unit_name(alias), defaults={"unit": unit, "alias": alias}
+    )
     if created:
         audit_log(actor=actor, action="alias_add", obj=unit, changes={"alias": [None, alias]})
     return obj
@@ -114,7 +124,9 @@ def unit_create(*, name: str, kind: str, short_name: str = "", actor=None, reque
 
 
 @transaction.atomic
-def user_upsert(*, username: str, role: str, password: str, unit_name: str | None = None, actor=None) -> tuple[User, bool]:
+def user_upsert(
+    *, username: str, role: str, password: str, unit_name: str | None = None, actor=None
+) -> tuple[User, bool]:
     """Create or update an account. A reporter must belong to a unit."""
     if role not in Role.values:
         raise ApplicationError(f"未知角色“{role}”，可选：{', '.join(Role.values)}。", field="role")
@@ -132,7 +144,12 @@ def user_upsert(*, username: str, role: str, password: str, unit_name: str | Non
     user.set_password(password)
     user.full_clean()
     user.save()
-    audit_log(actor=actor, action="user_create" if created else "user_update", obj=user, changes={"role": [None, role]})
+    audit_log(
+        actor=actor,
+        action="user_create" if created else "user_update",
+        obj=user,
+        changes={"role": [None, role]},
+    )
     return user, created
 
 
@@ -145,8 +162,13 @@ def unit_soft_delete(*, unit: Unit, actor=None, request=None, now=None) -> None:
         return
     now = now or timezone.now()
     Unit.objects.filter(pk=unit.pk).update(deleted_at=now, is_active=False)
-    audit_log(actor=actor, request=request, action="unit_delete", obj=unit,
-              changes={"deleted_at": [None, now.isoformat()], "is_active": [unit.is_active, False]})
+    audit_log(
+        actor=actor,
+        request=request,
+        action="unit_delete",
+        obj=unit,
+        changes={"deleted_at": [None, now.isoformat()], "is_active": [unit.is_active, False]},
+    )
     unit.deleted_at, unit.is_active = now, False
 
 
@@ -156,6 +178,11 @@ def unit_restore(*, unit: Unit, actor=None, request=None) -> None:
     if unit.deleted_at is None:
         return
     Unit.objects.filter(pk=unit.pk).update(deleted_at=None, is_active=True)
-    audit_log(actor=actor, request=request, action="unit_restore", obj=unit,
-              changes={"deleted_at": [unit.deleted_at.isoformat(), None], "is_active": [False, True]})
+    audit_log(
+        actor=actor,
+        request=request,
+        action="unit_restore",
+        obj=unit,
+        changes={"deleted_at": [unit.deleted_at.isoformat(), None], "is_active": [False, True]},
+    )
     unit.deleted_at, unit.is_active = None, True

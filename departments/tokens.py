@@ -26,7 +26,9 @@ def idle_limit() -> dt.timedelta:
 
 def absolute_limit() -> dt.timedelta:
     return dt.timedelta(
-        seconds=getattr(settings, "API_TOKEN_ABSOLUTE_TIMEOUT", getattr(settings, "SESSION_ABSOLUTE_TIMEOUT", 43200))
+        seconds=getattr(
+            settings, "API_TOKEN_ABSOLUTE_TIMEOUT", getattr(settings, "SESSION_ABSOLUTE_TIMEOUT", 43200)
+        )
     )
 
 

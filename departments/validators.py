@@ -60,7 +60,9 @@ def webhook_refusal(url: str) -> str | None:
         return "Webhook 地址必须是 https:// 开头的完整网址。"
     if parts.hostname.lower() not in allowed:
         return f"Webhook 地址的主机“{parts.hostname}”不在允许列表中（允许：{'、'.join(allowed) or '无'}；由 WEBHOOK_ALLOWED_HOSTS 设置）。"
-    if parts.scheme != "https" and parts.hostname.lower() not in getattr(settings, "WEBHOOK_ALLOW_HTTP_HOSTS", []):
+    if parts.scheme != "https" and parts.hostname.lower() not in getattr(
+        settings, "WEBHOOK_ALLOW_HTTP_HOSTS", []
+    ):
         return "Webhook 地址必须使用 https://。"
     return None
 

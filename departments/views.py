@@ -84,8 +84,12 @@ class AuditSearchForm(forms.Form):
     ip = forms.GenericIPAddressField(
         label="来源地址", required=False, error_messages={"invalid": "来源地址不是有效的 IP 地址。"}
     )
-    date_from = forms.DateField(label="起始日期", required=False, error_messages={"invalid": "起始日期格式应为 YYYY-MM-DD。"})
-    date_to = forms.DateField(label="截止日期", required=False, error_messages={"invalid": "截止日期格式应为 YYYY-MM-DD。"})
+    date_from = forms.DateField(
+        label="起始日期", required=False, error_messages={"invalid": "起始日期格式应为 YYYY-MM-DD。"}
+    )
+    date_to = forms.DateField(
+        label="截止日期", required=False, error_messages={"invalid": "截止日期格式应为 YYYY-MM-DD。"}
+    )
 
     def clean(self):
         data = super().clean()
@@ -136,7 +140,17 @@ def audit_export_rows(entries, chunk: int = 2000):
     it = entries.iterator(chunk_size=chunk)
     while batch := list(islice(it, chunk)):
         for r in audit_rows(batch):
-            yield [r.entry.at, r.actor, r.ip, r.action, r.object_type, r.object_id, r.object, r.changes_text, r.message]
+            yield [
+                r.entry.at,
+                r.actor,
+                r.ip,
+                r.action,
+                r.object_type,
+                r.object_id,
+                r.object,
+                r.changes_text,
+                r.message,
+            ]
 
 
 class AuditExportView(AuditorRequiredMixin, View):
@@ -146,7 +160,11 @@ class AuditExportView(AuditorRequiredMixin, View):
     def get(self, request):
         form = AuditSearchForm(request.GET or None)
         if form.is_bound and not form.is_valid():
-            errors = "；".join(f"{form.fields[f].label}：{e}" if f in form.fields else e for f, es in form.errors.items() for e in es)
+            errors = "；".join(
+                f"{form.fields[f].label}：{e}" if f in form.fields else e
+                for f, es in form.errors.items()
+                for e in es
+            )
             return HttpResponse(f"无法导出：{errors}", status=400, content_type="text/plain; charset=utf-8")
         filters = form.filters() if form.is_bound else {}
         entries = audit_entries_search(**filters)
@@ -161,7 +179,9 @@ class AuditExportView(AuditorRequiredMixin, View):
         # No title row: the header is row 1, for auditors who load the file into other tools.
         sheet = Sheet(name="审计日志", columns=AUDIT_EXPORT_COLUMNS, rows=rows)
         data = render_xlsx([sheet], streaming=True)  # up to 100,000 rows: memory stays flat
-        export_audit(request=request, export="audit_log", title="审计日志", filters=filters, rows=sheet.row_count)
+        export_audit(
+            request=request, export="audit_log", title="审计日志", filters=filters, rows=sheet.row_count
+        )
         return xlsx_response(data, filename=f"审计日志-{timezone.localtime():%Y%m%d-%H%M%S}.xlsx")
 
 

@@ -61,4 +61,3 @@ def exception_handler(exc, context):
     ):
         response.data = {"detail": "您没有执行此操作的权限。"}
     return response
-

@@ -15,5 +15,5 @@ class ObjectJSONParser(JSONParser):
         except exceptions.ParseError:
             raise exceptions.ParseError("请求内容不是有效的 JSON。") from None
         if not isinstance(data, dict):
-            raise exceptions.ParseError("请求内容应为 JSON 对象（{…}），例如 {\"due_date\": \"2026-12-20\"}。")
+            raise exceptions.ParseError('请求内容应为 JSON 对象（{…}），例如 {"due_date": "2026-12-20"}。')
         return data

@@ -68,12 +68,16 @@ def inspect_zip(
             archive = zipfile.ZipFile(fileobj)
             members = archive.infolist()
         except (zipfile.BadZipFile, EOFError, ValueError, OSError):
-            raise UploadRejected(f"{name}已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。") from None
+            raise UploadRejected(
+                f"{name}已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。"
+            ) from None
         names = {m.filename for m in members}
         if kind in MARKERS and not names.intersection(MARKERS[kind]):
             raise UploadRejected(f"{name}不是{label}。")
         if len(members) > max_members:
-            raise UploadRejected(f"{name}包含的部件过多（{len(members)} 个，上限 {max_members} 个），拒绝读取。")
+            raise UploadRejected(
+                f"{name}包含的部件过多（{len(members)} 个，上限 {max_members} 个），拒绝读取。"
+            )
         limit = limit or max_inflated_bytes()
         declared = sum(m.file_size for m in members)
         if declared > limit:
@@ -106,9 +110,13 @@ def inspect_zip(
             except RuntimeError as e:
                 if "encrypt" in str(e).lower() or "password" in str(e).lower():
                     raise UploadRejected(f"{name}已加密（设置了打开密码），请取消密码后再上传。") from None
-                raise UploadRejected(f"{name}已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。") from None
+                raise UploadRejected(
+                    f"{name}已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。"
+                ) from None
             except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError):
-                raise UploadRejected(f"{name}已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。") from None
+                raise UploadRejected(
+                    f"{name}已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。"
+                ) from None
     finally:
         if hasattr(fileobj, "seek"):
             fileobj.seek(start)

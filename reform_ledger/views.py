@@ -57,5 +57,6 @@ def bad_request(request, exception=None):
     if _wants_json(request):
         return JsonResponse({"detail": message}, status=400)
     return HttpResponse(
-        f"<!doctype html><meta charset='utf-8'><title>请求无效</title><h1>请求无效</h1><p>{message}</p>", status=400
+        f"<!doctype html><meta charset='utf-8'><title>请求无效</title><h1>请求无效</h1><p>{message}</p>",
+        status=400,
     )

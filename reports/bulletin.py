@@ -379,7 +379,12 @@ def bulletin_save_draft(*, period: Period, title, issuer, requirements, issued_o
     try:
         with transaction.atomic():
             return _save_draft(
-                period=period, title=title, issuer=issuer, requirements=requirements, issued_on=issued_on, actor=actor
+                period=period,
+                title=title,
+                issuer=issuer,
+                requirements=requirements,
+                issued_on=issued_on,
+                actor=actor,
             )
     except IntegrityError:  # two first drafts of one period at once: the other one was saved
         raise ConflictError("另一位同事刚刚保存了这期通报的草稿，请刷新页面后再修改。") from None

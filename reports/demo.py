@@ -17,6 +17,9 @@ def load_demo(*, stdout=None) -> dict:
             Period.objects.get_or_create(
                 year=year,
                 quarter=quarter,
-                defaults={"due_date": default_due_date(year, quarter), "is_open": [year, quarter] in periods["open"]},
+                defaults={
+                    "due_date": default_due_date(year, quarter),
+                    "is_open": [year, quarter] in periods["open"],
+                },
             )
     return result

@@ -43,11 +43,18 @@ RULES = [
     Rule("reports_report", ALL, "unit_id", UNIT),  # a unit's report: timeliness, progress, targets met
     Rule("tasks_task", ("INSERT", "DELETE"), "id", TASK),
     # a task's light, its place on the dashboard and the words shown there
-    Rule("tasks_task", ("UPDATE",), "id", TASK,
-         changed=("status", "open_due", "deleted_at", "title", "path_key", "sort_key", "document_id")),
+    Rule(
+        "tasks_task",
+        ("UPDATE",),
+        "id",
+        TASK,
+        changed=("status", "open_due", "deleted_at", "title", "path_key", "sort_key", "document_id"),
+    ),
     Rule("tasks_target", ALL, "task_id", TASK),  # targets met / at risk
     Rule("tasks_milestone", ALL, "task_id", TASK),  # deadlines: overdue, due soon
-    Rule("tasks_document", ("UPDATE",), "id", DOCUMENT, changed=("doc_number", "title")),  # shown beside each task
+    Rule(
+        "tasks_document", ("UPDATE",), "id", DOCUMENT, changed=("doc_number", "title")
+    ),  # shown beside each task
     Rule("departments_unit", ("UPDATE",), "id", UNIT),  # renamed, deactivated, deleted
 ]
 
@@ -98,7 +105,9 @@ def _pg_bump(rule: Rule, rows: str) -> str:
         return f"PERFORM {PREFIX}bump_units(ARRAY({rows}));"
     if rule.names == TASK:
         return f"PERFORM {PREFIX}bump_tasks(ARRAY({rows}));"
-    return f"PERFORM {PREFIX}bump_tasks(ARRAY(SELECT t.id FROM tasks_task t WHERE t.document_id IN ({rows})));"
+    return (
+        f"PERFORM {PREFIX}bump_tasks(ARRAY(SELECT t.id FROM tasks_task t WHERE t.document_id IN ({rows})));"
+    )
 
 
 def postgresql_statements() -> list[str]:
@@ -137,15 +146,20 @@ def _pg_drop(cursor) -> None:
 
 # --- SQLite ---------------------------------------------------------------------------------------------------
 
+
 def _sqlite_source(rule: Rule, ref: str) -> str:
     # SQLite needs a WHERE in an INSERT … SELECT … ON CONFLICT (it could be read as a join constraint otherwise).
     if rule.names == UNIT:
         return f"SELECT {ref}, 1 WHERE true"
     if rule.names == TASK:
-        return (f"SELECT COALESCE(tu.unit_id, 0), 1 FROM (SELECT {ref} AS id) t "
-                f"LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id WHERE true")
-    return (f"SELECT COALESCE(tu.unit_id, 0), 1 FROM tasks_task t LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id "
-            f"WHERE t.document_id = {ref}")
+        return (
+            f"SELECT COALESCE(tu.unit_id, 0), 1 FROM (SELECT {ref} AS id) t "
+            f"LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id WHERE true"
+        )
+    return (
+        f"SELECT COALESCE(tu.unit_id, 0), 1 FROM tasks_task t LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id "
+        f"WHERE t.document_id = {ref}"
+    )
 
 
 def sqlite_statements() -> list[str]:
@@ -162,7 +176,9 @@ def sqlite_statements() -> list[str]:
             new = ", ".join(f"NEW.{c}" for c in rule.changed)
             old = ", ".join(f"OLD.{c}" for c in rule.changed)
             when = f" WHEN ({new}) IS NOT ({old})"
-        statements.append(f"CREATE TRIGGER {name} AFTER {event} ON {rule.table} FOR EACH ROW{when} BEGIN {body} END")
+        statements.append(
+            f"CREATE TRIGGER {name} AFTER {event} ON {rule.table} FOR EACH ROW{when} BEGIN {body} END"
+        )
     return statements
 
 
@@ -173,6 +189,7 @@ def _sqlite_drop(cursor) -> None:
 
 
 # --- install / remove ----------------------------------------------------------------------------------------
+
 
 def triggers_remove(*, using: str = "default") -> None:
     conn = connections[using]

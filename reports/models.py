@@ -19,11 +19,18 @@ def default_due_date(year: int, quarter: int) -> dt.date:
 
 class Period(models.Model):
     year = models.PositiveSmallIntegerField("年度")
-    quarter = models.PositiveSmallIntegerField("季度", choices=[(q, f"第{'一二三四'[q - 1]}季度") for q in range(1, 5)])
+    quarter = models.PositiveSmallIntegerField(
+        "季度", choices=[(q, f"第{'一二三四'[q - 1]}季度") for q in range(1, 5)]
+    )
     due_date = models.DateField("报送截止日")
     is_open = models.BooleanField("开放填报", default=False)
     document = models.ForeignKey(
-        Document, null=True, blank=True, on_delete=models.SET_NULL, related_name="periods", verbose_name="依据文件"
+        Document,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="periods",
+        verbose_name="依据文件",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -69,7 +76,9 @@ class Report(models.Model):
 
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="reports", verbose_name="任务")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="reports", verbose_name="单位")
-    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="reports", verbose_name="填报期")
+    period = models.ForeignKey(
+        Period, on_delete=models.PROTECT, related_name="reports", verbose_name="填报期"
+    )
     status = models.CharField("状态", max_length=20, choices=ReportStatus.choices, default=ReportStatus.DRAFT)
     progress = models.CharField("进展", max_length=20, choices=Progress.choices, default=Progress.NOT_STARTED)
     percent = models.PositiveSmallIntegerField("完成百分比", null=True, blank=True)
@@ -95,7 +104,9 @@ class Report(models.Model):
         verbose_name = "进展报告"
         verbose_name_plural = "进展报告"
         ordering = ["period_id", "task_id", "unit_id"]
-        constraints = [models.UniqueConstraint(fields=["task", "unit", "period"], name="report_unique_task_unit_period")]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "unit", "period"], name="report_unique_task_unit_period")
+        ]
         indexes = [
             models.Index(fields=["period", "unit", "status"]),
             models.Index(fields=["period", "task"]),
@@ -127,7 +138,9 @@ class ReportRevision(models.Model):
     action = models.CharField(max_length=20)  # submit / return / accept / reopen
     data = models.JSONField(default=dict)
     reason = models.TextField(blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -162,7 +175,9 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -192,7 +207,9 @@ class Reminder(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     subject_key = models.CharField(max_length=60)  # "period:5", "task:12", "report:7:rev3", "manual:<uuid>"
     stage = models.CharField(max_length=40)  # "d7", "d0", "overdue1", "m2020-12-31:d30", …
-    period = models.ForeignKey(Period, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
+    period = models.ForeignKey(
+        Period, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
     escalation = models.PositiveSmallIntegerField(default=0)  # 0 reporters, 1 + secretariat, 2 + leaders
     send_on = models.DateField()
     message = models.TextField()
@@ -208,7 +225,9 @@ class Reminder(models.Model):
         verbose_name_plural = "催报记录"
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["unit", "kind", "subject_key", "stage"], name="reminder_unique_claim")
+            models.UniqueConstraint(
+                fields=["unit", "kind", "subject_key", "stage"], name="reminder_unique_claim"
+            )
         ]
 
     def __str__(self):
@@ -230,8 +249,12 @@ class Delivery(models.Model):
         SENT = "sent", "已送达"
         FAILED = "failed", "失败"
 
-    reminder = models.ForeignKey(Reminder, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
-    digest = models.ForeignKey("Digest", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
+    reminder = models.ForeignKey(
+        Reminder, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    digest = models.ForeignKey(
+        "Digest", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
     channel = models.CharField(max_length=20, choices=Channel.choices)
     recipient = models.CharField(max_length=300)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
@@ -243,8 +266,12 @@ class Delivery(models.Model):
         verbose_name = "发送记录"
         verbose_name_plural = "发送记录"
         constraints = [
-            models.UniqueConstraint(fields=["reminder", "channel", "recipient"], name="delivery_unique_recipient"),
-            models.UniqueConstraint(fields=["digest", "channel", "recipient"], name="delivery_unique_digest_recipient"),
+            models.UniqueConstraint(
+                fields=["reminder", "channel", "recipient"], name="delivery_unique_recipient"
+            ),
+            models.UniqueConstraint(
+                fields=["digest", "channel", "recipient"], name="delivery_unique_digest_recipient"
+            ),
             models.CheckConstraint(
                 condition=models.Q(reminder__isnull=False, digest__isnull=True)
                 | models.Q(reminder__isnull=True, digest__isnull=False),
@@ -262,7 +289,9 @@ class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     reminder = models.ForeignKey(Reminder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # The digest that carried this item to the person's mailbox or robot (null: not pushed, or pushed at once).
-    digest = models.ForeignKey("Digest", null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
+    digest = models.ForeignKey(
+        "Digest", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
     kind = models.CharField(max_length=20)
     message = models.TextField()
     link = models.CharField(max_length=300, blank=True)
@@ -274,7 +303,9 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["user", "read_at"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "reminder"], condition=models.Q(reminder__isnull=False), name="notification_once"
+                fields=["user", "reminder"],
+                condition=models.Q(reminder__isnull=False),
+                name="notification_once",
             )
         ]
 
@@ -533,13 +564,17 @@ class Bulletin(models.Model):
         DRAFT = "draft", "草稿"
         ISSUED = "issued", "已印发"
 
-    period = models.OneToOneField(Period, on_delete=models.PROTECT, related_name="bulletin", verbose_name="填报期")
+    period = models.OneToOneField(
+        Period, on_delete=models.PROTECT, related_name="bulletin", verbose_name="填报期"
+    )
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
     title = models.CharField("标题", max_length=200)
     issuer = models.CharField("印发单位", max_length=200)
     issued_on = models.DateField("印发日期", null=True, blank=True)
     requirements = models.TextField("下一步工作要求", blank=True)
-    year = models.PositiveSmallIntegerField("年度", null=True, blank=True)  # 期号 counts within the year of issue
+    year = models.PositiveSmallIntegerField(
+        "年度", null=True, blank=True
+    )  # 期号 counts within the year of issue
     number = models.PositiveIntegerField("期号", null=True, blank=True)
     figures = models.JSONField("数据快照", default=dict, blank=True, encoder=DjangoJSONEncoder)
     file = models.FileField("通报文件", upload_to=bulletin_path, blank=True)
@@ -559,7 +594,9 @@ class Bulletin(models.Model):
         ordering = ["-year", "-number", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["year", "number"], condition=models.Q(number__isnull=False), name="bulletin_unique_number"
+                fields=["year", "number"],
+                condition=models.Q(number__isnull=False),
+                name="bulletin_unique_number",
             ),
             models.CheckConstraint(
                 condition=models.Q(status="draft") | models.Q(number__isnull=False, year__isnull=False),

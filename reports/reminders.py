@@ -147,7 +147,16 @@ def period_stage_on(*, due: dt.date, today: dt.date) -> PeriodStage | None:
             nominal = due + dt.timedelta(days=k * every)
             if workdays.send_day(nominal, after=due) == today:
                 hits.append(
-                    (1000 + k, PeriodStage(Kind.PERIOD_OVERDUE, f"overdue{k}", escalation_for_round(k), -(today - due).days, k))
+                    (
+                        1000 + k,
+                        PeriodStage(
+                            Kind.PERIOD_OVERDUE,
+                            f"overdue{k}",
+                            escalation_for_round(k),
+                            -(today - due).days,
+                            k,
+                        ),
+                    )
                 )
     if not hits:
         return None
@@ -159,14 +168,20 @@ def _task_label(path_key: str, title: str) -> str:
     return f"{path_key}《{title}》"
 
 
-def _period_message(*, period: Period, stage: PeriodStage, missing: int, samples: list[str], today: dt.date) -> str:
+def _period_message(
+    *, period: Period, stage: PeriodStage, missing: int, samples: list[str], today: dt.date
+) -> str:
     due = f"{period.due_date:%Y年%m月%d日}".replace("年0", "年").replace("月0", "月")
     if stage.kind == Kind.PERIOD_BEFORE:
         days = (period.due_date - today).days
         head = f"{period.label}进展报送截止日为{due}，还有 {days} 天。"
     elif stage.kind == Kind.PERIOD_DUE:
         days = (period.due_date - today).days
-        head = f"今天是{period.label}进展报送截止日（{due}）。" if days == 0 else f"{period.label}进展报送截止日{due}为休息日，请在今天完成报送（还有 {days} 天）。"
+        head = (
+            f"今天是{period.label}进展报送截止日（{due}）。"
+            if days == 0
+            else f"{period.label}进展报送截止日{due}为休息日，请在今天完成报送（还有 {days} 天）。"
+        )
     else:
         head = f"{period.label}进展报送已于{due}截止，贵单位已逾期 {(today - period.due_date).days} 天（第 {stage.overdue_round} 次催报）。"
     listed = "、".join(samples)
@@ -187,7 +202,11 @@ def plan_period_reminders(*, today: dt.date, link: str) -> list[PlannedReminder]
         sample_rows = (
             missing_rows(period=period)
             .annotate(
-                rn=Window(RowNumber(), partition_by=[F("unit_id")], order_by=[F("task__sort_key").asc(), F("task_id").asc()])
+                rn=Window(
+                    RowNumber(),
+                    partition_by=[F("unit_id")],
+                    order_by=[F("task__sort_key").asc(), F("task_id").asc()],
+                )
             )
             .filter(rn__lte=SAMPLE_TASKS + 2)  # a pair listed under two roles shows twice: keep a spare
             .values_list("unit_id", "task__path_key", "task__title")
@@ -208,7 +227,11 @@ def plan_period_reminders(*, today: dt.date, link: str) -> list[PlannedReminder]
                     send_on=today,
                     link=f"{link}?period={period.pk}",  # an older open period opens as itself
                     message=_period_message(
-                        period=period, stage=stage, missing=missing, samples=samples.get(unit_id, []), today=today
+                        period=period,
+                        stage=stage,
+                        missing=missing,
+                        samples=samples.get(unit_id, []),
+                        today=today,
                     ),
                 )
             )
@@ -245,10 +268,17 @@ def plan_task_reminders(*, today: dt.date, link: str) -> list[PlannedReminder]:
     # (unit, task, date) -> what falls due that day
     items: dict[tuple[int, int, dt.date], dict] = {}
     milestones = base.filter(task__milestones__date__in=dates, task__milestones__done=False).values_list(
-        "unit_id", "task_id", "task__path_key", "task__title", "task__milestones__date", "task__milestones__text"
+        "unit_id",
+        "task_id",
+        "task__path_key",
+        "task__title",
+        "task__milestones__date",
+        "task__milestones__text",
     )
     for unit_id, task_id, path_key, title, date, text in milestones:
-        entry = items.setdefault((unit_id, task_id, date), {"label": _task_label(path_key, title), "what": []})
+        entry = items.setdefault(
+            (unit_id, task_id, date), {"label": _task_label(path_key, title), "what": []}
+        )
         what = f"节点“{text}”" if text else "时间节点"
         if what not in entry["what"]:
             entry["what"].append(what)
@@ -266,7 +296,9 @@ def plan_task_reminders(*, today: dt.date, link: str) -> list[PlannedReminder]:
     )
     for unit_id, task_id, path_key, title, due, indicator, op, value, value_high, tunit in targets:
         entry = items.setdefault((unit_id, task_id, due), {"label": _task_label(path_key, title), "what": []})
-        label = Target(indicator=indicator, op=op, value=Decimal(value), value_high=value_high, unit=tunit).label
+        label = Target(
+            indicator=indicator, op=op, value=Decimal(value), value_high=value_high, unit=tunit
+        ).label
         what = f"目标“{label}”"
         if what not in entry["what"]:
             entry["what"].append(what)
@@ -331,8 +363,17 @@ def reminders_claim(*, planned: list[PlannedReminder], now: dt.datetime, created
         seen.add(p.key)
         rows.append(
             [
-                p.unit_id, p.kind, p.subject_key, p.stage, p.period_id, p.escalation,
-                ops.adapt_datefield_value(p.send_on), p.message, p.link, created_by_id, created_at,
+                p.unit_id,
+                p.kind,
+                p.subject_key,
+                p.stage,
+                p.period_id,
+                p.escalation,
+                ops.adapt_datefield_value(p.send_on),
+                p.message,
+                p.link,
+                created_by_id,
+                created_at,
             ]  # fmt: skip
         )
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
@@ -365,7 +406,9 @@ _CARRIER_ORDER = {
 
 def combined_message(reminders: list[Reminder]) -> str:
     """The text of one unit's message for everything it was reminded of in one run."""
-    ordered = sorted(reminders, key=lambda r: (_CARRIER_ORDER.get(r.kind, 9), r.subject_key, r.stage, r.pk or 0))
+    ordered = sorted(
+        reminders, key=lambda r: (_CARRIER_ORDER.get(r.kind, 9), r.subject_key, r.stage, r.pk or 0)
+    )
     if len(ordered) == 1:
         return ordered[0].message
     lines = [f"{i}. {r.message}" for i, r in enumerate(ordered, 1)]
@@ -379,7 +422,9 @@ class DispatchResult:
     pending_delivery_ids: list[int] = field(default_factory=list)
 
 
-def _recipients(unit_ids: set[int], max_escalation: int) -> tuple[dict[int, list[dict]], list[dict], list[dict]]:
+def _recipients(
+    unit_ids: set[int], max_escalation: int
+) -> tuple[dict[int, list[dict]], list[dict], list[dict]]:
     reporters: dict[int, list[dict]] = defaultdict(list)
     for row in User.objects.filter(unit_id__in=unit_ids, role=Role.REPORTER, is_active=True).values(
         "id", "unit_id", "email", "role"
@@ -427,7 +472,9 @@ def _dispatch_batch(ids: list[int], *, now: dt.datetime) -> DispatchResult:
             Reminder.objects.bulk_update(changed, ["message", "escalation"])
         reporters, secretariat, leaders = _recipients(set(by_unit), max(c.escalation for c in carriers))
         # Who gets e-mail / a personal robot message now; the others get it in their digest (reports.digests).
-        prefs = notify.preferences_for([u for rows in reporters.values() for u in rows] + secretariat + leaders)
+        prefs = notify.preferences_for(
+            [u for rows in reporters.values() for u in rows] + secretariat + leaders
+        )
         notifications, deliveries = [], []
         for carrier in carriers:
             users = list(reporters.get(carrier.unit_id, []))
@@ -444,7 +491,11 @@ def _dispatch_batch(ids: list[int], *, now: dt.datetime) -> DispatchResult:
                 seen_users.add(u["id"])
                 notifications.append(
                     Notification(
-                        user_id=u["id"], reminder=carrier, kind=carrier.kind, message=carrier.message, link=carrier.link
+                        user_id=u["id"],
+                        reminder=carrier,
+                        kind=carrier.kind,
+                        message=carrier.message,
+                        link=carrier.link,
                     )
                 )
                 deliveries.append(
@@ -464,13 +515,19 @@ def _dispatch_batch(ids: list[int], *, now: dt.datetime) -> DispatchResult:
                     emails.append(u["email"].strip())
                 if pref.dingtalk_webhook:
                     deliveries.append(
-                        Delivery(reminder=carrier, channel=Delivery.Channel.DINGTALK, recipient=f"user:{u['id']}")
+                        Delivery(
+                            reminder=carrier, channel=Delivery.Channel.DINGTALK, recipient=f"user:{u['id']}"
+                        )
                     )
             for address in dict.fromkeys(e.lower() for e in emails if e):
-                deliveries.append(Delivery(reminder=carrier, channel=Delivery.Channel.EMAIL, recipient=address))
+                deliveries.append(
+                    Delivery(reminder=carrier, channel=Delivery.Channel.EMAIL, recipient=address)
+                )
             if carrier.unit.webhook_url:
                 deliveries.append(
-                    Delivery(reminder=carrier, channel=Delivery.Channel.WEBHOOK, recipient=carrier.unit.webhook_url)
+                    Delivery(
+                        reminder=carrier, channel=Delivery.Channel.WEBHOOK, recipient=carrier.unit.webhook_url
+                    )
                 )
         Notification.objects.bulk_create(notifications, ignore_conflicts=True)
         Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
@@ -566,7 +623,12 @@ def _send_email(delivery: Delivery) -> None:
     text = render_to_string(names[1], context)
     html = render_to_string(names[2], context)
     sent = send_mail(
-        subject, text, settings.DEFAULT_FROM_EMAIL, [delivery.recipient], html_message=html, fail_silently=False
+        subject,
+        text,
+        settings.DEFAULT_FROM_EMAIL,
+        [delivery.recipient],
+        html_message=html,
+        fail_silently=False,
     )
     if sent != 1:
         raise DeliveryError("邮件服务器未接受该邮件")
@@ -734,7 +796,9 @@ class SweepResult:
 STRANDED_AFTER = dt.timedelta(minutes=10)
 
 
-def reminders_resume(*, now: dt.datetime, deliver: Deliver, include_failed: bool = True) -> tuple[int, list[int]]:
+def reminders_resume(
+    *, now: dt.datetime, deliver: Deliver, include_failed: bool = True
+) -> tuple[int, list[int]]:
     """Finish what an interrupted run left: claimed-but-undispatched reminders and unsent deliveries.
 
     A pending delivery counts as stranded once its reminder was dispatched more than STRANDED_AFTER ago (its
@@ -746,7 +810,9 @@ def reminders_resume(*, now: dt.datetime, deliver: Deliver, include_failed: bool
         Reminder.objects.filter(dispatched_at__isnull=True, send_on__gte=since).values_list("id", flat=True)
     )
     result = reminders_dispatch(reminder_ids=stale_ids, now=now, deliver=deliver)
-    stranded = Q(reminder__dispatched_at__lt=now - STRANDED_AFTER) | Q(digest__created_at__lt=now - STRANDED_AFTER)
+    stranded = Q(reminder__dispatched_at__lt=now - STRANDED_AFTER) | Q(
+        digest__created_at__lt=now - STRANDED_AFTER
+    )
     wanted = Q(status=Delivery.Status.PENDING) & stranded
     if include_failed:
         wanted |= Q(status=Delivery.Status.FAILED)
@@ -889,7 +955,9 @@ def notification_mark_read(*, notification: Notification, now: dt.datetime | Non
 
 
 def notification_mark_all_read(*, user, now: dt.datetime | None = None) -> int:
-    return notifications_visible_to(user=user).filter(read_at__isnull=True).update(read_at=now or timezone.now())
+    return (
+        notifications_visible_to(user=user).filter(read_at__isnull=True).update(read_at=now or timezone.now())
+    )
 
 
 __all__ = [

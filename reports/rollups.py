@@ -658,7 +658,9 @@ class TaskItem:
     days: int  # days overdue (red) or days left (yellow)
     light: str
     light_reason: str
-    shared_units: list[str] = field(default_factory=list)  # 配合 (responsible) units; older cached rows lack it
+    shared_units: list[str] = field(
+        default_factory=list
+    )  # 配合 (responsible) units; older cached rows lack it
 
 
 @dataclass
@@ -712,7 +714,11 @@ class Dashboard:
 
     def as_data(self) -> dict:
         """Everything but the periods and the day, as JSON-ready values (DashboardCache.data)."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("period", "previous", "today")}
+        data = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("period", "previous", "today")
+        }
         for name in ("overdue", "due_soon", "units", "targets_at_risk"):
             data[name] = [asdict(item) for item in data[name]]
         return data
@@ -727,7 +733,9 @@ class Dashboard:
 
         def target(i):
             value = i["latest_value"]
-            return TargetItem(**{**i, "due": day(i["due"]), "latest_value": None if value is None else Decimal(value)})
+            return TargetItem(
+                **{**i, "due": day(i["due"]), "latest_value": None if value is None else Decimal(value)}
+            )
 
         return cls(
             **{
@@ -758,7 +766,16 @@ def _urgent_lists(tasks, *, today: dt.date, limit: int) -> list[list[dict]]:
     """The first `limit` overdue and the first `limit` due-soon tasks. Each list is an ordered, limited scan of
     the open_due index; where the database allows (PostgreSQL) both go out as one UNION ALL. SQL does not
     promise the order of a UNION's rows, so each list is put back in order here."""
-    columns = ("id", "document__doc_number", "document__title", "path_key", "title", "status", "open_due", *PACE_COLUMNS)
+    columns = (
+        "id",
+        "document__doc_number",
+        "document__title",
+        "path_key",
+        "title",
+        "status",
+        "open_due",
+        *PACE_COLUMNS,
+    )
     parts = [
         tasks.filter(light_q(light, today=today))
         .order_by(*LIST_ORDER_SQL)
@@ -912,7 +929,9 @@ def dashboard_overdue(
     return d
 
 
-def _dashboard_compute(*, today: dt.date, user, period: Period, previous: Period | None, limit: int) -> Dashboard:
+def _dashboard_compute(
+    *, today: dt.date, user, period: Period, previous: Period | None, limit: int
+) -> Dashboard:
     """A fixed number of queries: the overdue and due-soon lists (count, rows and the lead units, milestones and
     targets for the light's reason), the unit ranking (the department and county roll-ups) with the on-time rate
     of the previous period, and the targets at risk."""

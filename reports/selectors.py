@@ -73,7 +73,9 @@ def reports_visible_to(*, user) -> QuerySet[Report]:
         return qs.none()
     mine = Q(unit_id=user.unit_id)
     if has(user, "reports.read_led"):
-        leads = TaskUnit.objects.filter(task=OuterRef("task_id"), unit_id=user.unit_id, role=TaskUnit.Role.LEAD)
+        leads = TaskUnit.objects.filter(
+            task=OuterRef("task_id"), unit_id=user.unit_id, role=TaskUnit.Role.LEAD
+        )
         mine |= Q(Exists(leads)) & SEEN_BY_OTHERS
     return qs.filter(task__deleted_at__isnull=True).filter(mine)
 
@@ -308,8 +310,8 @@ def form_rows_for(*, unit: Unit, period: Period) -> list[FormRow]:
     ids = [t.pk for t in tasks]
     related: dict[str, dict[int, list]] = {"targets": defaultdict(list), "milestones": defaultdict(list)}
     mine: dict[int, list[str]] = defaultdict(list)  # task id -> this unit's roles on it (a unit may hold two)
-    for task_id, role in TaskUnit.objects.filter(task_id__in=ids, unit=unit).order_by("role").values_list(
-        "task_id", "role"
+    for task_id, role in (
+        TaskUnit.objects.filter(task_id__in=ids, unit=unit).order_by("role").values_list("task_id", "role")
     ):
         mine[task_id].append(role)
     for t in Target.objects.filter(task_id__in=ids).order_by("id"):
@@ -466,7 +468,9 @@ class SharedContent:
         return Progress(self.progress).label if self.progress in Progress.values else ""
 
 
-def reports_shared_content(*, period: Period, task_ids, unit_ids=None) -> dict[tuple[int, int], SharedContent]:
+def reports_shared_content(
+    *, period: Period, task_ids, unit_ids=None
+) -> dict[tuple[int, int], SharedContent]:
     """(task id, unit id) -> SharedContent for the reports of a period.
 
     Submitted and accepted reports as they stand. A returned report as it was when last submitted (its
@@ -534,7 +538,9 @@ def ledger_report_texts(*, period: Period, task_ids, readable_unit_ids: set[int]
     own = Report.objects.filter(period=period, task__in=task_ids, unit_id__in=readable_unit_ids)
     return {
         t: (text, problems, next_steps)
-        for t, u, text, problems, next_steps in own.values_list("task_id", "unit_id", "text", "problems", "next_steps")
+        for t, u, text, problems, next_steps in own.values_list(
+            "task_id", "unit_id", "text", "problems", "next_steps"
+        )
         if lead.get(t) == u
     }
 

@@ -147,7 +147,9 @@ def period_open(*, year, quarter, due_date=None, actor=None) -> tuple[Period, bo
     return period, False
 
 
-def periods_from_plan(*, document, reporting_dates: list[dict], year: int, actor=None, request=None, **_signal) -> None:
+def periods_from_plan(
+    *, document, reporting_dates: list[dict], year: int, actor=None, request=None, **_signal
+) -> None:
     """The reporting periods of a plan's report-back dates ("9月20日前报送…"), created once each (receiver of
     tasks.signals.plan_imported, inside the plan import's transaction)."""
     for rd in reporting_dates:
@@ -157,7 +159,9 @@ def periods_from_plan(*, document, reporting_dates: list[dict], year: int, actor
         quarter = (month - 1) // 3 + 1
         due = dt.date(int(rd.get("year") or year), month, min(day, 28) if month == 2 else day)
         period, created = Period.objects.get_or_create(
-            year=due.year, quarter=quarter, defaults={"due_date": due or default_due_date(due.year, quarter), "document": document}
+            year=due.year,
+            quarter=quarter,
+            defaults={"due_date": due or default_due_date(due.year, quarter), "document": document},
         )
         if created:
             audit_log(actor=actor, request=request, action="period_create", obj=period)
@@ -435,7 +439,11 @@ def report_save_draft(
         raise ApplicationError("报告已提交，正在等待医改办审核，不能修改。", field="status")
     # A caller that read the task with its targets (the quarterly form: 60 rows) saves a query per row.
     known = report._state.fields_cache.get("task")
-    if known is not None and known.pk == locked.task_id and "targets" in getattr(known, "_prefetched_objects_cache", {}):
+    if (
+        known is not None
+        and known.pk == locked.task_id
+        and "targets" in getattr(known, "_prefetched_objects_cache", {})
+    ):
         locked.task = known
     clean = report_clean_data(task=locked.task, data=data)
     current = {tv.target_id: tv for tv in locked.target_values.all()}  # read once, for the snapshots too
@@ -512,18 +520,31 @@ def _notify_returned(report: Report, *, now) -> None:
     needed) and queues e-mail/webhook deliveries after commit; pending deliveries are retried by
     `deliveries_retry` if the broker is down.
     """
-    reminders.report_returned_notify(report_id=report.pk, now=now or timezone.now(), deliver=deliveries_enqueue)
+    reminders.report_returned_notify(
+        report_id=report.pk, now=now or timezone.now(), deliver=deliveries_enqueue
+    )
 
 
 def _send_back(
-    *, report: Report, reason: str, actor, version, now, from_status: str, from_label: str, action: str, verb: str
+    *,
+    report: Report,
+    reason: str,
+    actor,
+    version,
+    now,
+    from_status: str,
+    from_label: str,
+    action: str,
+    verb: str,
 ) -> Report:
     """Return a submitted report, or reopen an accepted one: either way it goes back to its unit as returned,
     with a reason, a revision, an audit record and a notice to the unit."""
     _require_reviewer(actor)
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError(f"{verb}报告必须填写{'退回' if action == 'return' else ''}原因。", field="reason")
+        raise ApplicationError(
+            f"{verb}报告必须填写{'退回' if action == 'return' else ''}原因。", field="reason"
+        )
     locked = _lock(report, version)
     if locked.status != from_status:
         raise ApplicationError(
@@ -648,9 +669,9 @@ def targets_refresh_latest(*, task: Task) -> None:
             )
             changed = True
     reports = list(
-        Report.objects.filter(task=task, status__in=[ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]).select_related(
-            "period"
-        )
+        Report.objects.filter(
+            task=task, status__in=[ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]
+        ).select_related("period")
     )
     best_report = max(reports, key=newest) if reports else None
     percent = best_report.percent if best_report else None

@@ -38,7 +38,8 @@ def _overrides(holidays: tuple[str, ...], workdays: tuple[str, ...]) -> tuple[fr
 
 def _settings_overrides() -> tuple[frozenset, frozenset]:
     return _overrides(
-        tuple(getattr(settings, "EXTRA_HOLIDAYS", []) or []), tuple(getattr(settings, "EXTRA_WORKDAYS", []) or [])
+        tuple(getattr(settings, "EXTRA_HOLIDAYS", []) or []),
+        tuple(getattr(settings, "EXTRA_WORKDAYS", []) or []),
     )
 
 

@@ -34,18 +34,23 @@ def _ensure_units(config: dict, aliases: dict[str, str], plans: list[dict]) -> N
     secretariat = set(config["secretariat"])
     for name in sorted(canonical):
         short = min(
-            (a for a, c in aliases.items() if c == name and a != name and a.startswith("市")), key=len, default=""
+            (a for a, c in aliases.items() if c == name and a != name and a.startswith("市")),
+            key=len,
+            default="",
         )
         kind = UnitKind.SECRETARIAT if name in secretariat else UnitKind.DEPARTMENT
         Unit.objects.get_or_create(name=name, defaults={"short_name": short, "kind": kind})
     for i, county in enumerate(config["counties"]):
         Unit.objects.get_or_create(
-            name=county["name"], defaults={"short_name": county["short_name"], "kind": UnitKind.COUNTY, "sort_order": i}
+            name=county["name"],
+            defaults={"short_name": county["short_name"], "kind": UnitKind.COUNTY, "sort_order": i},
         )
     units = {u.name: u for u in Unit.objects.all()}
     for alias, name in list(aliases.items()) + list(config["extra_aliases"].items()):
         if name in units and alias != name:
-            UnitAlias.objects.get_or_create(normalized=normalize_unit_name(alias), defaults={"unit": units[name], "alias": alias})
+            UnitAlias.objects.get_or_create(
+                normalized=normalize_unit_name(alias), defaults={"unit": units[name], "alias": alias}
+            )
 
 
 def _number(v) -> Decimal:
@@ -89,7 +94,9 @@ def _task_data(t: dict) -> TaskData:
 
 def load_demo_units() -> None:
     """Only the demo's units and aliases (no plans, tasks or accounts): for tests and benchmarks."""
-    _ensure_units(demo_config(), _load("unit_aliases.json"), [_load(f"plans/{name}.gold.json") for name in PLANS])
+    _ensure_units(
+        demo_config(), _load("unit_aliases.json"), [_load(f"plans/{name}.gold.json") for name in PLANS]
+    )
 
 
 def demo_config() -> dict:
@@ -112,7 +119,9 @@ def load_demo_ledger(*, stdout=None) -> dict:
             title=plan["title"],
             issuer=plan.get("issuer") or "",
             issued_on=dt.date.fromisoformat(plan["issued_on"]) if plan.get("issued_on") else None,
-            reporting_dates=[{k: r[k] for k in ("text", "month", "day")} for r in plan.get("reporting_dates", [])],
+            reporting_dates=[
+                {k: r[k] for k in ("text", "month", "day")} for r in plan.get("reporting_dates", [])
+            ],
             source_text=source.read_text(encoding="utf-8") if source.exists() else "",
         )
         if not doc.short_title and plan.get("title_alternatives"):
@@ -126,7 +135,9 @@ def load_demo_ledger(*, stdout=None) -> dict:
             created_tasks += 1
     accounts = []
     for a in config["accounts"]:
-        user, _ = user_upsert(username=a["username"], role=a["role"], password=config["demo_password"], unit_name=a["unit"])
+        user, _ = user_upsert(
+            username=a["username"], role=a["role"], password=config["demo_password"], unit_name=a["unit"]
+        )
         if a.get("display_name") and user.display_name != a["display_name"]:
             user.display_name = a["display_name"]
             user.save(update_fields=["display_name"])

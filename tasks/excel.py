@@ -41,7 +41,11 @@ class SpreadsheetError(ApplicationError):
 def _mb(n: int) -> str:
     if n < 1024 * 1024:
         return f"{n / 1024:.0f} KB"
-    return f"{n / 1024 / 1024:.0f} MB" if n % (1024 * 1024) == 0 or n >= 10 * 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
+    return (
+        f"{n / 1024 / 1024:.0f} MB"
+        if n % (1024 * 1024) == 0 or n >= 10 * 1024 * 1024
+        else f"{n / 1024 / 1024:.1f} MB"
+    )
 
 
 @contextmanager
@@ -59,7 +63,9 @@ def gc_paused():
 
 
 def max_uncompressed_bytes() -> int:
-    return getattr(settings, "IMPORT_MAX_UNCOMPRESSED_BYTES", max(10 * settings.IMPORT_MAX_BYTES, 200 * 1024 * 1024))
+    return getattr(
+        settings, "IMPORT_MAX_UNCOMPRESSED_BYTES", max(10 * settings.IMPORT_MAX_BYTES, 200 * 1024 * 1024)
+    )
 
 
 # --------------------------------------------------------------------------------------------------- reading
@@ -81,7 +87,9 @@ def _check_zip(data: bytes) -> None:
         count = seen.setdefault(member.filename, [0, 0])
         count[0] += chunk.count(b"<row")
         too_many = count[0] > max_rows + HEADER_SCAN_ROWS
-        too_many = too_many or any(int(ref) > max_rows + HEADER_SCAN_ROWS for ref in long_rows.findall(window))
+        too_many = too_many or any(
+            int(ref) > max_rows + HEADER_SCAN_ROWS for ref in long_rows.findall(window)
+        )
         if too_many:
             raise UploadRejected(f"表格行数超过上限（最多 {max_rows} 行），请拆分后分批导入。")
         for ref in set(wide_cells.findall(window)):
@@ -232,7 +240,9 @@ def _header_lookup(columns=None) -> dict[str, str]:
     return lookup
 
 
-def find_header(rows: list[list], columns=None, required: str = "title") -> tuple[dict[str, int], dict[str, str], int]:
+def find_header(
+    rows: list[list], columns=None, required: str = "title"
+) -> tuple[dict[str, int], dict[str, str], int]:
     """(key -> column index, key -> header text, index of the first data row). Finds a one- or two-row header."""
     lookup = _header_lookup(columns)
 
@@ -279,7 +289,6 @@ class RowError:
         return f"row {self.row}, column {self.column}: {self.message}"
 
 
-
 # --------------------------------------------------------------------------------------------------- task states (read)
 
 
@@ -302,7 +311,9 @@ def _rows_for_tasks(sql: str, ids: list[int]):
             yield from cur.fetchall()
 
 
-def load_states(task_ids: list[int] | None = None, *, documents: list[int] | None = None, qs=None, lock=False):
+def load_states(
+    task_ids: list[int] | None = None, *, documents: list[int] | None = None, qs=None, lock=False
+):
     """TaskStates for tasks by id and/or document (or of a queryset, in its order), with units, milestones and
     targets, in a few queries."""
     from django.db.models import Q
@@ -332,7 +343,10 @@ def load_states(task_ids: list[int] | None = None, *, documents: list[int] | Non
         cur.execute(sql, params)
         tasks = cur.fetchall()
     doc_ids = {t[2] for t in tasks}
-    labels = {d.pk: d.doc_number or d.title for d in Document.objects.filter(pk__in=doc_ids).only("id", "doc_number", "title")}
+    labels = {
+        d.pk: d.doc_number or d.title
+        for d in Document.objects.filter(pk__in=doc_ids).only("id", "doc_number", "title")
+    }
     sections: dict = {}  # tasks under one heading share its text: decode it once
     states = {}
     raw_paths = [t[3] for t in tasks]
@@ -341,34 +355,58 @@ def load_states(task_ids: list[int] | None = None, *, documents: list[int] | Non
         paths = json.loads("[" + ",".join(raw_paths) + "]") if raw_paths else []
     else:
         paths = [_json_value(p) for p in raw_paths]
-    for (tid, version, doc_id, _path, title, text, note, status, section), path in zip(tasks, paths, strict=True):
+    for (tid, version, doc_id, _path, title, text, note, status, section), path in zip(
+        tasks, paths, strict=True
+    ):
         key = section if isinstance(section, str) else repr(section)
         if key not in sections:
             sections[key] = _json_value(section) or []
         states[tid] = TaskState(
-            id=tid, version=version, document_id=doc_id, document_label=labels[doc_id],
-            path=list(path), title=title, text=text, note=note, status=status, lead=[], responsible=[],
-            counties=[], milestones=[], targets=[], section=list(sections[key]),
+            id=tid,
+            version=version,
+            document_id=doc_id,
+            document_label=labels[doc_id],
+            path=list(path),
+            title=title,
+            text=text,
+            note=note,
+            status=status,
+            lead=[],
+            responsible=[],
+            counties=[],
+            milestones=[],
+            targets=[],
+            section=list(sections[key]),
         )
     if not states:
         return states
-    roles = {TaskUnit.Role.LEAD.value: "lead", TaskUnit.Role.RESPONSIBLE.value: "responsible", TaskUnit.Role.COUNTY.value: "counties"}
+    roles = {
+        TaskUnit.Role.LEAD.value: "lead",
+        TaskUnit.Role.RESPONSIBLE.value: "responsible",
+        TaskUnit.Role.COUNTY.value: "counties",
+    }
     ids = list(states)
     tu, ms = TaskUnit._meta.db_table, Milestone._meta.db_table
     for task_id, unit_id, role in _rows_for_tasks(
-        f"SELECT task_id, unit_id, role FROM {tu} WHERE task_id {{ids}} ORDER BY task_id, role, position, id", ids
+        f"SELECT task_id, unit_id, role FROM {tu} WHERE task_id {{ids}} ORDER BY task_id, role, position, id",
+        ids,
     ):
         getattr(states[task_id], roles[role]).append(units[unit_id])
     for task_id, date, text, context, done in _rows_for_tasks(
-        f"SELECT task_id, date, text, context, done FROM {ms} WHERE task_id {{ids}} ORDER BY task_id, date NULLS LAST, id", ids
+        f"SELECT task_id, date, text, context, done FROM {ms} WHERE task_id {{ids}} ORDER BY task_id, date NULLS LAST, id",
+        ids,
     ):
         if date.__class__ is str:  # SQLite
             date = dt.date.fromisoformat(date)
         states[task_id].milestones.append((date, text, context, bool(done)))
     if connection.vendor == "postgresql":
-        targets = Target.objects.raw(f"SELECT * FROM {Target._meta.db_table} WHERE task_id = ANY(%s) ORDER BY id", [ids])
+        targets = Target.objects.raw(
+            f"SELECT * FROM {Target._meta.db_table} WHERE task_id = ANY(%s) ORDER BY id", [ids]
+        )
     else:
-        targets = [t for i in range(0, len(ids), 500) for t in Target.objects.filter(task_id__in=ids[i : i + 500])]
+        targets = [
+            t for i in range(0, len(ids), 500) for t in Target.objects.filter(task_id__in=ids[i : i + 500])
+        ]
         targets.sort(key=lambda t: t.pk)
     for target in targets:
         states[target.task_id].targets.append(target)

@@ -98,7 +98,9 @@ class TaskQuerySet(models.QuerySet):
 
 
 class Task(models.Model):
-    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="tasks", verbose_name="文件")
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="tasks", verbose_name="文件"
+    )
     path = models.JSONField("编号路径", default=list)  # ["二", "(一)", "1"]
     path_key = models.CharField("编号", max_length=100)  # "二.(一).1", unique in a document
     sort_key = models.CharField(max_length=100, db_index=True, editable=False)
@@ -106,7 +108,9 @@ class Task(models.Model):
     title = models.CharField("任务名称", max_length=500)
     text = models.TextField("任务内容", blank=True)
     note = models.TextField("备注", blank=True)
-    status = models.CharField("进展状态", max_length=20, choices=Progress.choices, default=Progress.NOT_STARTED)
+    status = models.CharField(
+        "进展状态", max_length=20, choices=Progress.choices, default=Progress.NOT_STARTED
+    )
     # Denormalised schedule, refreshed by tasks.services.task_refresh_schedule whenever milestones,
     # targets, values or the status change, so lights can be filtered and sorted in SQL at province scale.
     open_due = models.DateField("最早未完成节点", null=True, blank=True, db_index=True)
@@ -151,7 +155,11 @@ class Task(models.Model):
     def clean(self):
         if not (self.title or "").strip():
             raise ValidationError({"title": "任务名称不能为空。"})
-        if not isinstance(self.path, list) or not self.path or not all(isinstance(s, str) and s for s in self.path):
+        if (
+            not isinstance(self.path, list)
+            or not self.path
+            or not all(isinstance(s, str) and s for s in self.path)
+        ):
             raise ValidationError({"path": "编号路径应为非空的编号列表，例如 二.(一).1。"})
 
     @property
@@ -251,8 +259,6 @@ class Milestone(models.Model):
         return f"原定 {self.original_date:%Y-%m-%d}，经批准延期至 {self.date:%Y-%m-%d}"
 
 
-
-
 class Target(models.Model):
     class Op(models.TextChoices):
         GE = ">=", "≥"
@@ -305,7 +311,9 @@ class Target(models.Model):
 
     @property
     def label(self) -> str:
-        sign = {">=": "≥", "<=": "≤", "=": "=", ">": ">", "<": "<", "~": "约", "between": "", "+=": "增加"}[self.op]
+        sign = {">=": "≥", "<=": "≤", "=": "=", ">": ">", "<": "<", "~": "约", "between": "", "+=": "增加"}[
+            self.op
+        ]
         return f"{self.indicator}{sign}{self.value_display}"
 
     def is_met_by(self, actual: Decimal | None) -> bool | None:

@@ -26,9 +26,16 @@ PERIOD_GROUP = "本期工作情况"
 
 LEDGER_COLUMNS: list[Column] = [
     Column("seq", "序号", 8, ("编号", "序", "排序")),
-    Column("source", "任务来源(文件/文号)", 18, ("任务来源", "文件", "文号", "来源", "文件/文号", "依据文件")),
+    Column(
+        "source", "任务来源(文件/文号)", 18, ("任务来源", "文件", "文号", "来源", "文件/文号", "依据文件")
+    ),
     Column("title", "重点任务", 28, ("任务名称", "重点工作任务", "工作任务", "任务", "重点工作", "主要任务")),
-    Column("text", "目标任务/指标", 48, ("目标任务", "任务内容", "具体内容", "目标任务及指标", "工作内容", "指标", "主要内容")),
+    Column(
+        "text",
+        "目标任务/指标",
+        48,
+        ("目标任务", "任务内容", "具体内容", "目标任务及指标", "工作内容", "指标", "主要内容"),
+    ),
     Column("lead", "牵头单位", 16, ("牵头部门", "牵头", "牵头责任单位")),
     Column("responsible", "责任单位", 22, ("责任部门", "配合单位", "参与单位", "协办单位")),
     Column("deadline", "完成时限", 14, ("时间节点", "完成时间", "时限", "完成期限", "时限要求")),
@@ -99,7 +106,9 @@ STATUS_LABELS = {p.value: p.label for p in Progress}
 
 def milestones_text(milestones) -> str:
     # date.isoformat() is YYYY-MM-DD, as f"{date:%Y-%m-%d}" writes it, without strftime's cost per row.
-    return "；".join((text or (date.isoformat() if date else "")) for date, text, *_ in milestones).strip("；")
+    return "；".join((text or (date.isoformat() if date else "")) for date, text, *_ in milestones).strip(
+        "；"
+    )
 
 
 def responsible_text(state: TaskState, *, county_count: int) -> str:
@@ -138,13 +147,24 @@ _SNAPSHOT = {
     "lead_units": lambda s: "、".join(u.name for u in s.lead),
     "responsible_units": lambda s: "、".join(u.name for u in s.responsible),
     "counties": lambda s: "、".join(u.name for u in s.counties),
-    "milestones": lambda s: "；".join(d.isoformat() + (f"（{t}）" if t else "") if d else t for d, t, *_ in s.milestones),
-    "targets": lambda s: "；".join(t.label + (f"（{t.due.isoformat()}）" if t.due else "") for t in s.targets),
+    "milestones": lambda s: "；".join(
+        d.isoformat() + (f"（{t}）" if t else "") if d else t for d, t, *_ in s.milestones
+    ),
+    "targets": lambda s: "；".join(
+        t.label + (f"（{t.due.isoformat()}）" if t.due else "") for t in s.targets
+    ),
 }
 # The snapshot key each TaskState attribute an import can change feeds.
 SNAPSHOT_KEY = {
-    "title": "title", "text": "text", "note": "note", "status": "status", "path": "path", "lead": "lead_units",
-    "responsible": "responsible_units", "counties": "counties", "milestones": "milestones",
+    "title": "title",
+    "text": "text",
+    "note": "note",
+    "status": "status",
+    "path": "path",
+    "lead": "lead_units",
+    "responsible": "responsible_units",
+    "counties": "counties",
+    "milestones": "milestones",
 }
 
 

@@ -227,7 +227,9 @@ def documents_audit_labels(ids: list[str]) -> dict[str, str]:
 
     return {
         str(pk): f"文件 {number or ''}《{title}》".replace(" 《", "《")
-        for pk, number, title in Document.objects.filter(pk__in=_numeric(ids)).values_list("pk", "doc_number", "title")
+        for pk, number, title in Document.objects.filter(pk__in=_numeric(ids)).values_list(
+            "pk", "doc_number", "title"
+        )
     }
 
 

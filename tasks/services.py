@@ -81,7 +81,9 @@ def parse_date(value, *, field_name: str, label: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ApplicationError(f"{label}“{value}”不是有效日期（格式 YYYY-MM-DD）。", field=field_name) from None
+        raise ApplicationError(
+            f"{label}“{value}”不是有效日期（格式 YYYY-MM-DD）。", field=field_name
+        ) from None
 
 
 def milestones_read(items: list[tuple], *, year: int | None = None) -> list["MilestoneData"]:
@@ -239,7 +241,9 @@ def _write_units(task: Task, data: TaskData, table):
             continue
         units = resolve_units(names, field_name=field_name, label=label, table=table)
         TaskUnit.objects.filter(task=task, role=role).delete()
-        TaskUnit.objects.bulk_create([TaskUnit(task=task, unit=u, role=role, position=i) for i, u in enumerate(units)])
+        TaskUnit.objects.bulk_create(
+            [TaskUnit(task=task, unit=u, role=role, position=i) for i, u in enumerate(units)]
+        )
     if data.counties is not None:
         units = _resolve_counties(data.counties, table)
         TaskUnit.objects.filter(task=task, role=TaskUnit.Role.COUNTY).delete()
@@ -260,7 +264,14 @@ def _write_schedule(task: Task, data: TaskData):
             # An approved 延期申请's original date stays with the node while its date is unchanged.
             original = old.original_date if old else None
             rows.append(
-                Milestone(task=task, date=m.date, text=m.text[:200], context=context, done=done, original_date=original)
+                Milestone(
+                    task=task,
+                    date=m.date,
+                    text=m.text[:200],
+                    context=context,
+                    done=done,
+                    original_date=original,
+                )
             )
         task.milestones.all().delete()
         Milestone.objects.bulk_create(rows)
@@ -288,7 +299,9 @@ def _write_schedule(task: Task, data: TaskData):
             try:
                 obj.full_clean(exclude=["task"])
             except ValidationError as e:
-                raise ApplicationError(f"量化指标“{t.indicator}”：{'；'.join(e.messages)}", field="targets") from None
+                raise ApplicationError(
+                    f"量化指标“{t.indicator}”：{'；'.join(e.messages)}", field="targets"
+                ) from None
             obj.save()
             keep.append(obj.pk)
         task.targets.exclude(pk__in=keep).delete()
@@ -390,7 +403,9 @@ def _write_pace(tasks: list[Task]) -> None:
 def tasks_refresh_pace_missing() -> int:
     """The tasks a bulk write path created without their 序时进度 dates (every refresh sets pace_start): run after
     migrate and by the daily figures job, so no path that forgets can leave a task uncounted for long."""
-    return tasks_refresh_pace(task_ids=Task.objects.filter(pace_start__isnull=True).values_list("pk", flat=True))
+    return tasks_refresh_pace(
+        task_ids=Task.objects.filter(pace_start__isnull=True).values_list("pk", flat=True)
+    )
 
 
 def _fresh(task_id: int) -> Task:
@@ -422,13 +437,19 @@ def task_create(*, document: Document, data: TaskData, actor=None, request=None,
     task_refresh_schedule(task=task)
     task = _fresh(task.pk)
     audit_log(
-        actor=actor, request=request, action="task_create", obj=task, changes=diff_snapshots({}, task_snapshot(task))
+        actor=actor,
+        request=request,
+        action="task_create",
+        obj=task,
+        changes=diff_snapshots({}, task_snapshot(task)),
     )
     return task
 
 
 @retry_transaction
-def task_update(*, task: Task, data: TaskData, version: int | None, actor=None, request=None, table=None) -> Task:
+def task_update(
+    *, task: Task, data: TaskData, version: int | None, actor=None, request=None, table=None
+) -> Task:
     """Apply a change read at `version`. A stale version is refused with what changed since (no silent overwrite)."""
     locked = Task.objects.select_for_update().get(pk=task.pk)
     if version is None or version == "":
@@ -454,14 +475,26 @@ def task_update(*, task: Task, data: TaskData, version: int | None, actor=None, 
         if getattr(data, attr) is not None:
             setattr(locked, attr, getattr(data, attr))
     if data.path is not None and data.path != locked.path:
-        if Task.objects.alive().filter(document=locked.document, path_key=".".join(data.path)).exclude(pk=locked.pk).exists():
-            raise ApplicationError(f"文件 {locked.document} 中已有编号为 {'.'.join(data.path)} 的任务。", field="path")
+        if (
+            Task.objects.alive()
+            .filter(document=locked.document, path_key=".".join(data.path))
+            .exclude(pk=locked.pk)
+            .exists()
+        ):
+            raise ApplicationError(
+                f"文件 {locked.document} 中已有编号为 {'.'.join(data.path)} 的任务。", field="path"
+            )
         locked.path = data.path
     table = table if table is not None else unit_lookup_table()
     _write_units(locked, data, table)
     _write_schedule(locked, data)
     after_obj = _fresh(locked.pk)
-    after_obj.title, after_obj.text, after_obj.note, after_obj.status = locked.title, locked.text, locked.note, locked.status
+    after_obj.title, after_obj.text, after_obj.note, after_obj.status = (
+        locked.title,
+        locked.text,
+        locked.note,
+        locked.status,
+    )
     after_obj.path, after_obj.path_key = locked.path, ".".join(locked.path)
     changes = diff_snapshots(before, task_snapshot(after_obj))
     if not changes:
@@ -502,7 +535,9 @@ def _changes_since(task: Task, version: int) -> list[dict]:
 @retry_transaction
 def task_set_status(*, task: Task, status: str, actor=None, request=None) -> Task:
     """Status change that is not a person's edit of the task (e.g. an accepted lead report)."""
-    return task_update(task=task, data=TaskData(status=status), version=task.version, actor=actor, request=request)
+    return task_update(
+        task=task, data=TaskData(status=status), version=task.version, actor=actor, request=request
+    )
 
 
 @retry_transaction
@@ -515,7 +550,12 @@ def task_delete(*, task: Task, actor=None, request=None) -> None:
 
 @retry_transaction
 def task_restore(*, task: Task, actor=None, request=None) -> None:
-    if Task.objects.alive().filter(document=task.document, path_key=task.path_key).exclude(pk=task.pk).exists():
+    if (
+        Task.objects.alive()
+        .filter(document=task.document, path_key=task.path_key)
+        .exclude(pk=task.pk)
+        .exists()
+    ):
         raise ApplicationError(f"无法恢复：文件中已有编号为 {task.path_key} 的任务。", field="path")
     Task.objects.filter(pk=task.pk).update(deleted_at=None, version=F("version") + 1)
     audit_log(actor=actor, request=request, action="task_restore", obj=task)
@@ -523,7 +563,14 @@ def task_restore(*, task: Task, actor=None, request=None) -> None:
 
 @retry_transaction
 def document_upsert(
-    *, doc_number: str | None, title: str, issuer: str = "", issued_on=None, reporting_dates=None, source_text="", actor=None
+    *,
+    doc_number: str | None,
+    title: str,
+    issuer: str = "",
+    issued_on=None,
+    reporting_dates=None,
+    source_text="",
+    actor=None,
 ) -> tuple[Document, bool]:
     if not (title or "").strip():
         raise ApplicationError("文件标题不能为空。", field="title")

@@ -148,15 +148,19 @@ def browser_page(_chromium, live_server):
     `page.console_errors` collects console errors and uncaught page errors (CSP violations included), so a
     journey can end with `assert page.console_errors == []`.
     """
-    context = _chromium.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1366, "height": 900})
+    context = _chromium.new_context(
+        locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1366, "height": 900}
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     page.console_errors = []
     page.on(
         "console",
-        lambda msg: page.console_errors.append(f"{msg.text} ({msg.location.get('url', '')})")
-        if msg.type == "error"
-        else None,
+        lambda msg: (
+            page.console_errors.append(f"{msg.text} ({msg.location.get('url', '')})")
+            if msg.type == "error"
+            else None
+        ),
     )
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
     yield page
@@ -225,7 +229,9 @@ def celery_worker(transactional_db, celery_through_redis, celery_broker_url, tmp
     if connection.vendor != "postgresql":
         pytest.skip("真实 Celery worker 需要 PostgreSQL 测试库（设置 DATABASE_URL，make test 会自动设置）")
     worker = CeleryWorker(
-        broker_url=celery_broker_url, database_url=database_url_for(connection.settings_dict), log_dir=tmp_path
+        broker_url=celery_broker_url,
+        database_url=database_url_for(connection.settings_dict),
+        log_dir=tmp_path,
     )
     worker.start()
     yield worker

@@ -16,8 +16,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ["reform_ledger", "departments", "tasks", "reports"]  # lowest first
-WIRING = ("reform_ledger.urls", "reform_ledger.api", "reform_ledger.views", "reform_ledger.context_processors",
-          "reform_ledger.celery", "reform_ledger.wsgi", "reform_ledger.settings")
+WIRING = (
+    "reform_ledger.urls",
+    "reform_ledger.api",
+    "reform_ledger.views",
+    "reform_ledger.context_processors",
+    "reform_ledger.celery",
+    "reform_ledger.wsgi",
+    "reform_ledger.settings",
+)
 
 
 # Modules still allowed to import upward while they are being moved (none left: the 汇总表, the unit form and
@@ -81,7 +88,9 @@ def _imports(module: str, path: Path):
                 names = [f"{base}.{a.name}" for a in child.names] + [base]
             targets = {t for t in (_target(n) for n in names) if t and t != module}
             # `from reports import rollups` imports reports.rollups, not (only) the package
-            if isinstance(child, ast.ImportFrom) and any(_target(f"{base}.{a.name}") != _target(base) for a in child.names):
+            if isinstance(child, ast.ImportFrom) and any(
+                _target(f"{base}.{a.name}") != _target(base) for a in child.names
+            ):
                 targets.discard(_target(base))
             for t in targets:
                 yield t, child.lineno, local
@@ -104,8 +113,13 @@ def test_apps_import_downward_only():
         if not _is_wiring(m) and m not in PENDING and (_is_wiring(t) or _layer(t) > _layer(m))
     ]
     still_pending = sorted(m for m in PENDING if any(e[0] == m and _layer(e[1]) > _layer(m) for e in EDGES))
-    assert still_pending == sorted(PENDING), f"no longer importing upward, remove from PENDING: {set(PENDING) - set(still_pending)}"
-    assert not upward, "imports against the direction reports -> tasks -> departments -> reform_ledger:\n" + "\n".join(upward)
+    assert still_pending == sorted(PENDING), (
+        f"no longer importing upward, remove from PENDING: {set(PENDING) - set(still_pending)}"
+    )
+    assert not upward, (
+        "imports against the direction reports -> tasks -> departments -> reform_ledger:\n"
+        + "\n".join(upward)
+    )
 
 
 def _graph(include_local: bool = False) -> dict[str, set[str]]:
@@ -144,7 +158,9 @@ def test_no_function_local_import_dodges_a_cycle():
     assert not dodges, "\n".join(dodges)
 
 
-@pytest.mark.parametrize("module", ["reports.jobs", "reports.reminders", "tasks.selectors", "departments.permissions"])
+@pytest.mark.parametrize(
+    "module", ["reports.jobs", "reports.reminders", "tasks.selectors", "departments.permissions"]
+)
 def test_the_reader_finds_the_imports(module):
     """The checks above would pass on an empty graph; make sure the reader sees real imports."""
     assert any(m == module for m, _t, _l, _local in EDGES)

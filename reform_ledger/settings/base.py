@@ -178,13 +178,20 @@ CELERY_BEAT_SCHEDULE = {
     "daily-reminder-sweep": {
         "task": "reports.jobs.reminders_sweep",
         "schedule": crontab(
-            hour=env.int("REMINDER_SWEEP_HOUR", default=8), minute=env.int("REMINDER_SWEEP_MINUTE", default=30)
+            hour=env.int("REMINDER_SWEEP_HOUR", default=8),
+            minute=env.int("REMINDER_SWEEP_MINUTE", default=30),
         ),
     },
     # Safety net: failed or stranded reminder deliveries and claims a killed worker left undispatched.
-    "reminder-deliveries-retry": {"task": "reports.jobs.deliveries_retry", "schedule": crontab(minute="*/15")},
+    "reminder-deliveries-retry": {
+        "task": "reports.jobs.deliveries_retry",
+        "schedule": crontab(minute="*/15"),
+    },
     # Lights change with the date: today's cached roll-up figures, before anyone asks for them.
-    "rollup-figures-warm": {"task": "reports.jobs.rollup_figures_warm", "schedule": crontab(hour=0, minute=5)},
+    "rollup-figures-warm": {
+        "task": "reports.jobs.rollup_figures_warm",
+        "schedule": crontab(hour=0, minute=5),
+    },
 }
 
 # Reminders (issue: reminders and escalation)
@@ -193,10 +200,14 @@ REMINDER_OVERDUE_EVERY_DAYS = env.int("REMINDER_OVERDUE_EVERY_DAYS", default=2)
 REMINDER_ESCALATE_SECRETARIAT_FROM = env.int("REMINDER_ESCALATE_SECRETARIAT_FROM", default=2)
 REMINDER_ESCALATE_LEADERS_FROM = env.int("REMINDER_ESCALATE_LEADERS_FROM", default=3)
 REMINDER_TASK_DAYS_BEFORE = env.list("REMINDER_TASK_DAYS_BEFORE", cast=int, default=[30, 7])
-REMINDER_DELIVERY_MAX_ATTEMPTS = env.int("REMINDER_DELIVERY_MAX_ATTEMPTS", default=5)  # per email/webhook send
+REMINDER_DELIVERY_MAX_ATTEMPTS = env.int(
+    "REMINDER_DELIVERY_MAX_ATTEMPTS", default=5
+)  # per email/webhook send
 REMINDER_WEBHOOK_TIMEOUT = env.float("REMINDER_WEBHOOK_TIMEOUT", default=5.0)  # seconds
 # Robot webhooks are called only on these hosts (the official 企业微信 and 钉钉 ones), over https.
-WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=["qyapi.weixin.qq.com", "oapi.dingtalk.com"])
+WEBHOOK_ALLOWED_HOSTS = env.list(
+    "WEBHOOK_ALLOWED_HOSTS", default=["qyapi.weixin.qq.com", "oapi.dingtalk.com"]
+)
 WEBHOOK_ALLOW_HTTP_HOSTS: list[str] = []  # tests only: their local robot speaks plain http
 # Extra days off / extra workdays on top of the official calendar, ISO dates.
 EXTRA_HOLIDAYS = env.list("EXTRA_HOLIDAYS", default=[])

@@ -38,7 +38,8 @@ class NotificationList(generics.ListAPIView):
         return qs
 
     @extend_schema(
-        parameters=[OpenApiParameter("unread", bool, description="只列未读消息")], summary="我的消息（站内信）"
+        parameters=[OpenApiParameter("unread", bool, description="只列未读消息")],
+        summary="我的消息（站内信）",
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

@@ -195,6 +195,8 @@ urlpatterns = [
     path("reports/bulletins/", bulletin_list, name="bulletin-list"),
     path("reports/bulletins/<int:pk>/download/", bulletin_download, name="bulletin-download"),
     path("reports/bulletins/period/<int:period_id>/", bulletin_draft, name="bulletin-draft"),
-    path("reports/bulletins/period/<int:period_id>/draft.docx", bulletin_draft_docx, name="bulletin-draft-docx"),
+    path(
+        "reports/bulletins/period/<int:period_id>/draft.docx", bulletin_draft_docx, name="bulletin-draft-docx"
+    ),
     path("reports/bulletins/period/<int:period_id>/issue/", bulletin_issue_confirm, name="bulletin-issue"),
 ]

@@ -108,7 +108,9 @@ def reminder_log_filter(params) -> tuple:
         if is_id(unit):
             qs = qs.filter(reminder__unit_id=int(unit))
         else:
-            qs = qs.filter(Q(reminder__unit__name__contains=unit) | Q(reminder__unit__short_name__contains=unit))
+            qs = qs.filter(
+                Q(reminder__unit__name__contains=unit) | Q(reminder__unit__short_name__contains=unit)
+            )
     choice_filters = (
         ("kind", Reminder.Kind.values, "类型", "reminder__kind"),
         ("channel", Delivery.Channel.values, "渠道", "channel"),
@@ -154,7 +156,9 @@ def reminder_log(request):
             "kinds": Reminder.Kind.choices,
             "channels": Delivery.Channel.choices,
             "statuses": Delivery.Status.choices,
-            "units": Unit.objects.filter(deleted_at__isnull=True, is_active=True).order_by("kind", "sort_order", "name"),
+            "units": Unit.objects.filter(deleted_at__isnull=True, is_active=True).order_by(
+                "kind", "sort_order", "name"
+            ),
             "query": _query_without_page(request),
             "undelivered": Reminder.objects.filter(deliveries__isnull=True).count(),
             "digests": _recent_digest_deliveries(),
@@ -176,7 +180,9 @@ def _recent_digest_deliveries(limit: int = 50) -> list[Delivery]:
 
 def remind_unit(request):
     """催报 by hand: one unit, now, over all its channels."""
-    units = Unit.objects.filter(deleted_at__isnull=True, is_active=True).order_by("kind", "sort_order", "name")
+    units = Unit.objects.filter(deleted_at__isnull=True, is_active=True).order_by(
+        "kind", "sort_order", "name"
+    )
     periods = Period.objects.order_by("-year", "-quarter")
     values = {"unit": request.GET.get("unit", ""), "period": "", "message": "", "escalation": "0"}
     current = period_current()

@@ -179,7 +179,9 @@ def _posted_vals(request, row: FormRow) -> dict:
     return vals
 
 
-API_KEYS = re.compile(r"(进展|完成百分比|本期进展情况|存在问题|下步打算|指标实际值) (progress|percent|text|problems|next_steps|target_values)")
+API_KEYS = re.compile(
+    r"(进展|完成百分比|本期进展情况|存在问题|下步打算|指标实际值) (progress|percent|text|problems|next_steps|target_values)"
+)
 
 
 def _for_the_form(message: str) -> str:
@@ -229,7 +231,11 @@ def _keep_unsaved(request, v: RowView) -> None:
     if not _changed(_stored_vals(v.row), typed):
         return
     r = v.row.report
-    who = (r.updated_by.display_name or r.updated_by.username) if r and r.updated_by_id and r.updated_by else "他人"
+    who = (
+        (r.updated_by.display_name or r.updated_by.username)
+        if r and r.updated_by_id and r.updated_by
+        else "他人"
+    )
     when = timezone.localtime(r.submitted_at).strftime("%Y-%m-%d %H:%M") if r and r.submitted_at else ""
     state = "审核通过并锁定" if r and r.status == ReportStatus.ACCEPTED else "提交"
     v.error = (
@@ -357,10 +363,14 @@ def _save_rows(work: list, *, unit: Unit, period: Period, actor) -> tuple[int, i
                 with transaction.atomic() if several else nullcontext():
                     report, created = v.row.report, False
                     if report is None:
-                        report, created = report_get_or_create_for(task=v.task, unit=unit, period=period, actor=actor)
+                        report, created = report_get_or_create_for(
+                            task=v.task, unit=unit, period=period, actor=actor
+                        )
                     version = None if created else (v.vals["version"] or None)
                     if changed:
-                        report = report_save_draft(report=report, data=_as_data(v.vals), version=version, actor=actor)
+                        report = report_save_draft(
+                            report=report, data=_as_data(v.vals), version=version, actor=actor
+                        )
                         version = None
                     for f in v.files:
                         attachment_add(report=report, file=f, actor=actor)

@@ -87,7 +87,9 @@ class Table:
                 klass = (("num " if is_num else "") + cell.css).strip()
                 text = esc(str(cell.display))
                 inner = f'<a href="{esc(cell.url)}">{text}</a>' if cell.url else text
-                cells.append(f'<td class="{klass}"{label}>{inner}</td>' if klass else f"<td{label}>{inner}</td>")
+                cells.append(
+                    f'<td class="{klass}"{label}>{inner}</td>' if klass else f"<td{label}>{inner}</td>"
+                )
             out.append((f'<tr class="{esc(row_css)}">' if row_css else "<tr>") + "".join(cells) + "</tr>")
         return mark_safe("\n".join(out))  # noqa: S308 - every piece above is escaped
 

@@ -35,11 +35,31 @@ _VERB_RE = re.compile(
     r"负责落实|按职责负责|负责|牵头|参与|配合|协助|协办|参加|落实|"
     r"统筹指导|业务指导|指导督促|督促指导|指导监督|监督指导|负责指导|指导|督导)$"
 )
-_ALL_LEAD_VERBS = {"按职责分工负责", "按职责分别负责", "按职责分工落实", "分别牵头负责", "分别牵头", "共同牵头", "分别负责", "牵头负责", "牵头"}
+_ALL_LEAD_VERBS = {
+    "按职责分工负责",
+    "按职责分别负责",
+    "按职责分工落实",
+    "分别牵头负责",
+    "分别牵头",
+    "共同牵头",
+    "分别负责",
+    "牵头负责",
+    "牵头",
+}
 _RESP_VERBS = {"参与", "配合", "协助", "协办", "参加"}
 # (各县(市、区)政府负责,市卫健委指导): the counties do the work and the guiding department answers for it
 # at city level, so it leads when nobody else does; next to a named lead it is a responsible unit.
-_GUIDE_VERBS = {"统筹指导", "业务指导", "指导督促", "督促指导", "指导监督", "监督指导", "负责指导", "指导", "督导"}
+_GUIDE_VERBS = {
+    "统筹指导",
+    "业务指导",
+    "指导督促",
+    "督促指导",
+    "指导监督",
+    "监督指导",
+    "负责指导",
+    "指导",
+    "督导",
+}
 _MARKED_LEAD_RE = re.compile(r"([^()、,;:]{2,30}?)[(（](?:牵头|牵头单位|牵头部门)[)）]")
 _SEP_RE = re.compile(r"[,;。\n]")
 _OPEN = "(（〔[【"
@@ -113,14 +133,18 @@ def _split_run_together(part: str, resolver: UnitResolver | None) -> list[str]:
     if resolver is not None and resolver.resolve(part) is not None:
         return [part]
     pieces = [p for p in _RUN_TOGETHER_RE.split(part) if p]
-    if len(pieces) > 1 and all(looks_like_unit(p) or (resolver is not None and resolver.resolve(p)) for p in pieces):
+    if len(pieces) > 1 and all(
+        looks_like_unit(p) or (resolver is not None and resolver.resolve(p)) for p in pieces
+    ):
         return pieces
     return [part]
 
 
 def _split_names(text: str, resolver: UnitResolver | None) -> list[str]:
     names: list[str] = []
-    parts = [p for raw in split_top(text, "、/ ") for p in _split_run_together(clean_unit_name(raw), resolver)]
+    parts = [
+        p for raw in split_top(text, "、/ ") for p in _split_run_together(clean_unit_name(raw), resolver)
+    ]
     for part in parts:
         part = clean_unit_name(part)
         if not part:
@@ -128,7 +152,9 @@ def _split_names(text: str, resolver: UnitResolver | None) -> list[str]:
         known = resolver is not None and resolver.resolve(part) is not None
         if not known and re.search(r"[和及与]", part):
             pieces = [clean_unit_name(p) for p in re.split(r"以及|[和及与]", part)]
-            if len(pieces) > 1 and all(looks_like_unit(p) or (resolver and resolver.resolve(p)) for p in pieces):
+            if len(pieces) > 1 and all(
+                looks_like_unit(p) or (resolver and resolver.resolve(p)) for p in pieces
+            ):
                 names.extend(pieces)
                 continue
         names.append(part)
@@ -152,7 +178,9 @@ def _take_counties(clause: str, counties: list[str]) -> str:
     return COUNTY_RE.sub(grab, clause).strip("、,")
 
 
-def parse_attribution(content: str, resolver: UnitResolver | None, strict: bool = False) -> Attribution | None:
+def parse_attribution(
+    content: str, resolver: UnitResolver | None, strict: bool = False
+) -> Attribution | None:
     """Read the inside of an attribution. None when it does not name who is responsible.
 
     ``strict`` is used for text that carries no label and no verb (``(市卫健委、市财政局)``):
@@ -175,7 +203,7 @@ def parse_attribution(content: str, resolver: UnitResolver | None, strict: bool 
     has_lead_label = False
     for m in LABEL_RE.finditer(content):
         if m.start() > pos or pos == 0:
-            pieces.append((kind, content[pos:m.start()]))
+            pieces.append((kind, content[pos : m.start()]))
         label = m.group("label")
         if re.fullmatch(DEADLINE_LABELS, label):
             kind = "deadline"
@@ -211,7 +239,9 @@ def parse_attribution(content: str, resolver: UnitResolver | None, strict: bool 
             if not clause:
                 continue
             verb_m = _VERB_RE.search(clause)
-            if verb_m and (current in ("", None) or i > 0 or not _all_units(_split_names(clause, resolver), resolver)):
+            if verb_m and (
+                current in ("", None) or i > 0 or not _all_units(_split_names(clause, resolver), resolver)
+            ):
                 body = clause[: verb_m.start()]
                 body = re.sub(r"^由", "", body)
                 verb = verb_m.group("verb")
@@ -308,7 +338,9 @@ def _all_units(names: list[str], resolver: UnitResolver | None, strict: bool = F
     return bool(names) and all(_unitish(n, resolver, strict) for n in names)
 
 
-_DEADLINE_WORDS_RE = re.compile(r"\d{4}年|\d+\s*个?(?:工作日|月|日|天|周)|年底|年内|上半年|下半年|长期|持续|时限|完成|月底")
+_DEADLINE_WORDS_RE = re.compile(
+    r"\d{4}年|\d+\s*个?(?:工作日|月|日|天|周)|年底|年内|上半年|下半年|长期|持续|时限|完成|月底"
+)
 
 
 def _has_deadline_words(clause: str) -> bool:
@@ -353,18 +385,18 @@ def find_attribution(text: str, resolver: UnitResolver | None) -> Attribution | 
     if stripped[-1] in _CLOSE:
         start = _matching_open(stripped, len(stripped) - 1)
         if start > 0:
-            candidates.append((start, stripped[start + 1: -1], True))
+            candidates.append((start, stripped[start + 1 : -1], True))
     else:
         start = _unmatched_open(stripped)
         if start > 0 and len(stripped) - start < 400:
-            candidates.append((start, stripped[start + 1:], True))
+            candidates.append((start, stripped[start + 1 :], True))
     for m in _LABEL_ANYWHERE_RE.finditer(stripped):
         if m.start() > 0:
-            candidates.append((m.start(), stripped[m.start():], False))
+            candidates.append((m.start(), stripped[m.start() :], False))
             break
     last_sentence_at = max(stripped.rfind("。"), stripped.rfind("\n"))
     if last_sentence_at > 0 and len(stripped) - last_sentence_at < 120:
-        candidates.append((last_sentence_at + 1, stripped[last_sentence_at + 1:], False))
+        candidates.append((last_sentence_at + 1, stripped[last_sentence_at + 1 :], False))
 
     for start, content, bracketed in candidates:
         has_label = bool(LABEL_RE.search(content))
@@ -373,7 +405,13 @@ def find_attribution(text: str, resolver: UnitResolver | None) -> Attribution | 
             continue
         att = parse_attribution(content, resolver, strict=not (has_label or verb_tail or _has_verb(content)))
         named = (att.lead + att.responsible) if att else []
-        if att and not bracketed and not has_label and named and not _unitish(named[0], resolver, strict=True):
+        if (
+            att
+            and not bracketed
+            and not has_label
+            and named
+            and not _unitish(named[0], resolver, strict=True)
+        ):
             continue  # 由政府牵头，医疗机构负责: running text about kinds of bodies, not who answers for the task
         if att:
             att.start = start
@@ -391,8 +429,12 @@ def _has_verb(content: str) -> bool:
 # 由市医改领导小组牵头，市卫生计生委负责 / 由X牵头，Y、Z配合: who answers for a measure, written as prose inside
 # the text (interpretation documents, notices). A clause starts with 由 and ends with its verb; the clauses after it
 # that are names followed by a verb belong to it.
-_PROSE_START_RE = re.compile(r"由(?P<names>[^,;。:()“”《》]{2,80}?)(?P<verb>牵头负责|共同牵头|牵头|具体负责|共同负责|分别负责|按职责分工负责|负责)(?=[,;。)]|$)")
-_PROSE_MORE_RE = re.compile(r"[,;]\s*(?P<names>[^,;。:“”《》]{2,80}?)(?P<verb>按职责分工负责|按职责负责|分别负责|共同负责|具体负责|负责落实|负责|参与|配合|协助|协办|参加|组织实施|具体落实|落实)(?=[,;。)]|$)")
+_PROSE_START_RE = re.compile(
+    r"由(?P<names>[^,;。:()“”《》]{2,80}?)(?P<verb>牵头负责|共同牵头|牵头|具体负责|共同负责|分别负责|按职责分工负责|负责)(?=[,;。)]|$)"
+)
+_PROSE_MORE_RE = re.compile(
+    r"[,;]\s*(?P<names>[^,;。:“”《》]{2,80}?)(?P<verb>按职责分工负责|按职责负责|分别负责|共同负责|具体负责|负责落实|负责|参与|配合|协助|协办|参加|组织实施|具体落实|落实)(?=[,;。)]|$)"
+)
 
 
 def find_prose_attribution(text: str, resolver: UnitResolver | None) -> Attribution | None:
@@ -406,13 +448,15 @@ def find_prose_attribution(text: str, resolver: UnitResolver | None) -> Attribut
             more = _PROSE_MORE_RE.match(text, end)
             if not more:
                 break
-            more_names = _split_names(_take_counties(more.group("names"), []), resolver) if more.group("names") else []
+            more_names = (
+                _split_names(_take_counties(more.group("names"), []), resolver) if more.group("names") else []
+            )
             if more_names and not _all_units(more_names, resolver):
                 break
             if not more_names and not COUNTY_RE.search(more.group("names")):
                 break
             end = more.end()
-        span = text[m.start():end]
+        span = text[m.start() : end]
         att = parse_attribution(span, resolver)
         if att is not None and (att.lead or att.responsible):
             att.start, att.text, att.inline = m.start(), span, True

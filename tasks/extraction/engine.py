@@ -58,7 +58,7 @@ def _is_heading_para(para: str) -> bool:
     marker = match_marker(para)
     if not marker:
         return False
-    rest = para[marker[2]:]
+    rest = para[marker[2] :]
     return 0 < len(rest) <= 40 and not any(ch in rest for ch in "。;!?()")
 
 
@@ -88,7 +88,7 @@ class Item:
     def heading(self) -> str:
         first = self.paras[0] if self.paras else ""
         marker = match_marker(first)
-        rest = first[marker[2]:] if marker else first
+        rest = first[marker[2] :] if marker else first
         return rest
 
 
@@ -115,8 +115,10 @@ def _title_of(item: Item) -> str:
 
 def _parse_header(lines: list[str]) -> dict:
     nonblank = [(i, line) for i, line in enumerate(lines) if line]
-    first_marker = next((i for i, line in nonblank if match_marker(line) and match_marker(line)[0] in ("l1", "ch")),
-                        len(lines))
+    first_marker = next(
+        (i for i, line in nonblank if match_marker(line) and match_marker(line)[0] in ("l1", "ch")),
+        len(lines),
+    )
     header = [(i, line) for i, line in nonblank if i < first_marker][:120]
 
     doc_number = _own_doc_number(header)
@@ -137,12 +139,18 @@ def _parse_header(lines: list[str]) -> dict:
         joined = "".join(parts)
         if not _title_complete(joined):
             continue
-        joined = joined[:at] + squeeze_spaces(joined[at:])  # 关于印发 2023年… : a space left by the page layout
+        joined = joined[:at] + squeeze_spaces(
+            joined[at:]
+        )  # 关于印发 2023年… : a space left by the page layout
         title, title_at = joined, header[j][0]
         if at > 0:
             issuer = line[:at].strip()
-        elif pos > 0 and _ISSUER_RE.search(header[pos - 1][1]) and len(header[pos - 1][1]) <= 60 \
-                and not re.search(r"[。,;:]", header[pos - 1][1]):
+        elif (
+            pos > 0
+            and _ISSUER_RE.search(header[pos - 1][1])
+            and len(header[pos - 1][1]) <= 60
+            and not re.search(r"[。,;:]", header[pos - 1][1])
+        ):
             issuer = header[pos - 1][1]
             title = issuer + title
         break
@@ -196,8 +204,13 @@ def _own_doc_number(header: list[tuple[int, str]]) -> str | None:
                 return number
             # 关于印发…的通知(平政办〔2020〕7号): a title followed by its own number, at the end of the line
             title = before.rstrip(" ([【〔")
-            if title != before and not line[m.end():].strip(" )]】〕") and _TITLE_END_RE.search(title) \
-                    and not title.endswith("》") and not _CITING_RE.match(title):
+            if (
+                title != before
+                and not line[m.end() :].strip(" )]】〕")
+                and _TITLE_END_RE.search(title)
+                and not title.endswith("》")
+                and not _CITING_RE.match(title)
+            ):
                 return number
     return None
 
@@ -212,21 +225,38 @@ _NOT_TITLE_LINE_RE = re.compile(r"^(?:\([^()]*\)|[\d\s.\-/]+)$")
 
 def _plan_title(header: list[tuple[int, str]], after: int) -> str | None:
     for pos, (i, line) in enumerate(header):
-        if i <= after or line.startswith("关于") or re.search(r"[。;:]", line) or len(line) > 60 or _date_line(line) \
-                or _ATTACHMENT_RE.match(line) or _NOT_TITLE_LINE_RE.match(line):
+        if (
+            i <= after
+            or line.startswith("关于")
+            or re.search(r"[。;:]", line)
+            or len(line) > 60
+            or _date_line(line)
+            or _ATTACHMENT_RE.match(line)
+            or _NOT_TITLE_LINE_RE.match(line)
+        ):
             continue
         candidates = [line]
-        if pos + 1 < len(header) and len(line) < 40 and not re.search(r"[。;:,]", header[pos + 1][1]) \
-                and not _date_line(header[pos + 1][1]):
+        if (
+            pos + 1 < len(header)
+            and len(line) < 40
+            and not re.search(r"[。;:,]", header[pos + 1][1])
+            and not _date_line(header[pos + 1][1])
+        ):
             candidates.append(line + header[pos + 1][1])
         for cand in candidates:
-            if _PLAN_TITLE_RE.search(cand) and len(cand) >= 6 and (not cand.startswith("《") or cand.endswith("解读")):
+            if (
+                _PLAN_TITLE_RE.search(cand)
+                and len(cand) >= 6
+                and (not cand.startswith("《") or cand.endswith("解读"))
+            ):
                 return squeeze_spaces(cand)
     return None
 
 
 # 现将《X》印发给你们 / 《X》已经市政府同意，现印发给你们: the plan a notice forwards.
-_FORWARD_RE = re.compile(r"(?:现将|将)《(?P<a>[^《》]{4,80})》[^。]{0,30}?(?:印发|下发|转发)|《(?P<b>[^《》]{4,80})》已经[^。]{0,60}?(?:印发|下发)")
+_FORWARD_RE = re.compile(
+    r"(?:现将|将)《(?P<a>[^《》]{4,80})》[^。]{0,30}?(?:印发|下发|转发)|《(?P<b>[^《》]{4,80})》已经[^。]{0,60}?(?:印发|下发)"
+)
 
 
 def _forwarded_title(header: list[tuple[int, str]]) -> str | None:
@@ -259,7 +289,7 @@ def _date_line(line: str) -> dt.date | None:
 
 def _issuer_before(lines: list[str], at: int) -> str | None:
     found: list[str] = []
-    for line in reversed(lines[max(0, at - 6): at]):
+    for line in reversed(lines[max(0, at - 6) : at]):
         if not line:
             continue
         if _ISSUER_RE.search(line) and len(line) <= 40 and not re.search(r"[。,;:]", line):
@@ -313,12 +343,16 @@ def _seq_kind(seq: str) -> tuple[str, str] | None:
 # Empty cells leave no line, so cells are told apart by what they say (a number, names of units, a deadline,
 # prose), in the order of the header; the result is the `|` rows the table reader already knows.
 
-_BARE_SEQ_RE = re.compile(r"^(?:\d{1,3}|[一二三四五六七八九十]{1,3}|\(\s*[一二三四五六七八九十\d]{1,3}\s*\))[、.]?$")
+_BARE_SEQ_RE = re.compile(
+    r"^(?:\d{1,3}|[一二三四五六七八九十]{1,3}|\(\s*[一二三四五六七八九十\d]{1,3}\s*\))[、.]?$"
+)
 _CELL_DEADLINE_RE = re.compile(
     r"^(?:(?:19|20)\d{2}|\d{1,2}月|年底|年内|年末|上半年|下半年|长期|持续|每(?:年|季度|月)|[一二三四]季度|\d{4}\.\d|即时|立即|逐步)"
 )
 # 张某某, 王强（副市长）: a person named in a 牵头市领导 column
-_PERSON_RE = re.compile(r"^[\u4e00-\u9fff]{2,4}(?:\([^()]{1,12}\))?(?:[、,][\u4e00-\u9fff]{2,4}(?:\([^()]{1,12}\))?)*$")
+_PERSON_RE = re.compile(
+    r"^[\u4e00-\u9fff]{2,4}(?:\([^()]{1,12}\))?(?:[、,][\u4e00-\u9fff]{2,4}(?:\([^()]{1,12}\))?)*$"
+)
 _TABLE_END_RE = re.compile(r"^(?:抄送|印发|附件\s*\d{0,2}\s*$|\(此件)")
 
 
@@ -337,8 +371,14 @@ def _header_run(lines: list[str], at: int) -> tuple[list[str], list[str], int] |
         nxt = lines[j + 1] if j + 1 < len(lines) else ""
         if not _header_cell(line) and nxt and len(line) + len(nxt) <= 8 and _header_cell(line + nxt):
             line, j = line + nxt, j + 1
-        elif _header_cell(line) and nxt and len(line) <= 3 and not _header_cell(nxt) \
-                and _header_cell(line + nxt) and len(line + nxt) <= 8:
+        elif (
+            _header_cell(line)
+            and nxt
+            and len(line) <= 3
+            and not _header_cell(nxt)
+            and _header_cell(line + nxt)
+            and len(line + nxt) <= 8
+        ):
             line, j = line + nxt, j + 1  # 序 / 号: 序 alone is a column name too, 序号 is the one meant
         if not _header_cell(line):
             break
@@ -354,8 +394,14 @@ def _header_run(lines: list[str], at: int) -> tuple[list[str], list[str], int] |
 
 def _header_cell(line: str) -> bool:
     # 重点任务分工表 is the table's title; 牵头单位:市卫健委 a label with its value; (三)重点工作 a heading
-    return not (len(line) > 16 or "|" in line or not _cell_role(line) or re.search(r"(?:表|清单)$", line)
-                or re.search(r"[:;,。]", line) or match_marker(line))
+    return not (
+        len(line) > 16
+        or "|" in line
+        or not _cell_role(line)
+        or re.search(r"(?:表|清单)$", line)
+        or re.search(r"[:;,。]", line)
+        or match_marker(line)
+    )
 
 
 def _cell_kind(line: str, resolver: UnitResolver | None) -> str:
@@ -364,7 +410,12 @@ def _cell_kind(line: str, resolver: UnitResolver | None) -> str:
     if _BARE_SEQ_RE.match(line):
         return "seq"
     marker = match_marker(line)
-    if marker and marker[0] in ("l1", "l2", "ch") and len(line) - marker[2] <= 30 and not re.search(r"[。;]", line):
+    if (
+        marker
+        and marker[0] in ("l1", "l2", "ch")
+        and len(line) - marker[2] <= 30
+        and not re.search(r"[。;]", line)
+    ):
         return "section"
     if len(line) <= 24 and _CELL_DEADLINE_RE.match(line) and not re.search(r"[。]", line[:-1]):
         return "deadline"
@@ -373,8 +424,9 @@ def _cell_kind(line: str, resolver: UnitResolver | None) -> str:
         parts = [p for p in split_top(unmarked, "、,;/ ") if p.strip()]
         names = [n for p in parts for n in _split_names(COUNTY_RE.sub("", p), resolver)]
         counties = [p for p in parts if COUNTY_RE.search(p)]
-        if (names or counties) and (not names or (_all_units(names[:1], resolver, strict=True)
-                                                  and _all_units(names, resolver))):
+        if (names or counties) and (
+            not names or (_all_units(names[:1], resolver, strict=True) and _all_units(names, resolver))
+        ):
             return "units"
     return "text"
 
@@ -390,7 +442,7 @@ def _next_in_sequence(seq: str, last: str) -> bool:
 
 
 def _next_line(lines: list[str], i: int) -> str:
-    return next((line for line in lines[i + 1:] if line), "")
+    return next((line for line in lines[i + 1 :] if line), "")
 
 
 def _fold_line_tables(lines: list[str], resolver: UnitResolver | None) -> list[str]:
@@ -451,7 +503,9 @@ def _fold_space_rows(lines: list[str], i: int, header, resolver, out: list[str])
     return stop
 
 
-def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[str], *, numbered: bool) -> int:
+def _fold_rows(
+    lines: list[str], i: int, roles: list[str], resolver, out: list[str], *, numbered: bool
+) -> int:
     has = set(roles)
     two_task_columns = roles.count("task") >= 2
     last_seq = ""
@@ -464,7 +518,9 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
                 count[0] += 1
                 row["seq"] = str(count[0])
             first = {r: roles.index(r) for r in set(roles) if r}
-            out.append(" | ".join(row.get(r, "") if r and first[r] == k else "" for k, r in enumerate(roles)) + " |")
+            out.append(
+                " | ".join(row.get(r, "") if r and first[r] == k else "" for k, r in enumerate(roles)) + " |"
+            )
         row.clear()
 
     while i < len(lines):
@@ -480,8 +536,14 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
             line += lines[j]
         i = j
         kind = _cell_kind(line, resolver)
-        if "leader" in has and kind == "text" and _PERSON_RE.match(line) and row.get("task") and not row.get("leader") \
-                and not any(row.get(k) for k in ("lead", "resp", "deadline")):
+        if (
+            "leader" in has
+            and kind == "text"
+            and _PERSON_RE.match(line)
+            and row.get("task")
+            and not row.get("leader")
+            and not any(row.get(k) for k in ("lead", "resp", "deadline"))
+        ):
             row["leader"] = line
         elif kind == "seq" and numbered and _next_in_sequence(line.rstrip("、."), last_seq):
             flush()
@@ -492,7 +554,7 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
                 break  # 三、保障措施 followed by running text, not by a numbered row: the table is over
             flush()
             marker = match_marker(line)
-            row["seq"], row["task"] = marker[1], line[marker[2]:]
+            row["seq"], row["task"] = marker[1], line[marker[2] :]
             flush()
             last_seq = ""
         elif kind == "units" and ("lead" in has or "resp" in has) and (row.get("task") or row.get("seq")):
@@ -513,7 +575,7 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
                 continue
             # a cell after the units: the next empty column in the header's order (时限 written in words, 备注)
             last = max(k for k, r in enumerate(roles) if r and row.get(r))
-            free = [r for r in roles[last + 1:] if r in ("deadline", "target", "note") and not row.get(r)]
+            free = [r for r in roles[last + 1 :] if r in ("deadline", "target", "note") and not row.get(r)]
             if free:
                 row[free[0]] = line
             elif len(line) > 30:
@@ -521,8 +583,13 @@ def _fold_rows(lines: list[str], i: int, roles: list[str], resolver, out: list[s
             else:
                 # the widest cell wraps: in a PDF its second line comes after the row's other cells
                 row["task"] = f"{row.get('task', '')}{line}"
-        elif row.get("task") and "target" in has and not row.get("target") and re.search(r"\d", line) \
-                and roles.index("target") > roles.index("task"):
+        elif (
+            row.get("task")
+            and "target" in has
+            and not row.get("target")
+            and re.search(r"\d", line)
+            and roles.index("target") > roles.index("task")
+        ):
             row["target"] = line
         elif row.get("task") and two_task_columns and not row.get("task2") and len(row["task"]) <= 30:
             # 重点任务 | 具体内容: the short name, then what it involves
@@ -607,7 +674,12 @@ class _Builder:
             return False
         if top.kind == AUTO:
             parent = top.parent
-        elif not top.children and len(top.paras) == 2 and top.attribution is not None and _is_heading_para(top.paras[0]):
+        elif (
+            not top.children
+            and len(top.paras) == 2
+            and top.attribution is not None
+            and _is_heading_para(top.paras[0])
+        ):
             parent = top
             body = top.paras.pop()
             top.attribution, top.closed = None, True
@@ -625,8 +697,14 @@ class _Builder:
         """Once some heading's measures were numbered by us, a sibling heading with a single measure is read the same way."""
         kinds = {i.parent.kind for i in self.items if i.kind == AUTO and i.parent is not None}
         for item in list(self.items):
-            if item.kind in kinds and not item.children and item.row is None and len(item.paras) == 2 \
-                    and item.attribution is not None and _is_heading_para(item.paras[0]):
+            if (
+                item.kind in kinds
+                and not item.children
+                and item.row is None
+                and len(item.paras) == 2
+                and item.attribution is not None
+                and _is_heading_para(item.paras[0])
+            ):
                 body = item.paras.pop()
                 item.attribution, item.closed = None, True
                 child = Item(AUTO, "1", [*item.path, "1"], item)
@@ -741,12 +819,24 @@ def _lift_trailing_attributions(items: list[Item]) -> None:
         kids = parent.children
         if parent.attribution is not None or parent.row is not None or len(kids) < 2:
             continue
-        if kids[-1].attribution is None or kids[-1].children or any(k.attribution or k.children or k.row for k in kids[:-1]):
+        if (
+            kids[-1].attribution is None
+            or kids[-1].children
+            or any(k.attribution or k.children or k.row for k in kids[:-1])
+        ):
             continue
         # 1.推进X。主要包括: (1)…; (2)…。(牵头…): an enumeration the parent introduces, closed by one attribution
-        enumerated = parent.text.rstrip().endswith(":") or all(k.text.rstrip().endswith(";") for k in kids[:-1])
-        if any(s is not parent and s.attribution is not None for s in (parent.parent.children if parent.parent else [])) \
-                or _has_attributed_sibling(parent, items) or enumerated:
+        enumerated = parent.text.rstrip().endswith(":") or all(
+            k.text.rstrip().endswith(";") for k in kids[:-1]
+        )
+        if (
+            any(
+                s is not parent and s.attribution is not None
+                for s in (parent.parent.children if parent.parent else [])
+            )
+            or _has_attributed_sibling(parent, items)
+            or enumerated
+        ):
             parent.paras = parent.paras + [p for k in kids for p in k.paras]
             parent.attribution = kids[-1].attribution
             offset = len(parent.text) - len(kids[-1].text)
@@ -804,7 +894,12 @@ def _tasks(items: list[Item]) -> tuple[list[Item], bool]:
         return [i for i in items if id(i) in chosen], True
     leaves = []
     for item in items:
-        if item.children or not item.paras or len(_CJK_RE.findall(item.text)) < 4 or item.kind in ("ch", "se"):
+        if (
+            item.children
+            or not item.paras
+            or len(_CJK_RE.findall(item.text)) < 4
+            or item.kind in ("ch", "se")
+        ):
             continue
         chain = []
         node = item
@@ -888,7 +983,9 @@ def _reporting_dates(paras: list[str], year: int | None) -> tuple[list[dict], li
         for m in _QUARTER_DAY_RE.finditer(para):
             if not free(m):
                 continue
-            months = (3, 6, 9, 12) if m.group("which") in ("末月", "最后一个月", "最后一月") else (1, 4, 7, 10)
+            months = (
+                (3, 6, 9, 12) if m.group("which") in ("末月", "最后一个月", "最后一月") else (1, 4, 7, 10)
+            )
             for month in months:
                 add(para_no, m.start(), m.group(0), month, int(m.group("d")), year)
         for m in _REPORTING_RE.finditer(para):
@@ -896,7 +993,7 @@ def _reporting_dates(paras: list[str], year: int | None) -> tuple[list[dict], li
                 continue
             month, day = int(m.group("m")), int(m.group("d"))
             y = int(m.group("y")) if m.group("y") else year
-            text = m.group(0)[m.group(0).find(m.group("m") + "月"):] if not m.group("y") else m.group(0)
+            text = m.group(0)[m.group(0).find(m.group("m") + "月") :] if not m.group("y") else m.group(0)
             add(para_no, m.start(), text, month, day, y)
         for m in _MONTH_END_REPORT_RE.finditer(para):
             if not free(m):
@@ -939,7 +1036,9 @@ def _extract(text: str, resolver: UnitResolver | None) -> dict:
     builder.finish()
     task_items, attributed = _tasks(builder.items)
     if not task_items:
-        raise ExtractionError("未在文本中找到编号任务（如“一、”“（一）”“1.”开头且注明牵头/责任单位的条目），请确认上传的是实施方案或任务分工文件。")
+        raise ExtractionError(
+            "未在文本中找到编号任务（如“一、”“（一）”“1.”开头且注明牵头/责任单位的条目），请确认上传的是实施方案或任务分工文件。"
+        )
 
     ctx = DateContext(_doc_year(header), header["issued_on"])
     tasks = []
@@ -968,7 +1067,7 @@ def _task_dict(item: Item, ctx: DateContext, resolver: UnitResolver | None) -> d
     if item.row is not None or (att is not None and att.inline):
         body = text
     elif att is not None and att.end is not None and att.end < len(text):
-        body = text[: att.start] + "\n" + text[att.end:]  # sub-items folded in after the attribution
+        body = text[: att.start] + "\n" + text[att.end :]  # sub-items folded in after the attribution
     else:
         body = text[: att.start] if att else text
     deadlines: list[Deadline] = find_deadlines(body, ctx)
@@ -979,7 +1078,9 @@ def _task_dict(item: Item, ctx: DateContext, resolver: UnitResolver | None) -> d
         deadlines = deadlines + [d for d in cell if d.date]
     if att is not None:
         deadline_dicts.extend(_attribution_deadlines(att, ctx))
-    targets = find_targets(body, [d for d in deadlines if d.start < len(body)] if item.row is None else find_deadlines(body, ctx))
+    targets = find_targets(
+        body, [d for d in deadlines if d.start < len(body)] if item.row is None else find_deadlines(body, ctx)
+    )
     if item.row is not None and not any(t["by"] for t in targets):
         cell_dates = [d for d in deadline_dicts if d["date"]]
         if cell_dates:

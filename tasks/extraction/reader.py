@@ -96,7 +96,9 @@ def _convert_to_docx(data: bytes, name: str) -> bytes:
     if _WORD_STREAM not in data:
         if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
             raise ExtractionError("这是旧版 Excel 文件（.xls / .et），请使用台账导入功能，而不是方案提取。")
-        raise ExtractionError("无法识别的旧版 Office 文件：只支持 Word（.doc）和 WPS 文字（.wps），请另存为 .docx 后再上传。")
+        raise ExtractionError(
+            "无法识别的旧版 Office 文件：只支持 Word（.doc）和 WPS 文字（.wps），请另存为 .docx 后再上传。"
+        )
     kind = "WPS 文字（.wps）" if name.endswith(".wps") else "旧版 Word（.doc）"
     soffice = _soffice()
     if soffice is None:
@@ -116,15 +118,30 @@ def _convert_to_docx(data: bytes, name: str) -> bytes:
         profile = (Path(tmp) / "profile").as_uri()
         try:
             done = subprocess.run(
-                [soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--convert-to", "docx",
-                 "--outdir", tmp, str(src)],
-                capture_output=True, timeout=_CONVERT_TIMEOUT, check=False,
+                [
+                    soffice,
+                    f"-env:UserInstallation={profile}",
+                    "--headless",
+                    "--norestore",
+                    "--convert-to",
+                    "docx",
+                    "--outdir",
+                    tmp,
+                    str(src),
+                ],
+                capture_output=True,
+                timeout=_CONVERT_TIMEOUT,
+                check=False,
             )
         except subprocess.TimeoutExpired:
-            raise ExtractionError(f"{kind}文件转换超时（{_CONVERT_TIMEOUT} 秒），请另存为 .docx 后再上传。") from None
+            raise ExtractionError(
+                f"{kind}文件转换超时（{_CONVERT_TIMEOUT} 秒），请另存为 .docx 后再上传。"
+            ) from None
         out = Path(tmp) / "plan.docx"
         if done.returncode != 0 or not out.exists():
-            raise ExtractionError(f"{kind}文件无法转换（可能已损坏或加密），请在 Word 或 WPS 中另存为 .docx 后再上传。")
+            raise ExtractionError(
+                f"{kind}文件无法转换（可能已损坏或加密），请在 Word 或 WPS 中另存为 .docx 后再上传。"
+            )
         return out.read_bytes()
 
 
@@ -170,16 +187,36 @@ def _chinese_number(n: int) -> str:
 
 def _roman(n: int) -> str:
     out = ""
-    for value, letters in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"),
-                           (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+    for value, letters in (
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ):
         while n >= value:
             out, n = out + letters, n - value
     return out
 
 
 def _format_number(n: int, fmt: str) -> str:
-    if fmt in ("chineseCounting", "chineseCountingThousand", "japaneseCounting", "chineseLegalSimplified",
-               "ideographLegalTraditional", "taiwaneseCounting", "taiwaneseCountingThousand"):
+    if fmt in (
+        "chineseCounting",
+        "chineseCountingThousand",
+        "japaneseCounting",
+        "chineseLegalSimplified",
+        "ideographLegalTraditional",
+        "taiwaneseCounting",
+        "taiwaneseCountingThousand",
+    ):
         return _chinese_number(n)
     if fmt in ("decimalEnclosedCircle", "decimalEnclosedCircleChinese") and 1 <= n <= 20:
         return _CIRCLED[n - 1]
@@ -322,7 +359,9 @@ def _read_pdf(data: bytes) -> str:
         if reader.is_encrypted:
             reader.decrypt("")
         if len(reader.pages) > MAX_PDF_PAGES:
-            raise ExtractionError(f"PDF 页数过多（{len(reader.pages)} 页，上限 {MAX_PDF_PAGES} 页），请只上传方案正文。")
+            raise ExtractionError(
+                f"PDF 页数过多（{len(reader.pages)} 页，上限 {MAX_PDF_PAGES} 页），请只上传方案正文。"
+            )
         parts, total = [], 0
         for page in reader.pages:
             part = page.extract_text() or ""
@@ -339,8 +378,13 @@ def _read_pdf(data: bytes) -> str:
 
 
 def _decode_text(data: bytes) -> str:
-    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-                          (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+    for bom, encoding in (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
         if data.startswith(bom):
             try:
                 return data.decode(encoding)
@@ -369,5 +413,9 @@ def _decode_text(data: bytes) -> str:
 def _looks_like_text(text: str) -> bool:
     if not text:
         return False
-    bad = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\ufffd" or 0xE000 <= ord(ch) <= 0xF8FF)
+    bad = sum(
+        1
+        for ch in text
+        if (ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\ufffd" or 0xE000 <= ord(ch) <= 0xF8FF
+    )
     return bad <= max(2, len(text) // 200)

@@ -19,11 +19,45 @@ _ANY_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9:-]*\b[^<>]{0,2000}>|<![^<>]{0,5
 _HAS_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?>")
 
 _PUNCT = {
-    "（": "(", "）": ")", "：": ":", "；": ";", "，": ",", "！": "!", "？": "?", "％": "%", "．": ".",
-    "～": "~", "﹝": "〔", "﹞": "〕", "\u3000": " ", "\xa0": " ", "\u2002": " ", "\u2003": " ", "\u2009": " ",
-    "－": "-", "／": "/", "＋": "+", "｜": "|", "「": "“", "」": "”", "『": "‘", "』": "’", "﹐": ",",
-    "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": "", "\t": " | ", "─": "—", "―": "—",
-    "＜": "<", "＞": ">", "＝": "=", "［": "[", "］": "]", "＂": "\"",
+    "（": "(",
+    "）": ")",
+    "：": ":",
+    "；": ";",
+    "，": ",",
+    "！": "!",
+    "？": "?",
+    "％": "%",
+    "．": ".",
+    "～": "~",
+    "﹝": "〔",
+    "﹞": "〕",
+    "\u3000": " ",
+    "\xa0": " ",
+    "\u2002": " ",
+    "\u2003": " ",
+    "\u2009": " ",
+    "－": "-",
+    "／": "/",
+    "＋": "+",
+    "｜": "|",
+    "「": "“",
+    "」": "”",
+    "『": "‘",
+    "』": "’",
+    "﹐": ",",
+    "\u200b": "",
+    "\u200c": "",
+    "\u200d": "",
+    "\ufeff": "",
+    "\t": " | ",
+    "─": "—",
+    "―": "—",
+    "＜": "<",
+    "＞": ">",
+    "＝": "=",
+    "［": "[",
+    "］": "]",
+    "＂": '"',
 }
 _PUNCT.update({chr(0xFF10 + i): str(i) for i in range(10)})
 _PUNCT.update({chr(0xFF21 + i): chr(0x41 + i) for i in range(26)})
@@ -32,7 +66,9 @@ _PUNCT_TABLE = str.maketrans(_PUNCT)
 
 _BULLET_RE = re.compile(r"^[•·●◆■□▪◇○※►\-*]+\s*")
 _CJK = r"\u3400-\u9fff"
-_CJK_SPACE_RE = re.compile(rf"(?<=[{_CJK}“”、,。;:()《》〔〕])\s+(?=[{_CJK}“”、,。;:()《》〔〕\d])|(?<=[\d%])\s+(?=[{_CJK}])")
+_CJK_SPACE_RE = re.compile(
+    rf"(?<=[{_CJK}“”、,。;:()《》〔〕])\s+(?=[{_CJK}“”、,。;:()《》〔〕\d])|(?<=[\d%])\s+(?=[{_CJK}])"
+)
 
 # Numbering markers, in the usual nesting order 一、 → (一) → 1. → (1) → ①.
 CN_NUM = "一二三四五六七八九十"
@@ -115,8 +151,10 @@ def normalize_chars(text: str) -> str:
     text = to_simplified(text)
     text = text.translate(_PUNCT_TABLE)
     if "单位" in text or "时限" in text or "时间" in text or "部门" in text:
-        text = _BRACKET_LABEL_RE.sub(lambda m: ("" if m.start() == 0 or text[m.start() - 1] in "\n。;(" else ";")
-                                     + m.group(1) + ":", text)
+        text = _BRACKET_LABEL_RE.sub(
+            lambda m: ("" if m.start() == 0 or text[m.start() - 1] in "\n。;(" else ";") + m.group(1) + ":",
+            text,
+        )
     return text
 
 
@@ -141,8 +179,18 @@ def match_marker(text: str):
     m = MARKER_RE.match(text)
     if not m:
         return None
-    for kind, label in (("ch", "第{}" + _chapter_word(m.group(0))), ("se", "第{}节"), ("ar", "第{}条"), ("l1", "{}"), ("l2", "({})"), ("l2b", "({})"), ("l3", "{}"), ("l4", "({})"),
-                        ("l4b", "({})"), ("l5", "{}")):
+    for kind, label in (
+        ("ch", "第{}" + _chapter_word(m.group(0))),
+        ("se", "第{}节"),
+        ("ar", "第{}条"),
+        ("l1", "{}"),
+        ("l2", "({})"),
+        ("l2b", "({})"),
+        ("l3", "{}"),
+        ("l4", "({})"),
+        ("l4b", "({})"),
+        ("l5", "{}"),
+    ):
         value = m.group(kind)
         if value:
             return kind[:2], label.format(value), m.end()
@@ -154,14 +202,19 @@ def _is_table_row(line: str) -> bool:
 
 
 def _starts_block(line: str) -> bool:
-    return bool(match_marker(line)) or line.startswith("——") or bool(LABEL_START_RE.match(line)) or line.startswith("附件")
+    return (
+        bool(match_marker(line))
+        or line.startswith("——")
+        or bool(LABEL_START_RE.match(line))
+        or line.startswith("附件")
+    )
 
 
 def _is_heading(line: str, width: int | None) -> bool:
     marker = match_marker(line)
     if not marker:
         return False
-    rest = line[marker[2]:]
+    rest = line[marker[2] :]
     return "。" not in rest and len(rest) <= 40 and (width is None or len(line) < width - 2)
 
 

@@ -8,7 +8,9 @@ from collections.abc import Iterable, Mapping
 from .text import to_simplified
 
 # Brackets are written (), （）, 〔〕, [] or 【】 around the same words; compare on one form.
-_BRACKETS = str.maketrans({"（": "(", "）": ")", "〔": "(", "〕": ")", "[": "(", "]": ")", "【": "(", "】": ")"})
+_BRACKETS = str.maketrans(
+    {"（": "(", "）": ")", "〔": "(", "〕": ")", "[": "(", "]": ")", "【": "(", "】": ")"}
+)
 _SPACE_RE = re.compile(r"\s+")
 
 # A name "looks like" a government body when it ends with one of these.
@@ -17,7 +19,9 @@ UNIT_SUFFIX_RE = re.compile(
     r"联|会|协会|学会|大学|学校|医院|银行|支队|分局|办公室|秘书处|警备区|军分区|法院|检察院|党委|团)$"
 )
 # Unit names start with an administrative level or a place name, never with these words.
-_NOT_UNIT_START_RE = re.compile(r"^(?:含|包括|如|即|指|以|主要|简称|对|在|将|把|按|为|是|其|其中|例如|全市|全省|我市)")
+_NOT_UNIT_START_RE = re.compile(
+    r"^(?:含|包括|如|即|指|以|主要|简称|对|在|将|把|按|为|是|其|其中|例如|全市|全省|我市)"
+)
 _PREFIX_RE = re.compile(r"^(省|市|区|县|州|盟|旗)")
 
 

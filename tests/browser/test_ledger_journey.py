@@ -90,7 +90,8 @@ def test_secretariat_creates_a_task_by_alias_and_is_told_which_field_is_wrong(br
     with page.expect_navigation():
         page.click("form.task-form button.primary")
     assert (
-        "第 1 个时间节点的日期“2024年13月”不是有效日期" in page.locator("[data-testid=form-error]").inner_text()
+        "第 1 个时间节点的日期“2024年13月”不是有效日期"
+        in page.locator("[data-testid=form-error]").inner_text()
     )
     assert page.input_value("input[name=title]") == "推进分级诊疗<b>制度</b>建设"  # nothing typed is lost
     assert not Task.objects.exists()

@@ -8,7 +8,17 @@ import pytest
 from departments.models import UnitAlias, UnitKind
 from tests.factories import DocumentFactory, UnitFactory
 
-HEADER = ["序号", "任务来源(文件/文号)", "重点任务", "目标任务/指标", "牵头单位", "责任单位", "完成时限", "完成状态", "备注"]
+HEADER = [
+    "序号",
+    "任务来源(文件/文号)",
+    "重点任务",
+    "目标任务/指标",
+    "牵头单位",
+    "责任单位",
+    "完成时限",
+    "完成状态",
+    "备注",
+]
 
 
 @pytest.fixture

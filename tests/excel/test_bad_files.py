@@ -36,11 +36,16 @@ def _rezip(data: bytes, replace: dict[str, bytes]) -> bytes:
 
 
 def _good(small_ledger) -> bytes:
-    return office_workbook([["1.", "平办〔2020〕7号", "推进医共体建设", "", "市卫健委", "", "2022年底", "", ""]])
+    return office_workbook(
+        [["1.", "平办〔2020〕7号", "推进医共体建设", "", "市卫健委", "", "2022年底", "", ""]]
+    )
 
 
 def test_a_file_that_is_not_a_spreadsheet_is_refused(small_ledger):
-    assert _message("序号,重点任务\n1,任务".encode()) == "文件不是 Excel 表格（只支持 .xlsx 和 .xls，包括 WPS 保存的文件）。"
+    assert (
+        _message("序号,重点任务\n1,任务".encode())
+        == "文件不是 Excel 表格（只支持 .xlsx 和 .xls，包括 WPS 保存的文件）。"
+    )
     assert _message(b"%PDF-1.7 ...") == "文件不是 Excel 表格（只支持 .xlsx 和 .xls，包括 WPS 保存的文件）。"
 
 
@@ -87,11 +92,15 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated(small_ledger):
 def test_a_file_inflating_beyond_the_limit_is_refused(small_ledger, settings):
     settings.IMPORT_MAX_UNCOMPRESSED_BYTES = 10 * 1024
     message = _message(_good(small_ledger))
-    assert message.startswith("文件解压后过大（") and message.endswith("KB，上限 10 KB），疑似压缩炸弹，拒绝读取。")
+    assert message.startswith("文件解压后过大（") and message.endswith(
+        "KB，上限 10 KB），疑似压缩炸弹，拒绝读取。"
+    )
 
 
 def test_a_million_rows_is_refused_naming_the_limit(small_ledger, settings):
-    rows = "".join(f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>x</t></is></c></row>' for i in range(1, 1_000_001))
+    rows = "".join(
+        f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>x</t></is></c></row>' for i in range(1, 1_000_001)
+    )
     sheet = (
         '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
         f"<sheetData>{rows}</sheetData></worksheet>"
@@ -105,7 +114,10 @@ def test_too_many_columns_is_refused_naming_the_limit(small_ledger, settings):
     wb.active.cell(row=3, column=settings.IMPORT_MAX_COLUMNS + 5, value="多余")
     buf = io.BytesIO()
     wb.save(buf)
-    assert _message(buf.getvalue()) == f"表格列数超过上限（最多 {settings.IMPORT_MAX_COLUMNS} 列），请删除多余的列后再导入。"
+    assert (
+        _message(buf.getvalue())
+        == f"表格列数超过上限（最多 {settings.IMPORT_MAX_COLUMNS} 列），请删除多余的列后再导入。"
+    )
 
 
 def test_a_cell_far_out_to_the_right_and_bottom_is_refused_before_reading(small_ledger, settings):
@@ -119,7 +131,9 @@ def test_a_cell_far_out_to_the_right_and_bottom_is_refused_before_reading(small_
 
 LAUGHS = (
     '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-    + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+    + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)
+    )
     + ']><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>&lol9;</t></si></sst>'
 ).encode()
 
@@ -143,7 +157,11 @@ def test_calamine_itself_does_not_expand_entities(small_ledger):
     import python_calamine as pc
 
     try:
-        rows = pc.CalamineWorkbook.from_filelike(io.BytesIO(_with_shared_string_bomb(small_ledger))).get_sheet_by_index(0).to_python()
+        rows = (
+            pc.CalamineWorkbook.from_filelike(io.BytesIO(_with_shared_string_bomb(small_ledger)))
+            .get_sheet_by_index(0)
+            .to_python()
+        )
     except Exception:  # noqa: BLE001 - refusing the file is just as good
         return
     assert all(len(str(v)) < 1000 for row in rows for v in row)

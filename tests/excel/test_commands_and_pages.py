@@ -31,11 +31,16 @@ def test_export_ledger_writes_the_standard_layout(small_ledger, tmp_path):
 
 def test_ledger_page_export_is_audited_with_its_filter_and_row_count(small_ledger, secretariat, client_as):
     TaskFactory(document=small_ledger["doc"], path=["一", "1"], title="任务甲", lead=[small_ledger["health"]])
-    TaskFactory(document=small_ledger["doc"], path=["一", "2"], title="任务乙", lead=[small_ledger["insurance"]])
+    TaskFactory(
+        document=small_ledger["doc"], path=["一", "2"], title="任务乙", lead=[small_ledger["insurance"]]
+    )
     response = client_as(secretariat).get(reverse("reports:ledger-export"), {"lead_unit": "市卫健委"})
     assert response.status_code == 200
     export = AuditEntry.objects.get(action="export", object_type="ledger")
-    assert export.actor == secretariat and export.changes == {"filters": [None, {"lead_unit": "市卫健委"}], "rows": [None, 1]}
+    assert export.actor == secretariat and export.changes == {
+        "filters": [None, {"lead_unit": "市卫健委"}],
+        "rows": [None, 1],
+    }
 
 
 def test_export_ledger_unknown_document_is_an_error(small_ledger, tmp_path):
@@ -144,7 +149,9 @@ def test_only_the_secretariat_may_import(small_ledger, reporter, leader, client_
     assert client.get(reverse("tasks:import")).status_code == 302
 
 
-def test_export_follows_the_ledger_filter_and_what_the_user_may_see(small_ledger, reporter, secretariat, client_as):
+def test_export_follows_the_ledger_filter_and_what_the_user_may_see(
+    small_ledger, reporter, secretariat, client_as
+):
     doc = small_ledger["doc"]
     TaskFactory(document=doc, path=["一", "1"], title="医保的任务", lead=[small_ledger["insurance"]])
     TaskFactory(document=doc, path=["一", "2"], title="卫健的任务", lead=[small_ledger["health"]])
@@ -154,9 +161,16 @@ def test_export_follows_the_ledger_filter_and_what_the_user_may_see(small_ledger
         ws = openpyxl.load_workbook(io.BytesIO(response.content)).active
         return [r[2] for r in ws.iter_rows(min_row=5, values_only=True) if r[12]]
 
-    assert titles(client_as(secretariat).get(reverse("reports:ledger-export"))) == ["医保的任务", "卫健的任务"]
-    assert titles(client_as(secretariat).get(reverse("reports:ledger-export"), {"lead_unit": "市卫健委"})) == ["卫健的任务"]
-    assert titles(client_as(reporter).get(reverse("reports:ledger-export"))) == ["医保的任务"]  # 市医疗保障局's reporter
+    assert titles(client_as(secretariat).get(reverse("reports:ledger-export"))) == [
+        "医保的任务",
+        "卫健的任务",
+    ]
+    assert titles(
+        client_as(secretariat).get(reverse("reports:ledger-export"), {"lead_unit": "市卫健委"})
+    ) == ["卫健的任务"]
+    assert titles(client_as(reporter).get(reverse("reports:ledger-export"))) == [
+        "医保的任务"
+    ]  # 市医疗保障局's reporter
     bad = client_as(secretariat).get(reverse("reports:ledger-export"), {"status": "差不多"})
     assert bad.status_code == 400 and "进展状态" in bad.content.decode()
 

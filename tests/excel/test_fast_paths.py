@@ -27,10 +27,30 @@ def _ledger_rows(doc_number: str) -> list[list]:
     return [
         ["一、", "第一部分"],
         ["(一)", "医疗服务"],
-        ["1.", doc_number, "推进医联体建设", TRICKY_TEXT, "市卫健委", "市医保局、各县(市、区)政府", "2022年底；2023年6月", "推进中", "-1+2"],
+        [
+            "1.",
+            doc_number,
+            "推进医联体建设",
+            TRICKY_TEXT,
+            "市卫健委",
+            "市医保局、各县(市、区)政府",
+            "2022年底；2023年6月",
+            "推进中",
+            "-1+2",
+        ],
         ["2.", doc_number, "@开展监测", "", "市医疗保障局", "市财政局、叶县", "2020.12", "", "-备注"],
         ["二、", "第二部分"],
-        ["1.", doc_number, "+完善价格机制", "到2022年达到90%以上。", "市卫生健康委员会", "", "长期坚持", "已完成", ""],
+        [
+            "1.",
+            doc_number,
+            "+完善价格机制",
+            "到2022年达到90%以上。",
+            "市卫生健康委员会",
+            "",
+            "长期坚持",
+            "已完成",
+            "",
+        ],
     ]
 
 
@@ -41,13 +61,27 @@ def _written(document) -> list[tuple]:
     for s in sorted(states.values(), key=lambda s: s.path):
         task = Task.objects.get(pk=s.id)
         history = list(
-            AuditEntry.objects.filter(object_type="task", object_id=str(s.id)).values_list("action", "object_repr", "changes", "message")
+            AuditEntry.objects.filter(object_type="task", object_id=str(s.id)).values_list(
+                "action", "object_repr", "changes", "message"
+            )
         )
         out.append(
             (
-                s.path, s.title, s.text, s.note, s.status, s.section, [u.name for u in s.lead], [u.name for u in s.responsible],
-                [u.name for u in s.counties], [(d, t, c, done) for d, t, c, done in s.milestones],
-                task.path_key, task.sort_key, task.open_due, task.deadline, task.version,
+                s.path,
+                s.title,
+                s.text,
+                s.note,
+                s.status,
+                s.section,
+                [u.name for u in s.lead],
+                [u.name for u in s.responsible],
+                [u.name for u in s.counties],
+                [(d, t, c, done) for d, t, c, done in s.milestones],
+                task.path_key,
+                task.sort_key,
+                task.open_due,
+                task.deadline,
+                task.version,
                 history,
             )
         )
@@ -99,7 +133,10 @@ def test_copy_path_writes_the_same_tasks_and_history_as_the_bulk_create_path(sma
     assert ledger_import(data=changed(doc_copy.doc_number), dry_run=False).updated == 3
     assert _written(doc_copy) == _written(doc_orm)
     assert Milestone.objects.filter(task__document=doc_copy).count() == 3
-    assert TaskUnit.objects.filter(task__document=doc_copy, role="lead", unit=small_ledger["insurance"]).count() == 3
+    assert (
+        TaskUnit.objects.filter(task__document=doc_copy, role="lead", unit=small_ledger["insurance"]).count()
+        == 3
+    )
 
 
 def test_import_history_records_what_the_task_services_snapshot_diff_would(small_ledger):
@@ -145,7 +182,9 @@ def test_ledger_page_export_button_downloads_exactly_the_filtered_tasks(small_le
     assert [r[2] for r in ws.iter_rows(min_row=5, values_only=True) if r[12]] == ["卫健的任务"]
     # Unfiltered page: its button exports every task.
     page = client.get(reverse("tasks:list"))
-    href = html.unescape(re.search(r'<a class="button" href="([^"]+)">导出 Excel</a>', page.content.decode())[1])
+    href = html.unescape(
+        re.search(r'<a class="button" href="([^"]+)">导出 Excel</a>', page.content.decode())[1]
+    )
     ws = openpyxl.load_workbook(io.BytesIO(client.get(href).content)).active
     assert len([r for r in ws.iter_rows(min_row=5, values_only=True) if r[12]]) == 3
     assert Document.objects.count() == 2

@@ -37,7 +37,9 @@ def test_exported_demo_ledger_imports_back_with_nothing_to_change(demo):
     result = ledger_import(data=data, dry_run=False)
     assert (result.created, result.updated, result.unchanged) == (0, 0, 68)
     assert result.errors == [] and result.conflicts == []
-    assert not AuditEntry.objects.filter(action__in=["task_update", "task_create"], message="Excel 导入").exists()
+    assert not AuditEntry.objects.filter(
+        action__in=["task_update", "task_create"], message="Excel 导入"
+    ).exists()
 
 
 def test_three_edited_cells_change_exactly_those_three_tasks_and_their_history(demo):
@@ -65,7 +67,10 @@ def test_three_edited_cells_change_exactly_those_three_tasks_and_their_history(d
     assert c.deadline.isoformat() == "2023-06-30"
     history = AuditEntry.objects.filter(action="task_update", object_type="task")
     assert sorted(int(h.object_id) for h in history) == sorted([a.pk, b.pk, c.pk])
-    assert history.get(object_id=str(a.pk)).changes["title"] == ["推进医疗健康共同体建设", "推进医疗健康共同体建设（修订）"]
+    assert history.get(object_id=str(a.pk)).changes["title"] == [
+        "推进医疗健康共同体建设",
+        "推进医疗健康共同体建设（修订）",
+    ]
     assert history.get(object_id=str(b.pk)).changes["lead_units"][1] == "市医疗保障局"
     # And importing the same edited file again changes nothing more.
     again = ledger_import(data=edited, dry_run=False)
@@ -108,7 +113,7 @@ def test_task_edited_in_the_app_but_untouched_in_the_file_is_left_alone(demo):
     assert Task.objects.get(pk=task.pk).note == "系统里改的"
 
 
-FORMULA_LIKE = ["=HYPERLINK(\"http://x\",\"点我\")", "+1+1", "-2+3", "@SUM(A1)", "\t以制表符开头", "\r以回车开头"]
+FORMULA_LIKE = ['=HYPERLINK("http://x","点我")', "+1+1", "-2+3", "@SUM(A1)", "\t以制表符开头", "\r以回车开头"]
 
 
 def test_formula_like_text_is_stored_as_text_and_reads_back_unchanged(demo):
@@ -117,7 +122,9 @@ def test_formula_like_text_is_stored_as_text_and_reads_back_unchanged(demo):
         task_update(task=task, data=TaskData(note=text), version=task.version)
     data = ledger_export(qs=Task.objects.alive())
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
-    values = read_rows(data)  # calamine, as Excel, decodes the _x000D_ escape of a CR (openpyxl leaves it as is)
+    values = read_rows(
+        data
+    )  # calamine, as Excel, decodes the _x000D_ escape of a CR (openpyxl leaves it as is)
     for task, text in zip(tasks, FORMULA_LIKE, strict=True):
         row = _row_of(data, task)
         assert ws.cell(row=row, column=12).data_type == "s"
@@ -142,7 +149,13 @@ def test_export_has_the_standard_layout(demo):
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     assert "台账" in ws["A1"].value
     assert [ws.cell(row=3, column=c).value for c in range(1, 8)] == [
-        "序号", "任务来源(文件/文号)", "重点任务", "目标任务/指标", "牵头单位", "责任单位", "完成时限"
+        "序号",
+        "任务来源(文件/文号)",
+        "重点任务",
+        "目标任务/指标",
+        "牵头单位",
+        "责任单位",
+        "完成时限",
     ]
     assert [ws.cell(row=4, column=c).value for c in (8, 9, 10)] == ["本期进展情况", "存在问题", "下步打算"]
     assert ws.cell(row=3, column=8).value == "本期工作情况"
@@ -171,9 +184,13 @@ def test_export_fills_the_period_columns_from_the_lead_units_submitted_report_ne
         next_steps="扩面",
     )  # fmt: skip
     other = next(u for u in task.responsible_units)
-    Report.objects.create(task=task, unit=other, period=period, status=ReportStatus.SUBMITTED, text="责任单位的文字")
+    Report.objects.create(
+        task=task, unit=other, period=period, status=ReportStatus.SUBMITTED, text="责任单位的文字"
+    )
     Report.objects.create(task=drafted, unit=drafted.lead_units[0], period=period, text="还没提交的草稿")
-    texts = ledger_report_texts(period=period, task_ids=Task.objects.alive().values("pk"), readable_unit_ids=None)
+    texts = ledger_report_texts(
+        period=period, task_ids=Task.objects.alive().values("pk"), readable_unit_ids=None
+    )
     data = ledger_export(qs=Task.objects.alive(), period_label=period.label, report_texts=texts)
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     row = _row_of(data, task)
@@ -182,12 +199,16 @@ def test_export_fills_the_period_columns_from_the_lead_units_submitted_report_ne
     assert ledger_import(data=data, dry_run=True).unchanged == 68
     # The drafting unit's own reporter does see its own draft in its export.
     own = ledger_report_texts(
-        period=period, task_ids=Task.objects.alive().values("pk"), readable_unit_ids={drafted.lead_units[0].pk}
+        period=period,
+        task_ids=Task.objects.alive().values("pk"),
+        readable_unit_ids={drafted.lead_units[0].pk},
     )
     assert own[drafted.pk][0] == "还没提交的草稿"
 
 
-@pytest.mark.skipif(not shutil.which("soffice") and not shutil.which("libreoffice"), reason="LibreOffice not installed")
+@pytest.mark.skipif(
+    not shutil.which("soffice") and not shutil.which("libreoffice"), reason="LibreOffice not installed"
+)
 @pytest.mark.parametrize("fmt", ["xlsx", "xls"])
 def test_file_saved_by_libreoffice_imports_the_same_as_openpyxl(demo, tmp_path, fmt):
     data = ledger_export(qs=Task.objects.alive())
@@ -198,12 +219,27 @@ def test_file_saved_by_libreoffice_imports_the_same_as_openpyxl(demo, tmp_path, 
     source.write_bytes(edited)
     exe = shutil.which("soffice") or shutil.which("libreoffice")
     subprocess.run(
-        [exe, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to", fmt, "--outdir", str(tmp_path), str(source)],
-        check=True, capture_output=True, timeout=180,
+        [
+            exe,
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            fmt,
+            "--outdir",
+            str(tmp_path),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
     )
     converted = (tmp_path / f"ledger.{fmt}").read_bytes()
     expected = ledger_import(data=edited, dry_run=True)
     got = ledger_import(data=converted, dry_run=True)
     assert got.errors == []
-    assert (got.created, got.updated, got.unchanged) == (expected.created, expected.updated, expected.unchanged) == (0, 1, 67)
+    assert (
+        (got.created, got.updated, got.unchanged)
+        == (expected.created, expected.updated, expected.unchanged)
+        == (0, 1, 67)
+    )
     assert got.changes == expected.changes

@@ -19,7 +19,9 @@ from tests.factories import TaskFactory, UnitFactory
 from .conftest import office_workbook
 
 pytestmark = pytest.mark.django_db
-postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the triggers are PostgreSQL's")
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the triggers are PostgreSQL's"
+)
 
 
 def _missing_id(model) -> int:
@@ -42,11 +44,17 @@ def test_a_task_unit_row_naming_an_unknown_unit_or_task_cannot_be_written():
         with pytest.raises(IntegrityError), transaction.atomic():
             TaskUnit.objects.create(task_id=task_id, unit_id=unit_id, role=TaskUnit.Role.LEAD)
         assert _refused(
-            "INSERT INTO tasks_taskunit (task_id, unit_id, role, position) VALUES (%s, %s, 'lead', 0)", [task_id, unit_id]
+            "INSERT INTO tasks_taskunit (task_id, unit_id, role, position) VALUES (%s, %s, 'lead', 0)",
+            [task_id, unit_id],
         )
-        with pytest.raises(IntegrityError), transaction.atomic():  # the import's bulk writer (COPY on PostgreSQL)
+        with (
+            pytest.raises(IntegrityError),
+            transaction.atomic(),
+        ):  # the import's bulk writer (COPY on PostgreSQL)
             bulk.Writer(timezone.now()).insert(
-                TaskUnit, ["task_id", "unit_id", "role", "position"], [(task.pk, unit.pk, "responsible", 0), (task_id, unit_id, "lead", 0)]
+                TaskUnit,
+                ["task_id", "unit_id", "role", "position"],
+                [(task.pk, unit.pk, "responsible", 0), (task_id, unit_id, "lead", 0)],
             )
     good = TaskUnit.objects.create(task=task, unit=unit, role=TaskUnit.Role.LEAD)
     assert _refused("UPDATE tasks_taskunit SET unit_id = %s WHERE id = %s", [_missing_id(Unit), good.pk])
@@ -90,7 +98,10 @@ def test_an_import_whose_unit_disappears_before_the_write_writes_nothing(small_l
         return planned
 
     monkeypatch.setattr(excel, "plan_import", plan_then_unit_deleted)
-    rows = [["一、", "第一部分"], ["1.", doc.doc_number, "推进医联体建设", "", "市卫健委", "市财政局", "2022年底", "", ""]]
+    rows = [
+        ["一、", "第一部分"],
+        ["1.", doc.doc_number, "推进医联体建设", "", "市卫健委", "市财政局", "2022年底", "", ""],
+    ]
     with pytest.raises(ApplicationError, match="未写入任何数据"):
         ledger_import(data=office_workbook(rows), dry_run=False)
     assert not Task.objects.filter(document=doc).exists() and not TaskUnit.objects.exists()

@@ -79,7 +79,9 @@ def compare_with_gold(result: dict, gold: dict, *, check_text: bool = True) -> l
         if t["lead_units"] != g["lead_units_normalized"]:
             problems.append(f"{path} lead {t['lead_units']} != {g['lead_units_normalized']}")
         if t["responsible_units"] != g["responsible_units_normalized"]:
-            problems.append(f"{path} responsible {t['responsible_units']} != {g['responsible_units_normalized']}")
+            problems.append(
+                f"{path} responsible {t['responsible_units']} != {g['responsible_units_normalized']}"
+            )
         if t["counties_involved"] != g["counties_involved"]:
             problems.append(f"{path} counties_involved {t['counties_involved']}")
         if t["unknown_units"]:

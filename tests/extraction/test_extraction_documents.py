@@ -18,7 +18,11 @@ def test_interpretation_document_gives_measures_with_no_units():
     result = extract_plan((DATA / "jiedu-interpretation.txt").read_text(encoding="utf-8"), seed_resolver())
     assert result["has_attributions"] is False
     assert [t["path"] for t in result["tasks"]] == [
-        ["二", "(一)", "1"], ["二", "(一)", "2"], ["二", "(二)", "1"], ["二", "(二)", "2"]]
+        ["二", "(一)", "1"],
+        ["二", "(一)", "2"],
+        ["二", "(二)", "1"],
+        ["二", "(二)", "2"],
+    ]
     for task in result["tasks"]:
         assert task["lead_units"] == [] and task["responsible_units"] == [] and task["unknown_units"] == []
         assert task["counties_involved"] is False
@@ -31,21 +35,30 @@ def test_attachment_table_rows_become_tasks():
     assert result["doc_number"] == "X卫〔2021〕12号"
     assert result["issued_on"] == "2021-03-15"
     tasks = result["tasks"]
-    assert [t["path"] for t in tasks] == [["附件", "一", "1"], ["附件", "一", "2"], ["附件", "二", "1"], ["附件", "二", "2"]]
+    assert [t["path"] for t in tasks] == [
+        ["附件", "一", "1"],
+        ["附件", "一", "2"],
+        ["附件", "二", "1"],
+        ["附件", "二", "2"],
+    ]
     first = tasks[0]
     assert first["title"] == "推进紧密型县域医共体建设"
     assert first["lead_units"] == ["市卫生健康委"]
     assert first["responsible_units"] == ["市医疗保障局", "市财政局"]
     assert first["counties_involved"] is True
     assert first["deadlines"] == [{"text": "2021年底前", "date": "2021-12-31"}]
-    assert [(t["indicator"], t["op"], t["value"], t["by"]) for t in first["targets"]] == [("县域就诊率", ">=", 90, "2021-12-31")]
+    assert [(t["indicator"], t["op"], t["value"], t["by"]) for t in first["targets"]] == [
+        ("县域就诊率", ">=", 90, "2021-12-31")
+    ]
     assert tasks[1]["targets"][0]["op"] == ">=" and tasks[1]["targets"][0]["by"] == "2021-06-30"
     assert tasks[2]["deadlines"] == [{"text": "长期坚持", "date": None}]
     assert {"text": "15个工作日内", "date": None} in tasks[3]["deadlines"]
     assert tasks[3]["responsible_units"] == []
 
 
-def _docx_bytes(paragraphs: list[str], table: list[list[str]] | None = None, merge_first_row: bool = False) -> bytes:
+def _docx_bytes(
+    paragraphs: list[str], table: list[list[str]] | None = None, merge_first_row: bool = False
+) -> bytes:
     import docx
 
     document = docx.Document()
@@ -74,7 +87,13 @@ def test_docx_table_with_merged_section_row():
     table = [
         ["序号", "重点任务", "牵头单位", "责任单位", "完成时限"],
         ["一", "推进分级诊疗", "", "", ""],
-        ["1", "建设紧密型医共体。2022年县域就诊率提高到90%以上。", "市卫健委", "市医保局、财政局", "2022年底"],
+        [
+            "1",
+            "建设紧密型医共体。2022年县域就诊率提高到90%以上。",
+            "市卫健委",
+            "市医保局、财政局",
+            "2022年底",
+        ],
         ["2", "完善医保支付。", "市医保局", "市卫健委", "2021年上半年"],
     ]
     data = _docx_bytes(["XX市医改重点任务分工方案", "附件1"], table, merge_first_row=True)
@@ -83,7 +102,10 @@ def test_docx_table_with_merged_section_row():
     assert [t["path"] for t in tasks] == [["附件1", "一", "1"], ["附件1", "一", "2"]]
     assert tasks[0]["lead_units"] == ["市卫生健康委"]
     assert tasks[0]["responsible_units"] == ["市医疗保障局", "市财政局"]
-    assert tasks[0]["deadlines"] == [{"text": "2022年", "date": "2022-12-31"}, {"text": "2022年底", "date": "2022-12-31"}]
+    assert tasks[0]["deadlines"] == [
+        {"text": "2022年", "date": "2022-12-31"},
+        {"text": "2022年底", "date": "2022-12-31"},
+    ]
     assert tasks[1]["deadlines"] == [{"text": "2021年上半年", "date": "2021-06-30"}]
 
 
@@ -121,8 +143,14 @@ def test_pdf_without_text_layer_is_refused():
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"   \n", bytes(range(256)) * 20, b"\x89PNG\r\n\x1a\n" + bytes(200), b"PK\x03\x04broken zip",
-     b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100)],
+    [
+        b"",
+        b"   \n",
+        bytes(range(256)) * 20,
+        b"\x89PNG\r\n\x1a\n" + bytes(200),
+        b"PK\x03\x04broken zip",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100),
+    ],
     ids=["empty", "blank", "binary", "png", "broken-zip", "old-office"],
 )
 def test_unreadable_files_raise_extraction_error_only(data):

@@ -154,8 +154,12 @@ def test_circled_and_half_bracket_items_are_nested_tasks(resolver):
         "2）开展重点人群健康教育。（市卫健委、市教育局分别负责）",
     )
     result = extract_plan(text, resolver)
-    assert paths(result) == [["一", "(一)", "1", "①"], ["一", "(一)", "1", "②"],
-                             ["一", "(一)", "2", "(1)"], ["一", "(一)", "2", "(2)"]]
+    assert paths(result) == [
+        ["一", "(一)", "1", "①"],
+        ["一", "(一)", "1", "②"],
+        ["一", "(一)", "2", "(1)"],
+        ["一", "(一)", "2", "(2)"],
+    ]
     assert result["tasks"][1]["lead_units"] == ["市人力资源和社会保障局"]
     assert result["tasks"][3]["lead_units"] == ["市卫生健康委", "市教育局"]
 
@@ -203,14 +207,30 @@ def test_quarterly_and_year_end_reporting_clauses_give_month_and_day(resolver):
         ("（牵头单位：市卫健委；配合单位：市委编办、市财政局）", ["市卫生健康委"], ["市委编办", "市财政局"]),
         ("（责任单位：市医保局（牵头）、市卫健委）", ["市医疗保障局"], ["市卫生健康委"]),
         ("（市卫健委牵头，市医保局、市财政局配合）", ["市卫生健康委"], ["市医疗保障局", "市财政局"]),
-        ("（牵头单位：市卫健委；责任单位：市医保局/市财政局/市民政局）", ["市卫生健康委"], ["市医疗保障局", "市财政局", "市民政局"]),
-        ("（牵头单位：市卫健委；责任单位：市医保局　市财政局　市民政局）", ["市卫生健康委"], ["市医疗保障局", "市财政局", "市民政局"]),
-        ("（牵头单位：市卫健委；责任单位：市医保局,市财政局，市民政局）", ["市卫生健康委"], ["市医疗保障局", "市财政局", "市民政局"]),
+        (
+            "（牵头单位：市卫健委；责任单位：市医保局/市财政局/市民政局）",
+            ["市卫生健康委"],
+            ["市医疗保障局", "市财政局", "市民政局"],
+        ),
+        (
+            "（牵头单位：市卫健委；责任单位：市医保局　市财政局　市民政局）",
+            ["市卫生健康委"],
+            ["市医疗保障局", "市财政局", "市民政局"],
+        ),
+        (
+            "（牵头单位：市卫健委；责任单位：市医保局,市财政局，市民政局）",
+            ["市卫生健康委"],
+            ["市医疗保障局", "市财政局", "市民政局"],
+        ),
         ("（市委组织部、市委编办、市人社局负责）", ["市委组织部"], ["市委编办", "市人力资源和社会保障局"]),
         ("（市委宣传部牵头，市卫健委配合）", ["市委宣传部"], ["市卫生健康委"]),
         ("（区卫健局牵头，医保局、财政局配合）", ["区卫生健康局"], ["区医疗保障局", "区财政局"]),
         ("（县卫健局、医保局、财政局负责）", ["县卫生健康局"], ["县医疗保障局", "县财政局"]),
-        ("【牵头单位】市卫健委【责任单位】市医保局、市财政局", ["市卫生健康委"], ["市医疗保障局", "市财政局"]),
+        (
+            "【牵头单位】市卫健委【责任单位】市医保局、市财政局",
+            ["市卫生健康委"],
+            ["市医疗保障局", "市财政局"],
+        ),
         ("（牵头：市卫健委；配合：市医保局、市财政局）", ["市卫生健康委"], ["市医疗保障局", "市财政局"]),
         ("（责任单位：各县（市、区）政府，市医保局、卫健委）", ["市医疗保障局"], ["市卫生健康委"]),
     ],
@@ -223,7 +243,9 @@ def test_attribution_wordings(resolver, attribution, lead, responsible):
 
 
 def test_generic_unit_words_are_kept_as_written_and_not_invented(resolver):
-    task = only_task(section("（一）落实政府办医责任。（市卫健委牵头，市直有关部门、各有关单位配合）"), resolver)
+    task = only_task(
+        section("（一）落实政府办医责任。（市卫健委牵头，市直有关部门、各有关单位配合）"), resolver
+    )
     assert task["lead_units"] == ["市卫生健康委"]
     assert task["responsible_units"] == ["市直有关部门", "各有关单位"]
 
@@ -243,7 +265,9 @@ def test_counties_do_the_work_and_the_guiding_department_leads(resolver):
 
 
 def test_county_departments_mean_counties_are_involved(resolver):
-    task = only_task(section("（一）推进基层机构建设。（市卫健委牵头，各县（市、区）卫健局负责落实）"), resolver)
+    task = only_task(
+        section("（一）推进基层机构建设。（市卫健委牵头，各县（市、区）卫健局负责落实）"), resolver
+    )
     assert task["counties_involved"] is True
     assert task["lead_units"] == ["市卫生健康委"]
     assert task["responsible_units"] == []
@@ -280,7 +304,10 @@ def test_reporting_clauses(resolver, clause, expected):
 
 
 def test_reporting_within_days_after_the_quarter_is_kept_as_a_rule(resolver):
-    text = section("（一）推进医共体建设。（市卫健委负责）") + "二、工作要求\n各单位于每季度结束后5个工作日内报送进展情况。\n"
+    text = (
+        section("（一）推进医共体建设。（市卫健委负责）")
+        + "二、工作要求\n各单位于每季度结束后5个工作日内报送进展情况。\n"
+    )
     result = extract_plan(text, resolver)
     assert result["reporting_dates"] == []
     assert result["reporting_rules"] == [{"text": "每季度结束后5个工作日内报送"}]
@@ -313,7 +340,9 @@ def test_open_ended_deadlines_in_the_attribution_are_text_without_date(resolver,
 
 
 def test_start_years_in_running_text_are_not_deadlines(resolver):
-    task = only_task(section("（一）推进智慧医院建设。2023年起持续推进电子病历评级。（市卫健委负责）"), resolver)
+    task = only_task(
+        section("（一）推进智慧医院建设。2023年起持续推进电子病历评级。（市卫健委负责）"), resolver
+    )
     assert task["deadlines"] == []
 
 
@@ -327,16 +356,30 @@ def test_start_years_in_running_text_are_not_deadlines(resolver):
         ("住院患者满意度不低于85%", "住院患者满意度", ">=", 85, "%"),
         ("电子健康档案建档率达到100%", "电子健康档案建档率", ">=", 100, "%"),
         ("每千人口执业（助理）医师数达到2.9人", "每千人口执业(助理)医师数", ">=", 2.9, "人"),
-        ("个人卫生支出占卫生总费用的比重降低5个百分点", "个人卫生支出占卫生总费用的比重", "+=", -5, "个百分点"),
+        (
+            "个人卫生支出占卫生总费用的比重降低5个百分点",
+            "个人卫生支出占卫生总费用的比重",
+            "+=",
+            -5,
+            "个百分点",
+        ),
         ("基层诊疗量占比提高到65%左右", "基层诊疗量占比", "~", 65, "%"),
         ("医疗服务收入增长10%以上", "医疗服务收入增幅", ">=", 10, "%"),
     ],
 )
 def test_target_wordings(resolver, written, indicator, op, value, unit):
-    task = only_task(section(f"（一）推进公立医院高质量发展。到2025年，{written}。（市卫健委负责）"), resolver)
+    task = only_task(
+        section(f"（一）推进公立医院高质量发展。到2025年，{written}。（市卫健委负责）"), resolver
+    )
     assert len(task["targets"]) == 1, task["targets"]
     t = task["targets"][0]
-    assert (t["indicator"], t["op"], t["value"], t["unit"], t["by"]) == (indicator, op, value, unit, "2025-12-31")
+    assert (t["indicator"], t["op"], t["value"], t["unit"], t["by"]) == (
+        indicator,
+        op,
+        value,
+        unit,
+        "2025-12-31",
+    )
 
 
 def test_full_coverage_without_a_number_is_not_a_target(resolver):
@@ -404,16 +447,24 @@ def test_docx_vertically_merged_unit_cells_apply_to_every_row(resolver):
 
 
 def test_several_guiding_departments_first_listed_leads(resolver):
-    task = only_task(section("（一）推进紧密型县域医共体建设。（各县（市、区）政府负责，市卫健委、市医保局指导）"), resolver)
+    task = only_task(
+        section("（一）推进紧密型县域医共体建设。（各县（市、区）政府负责，市卫健委、市医保局指导）"),
+        resolver,
+    )
     assert task["counties_involved"] is True
     assert task["lead_units"] == ["市卫生健康委"]
     assert task["responsible_units"] == ["市医疗保障局"]
 
 
 def test_count_named_before_its_number_gives_a_readable_indicator(resolver):
-    task = only_task(section("（一）提升基层服务能力。年内建成社区医院3家，新建5个县域医疗次中心。（市卫健委负责）"), resolver)
+    task = only_task(
+        section("（一）提升基层服务能力。年内建成社区医院3家，新建5个县域医疗次中心。（市卫健委负责）"),
+        resolver,
+    )
     assert [(t["indicator"], t["op"], t["value"], t["unit"], t["by"]) for t in task["targets"]] == [
-        ("社区医院建设数", "=", 3, "家", "2023-12-31"), ("新建县域医疗次中心数", "=", 5, "个", "2023-12-31")]
+        ("社区医院建设数", "=", 3, "家", "2023-12-31"),
+        ("新建县域医疗次中心数", "=", 5, "个", "2023-12-31"),
+    ]
 
 
 PLAN_WITH_LABEL_LINES = """\
@@ -439,11 +490,17 @@ def test_traditional_plan_with_label_lines_and_circled_sub_items_under_one_attri
     assert paths(result) == [["一", "1"], ["一", "2"], ["二", "3"], ["二", "4"]]
     first, second, third, fourth = result["tasks"]
     assert first["responsible_units"] == ["市发展改革委", "市财政局", "市人力资源和社会保障局"]
-    assert first["deadlines"] == [{"text": "2023年底前", "date": "2023-12-31"}, {"text": "2023年12月", "date": "2023-12-31"}]
+    assert first["deadlines"] == [
+        {"text": "2023年底前", "date": "2023-12-31"},
+        {"text": "2023年12月", "date": "2023-12-31"},
+    ]
     assert first["targets"][0]["value"] == 100 and first["targets"][0]["unit"] == "项"
     assert second["lead_units"] == ["市卫生健康委"] and second["counties_involved"] is True
     assert "村卫生室标准化率" in second["text"]
-    assert third["deadlines"] == [{"text": "到2023年底", "date": "2023-12-31"}, {"text": "2023年底前", "date": "2023-12-31"}]
+    assert third["deadlines"] == [
+        {"text": "到2023年底", "date": "2023-12-31"},
+        {"text": "2023年底前", "date": "2023-12-31"},
+    ]
     assert fourth["lead_units"] == ["市医疗保障局", "市卫生健康委", "市市场监督管理局"]
     assert fourth["deadlines"] == [{"text": "长期坚持", "date": None}]
 
@@ -539,7 +596,9 @@ def test_table_with_a_task_column_and_a_content_column(resolver):
     assert first["lead_units"] == ["市医疗保障局"] and first["responsible_units"] == ["市卫生健康委"]
     assert second["title"] == "推进医保支付方式改革"
     assert [(t["indicator"], t["op"], t["value"], t["by"]) for t in second["targets"]] == [
-        ("DRG/DIP付费覆盖率", ">=", 100, "2024-12-31")]
+        ("DRG/DIP付费覆盖率", ">=", 100, "2024-12-31")
+    ]
     assert [(t["indicator"], t["op"], t["value"], t["unit"]) for t in third["targets"]] == [
-        ("三级公立医院平均住院日", "<=", 8, "天")]
+        ("三级公立医院平均住院日", "<=", 8, "天")
+    ]
     assert third["deadlines"] == [{"text": "30天内", "date": None}, {"text": "持续推进", "date": None}]

@@ -42,7 +42,11 @@ def test_seed_plan_targets_carry_the_gold_indicator_words(seed):
     want = [t["indicator"] for task in gold["tasks"] for t in task["targets"]]
     assert len(got) == len(want)
     # most indicators should be word-for-word; the rest are checked as close in the test above
-    exact = sum(1 for a, b in zip(got, want, strict=False) if a.replace("“", "").replace("”", "") == b.replace("“", "").replace("”", ""))
+    exact = sum(
+        1
+        for a, b in zip(got, want, strict=False)
+        if a.replace("“", "").replace("”", "") == b.replace("“", "").replace("”", "")
+    )
     assert exact >= len(want) * 0.6
 
 

@@ -37,7 +37,12 @@ def only_task(text: str, resolver) -> dict:
 
 
 def test_labels_without_colons(resolver):
-    task = only_task(plan("(一)建设医联体。2021年底前全面推开。(牵头单位市卫健委责任单位市医保局、市财政局,各县〔市、区〕政府)"), resolver)
+    task = only_task(
+        plan(
+            "(一)建设医联体。2021年底前全面推开。(牵头单位市卫健委责任单位市医保局、市财政局,各县〔市、区〕政府)"
+        ),
+        resolver,
+    )
     assert task["path"] == ["一", "(一)"]
     assert task["lead_units"] == ["市卫生健康委"]
     assert task["responsible_units"] == ["市医疗保障局", "市财政局"]
@@ -45,14 +50,21 @@ def test_labels_without_colons(resolver):
 
 
 def test_labels_with_full_width_colons_and_semicolons(resolver):
-    task = only_task(plan("（一）建设医联体。（牵头单位：市卫健委；责任单位：市医保局、市财政局；各县（市、区）人民政府）"), resolver)
+    task = only_task(
+        plan(
+            "（一）建设医联体。（牵头单位：市卫健委；责任单位：市医保局、市财政局；各县（市、区）人民政府）"
+        ),
+        resolver,
+    )
     assert task["lead_units"] == ["市卫生健康委"]
     assert task["responsible_units"] == ["市医疗保障局", "市财政局"]
     assert task["counties_involved"] is True
 
 
 def test_only_responsible_label_first_unit_leads_and_later_names_take_its_prefix(resolver):
-    task = only_task(plan("（一）推进医保支付方式改革。（责任单位：市医疗保障局、卫生健康委、财政局、司法局）"), resolver)
+    task = only_task(
+        plan("（一）推进医保支付方式改革。（责任单位：市医疗保障局、卫生健康委、财政局、司法局）"), resolver
+    )
     assert task["lead_units"] == ["市医疗保障局"]
     assert task["responsible_units"] == ["市卫生健康委", "市财政局", "市司法局"]
     assert task["unknown_units"] == []
@@ -70,7 +82,9 @@ def test_first_listed_unit_leads_when_the_plan_says_so(resolver):
 
 
 def test_each_listed_unit_leads_with_fenbie_fuze(resolver):
-    task = only_task(plan("(一)加强重点人群健康促进。(市卫健委、市民政局、市教育局等分别负责,市财政局参与)"), resolver)
+    task = only_task(
+        plan("(一)加强重点人群健康促进。(市卫健委、市民政局、市教育局等分别负责,市财政局参与)"), resolver
+    )
     assert task["lead_units"] == ["市卫生健康委", "市民政局", "市教育局"]
     assert task["responsible_units"] == ["市财政局"]
 
@@ -97,7 +111,13 @@ def test_unknown_unit_is_kept_as_written_and_listed_for_a_person(resolver):
 
 
 def test_labels_on_their_own_lines_after_the_item(resolver):
-    text = plan("(一)推进紧密型医共体建设", "整合县域医疗资源,提升服务能力。", "牵头单位：市卫健委", "责任单位：市医保局、市财政局", "完成时限：2021年6月底前")
+    text = plan(
+        "(一)推进紧密型医共体建设",
+        "整合县域医疗资源,提升服务能力。",
+        "牵头单位：市卫健委",
+        "责任单位：市医保局、市财政局",
+        "完成时限：2021年6月底前",
+    )
     task = only_task(text, resolver)
     assert task["title"] == "推进紧密型医共体建设"
     assert task["lead_units"] == ["市卫生健康委"]
@@ -124,8 +144,13 @@ def test_nested_numbering_gives_full_paths(resolver):
         "2、完善分级诊疗。（市卫健委负责）\n二、保障措施\n（一）加强组织领导。（市卫健委负责）\n"
     )
     paths = [t["path"] for t in extract_plan(text, resolver)["tasks"]]
-    assert paths == [["一", "(一)", "1"], ["一", "(一)", "1", "(1)"], ["一", "(一)", "1", "(2)"],
-                     ["一", "(一)", "2"], ["二", "(一)"]]
+    assert paths == [
+        ["一", "(一)", "1"],
+        ["一", "(一)", "1", "(1)"],
+        ["一", "(一)", "1", "(2)"],
+        ["一", "(一)", "2"],
+        ["二", "(一)"],
+    ]
 
 
 # ---------------------------------------------------------------- deadlines
@@ -158,7 +183,9 @@ def test_years_before_the_plan_year_are_background(resolver):
 
 
 def test_background_years_and_cited_documents_are_not_deadlines(resolver):
-    text = plan("(一)推进试点。2019年以来,我市按照《健康中国行动(2019—2030年)》要求开展试点,2022年底前全面推开。(市卫健委负责)")
+    text = plan(
+        "(一)推进试点。2019年以来,我市按照《健康中国行动(2019—2030年)》要求开展试点,2022年底前全面推开。(市卫健委负责)"
+    )
     task = only_task(text, resolver)
     assert task["deadlines"] == [{"text": "2022年底前", "date": "2022-12-31"}]
 
@@ -183,24 +210,44 @@ def test_target_comparison_words(resolver, written, indicator, op, value, unit):
     assert len(task["targets"]) == 1
     target = task["targets"][0]
     assert (target["indicator"], target["op"], target["value"], target["unit"], target["by"]) == (
-        indicator, op, value, unit, "2022-12-31")
+        indicator,
+        op,
+        value,
+        unit,
+        "2022-12-31",
+    )
 
 
 def test_target_range_and_count(resolver):
-    task = only_task(plan("(一)建设样板医院。2021年打造2-4个样板医院,新建15个“示范站”。(市卫健委负责)"), resolver)
+    task = only_task(
+        plan("(一)建设样板医院。2021年打造2-4个样板医院,新建15个“示范站”。(市卫健委负责)"), resolver
+    )
     assert [(t["op"], t["value"], t["unit"], t["by"]) for t in task["targets"]] == [
-        ("between", [2, 4], "个", "2021-12-31"), ("=", 15, "个", "2021-12-31")]
+        ("between", [2, 4], "个", "2021-12-31"),
+        ("=", 15, "个", "2021-12-31"),
+    ]
 
 
 def test_target_per_population(resolver):
-    task = only_task(plan("(一)加强全科医生队伍建设。到2030年,每万名居民拥有2名以上全科医生。(市卫健委负责)"), resolver)
-    assert task["targets"] == [{
-        "text": "每万名居民拥有2名以上全科医生", "indicator": "每万名居民全科医生数", "op": ">=", "value": 2,
-        "unit": "名", "by": "2030-12-31"}]
+    task = only_task(
+        plan("(一)加强全科医生队伍建设。到2030年,每万名居民拥有2名以上全科医生。(市卫健委负责)"), resolver
+    )
+    assert task["targets"] == [
+        {
+            "text": "每万名居民拥有2名以上全科医生",
+            "indicator": "每万名居民全科医生数",
+            "op": ">=",
+            "value": 2,
+            "unit": "名",
+            "by": "2030-12-31",
+        }
+    ]
 
 
 def test_labels_and_durations_are_not_targets(resolver):
-    text = plan("(一)落实“两个允许”。落实“三区两通道”要求,接到通知后5个工作日内上报,在国家第一批集中采购的25种药品基础上扩面。(市卫健委负责)")
+    text = plan(
+        "(一)落实“两个允许”。落实“三区两通道”要求,接到通知后5个工作日内上报,在国家第一批集中采购的25种药品基础上扩面。(市卫健委负责)"
+    )
     task = only_task(text, resolver)
     assert task["targets"] == []
     assert task["deadlines"] == [{"text": "5个工作日内", "date": None}]
@@ -216,7 +263,9 @@ def test_text_without_numbered_tasks_raises_a_chinese_error(resolver):
     assert "未在文本中找到编号任务" in str(info.value)
 
 
-@pytest.mark.parametrize("bad", ["", "   \n\n", "\x00\x01\x02binary\xff", "1. 2. 3.", "<html><body></body></html>"])
+@pytest.mark.parametrize(
+    "bad", ["", "   \n\n", "\x00\x01\x02binary\xff", "1. 2. 3.", "<html><body></body></html>"]
+)
 def test_empty_or_garbage_text_raises_extraction_error_only(resolver, bad):
     with pytest.raises(ExtractionError):
         extract_plan(bad, resolver)

@@ -16,7 +16,10 @@ from tasks.extraction import extract_plan
 
 from ._helpers import SEED_NAMES, compare_with_gold, seed_gold, seed_resolver, seed_text
 
-_ATTRIBUTION_RE = re.compile(r"\((牵头单位|市卫健委|市医保局|市市场监管局|市人社局|市发改委)[^()]*?(?:\([^()]*\)[^()]*?)*(?:\)|$)", re.M)
+_ATTRIBUTION_RE = re.compile(
+    r"\((牵头单位|市卫健委|市医保局|市市场监管局|市人社局|市发改委)[^()]*?(?:\([^()]*\)[^()]*?)*(?:\)|$)",
+    re.M,
+)
 
 
 def to_traditional(text: str) -> str:
@@ -76,12 +79,14 @@ def break_inside_words(text: str, seed: int = 7) -> str:
 
 
 def wrap_html(text: str) -> str:
-    body = "\n".join(f'<p style="text-indent:2em">{line.strip().replace(" ", "&nbsp;")}</p>' if line.strip() else "<br/>"
-                     for line in text.split("\n"))
+    body = "\n".join(
+        f'<p style="text-indent:2em">{line.strip().replace(" ", "&nbsp;")}</p>' if line.strip() else "<br/>"
+        for line in text.split("\n")
+    )
     return (
         '<html><head><title>x</title><script>var a = "1.不是任务(市卫健委负责)";</script></head><body>'
         '<div class="nav"><a href="/">首页</a> &gt; <a href="/zwgk">政府信息公开</a></div>\n'
-        f"{body}\n<div class=\"footer\">网站地图|联系我们|&copy; 2020</div></body></html>"
+        f'{body}\n<div class="footer">网站地图|联系我们|&copy; 2020</div></body></html>'
     )
 
 
@@ -93,7 +98,7 @@ def drop_city_prefix_after_first(text: str) -> str:
         first = re.search(r"市", inner)
         if not first:
             return inner
-        head, tail = inner[: first.end()], inner[first.end():]
+        head, tail = inner[: first.end()], inner[first.end() :]
         return head + re.sub(r"(?<=[、位,])市(?!场)", "", tail)
 
     return _ATTRIBUTION_RE.sub(fix, text)

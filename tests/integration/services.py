@@ -34,7 +34,9 @@ def database_url_for(db_settings: dict) -> str:
     if host.startswith("/"):  # unix socket directory
         from urllib.parse import quote
 
-        return f"postgres://{auth}{quote(host, safe='')}{':' + str(port) if port else ''}/{db_settings['NAME']}"
+        return (
+            f"postgres://{auth}{quote(host, safe='')}{':' + str(port) if port else ''}/{db_settings['NAME']}"
+        )
     return f"postgres://{auth}{host}{':' + str(port) if port else ''}/{db_settings['NAME']}"
 
 
@@ -137,4 +139,3 @@ def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, message: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
-

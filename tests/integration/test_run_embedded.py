@@ -48,7 +48,11 @@ def _http_status(url: str) -> int | None:
 def embedded_server(tmp_path):
     """`manage.py run_embedded` on a fresh SQLite file in tmp_path; yields (port, env, manage, server, log path)."""
     db_path = tmp_path / "db.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "DATABASE_URL", "DJANGO_", "DEBUG"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CELERY_", "DATABASE_URL", "DJANGO_", "DEBUG"))
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="reform_ledger.settings.local",
         DATABASE_URL=f"sqlite:///{db_path}",
@@ -66,7 +70,9 @@ def embedded_server(tmp_path):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
-        wait_for(lambda: _http_status(f"http://127.0.0.1:{port}/login/") == 200, timeout=90, message="web server")
+        wait_for(
+            lambda: _http_status(f"http://127.0.0.1:{port}/login/") == 200, timeout=90, message="web server"
+        )
         yield port, env, manage, server, tmp_path / "run.log"
     finally:
         if server.poll() is None:
@@ -93,7 +99,8 @@ def test_embedded_server_runs_jobs_queued_by_another_process_and_stops_with_ctrl
         def recorded():
             with sqlite3.connect(db_path, timeout=5) as conn:
                 return conn.execute(
-                    "select object_id from departments_auditentry where action='system.ping' and message=?", (token,)
+                    "select object_id from departments_auditentry where action='system.ping' and message=?",
+                    (token,),
                 ).fetchone()
 
         row = wait_for(recorded, timeout=60, message="the embedded worker to run the job")
@@ -131,9 +138,19 @@ def test_the_embedded_default_answers_20_parallel_report_writes_without_a_server
     from concurrent.futures import ThreadPoolExecutor
 
     with embedded_server(tmp_path) as (port, env, manage, server, log_path):
-        out = subprocess.run(
-            [*manage, "shell", "-c", SETUP_REPORTER], env=env, cwd=BASE_DIR, capture_output=True, text=True, check=True
-        ).stdout.strip().splitlines()[-1].split()  # the shell may print a line of its own first
+        out = (
+            subprocess.run(
+                [*manage, "shell", "-c", SETUP_REPORTER],
+                env=env,
+                cwd=BASE_DIR,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+            .split()
+        )  # the shell may print a line of its own first
         token, period, task_ids = out[0], int(out[1]), [int(x) for x in out[2:]]
         base = f"http://127.0.0.1:{port}"
 
@@ -149,7 +166,9 @@ def test_the_embedded_default_answers_20_parallel_report_writes_without_a_server
                 return e.code, e.read().decode("utf-8", "replace")[:300]
 
         def write(task_id):
-            status, body = call("POST", "/api/reports/", {"task": task_id, "period": period, "text": "本期进展"})
+            status, body = call(
+                "POST", "/api/reports/", {"task": task_id, "period": period, "text": "本期进展"}
+            )
             if status != 201:
                 return status, body
             return call("POST", f"/api/reports/{body['id']}/submit/", {})

@@ -241,7 +241,9 @@ def test_create_page_offers_aliases_in_the_unit_datalist(client_as, secretariat,
 def test_the_county_list_offers_only_counties(client_as, secretariat, ledger):
     from departments.models import Unit, UnitKind
 
-    options = client_as(secretariat).get(reverse("departments:unit-options") + "?kinds=county").json()["options"]
+    options = (
+        client_as(secretariat).get(reverse("departments:unit-options") + "?kinds=county").json()["options"]
+    )
     counties = set(Unit.objects.filter(kind=UnitKind.COUNTY).values_list("name", flat=True))
     assert counties and {canonical for _, canonical in options} == counties
 

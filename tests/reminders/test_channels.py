@@ -18,7 +18,9 @@ def sweep(day, deliver="sync"):
     return reminders_send_due(now=at(day), deliver=deliver)
 
 
-def test_an_smtp_error_fails_that_delivery_with_the_reason_and_the_others_are_delivered(ledger, unit_a, second_reporter, settings):
+def test_an_smtp_error_fails_that_delivery_with_the_reason_and_the_others_are_delivered(
+    ledger, unit_a, second_reporter, settings
+):
     settings.EMAIL_BACKEND = "tests.reminders.backends.PartlyBrokenSMTPBackend"
     second_reporter.email = "broken@example.gov.cn"
     second_reporter.save()
@@ -68,7 +70,9 @@ def test_the_webhook_gets_the_group_robot_text_message(ledger, unit_a):
     assert Delivery.objects.get(channel="webhook").status == "sent"
 
 
-def test_a_webhook_answering_500_is_recorded_as_failed_and_does_not_block_email_or_inbox(ledger, unit_a, unit_b, reporter):
+def test_a_webhook_answering_500_is_recorded_as_failed_and_does_not_block_email_or_inbox(
+    ledger, unit_a, unit_b, reporter
+):
     with RobotServer() as robot:
         robot.status = 500
         unit_a.webhook_url = robot.url + "/robot/send"
@@ -134,7 +138,11 @@ def test_queued_deliveries_go_out_after_the_sweep_commits(ledger, unit_a, django
 
 def test_a_returned_report_reminds_that_unit_at_once(ledger, unit_a, reporter, period):
     report = Report.objects.create(
-        task=ledger["t1"], unit=unit_a, period=period, status=ReportStatus.RETURNED, return_reason="缺少量化数据"
+        task=ledger["t1"],
+        unit=unit_a,
+        period=period,
+        status=ReportStatus.RETURNED,
+        return_reason="缺少量化数据",
     )
     from django.utils import timezone
 
@@ -144,14 +152,18 @@ def test_a_returned_report_reminds_that_unit_at_once(ledger, unit_a, reporter, p
     assert reminder.kind == "returned" and reminder.unit == unit_a
     assert "缺少量化数据" in reminder.message
     assert reporter.notifications.get().kind == "returned"
-    assert report_returned_notify(report_id=report.pk, now=now, deliver="sync") is None  # the same return: once
+    assert (
+        report_returned_notify(report_id=report.pk, now=now, deliver="sync") is None
+    )  # the same return: once
     report.version += 1
     report.save()
     assert report_returned_notify(report_id=report.pk, now=now, deliver="sync") is not None  # returned again
 
 
 def test_a_report_that_is_not_returned_reminds_nobody(ledger, unit_a, period):
-    report = Report.objects.create(task=ledger["t1"], unit=unit_a, period=period, status=ReportStatus.SUBMITTED)
+    report = Report.objects.create(
+        task=ledger["t1"], unit=unit_a, period=period, status=ReportStatus.SUBMITTED
+    )
     assert report_returned_notify(report_id=report.pk, deliver="sync") is None
     assert not Reminder.objects.exists()
 

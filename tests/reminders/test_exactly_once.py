@@ -71,7 +71,9 @@ def test_stale_claims_from_long_ago_are_not_sent_late(ledger, reporter):
     assert list(reporter.notifications.values_list("kind", flat=True)) == ["period_overdue"]
 
 
-def test_the_retry_job_requeues_failed_deliveries(ledger, unit_a, settings, django_capture_on_commit_callbacks):
+def test_the_retry_job_requeues_failed_deliveries(
+    ledger, unit_a, settings, django_capture_on_commit_callbacks
+):
     from reports.jobs import deliveries_retry
 
     settings.EMAIL_BACKEND = "tests.reminders.backends.SMTPDownBackend"
@@ -80,7 +82,10 @@ def test_the_retry_job_requeues_failed_deliveries(ledger, unit_a, settings, djan
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     import time_machine
 
-    with time_machine.travel(at("2024-09-13", hour=9), tick=False), django_capture_on_commit_callbacks(execute=True):
+    with (
+        time_machine.travel(at("2024-09-13", hour=9), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         result = deliveries_retry.delay().get()
     assert result["requeued"] >= 2
     assert set(Delivery.objects.filter(channel="email").values_list("status", flat=True)) == {"sent"}

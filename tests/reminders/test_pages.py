@@ -58,13 +58,17 @@ def test_the_inbox_needs_a_login(client):
     assert response.status_code == 302 and "login" in response["Location"]
 
 
-def test_the_secretariat_sees_the_reminder_log_with_failures_and_reasons(reminded, secretariat, client_as, unit_a):
+def test_the_secretariat_sees_the_reminder_log_with_failures_and_reasons(
+    reminded, secretariat, client_as, unit_a
+):
     Delivery.objects.filter(channel="email", recipient="yibaoju@example.gov.cn").update(
         status="failed", error="邮件发送失败（SMTPConnectError）：(421, 'down')"
     )
     html = client_as(secretariat).get(reverse("reports:reminder-log")).content.decode()
     assert "市医保局" in html and "已送达" in html and "SMTPConnectError" in html and "站内信" in html
-    filtered = client_as(secretariat).get(reverse("reports:reminder-log"), {"status": "failed"}).content.decode()
+    filtered = (
+        client_as(secretariat).get(reverse("reports:reminder-log"), {"status": "failed"}).content.decode()
+    )
     assert filtered.count('data-testid="delivery"') == 1
 
 
@@ -87,7 +91,8 @@ def test_anonymous_users_are_sent_to_login_from_the_log(client):
 
 def test_the_secretariat_reminds_a_unit_by_hand(ledger, secretariat, reporter, unit_a, client_as, period):
     response = client_as(secretariat).post(
-        reverse("reports:remind-unit"), {"unit": unit_a.pk, "period": period.pk, "escalation": "0", "message": ""}
+        reverse("reports:remind-unit"),
+        {"unit": unit_a.pk, "period": period.pk, "escalation": "0", "message": ""},
     )
     assert response.status_code == 302
     reminder = Reminder.objects.get(kind="manual")
@@ -96,7 +101,9 @@ def test_the_secretariat_reminds_a_unit_by_hand(ledger, secretariat, reporter, u
     assert reporter.notifications.get().kind == "manual"
     assert AuditEntry.objects.filter(action="reminder_manual", actor=secretariat).exists()
     # A second 催报 is a new reminder, not a duplicate of the first.
-    client_as(secretariat).post(reverse("reports:remind-unit"), {"unit": unit_a.pk, "message": "请今天下班前报送"})
+    client_as(secretariat).post(
+        reverse("reports:remind-unit"), {"unit": unit_a.pk, "message": "请今天下班前报送"}
+    )
     assert Reminder.objects.filter(kind="manual").count() == 2
     assert reporter.notifications.filter(message="请今天下班前报送").exists()
 

@@ -167,7 +167,9 @@ def test_every_recipient_gets_one_inbox_message_and_one_email(ledger, unit_a, se
     sweep("2024-09-13")
     reminder = Reminder.objects.get(unit=unit_a)
     assert Notification.objects.filter(reminder=reminder).count() == 2
-    emails = sorted(Delivery.objects.filter(reminder=reminder, channel="email").values_list("recipient", flat=True))
+    emails = sorted(
+        Delivery.objects.filter(reminder=reminder, channel="email").values_list("recipient", flat=True)
+    )
     assert emails == ["rep_a2@example.gov.cn", "rep_a@example.gov.cn", "yibaoju@example.gov.cn"]
     assert all(d.status == "sent" for d in Delivery.objects.filter(reminder=reminder))
     to = sorted(m.to[0] for m in mail.outbox if "市医保局" in m.subject)

@@ -8,9 +8,13 @@ from celery.utils.time import get_exponential_backoff_interval
 from reports import jobs
 
 
-@pytest.mark.parametrize(("visibility", "cap"), [(None, 1800), (1800, 900), (7200, 3600), (86400, 3600), (60, 60)])
+@pytest.mark.parametrize(
+    ("visibility", "cap"), [(None, 1800), (1800, 900), (7200, 3600), (86400, 3600), (60, 60)]
+)
 def test_the_longest_wait_is_below_the_visibility_timeout(settings, visibility, cap):
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {} if visibility is None else {"visibility_timeout": visibility}
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = (
+        {} if visibility is None else {"visibility_timeout": visibility}
+    )
     assert jobs.retry_backoff_max() == cap
     assert cap <= (visibility or 3600)
 
@@ -42,8 +46,14 @@ def test_a_failed_attempt_is_handed_back_to_celery_with_a_wait_below_the_cap(mon
 
 def _retry_three_times(task):
     for retries in (0, 3, 12):
-        task.push_request(id=f"job-{retries}", args=[123456], kwargs={}, is_eager=False, retries=retries,
-                          called_directly=False)
+        task.push_request(
+            id=f"job-{retries}",
+            args=[123456],
+            kwargs={},
+            is_eager=False,
+            retries=retries,
+            called_directly=False,
+        )
         try:
             with pytest.raises(Retry) as raised:
                 task.run(123456)  # no such delivery: 0 attempts so far, below the maximum

@@ -19,7 +19,13 @@ def sweep(day):
 @pytest.fixture
 def task(db, unit_a, unit_b, county, reporter):
     """unit_a leads; the deadline 2024-12-31 (Tue) has a milestone and a target."""
-    task = TaskFactory(path=["三", "(二)", "4"], title="县域医共体建设", lead=[unit_a], responsible=[unit_b], counties=[county])
+    task = TaskFactory(
+        path=["三", "(二)", "4"],
+        title="县域医共体建设",
+        lead=[unit_a],
+        responsible=[unit_b],
+        counties=[county],
+    )
     MilestoneFactory(task=task, date=dt.date(2024, 12, 31), text="2024年底前")
     TargetFactory(task=task, indicator="县域就诊率", op=">=", value=90, unit="%", due=dt.date(2024, 12, 31))
     return task
@@ -71,5 +77,7 @@ def test_a_unit_gets_one_message_for_its_period_and_all_its_task_deadlines(db, u
     notes = list(reporter.notifications.all())
     assert len(notes) == 1
     assert notes[0].message.startswith("贵单位有 3 项事项需要处理")
-    assert "2024年第三季度" in notes[0].message and "节点0" in notes[0].message and "节点1" in notes[0].message
+    assert (
+        "2024年第三季度" in notes[0].message and "节点0" in notes[0].message and "节点1" in notes[0].message
+    )
     assert Reminder.objects.filter(dispatched_at__isnull=True).count() == 0

@@ -25,7 +25,9 @@ def test_overdue_reminder_never_moves_back_onto_the_due_date():
 
 
 def test_on_a_workday_the_sweep_also_sends_for_the_days_off_that_follow():
-    assert workdays.nominal_days_sent_on(D(2024, 9, 30)) == [D(2024, 9, 30)] + [D(2024, 10, d) for d in range(1, 8)]
+    assert workdays.nominal_days_sent_on(D(2024, 9, 30)) == [D(2024, 9, 30)] + [
+        D(2024, 10, d) for d in range(1, 8)
+    ]
     assert workdays.nominal_days_sent_on(D(2024, 10, 3)) == []
 
 

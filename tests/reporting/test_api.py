@@ -150,7 +150,9 @@ def test_leader_reads_every_submitted_report_and_changes_nothing(api_as, leader,
     assert api.get(f"/api/reports/{b_own_report.pk}/").status_code == 404
     assert api.post(f"/api/reports/{submitted.pk}/accept/", {}, format="json").status_code == 403
     assert (
-        api.patch(f"/api/reports/{submitted.pk}/", {"version": submitted.version, "text": "x"}, format="json").status_code
+        api.patch(
+            f"/api/reports/{submitted.pk}/", {"version": submitted.version, "text": "x"}, format="json"
+        ).status_code
         == 403
     )
     assert api.post("/api/reports/", {"task": submitted.task_id}, format="json").status_code == 403

@@ -100,7 +100,9 @@ def test_a_transaction_that_loses_a_deadlock_is_run_again_whole(postgres, unit_a
         Unit.objects.filter(pk=second.pk).update(short_name=f"{label}2")
         return label
 
-    results = run_together(lambda i: rename_both(*((unit_a, unit_b) if i == 0 else (unit_b, unit_a)), "AB"[i]), n=2)
+    results = run_together(
+        lambda i: rename_both(*((unit_a, unit_b) if i == 0 else (unit_b, unit_a)), "AB"[i]), n=2
+    )
     assert sorted(results) == ["A", "B"], results
     assert len(calls) == 3  # one of the two ran twice
     names = sorted(Unit.objects.filter(pk__in=[unit_a.pk, unit_b.pk]).values_list("short_name", flat=True))
@@ -135,7 +137,11 @@ def test_the_deadline_day_rush_on_shared_tasks_stores_every_submission_without_e
             target = t.targets.first()
             report = report_save_draft(
                 report=report,
-                data={"text": f"单位{i}的进展", "progress": "推进中", "target_values": {str(target.pk): str(80 + i)}},
+                data={
+                    "text": f"单位{i}的进展",
+                    "progress": "推进中",
+                    "target_values": {str(target.pk): str(80 + i)},
+                },
                 version=None,
                 actor=users[i],
             )

@@ -17,7 +17,9 @@ TODAY = dt.date(2024, 9, 10)  # 2024 Q3
 
 @pytest.fixture(autouse=True)
 def in_september_2024():
-    with time_machine.travel(dt.datetime(2024, 9, 10, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))), tick=False):
+    with time_machine.travel(
+        dt.datetime(2024, 9, 10, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))), tick=False
+    ):
         yield
 
 
@@ -43,7 +45,9 @@ def test_with_none_open_the_latest_started_period_is_current_not_a_future_one(cl
     assert period_resolve(value=str(q4.pk), today=TODAY) == q4
 
 
-def test_pages_and_api_agree_on_the_current_period(closed_quarters, client_as, api_as, reporter, secretariat, unit_a):
+def test_pages_and_api_agree_on_the_current_period(
+    closed_quarters, client_as, api_as, reporter, secretariat, unit_a
+):
     _q2, q3, _q4 = closed_quarters
     TaskFactory(lead=[unit_a])
     assert client_as(reporter).get("/reports/my/").context["period"] == q3
@@ -57,4 +61,6 @@ def test_pages_and_api_agree_on_the_current_period(closed_quarters, client_as, a
 def test_an_unknown_period_in_the_address_falls_back_to_the_current_one_on_reporting_pages(
     closed_quarters, client_as, secretariat
 ):
-    assert client_as(secretariat).get("/reports/status/?period=999999").context["period"] == closed_quarters[1]
+    assert (
+        client_as(secretariat).get("/reports/status/?period=999999").context["period"] == closed_quarters[1]
+    )

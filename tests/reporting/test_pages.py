@@ -494,13 +494,16 @@ def test_opening_a_period_asks_first_and_warns_about_the_open_one(client_as, sec
 
 def test_form_messages_are_chinese_only(client_as, reporter, task, period):
     res = client_as(reporter).post(
-        "/reports/my/", {"period": period.pk, "action": "save", **row(task, progress="in_progress", percent="abc")}
+        "/reports/my/",
+        {"period": period.pk, "action": "save", **row(task, progress="in_progress", percent="abc")},
     )
     error = res.content.decode().split(f'data-testid="error-{task.pk}">')[1].split("</div>")[0]
     assert "完成百分比" in error and "percent" not in error
 
 
-def test_text_typed_into_a_row_someone_else_submitted_meanwhile_is_kept_and_explained(client_as, reporter, unit_a, period):
+def test_text_typed_into_a_row_someone_else_submitted_meanwhile_is_kept_and_explained(
+    client_as, reporter, unit_a, period
+):
     from departments.models import Role
     from reports.services import report_get_or_create_for, report_save_draft, report_submit
     from tests.factories import TaskFactory, UserFactory
@@ -513,7 +516,8 @@ def test_text_typed_into_a_row_someone_else_submitted_meanwhile_is_kept_and_expl
     report = report_save_draft(report=report, data={"text": "同事写的进展"}, version=None, actor=colleague)
     report_submit(report=report, actor=colleague)  # ... a colleague submits the same task meanwhile
     res = client_as(reporter).post(
-        "/reports/my/", {"period": period.pk, "action": "save", **row(task, progress="in_progress", text="我写的长篇进展")}
+        "/reports/my/",
+        {"period": period.pk, "action": "save", **row(task, progress="in_progress", text="我写的长篇进展")},
     )
     html = res.content.decode()
     assert res.status_code == 400 and "没有需要保存的修改" not in html

@@ -38,7 +38,9 @@ def fresh(ledger, user, **kwargs):
 @pytest.fixture
 def orphan(ledger):
     """An overdue task that no unit carries (yet): the leaders see it, no unit's revision covers it."""
-    return TaskFactory(document=ledger.doc, path=["四", "1"], title="无单位的任务", open_due=dt.date(2024, 8, 1))
+    return TaskFactory(
+        document=ledger.doc, path=["四", "1"], title="无单位的任务", open_due=dt.date(2024, 8, 1)
+    )
 
 
 def _t1_retitled(ledger, orphan):
@@ -112,7 +114,10 @@ def _t5_removed(ledger, orphan):
 
 
 CHANGES = {
-    **{name: (lambda ledger, orphan, apply=apply: apply(ledger)) for name, (apply, _) in FIGURE_CHANGES.items()},
+    **{
+        name: (lambda ledger, orphan, apply=apply: apply(ledger))
+        for name, (apply, _) in FIGURE_CHANGES.items()
+    },
     "a task is retitled": _t1_retitled,
     "a task is renumbered": _t1_renumbered,
     "a milestone is reworded": _t1_milestone_reworded,
@@ -166,7 +171,9 @@ def test_the_dashboard_is_recomputed_on_the_next_day(ledger, leader_user):
 
 
 def test_each_period_and_list_length_has_its_own_dashboard(ledger, leader_user, monkeypatch):
-    monkeypatch.setattr(rollups, "DASHBOARD_PAGE_LIMIT", 1)  # the page's length, short enough to cut a list here
+    monkeypatch.setattr(
+        rollups, "DASHBOARD_PAGE_LIMIT", 1
+    )  # the page's length, short enough to cut a list here
     q3 = shown(ledger, leader_user)
     q2 = shown(ledger, leader_user, period=ledger.q2)
     short = shown(ledger, leader_user, limit=1)

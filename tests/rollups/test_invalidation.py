@@ -14,9 +14,13 @@ pytestmark = pytest.mark.django_db
 def installed() -> set[str]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'reports\\_fig\\_%'")
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'reports\\_fig\\_%'"
+            )
         else:
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'reports_fig_%'")
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'reports_fig_%'"
+            )
         return {name for (name,) in cursor.fetchall()}
 
 

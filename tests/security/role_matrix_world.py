@@ -45,37 +45,80 @@ def build_world() -> World:
         "auditor": UserFactory(username="auditor1", role=Role.AUDITOR),
     }
     document = DocumentFactory()
-    task = TaskFactory(document=document, lead=[unit_a], counties=[county])  # unit A leads; the county reports too
+    task = TaskFactory(
+        document=document, lead=[unit_a], counties=[county]
+    )  # unit A leads; the county reports too
     deleted_task = TaskFactory(document=document, lead=[unit_a], deleted_at=timezone.now())
     today = timezone.localdate()
-    period = PeriodFactory(year=today.year, quarter=(today.month - 1) // 3 + 1, is_open=True,
-                           due_date=today + dt.timedelta(days=20))
-    submitted = {"status": ReportStatus.SUBMITTED, "submitted_at": timezone.now(),
-                 "first_submitted_at": timezone.now()}
-    report = ReportFactory(task=task, unit=unit_a, period=period, text="医保局已完成支付方式改革", **submitted)
+    period = PeriodFactory(
+        year=today.year,
+        quarter=(today.month - 1) // 3 + 1,
+        is_open=True,
+        due_date=today + dt.timedelta(days=20),
+    )
+    submitted = {
+        "status": ReportStatus.SUBMITTED,
+        "submitted_at": timezone.now(),
+        "first_submitted_at": timezone.now(),
+    }
+    report = ReportFactory(
+        task=task, unit=unit_a, period=period, text="医保局已完成支付方式改革", **submitted
+    )
     # The county's draft on the task unit A leads: the county's own until submitted (not even the lead unit's).
     draft = ReportFactory(task=task, unit=county, period=period, text="草稿：尚未提交")
     # A submitted county report on another task unit A leads: the lead unit reads it, read-only.
     task2 = TaskFactory(document=document, lead=[unit_a], counties=[county])
     county_report = ReportFactory(task=task2, unit=county, period=period, text="县区进展", **submitted)
-    attachment = Attachment(report=report, original_name="附件.pdf", content_type="application/pdf", size=8,
-                            uploaded_by=users["reporter_a"])
+    attachment = Attachment(
+        report=report,
+        original_name="附件.pdf",
+        content_type="application/pdf",
+        size=8,
+        uploaded_by=users["reporter_a"],
+    )
     attachment.file.save("x", ContentFile(b"%PDF-1.4"), save=True)
     notification = Notification.objects.create(user=users["reporter_a"], kind="reminder", message="请填报")
-    notice = Notice.objects.create(year=today.year, seq=1, number=f"督办〔{today.year}〕1号", unit=unit_a, text="请整改",
-                                   reply_by=today + dt.timedelta(days=10), issued_by=users["secretariat"],
-                                   issued_at=timezone.now())
+    notice = Notice.objects.create(
+        year=today.year,
+        seq=1,
+        number=f"督办〔{today.year}〕1号",
+        unit=unit_a,
+        text="请整改",
+        reply_by=today + dt.timedelta(days=10),
+        issued_by=users["secretariat"],
+        issued_at=timezone.now(),
+    )
     notice.tasks.set([task])
     milestone = Milestone.objects.create(task=task, date=today + dt.timedelta(days=40), text="节点")
-    extension = ExtensionRequest.objects.create(task=task, milestone=milestone, unit=unit_a,
-                                                milestone_date=milestone.date, new_date=milestone.date + dt.timedelta(days=30),
-                                                reason="理由", requested_by=users["reporter_a"])
+    extension = ExtensionRequest.objects.create(
+        task=task,
+        milestone=milestone,
+        unit=unit_a,
+        milestone_date=milestone.date,
+        new_date=milestone.date + dt.timedelta(days=30),
+        reason="理由",
+        requested_by=users["reporter_a"],
+    )
     clients = {"anonymous": Client()}
     for role, user in users.items():
         clients[role] = Client()
         clients[role].force_login(user)
-    objects = dict(users, unit_a=unit_a, unit_b=unit_b, county_unit=county, document=document, task=task,
-                   deleted_task=deleted_task, period=period, report=report, attachment=attachment,
-                   draft=draft, task2=task2, county_report=county_report,
-                   notification=notification, notice=notice, extension=extension)
+    objects = dict(
+        users,
+        unit_a=unit_a,
+        unit_b=unit_b,
+        county_unit=county,
+        document=document,
+        task=task,
+        deleted_task=deleted_task,
+        period=period,
+        report=report,
+        attachment=attachment,
+        draft=draft,
+        task2=task2,
+        county_report=county_report,
+        notification=notification,
+        notice=notice,
+        extension=extension,
+    )
     return World(objects=objects, clients=clients)

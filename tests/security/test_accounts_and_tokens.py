@@ -22,7 +22,9 @@ def _refused(response, why: str) -> bool:
 
 
 def _token(api_client, username, password=PASSWORD, **extra):
-    return api_client.post("/api/auth/token/", {"username": username, "password": password, **extra}, format="json")
+    return api_client.post(
+        "/api/auth/token/", {"username": username, "password": password, **extra}, format="json"
+    )
 
 
 @pytest.mark.django_db
@@ -47,7 +49,9 @@ def test_an_administrators_password_reset_is_audited_and_forces_the_owner_to_cha
     assert secretariat.must_change_password
     # the owner is told, in the inbox
     assert Notification.objects.filter(user=secretariat, kind="security", message__contains="重置").exists()
-    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["sec@example.org"] and "重置" in mailoutbox[0].subject
+    assert (
+        len(mailoutbox) == 1 and mailoutbox[0].to == ["sec@example.org"] and "重置" in mailoutbox[0].subject
+    )
     # the tokens the owner had stop working
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {old_key}")
     assert _refused(api_client.get("/api/tasks/"), "吊销")

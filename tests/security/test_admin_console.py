@@ -17,7 +17,10 @@ def test_administrator_cannot_change_documents_or_read_audit_records(client_as, 
     doc = DocumentFactory()
     c = client_as(admin_user)
     assert c.get(reverse("admin:tasks_document_change", args=[doc.pk])).status_code in (302, 403)
-    assert c.post(reverse("admin:tasks_document_change", args=[doc.pk]), {"title": "改"}).status_code in (302, 403)
+    assert c.post(reverse("admin:tasks_document_change", args=[doc.pk]), {"title": "改"}).status_code in (
+        302,
+        403,
+    )
     with pytest.raises(NoReverseMatch):
         reverse("admin:departments_auditentry_changelist")
     doc.refresh_from_db()
@@ -49,8 +52,17 @@ def test_console_refuses_to_turn_an_administrator_into_an_auditor(client_as, adm
     other = UserFactory(username="admin2", role=Role.ADMIN, is_staff=True)
     response = client_as(admin_user).post(
         reverse("admin:departments_user_change", args=[other.pk]),
-        {"username": "admin2", "role": "auditor", "is_active": "on", "display_name": "", "email": "",
-         "last_login_0": "", "last_login_1": "", "date_joined_0": "2024-01-01", "date_joined_1": "00:00:00"},
+        {
+            "username": "admin2",
+            "role": "auditor",
+            "is_active": "on",
+            "display_name": "",
+            "email": "",
+            "last_login_0": "",
+            "last_login_1": "",
+            "date_joined_0": "2024-01-01",
+            "date_joined_1": "00:00:00",
+        },
     )
     assert response.status_code == 200 and "三员分立" in response.content.decode()
     other.refresh_from_db()
@@ -60,8 +72,14 @@ def test_console_refuses_to_turn_an_administrator_into_an_auditor(client_as, adm
 def test_changing_an_account_in_the_console_is_audited(client_as, admin_user, reporter):
     response = client_as(admin_user).post(
         reverse("admin:departments_user_change", args=[reporter.pk]),
-        {"username": "rep_a", "role": "reporter", "unit": reporter.unit_id, "display_name": "张三", "email": "",
-         "is_active": ""},
+        {
+            "username": "rep_a",
+            "role": "reporter",
+            "unit": reporter.unit_id,
+            "display_name": "张三",
+            "email": "",
+            "is_active": "",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     reporter.refresh_from_db()
@@ -70,7 +88,9 @@ def test_changing_an_account_in_the_console_is_audited(client_as, admin_user, re
     assert entry.actor == admin_user and entry.changes["is_active"] == ["True", "False"]
 
 
-def test_deleting_a_unit_with_history_in_the_console_is_a_soft_delete_that_can_be_undone(client_as, admin_user, unit_a):
+def test_deleting_a_unit_with_history_in_the_console_is_a_soft_delete_that_can_be_undone(
+    client_as, admin_user, unit_a
+):
     task = TaskFactory(lead=[unit_a])
     report = ReportFactory(task=task, unit=unit_a)
     c = client_as(admin_user)
@@ -78,10 +98,14 @@ def test_deleting_a_unit_with_history_in_the_console_is_a_soft_delete_that_can_b
     assert response.status_code == 302
     unit_a.refresh_from_db()
     assert unit_a.deleted_at is not None and not unit_a.is_active
-    assert AuditEntry.objects.filter(action="unit_delete", object_id=str(unit_a.pk), actor=admin_user).exists()
+    assert AuditEntry.objects.filter(
+        action="unit_delete", object_id=str(unit_a.pk), actor=admin_user
+    ).exists()
 
-    response = c.post(reverse("admin:departments_unit_changelist"),
-                      {"action": "restore_units", "_selected_action": [unit_a.pk]})
+    response = c.post(
+        reverse("admin:departments_unit_changelist"),
+        {"action": "restore_units", "_selected_action": [unit_a.pk]},
+    )
     assert response.status_code == 302
     unit_a.refresh_from_db()
     assert unit_a.deleted_at is None and unit_a.is_active

@@ -41,7 +41,9 @@ def test_a_body_that_is_not_a_json_object_is_refused_with_400_not_500(api_as, se
     from tests.factories import PeriodFactory
 
     period = PeriodFactory(year=2025, quarter=1, is_open=False)
-    r = api_as(secretariat).generic("PATCH", f"/api/periods/{period.pk}/", body, content_type="application/json")
+    r = api_as(secretariat).generic(
+        "PATCH", f"/api/periods/{period.pk}/", body, content_type="application/json"
+    )
     assert r.status_code == 400 and "JSON" in r.json()["detail"]
     period.refresh_from_db()
     assert period.is_open is False
@@ -64,7 +66,9 @@ def test_report_actions_record_the_source_address(api_as, reporter, unit_a):
     period = PeriodFactory(year=2024, quarter=3, due_date=dt.date(2099, 9, 20), is_open=True)
     api = api_as(reporter)
     r = api.post(
-        "/api/reports/", {"task": task.pk, "period": period.pk, "text": "进展"}, format="json",
+        "/api/reports/",
+        {"task": task.pk, "period": period.pk, "text": "进展"},
+        format="json",
         REMOTE_ADDR="192.0.2.44",
     )
     assert r.status_code == 201, r.json()
@@ -72,19 +76,27 @@ def test_report_actions_record_the_source_address(api_as, reporter, unit_a):
     assert r.status_code == 200, r.json()
     actions = dict(AuditEntry.objects.filter(action__startswith="report_").values_list("action", "ip"))
     assert actions == {
-        "report_create": "192.0.2.44", "report_save_draft": "192.0.2.44", "report_submit": "192.0.2.44"
+        "report_create": "192.0.2.44",
+        "report_save_draft": "192.0.2.44",
+        "report_submit": "192.0.2.44",
     }
 
 
 @pytest.mark.django_db
-def test_the_administrator_cannot_point_a_unit_webhook_at_an_internal_address(client_as, admin_user, unit_a, settings):
+def test_the_administrator_cannot_point_a_unit_webhook_at_an_internal_address(
+    client_as, admin_user, unit_a, settings
+):
     settings.WEBHOOK_ALLOWED_HOSTS = ["qyapi.weixin.qq.com", "oapi.dingtalk.com"]
     admin = client_as(admin_user)
     page = admin.get(f"/admin/departments/unit/{unit_a.pk}/change/")
     form = page.context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None and k != "webhook_url"}
     data.update({"aliases-TOTAL_FORMS": "0", "aliases-INITIAL_FORMS": "0", "kind": unit_a.kind})
-    for url in ("http://127.0.0.1:6379/", "https://10.0.0.5/robot", "https://oapi.dingtalk.com.evil.example/x"):
+    for url in (
+        "http://127.0.0.1:6379/",
+        "https://10.0.0.5/robot",
+        "https://oapi.dingtalk.com.evil.example/x",
+    ):
         r = admin.post(f"/admin/departments/unit/{unit_a.pk}/change/", {**data, "webhook_url": url})
         assert r.status_code == 200 and "不在允许列表" in r.content.decode(), url
     unit_a.refresh_from_db()

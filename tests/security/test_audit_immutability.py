@@ -33,8 +33,15 @@ def test_postgresql_refuses_raw_sql_that_alters_or_deletes_audit_rows():
     if connection.vendor != "postgresql":
         pytest.skip("数据库触发器只在 PostgreSQL 上安装")
     entry = audit_log(action="task_update", message="原始")
-    for sql in ("UPDATE departments_auditentry SET message = 'x' WHERE id = %s", "DELETE FROM departments_auditentry WHERE id = %s"):
-        with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    for sql in (
+        "UPDATE departments_auditentry SET message = 'x' WHERE id = %s",
+        "DELETE FROM departments_auditentry WHERE id = %s",
+    ):
+        with (
+            pytest.raises(Exception, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
             cursor.execute(sql, [entry.pk])
     assert AuditEntry.objects.get(pk=entry.pk).message == "原始"
 

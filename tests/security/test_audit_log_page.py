@@ -13,7 +13,13 @@ from departments.services import audit_log
 @pytest.fixture
 def entries(db, secretariat, reporter):
     audit_log(actor=secretariat, action="task_update", object_type="task", object_id="7", message="改标题")
-    audit_log(actor=reporter, action="report_submit", object_type="report", object_id="3", message="=HYPERLINK(\"http://x\")")
+    audit_log(
+        actor=reporter,
+        action="report_submit",
+        object_type="report",
+        object_id="3",
+        message='=HYPERLINK("http://x")',
+    )
     return AuditEntry.objects.all()
 
 
@@ -41,7 +47,9 @@ def test_auditor_searches_by_actor_action_and_object(client_as, auditor, entries
 
 def test_auditor_searches_by_address_and_date_range(client_as, auditor, entries, rf):
     request = rf.get("/", REMOTE_ADDR="10.1.2.3")
-    audit_log(action="login_failed", object_type="login", object_id="x", request=request, message="来自10.1.2.3")
+    audit_log(
+        action="login_failed", object_type="login", object_id="x", request=request, message="来自10.1.2.3"
+    )
     c = client_as(auditor)
     page = c.get(reverse("departments:audit-log"), {"ip": "10.1.2.3"}).content.decode()
     assert "来自10.1.2.3" in page and "改标题" not in page
@@ -50,9 +58,13 @@ def test_auditor_searches_by_address_and_date_range(client_as, auditor, entries,
 
 def test_bad_search_input_is_explained_in_chinese(client_as, auditor, entries):
     c = client_as(auditor)
-    page = c.get(reverse("departments:audit-log"), {"ip": "not-an-ip", "date_from": "2024-13-01"}).content.decode()
+    page = c.get(
+        reverse("departments:audit-log"), {"ip": "not-an-ip", "date_from": "2024-13-01"}
+    ).content.decode()
     assert "来源地址不是有效的 IP 地址" in page and "起始日期格式应为" in page
-    response = c.get(reverse("departments:audit-export"), {"date_from": "2024-05-02", "date_to": "2024-05-01"})
+    response = c.get(
+        reverse("departments:audit-export"), {"date_from": "2024-05-02", "date_to": "2024-05-01"}
+    )
     assert response.status_code == 400 and "截止日期不能早于起始日期" in response.content.decode()
 
 

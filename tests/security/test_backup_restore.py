@@ -33,19 +33,31 @@ def _ledger_with_files():
     for i in range(3):
         task = TaskFactory(lead=[unit])
         report = ReportFactory(task=task, unit=unit, text=f"进展{i}")
-        a = Attachment(report=report, original_name=f"附件{i}.pdf", content_type="application/pdf", size=5, uploaded_by=user)
+        a = Attachment(
+            report=report,
+            original_name=f"附件{i}.pdf",
+            content_type="application/pdf",
+            size=5,
+            uploaded_by=user,
+        )
         a.file.save(f"f{i}", ContentFile(f"%PDF-{i}".encode() * (i + 1)), save=True)
         audit_log(actor=user, action="report_update", obj=report, changes={"text": ["", f"进展{i}"]})
 
 
 def _run(env_overrides, *args):
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="reform_ledger.settings.test", **env_overrides)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE, env=env, capture_output=True, text=True
+    )
 
 
 def _counts_in(env_overrides) -> dict:
-    result = _run(env_overrides, "shell", "-c",
-                  "import json; from departments.backup import row_counts; print(json.dumps(row_counts()))")
+    result = _run(
+        env_overrides,
+        "shell",
+        "-c",
+        "import json; from departments.backup import row_counts; print(json.dumps(row_counts()))",
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -21,8 +21,10 @@ def pg(transactional_db):
     with connection.cursor() as c:
         c.execute("SELECT 1 FROM pg_roles WHERE rolname = 'ledger_app_test'")
         if c.fetchone():
-            c.execute(f"REASSIGN OWNED BY ledger_app_test TO {s['USER']}; DROP OWNED BY ledger_app_test; "
-                      "DROP ROLE ledger_app_test")
+            c.execute(
+                f"REASSIGN OWNED BY ledger_app_test TO {s['USER']}; DROP OWNED BY ledger_app_test; "
+                "DROP ROLE ledger_app_test"
+            )
 
 
 def test_the_application_role_can_append_and_read_the_audit_log_but_never_rewrite_it(pg, capsys):

@@ -20,7 +20,9 @@ def test_asking_for_another_units_task_is_a_404_and_is_audited(client_as, outsid
 
 def test_a_forbidden_action_is_a_403_and_is_audited(api_as, reporter, unit_a):
     task = TaskFactory(lead=[unit_a])
-    response = api_as(reporter).patch(f"/api/tasks/{task.pk}/", {"title": "改", "version": task.version}, format="json")
+    response = api_as(reporter).patch(
+        f"/api/tasks/{task.pk}/", {"title": "改", "version": task.version}, format="json"
+    )
     assert response.status_code == 403
     entry = AuditEntry.objects.get(action="access_denied")
     assert entry.actor == reporter and "403" in entry.message and "PATCH" in entry.message
@@ -40,7 +42,9 @@ def test_a_deleted_task_comes_back_with_its_reports_and_history(secretariat, uni
     task_restore(task=task, actor=secretariat)
     assert Task.objects.alive().filter(pk=task.pk).exists()
     assert list(Task.objects.get(pk=task.pk).reports.all()) == [report]
-    actions = list(AuditEntry.objects.filter(object_type="task", object_id=str(task.pk)).values_list("action", flat=True))
+    actions = list(
+        AuditEntry.objects.filter(object_type="task", object_id=str(task.pk)).values_list("action", flat=True)
+    )
     assert {"task_delete", "task_restore"} <= set(actions)
 
 

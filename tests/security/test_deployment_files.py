@@ -14,7 +14,9 @@ def test_env_example_lists_every_variable_the_settings_read():
     read = set()
     for path in (BASE / "reform_ledger" / "settings").glob("*.py"):
         read |= set(re.findall(r"env(?:\.\w+)?\(\s*\"([A-Z][A-Z0-9_]+)\"", path.read_text(encoding="utf-8")))
-    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (BASE / ".env.example").read_text(encoding="utf-8"), re.M))
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (BASE / ".env.example").read_text(encoding="utf-8"), re.M)
+    )
     assert read and not (read - documented), f"missing from .env.example: {sorted(read - documented)}"
 
 

@@ -17,7 +17,9 @@ LOGIN = "/login/"
 
 
 def login(client, username, password, ip="10.0.0.1"):
-    return client.post(reverse("departments:login"), {"username": username, "password": password}, REMOTE_ADDR=ip)
+    return client.post(
+        reverse("departments:login"), {"username": username, "password": password}, REMOTE_ADDR=ip
+    )
 
 
 def test_a_good_login_is_audited_with_the_address(client, reporter):
@@ -32,10 +34,15 @@ def test_a_failed_login_is_audited_and_says_nothing_about_the_account(client, re
     no_such_user = login(client, "nobody", "wrong-password").content.decode()
     assert "用户名或密码错误" in wrong_password and "用户名或密码错误" in no_such_user
     assert AuditEntry.objects.filter(action="login_failed").count() == 2
-    assert set(AuditEntry.objects.filter(action="login_failed").values_list("object_id", flat=True)) == {"rep_a", "nobody"}
+    assert set(AuditEntry.objects.filter(action="login_failed").values_list("object_id", flat=True)) == {
+        "rep_a",
+        "nobody",
+    }
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes_even_with_the_right_password(client, reporter, time_machine):
+def test_five_failures_lock_the_account_for_fifteen_minutes_even_with_the_right_password(
+    client, reporter, time_machine
+):
     time_machine.move_to(dt.datetime(2024, 5, 6, 9, 0, tzinfo=dt.UTC), tick=False)
     for i in range(5):
         login(client, "rep_a", "wrong-password", ip=f"10.0.0.{i + 1}")

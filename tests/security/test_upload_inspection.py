@@ -36,7 +36,11 @@ def _xlsx(sheet_xml: bytes) -> bytes:
 
 
 def test_a_plan_docx_that_inflates_to_42_mb_is_refused_before_parsing():
-    bomb = _docx(b"<w:document><w:body>" + b"<w:p><w:r><w:t>aaaa</w:t></w:r></w:p>" * 1_200_000 + b"</w:body></w:document>")
+    bomb = _docx(
+        b"<w:document><w:body>"
+        + b"<w:p><w:r><w:t>aaaa</w:t></w:r></w:p>" * 1_200_000
+        + b"</w:body></w:document>"
+    )
     assert len(bomb) < 400_000
     with pytest.raises(ExtractionError) as e:
         read_plan_file(bomb, "方案.docx")
@@ -70,7 +74,9 @@ def test_a_docx_named_as_a_workbook_is_not_a_workbook():
 def test_an_xlsx_attachment_that_inflates_far_is_refused_with_its_name():
     from reports.services import attachment_check
 
-    bomb = _xlsx(b"<worksheet><sheetData>" + b"<row><c><v>1</v></c></row>" * 5_000_000 + b"</sheetData></worksheet>")
+    bomb = _xlsx(
+        b"<worksheet><sheetData>" + b"<row><c><v>1</v></c></row>" * 5_000_000 + b"</sheetData></worksheet>"
+    )
     f = SimpleUploadedFile("进展.xlsx", bomb)
     with pytest.raises(ApplicationError) as e:
         attachment_check(name="进展.xlsx", head=bomb[:8192], size=len(bomb), fileobj=f)

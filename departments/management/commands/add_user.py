@@ -16,7 +16,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         try:
-            user, created = user_upsert(username=o["username"], role=o["role"], password=o["password"], unit_name=o["unit"])
+            user, created = user_upsert(
+                username=o["username"], role=o["role"], password=o["password"], unit_name=o["unit"]
+            )
         except ApplicationError as e:
             raise CommandError(e.message) from None
         verb = "已创建" if created else "已更新"

@@ -12,10 +12,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--owner-url", default=os.environ.get("DATABASE_OWNER_URL", ""),
-                            help="属主连接串，默认取环境变量 DATABASE_OWNER_URL")
-        parser.add_argument("--app-url", default=os.environ.get("DATABASE_URL", ""),
-                            help="应用连接串，默认取环境变量 DATABASE_URL")
+        parser.add_argument(
+            "--owner-url",
+            default=os.environ.get("DATABASE_OWNER_URL", ""),
+            help="属主连接串，默认取环境变量 DATABASE_OWNER_URL",
+        )
+        parser.add_argument(
+            "--app-url",
+            default=os.environ.get("DATABASE_URL", ""),
+            help="应用连接串，默认取环境变量 DATABASE_URL",
+        )
 
     def handle(self, *args, **o):
         if not o["owner_url"] or not o["app_url"]:
@@ -27,4 +33,6 @@ class Command(BaseCommand):
         except ValueError as e:
             raise CommandError(str(e)) from None
         verb = "已创建" if result["created"] else "已更新"
-        self.stdout.write(f"{verb}应用账号 {result['role']}：可读写台账数据；审计表 {result['audit_table']} 只能查询和追加。")
+        self.stdout.write(
+            f"{verb}应用账号 {result['role']}：可读写台账数据；审计表 {result['audit_table']} 只能查询和追加。"
+        )

@@ -22,7 +22,9 @@ class Command(BaseCommand):
     help = "同时启动网页服务与 Celery worker（内置 beat 定时任务），Ctrl-C 一并停止。"
 
     def add_arguments(self, parser):
-        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000", help="监听地址，默认 127.0.0.1:8000")
+        parser.add_argument(
+            "addrport", nargs="?", default="127.0.0.1:8000", help="监听地址，默认 127.0.0.1:8000"
+        )
         parser.add_argument("--noreload", action="store_true", help="代码改动后不自动重启网页服务")
         parser.add_argument("--gunicorn", action="store_true", help="用 gunicorn 代替开发服务器")
         parser.add_argument("--no-worker", action="store_true", help="只启动网页服务")
@@ -61,10 +63,15 @@ class Command(BaseCommand):
             "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle",
             "--logfile", str(log_path),
         ]  # fmt: skip
-        env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "reform_ledger.settings.local"))
+        env = dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "reform_ledger.settings.local"),
+        )
         start_offset = log_path.stat().st_size if log_path.exists() else 0
         # Own session: Ctrl-C reaches us only, and we stop the worker cleanly (warm shutdown) ourselves.
-        proc = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd, cwd=settings.BASE_DIR, env=env, start_new_session=True, stdout=subprocess.DEVNULL
+        )
         proc.log_path = log_path
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -83,7 +90,9 @@ class Command(BaseCommand):
         if proc.poll() is not None:
             return
         self.stdout.write("正在停止 Celery worker ……")
-        os.kill(proc.pid, signal.SIGTERM)  # warm shutdown: the main process finishes jobs in hand and stops its pool
+        os.kill(
+            proc.pid, signal.SIGTERM
+        )  # warm shutdown: the main process finishes jobs in hand and stops its pool
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
@@ -111,13 +120,19 @@ class Command(BaseCommand):
             lines.append(f"  worker 日志：{worker.log_path}")
         demo = _demo_accounts()
         if demo:
-            present = set(User.objects.filter(username__in=[a["username"] for a in demo["accounts"]]).values_list("username", flat=True))
+            present = set(
+                User.objects.filter(username__in=[a["username"] for a in demo["accounts"]]).values_list(
+                    "username", flat=True
+                )
+            )
             rows = [a for a in demo["accounts"] if a["username"] in present]
             if rows:
                 lines.append(f"  演示账号（密码均为 {demo['password']}）：")
                 for a in rows:
                     role = Role(a["role"]).label if a["role"] in Role.values else a["role"]
-                    lines.append(f"    {a['username']:<12} {role}{'（' + a['unit'] + '）' if a['unit'] else ''}")
+                    lines.append(
+                        f"    {a['username']:<12} {role}{'（' + a['unit'] + '）' if a['unit'] else ''}"
+                    )
         lines += ["  按 Ctrl-C 停止。", "=" * 64, ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()

@@ -16,14 +16,18 @@ def parse_now(value: str) -> dt.datetime:
         try:
             moment = dt.datetime.combine(dt.date.fromisoformat(value.strip()), dt.time(8, 30))
         except ValueError:
-            raise CommandError(f"--now 的值“{value}”不是有效的日期时间，应为 ISO 格式，例如 2024-09-13T08:30:00+08:00。") from None
+            raise CommandError(
+                f"--now 的值“{value}”不是有效的日期时间，应为 ISO 格式，例如 2024-09-13T08:30:00+08:00。"
+            ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))  # local time, as the beat's crontab
     return moment
 
 
 class Command(BaseCommand):
-    help = "运行一次催报扫描（与每日定时任务相同，同步发送），输出新建的催报条数；同一时刻重复运行不会重复催报。"
+    help = (
+        "运行一次催报扫描（与每日定时任务相同，同步发送），输出新建的催报条数；同一时刻重复运行不会重复催报。"
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(

@@ -28,17 +28,23 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"文号：{result.get('doc_number') or '（无）'}")
         self.stdout.write(f"标题：{result.get('title')}")
-        self.stdout.write(f"发文机关：{result.get('issuer') or '（无）'}  日期：{result.get('issued_on') or '（无）'}")
+        self.stdout.write(
+            f"发文机关：{result.get('issuer') or '（无）'}  日期：{result.get('issued_on') or '（无）'}"
+        )
         for rd in result.get("reporting_dates", []):
             self.stdout.write(f"报送时间：{rd['text']}（{rd['month']}月{rd['day']}日）")
         self.stdout.write(f"任务 {len(result['tasks'])} 项：")
         for t in result["tasks"]:
             self.stdout.write(f"  {'.'.join(t['path'])} {t['title']}")
-            self.stdout.write(f"      牵头：{'、'.join(t['lead_units']) or '—'}  责任：{'、'.join(t['responsible_units']) or '—'}"
-                              f"{'  各县(市、区)' if t['counties_involved'] else ''}")
+            self.stdout.write(
+                f"      牵头：{'、'.join(t['lead_units']) or '—'}  责任：{'、'.join(t['responsible_units']) or '—'}"
+                f"{'  各县(市、区)' if t['counties_involved'] else ''}"
+            )
             for d in t["deadlines"]:
                 self.stdout.write(f"      时限：{d['text']} → {d.get('date') or '（相对时限）'}")
             for g in t["targets"]:
-                self.stdout.write(f"      指标：{g['indicator']} {g['op']} {g['value']}{g.get('unit') or ''}（{g.get('by') or '—'}）")
+                self.stdout.write(
+                    f"      指标：{g['indicator']} {g['op']} {g['value']}{g.get('unit') or ''}（{g.get('by') or '—'}）"
+                )
         if result.get("unknown_units"):
             self.stdout.write("未识别的单位：" + "、".join(result["unknown_units"]))
