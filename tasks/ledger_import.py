@@ -386,8 +386,12 @@ _KEPT_RE = re.compile(r"各|^(?:街道|乡镇|镇|乡|社区|村)|有关|相关|
 _COUNTY_NAME_RE = re.compile(r"^.{1,10}(?:县|区|市|旗)(?:人民)?政府$|管委会$|^.{1,6}(?:县|区|旗)$")
 
 
-def split_unit_cell(text: str) -> list[tuple[str, str]]:
-    """A unit cell as (kind, name) pieces: ('unit', name) or ('counties', the phrase as written)."""
+def split_unit_cell(text: str, *, known=None) -> list[tuple[str, str]]:
+    """A unit cell as (kind, name) pieces: ('unit', name) or ('counties', the phrase as written).
+
+    Offices separate names with spaces too (市卫健委 市财政局), but a unit's own name may contain one (the export
+    writes names as they are, joined with 、): a piece between real separators whose whole text ``known(name)``
+    recognises stays one name; otherwise it is split at its spaces."""
     text = to_simplified(unicodedata.normalize("NFKC", text or ""))
     text = text.replace("〔", "(").replace("〕", ")").replace("【", "(").replace("】", ")")
     pieces: list[tuple[str, str]] = []
@@ -401,7 +405,17 @@ def split_unit_cell(text: str) -> list[tuple[str, str]]:
     text = _ALL_COUNTIES_RE.sub(protect, text)
     # A bracket holds one name's own words (市医保局(医疗救助)) unless it lists several: keep it with its name.
     text = re.sub(r"\([^()]*\)", protect, text)
-    for raw in re.split(r"[、,;/\n\r\t ]+|(?<=[局委办府院会])(?:和|及|与)(?=市|县|区)", text):
+    raws = []
+    for strong in re.split(r"[、,;/\n\r\t]+|(?<=[局委办府院会])(?:和|及|与)(?=市|县|区)", text):
+        whole = strong.strip("。.：: ")
+        restored = whole
+        for token, original in protected.items():
+            restored = restored.replace(token, original)
+        if " " in whole and known is not None and known(restored):
+            raws.append(whole)
+        else:
+            raws += strong.split(" ")
+    for raw in raws:
         raw = raw.strip("。.：: ")
         if not raw:
             continue
@@ -693,6 +707,10 @@ class _Ctx:
             self.docs_by_key[text] = _find_document(text)
         doc = self.docs_by_key[text]
         return (f"id:{doc.pk}" if doc else f"new:{text}"), doc
+
+    def knows(self, name: str) -> bool:
+        """Whether a name resolves to a unit (canonical, alias, former name)."""
+        return resolve_in_table(self.table, name) is not None
 
     def unit(self, name: str):
         """A Unit, a NewUnit, None (ignored by the user) or False (unknown)."""
@@ -997,7 +1015,9 @@ def plan_import(
             if cached is None:
                 found, counties, messages, notes = [], [], [], []
                 column_name = header.headers.get(key) or FIELDS[key][1]
-                for kind, name in split_unit_cell(text):
+                for kind, name in split_unit_cell(
+                    text, known=lambda n: resolve_in_table(ctx.table, n) is not None
+                ):
                     if kind == "counties":
                         counties = list(ctx.all_counties)
                         if not counties:

@@ -243,3 +243,23 @@ def test_file_saved_by_libreoffice_imports_the_same_as_openpyxl(demo, tmp_path, 
         == (0, 1, 67)
     )
     assert got.changes == expected.changes
+
+
+def test_a_unit_whose_name_has_spaces_survives_export_and_reimport(demo):
+    """The export writes a unit's name as it is; the import must not split it at its space (issue 18)."""
+    from departments.models import Unit
+
+    unit = Unit.objects.get(name="市医疗保障局")
+    unit.name = "市医疗 保障局"
+    unit.save(update_fields=["name"])
+    data = ledger_export(qs=Task.objects.alive())
+    result = ledger_import(data=data, dry_run=True)
+    assert result.errors == [], result.errors[:3]
+    assert (result.created, result.updated) == (0, 0)
+
+
+def test_names_separated_by_spaces_are_still_several_units(small_ledger):
+    from tasks.ledger_import import split_unit_cell
+
+    pieces = split_unit_cell("市卫健委 市医保局", known=lambda n: False)
+    assert pieces == [("unit", "市卫健委"), ("unit", "市医保局")]
