@@ -1015,9 +1015,7 @@ def plan_import(
             if cached is None:
                 found, counties, messages, notes = [], [], [], []
                 column_name = header.headers.get(key) or FIELDS[key][1]
-                for kind, name in split_unit_cell(
-                    text, known=lambda n: resolve_in_table(ctx.table, n) is not None
-                ):
+                for kind, name in split_unit_cell(text, known=ctx.knows):
                     if kind == "counties":
                         counties = list(ctx.all_counties)
                         if not counties:
