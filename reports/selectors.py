@@ -562,3 +562,38 @@ def reports_audit_labels(ids: list[str]) -> dict[str, str]:
 def periods_audit_labels(ids: list[str]) -> dict[str, str]:
     numeric = [int(i) for i in ids if i.isdigit()]
     return {str(p.pk): f"填报期 {p.label}" for p in Period.objects.filter(pk__in=numeric)}
+
+
+def report_as_read_by(*, user, report: Report) -> Report:
+    """The report as ``user`` may read it. A returned report read by anyone but a reporter of its own unit shows
+    the content it had when it was last submitted: what the unit has typed since the return is its own draft
+    until it submits again (issue 18). The instance is changed in memory only and must not be saved."""
+    if report.status != ReportStatus.RETURNED:
+        return report
+    if getattr(user, "unit_id", None) == report.unit_id and has(user, "reports.write"):
+        return report
+    from decimal import Decimal, InvalidOperation
+
+    from .models import ReportRevision, TargetValue
+
+    data = (
+        ReportRevision.objects.filter(report=report, action="submit")
+        .order_by("-number")
+        .values_list("data", flat=True)
+    ).first() or {}
+    report.progress = data.get("progress") or report.progress
+    report.percent = data.get("percent")
+    for name in ("text", "problems", "next_steps"):
+        setattr(report, name, data.get(name) or "")
+    values = []
+    for target_id, value in (data.get("target_values") or {}).items():
+        try:
+            values.append(TargetValue(report=report, target_id=int(target_id), value=Decimal(str(value))))
+        except (InvalidOperation, ValueError):
+            continue
+    report._prefetched_objects_cache = {
+        **getattr(report, "_prefetched_objects_cache", {}),
+        "target_values": values,
+    }
+    report.shown_as_submitted = True
+    return report

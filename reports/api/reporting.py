@@ -26,7 +26,7 @@ from tasks.selectors import tasks_visible_to
 
 from ..models import Period, Report, ReportStatus
 from ..periods import period_resolve
-from ..selectors import periods_all, report_can_edit, report_can_review, reports_visible_to
+from ..selectors import periods_all, report_as_read_by, report_can_edit, report_can_review, reports_visible_to
 from ..services import (
     attachment_add,
     period_close,
@@ -173,6 +173,12 @@ class ReportSerializer(serializers.ModelSerializer):
     period_label = serializers.CharField(source="period.label")
     target_values = TargetValueOut(many=True)
     attachments = AttachmentOut(many=True)
+
+    def to_representation(self, instance):
+        request = self.context.get("request")
+        if request is not None:
+            instance = report_as_read_by(user=request.user, report=instance)
+        return super().to_representation(instance)
 
     class Meta:
         model = Report

@@ -44,6 +44,7 @@ from ..selectors import (
     periods_all,
     periods_open,
     previous_reports_for,
+    report_as_read_by,
     report_can_edit,
     report_can_review,
     report_get_visible,
@@ -689,6 +690,7 @@ def report_detail(request, pk):
         .prefetch_related("target_values", "attachments", "task__targets")
         .get(pk=report.pk)
     )
+    report = report_as_read_by(user=request.user, report=report)  # a returned report: as last submitted
     values = {tv.target_id: tv.value for tv in report.target_values.all()}
     targets = [(t, values.get(t.pk), t.is_met_by(values.get(t.pk))) for t in report.task.targets.all()]
     user = request.user

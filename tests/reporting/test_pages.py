@@ -525,3 +525,19 @@ def test_text_typed_into_a_row_someone_else_submitted_meanwhile_is_kept_and_expl
     assert f'data-testid="unsaved-{task.pk}"' in html
     report.refresh_from_db()
     assert report.text == "同事写的进展"
+
+
+def test_a_returned_report_shows_others_what_was_submitted_not_the_units_new_draft(
+    client_as, api_as, reporter, secretariat, submitted
+):
+    from reports.services import report_return, report_save_draft
+
+    returned = report_return(report=submitted, reason="请补充数据", actor=secretariat)
+    report_save_draft(report=returned, data={"text": "尚未提交的新草稿"}, version=None, actor=reporter)
+    page = client_as(secretariat).get(f"/reports/{submitted.pk}/").content.decode()
+    assert "已在三个县试点" in page and "尚未提交的新草稿" not in page and "shown-as-submitted" in page
+    body = api_as(secretariat).get(f"/api/reports/{submitted.pk}/").json()
+    assert body["text"] == "已在三个县试点" and body["status"] == "returned"
+    # the unit itself works on its draft
+    assert api_as(reporter).get(f"/api/reports/{submitted.pk}/").json()["text"] == "尚未提交的新草稿"
+    assert "尚未提交的新草稿" in client_as(reporter).get(f"/reports/{submitted.pk}/").content.decode()
