@@ -23,8 +23,9 @@ def test_the_deployment_check_is_clean_with_the_production_settings(tmp_path):
     import subprocess
     import sys
 
+    # Browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process (Playwright's sync API); a server never has it.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "reform_ledger.settings.production",
         "SECRET_KEY": "test-check-deploy-" + "x" * 50,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
