@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
 
 UNIT, TASK, DOCUMENT = "unit", "task", "document"
@@ -205,7 +206,8 @@ def triggers_install(*, using: str = "default") -> bool:
     schema is only partly migrated (e.g. `migrate tasks 0001`)."""
     conn = connections[using]
     if conn.vendor not in ("postgresql", "sqlite"):
-        raise NotImplementedError(f"revision triggers for {conn.vendor}")
+        # The product supports PostgreSQL (production) and SQLite (the embedded default) only.
+        raise ImproperlyConfigured(f"不支持的数据库 {conn.vendor}：请使用 PostgreSQL 或 SQLite。")
     with transaction.atomic(using=using), conn.cursor() as cursor:
         if not set(TABLES) <= set(conn.introspection.table_names(cursor)):
             # Migrated only part of the way (e.g. `migrate tasks 0001`), or back: no trigger may name a missing table.
