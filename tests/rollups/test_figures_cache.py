@@ -222,7 +222,10 @@ def test_a_statement_compiled_once_gives_every_unit_its_own_figures(ledger, monk
         built[u] = rollups._compute_figures(period=ledger.q3, today=TODAY, unit_ids=[u])[u]
     assert reused == built
     assert len({tuple(sorted(f.items())) for f in built.values()}) > 1  # the units' figures differ
-    assert built[ledger.b.pk]["tasks"] == Task.objects.filter(task_units__unit=ledger.b, deleted_at__isnull=True).distinct().count()
+    assert (
+        built[ledger.b.pk]["tasks"]
+        == Task.objects.filter(task_units__unit=ledger.b, deleted_at__isnull=True).distinct().count()
+    )
     # another day is another statement: the lights move with it
     later = rollups._compute_figures(period=ledger.q3, today=dt.date(2024, 10, 1), unit_ids=units)
     rollups._STATEMENTS.clear()
