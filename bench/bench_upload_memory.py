@@ -59,10 +59,15 @@ def build(path: Path, rows: int) -> None:
 def peak_rss_mb(args: list[str], env: dict) -> tuple[float, float]:
     """Run one child; its peak RSS in MB (from wait4's rusage) and its wall time."""
     start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise SystemExit(f"{args[2:]} failed: {proc.stderr.read().decode()[-2000:]}")
+    # stderr to a file, not a pipe: the preview's messages fill a pipe's 64 KB long before the child ends, and a
+    # child blocked on a full pipe while we wait4() for it never ends (the earlier version of this bench hung).
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in (0, 1):
+            err.seek(0)
+            raise SystemExit(f"{args[2:]} failed: {err.read().decode(errors='replace')[-2000:]}")
     return usage.ru_maxrss / 1024, time.perf_counter() - start  # ru_maxrss is in KB on Linux
 
 
