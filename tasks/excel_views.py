@@ -19,8 +19,8 @@ from departments.permissions import SecretariatRequiredMixin
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 
-from .excel import SpreadsheetError, read_sheets
-from .ledger_import import ledger_import, likely_header_row, unit_kind_for
+from .excel import SpreadsheetError
+from .ledger_import import ledger_import, unit_kind_for
 from .models import Document
 
 SESSION_KEY = "ledger_imports"
@@ -136,17 +136,15 @@ def _run(data: bytes, options: dict, **extra):
     )
 
 
-def _preview(data: bytes, options: dict):
+def _preview(data: bytes, options: dict, filename: str | None = None):
     """(result, note) of a preview. A sheet without a recognisable header is previewed from the row most like one,
     with the reason as the note, so that the user can choose the header row and the columns; ``options`` then
     names that sheet and row."""
     try:
-        return _run(data, options, dry_run=True), None
+        return _run(data, options, dry_run=True, filename=filename), None
     except SpreadsheetError as e:
-        if e.field != "header" or options.get("header_row"):
-            raise
-        guess = likely_header_row(read_sheets(data), options.get("sheet"))
-        if guess is None:
+        guess = getattr(e, "likely_header", None)
+        if e.field != "header" or options.get("header_row") or guess is None:
             raise
         options.update(sheet=guess[0], header_row=str(guess[1]))
         options.pop("mapping", None)
@@ -154,7 +152,7 @@ def _preview(data: bytes, options: dict):
             f"{e.message.rstrip('。')}。已暂按工作表“{guess[0]}”第 {guess[1]} 行作为表头："
             "请在下面选择表头所在的行，并指定哪一列是任务名称、牵头单位等。"
         )
-        return _run(data, options, dry_run=True), note
+        return _run(data, options, dry_run=True, filename=filename), note
 
 
 def _shown(result) -> dict:
@@ -203,15 +201,17 @@ class ImportView(SecretariatRequiredMixin, View):
             return render(
                 request,
                 self.template_name,
-                self._context(error="请选择要导入的 Excel 文件（.xlsx 或 .xls）。"),
+                self._context(error="请选择要导入的 Excel 文件（.xlsx、.xls 或 WPS 表格 .et）。"),
                 status=400,
             )
         options = {"document": (request.POST.get("document") or "").strip() or None}
         try:
             data = _read_upload(upload)
-            result, note = _preview(data, options)
+            result, note = _preview(data, options, upload.name)
         except ApplicationError as e:
             return render(request, self.template_name, self._context(error=e.message), status=400)
+        # A workbook only LibreOffice could read is kept as the .xlsx it made: previews and confirm read that.
+        data = result.converted or data
         token = secrets.token_urlsafe(16)
         (_import_dir() / f"{token}.bin").write_bytes(data)
         pending = request.session.get(SESSION_KEY, {})

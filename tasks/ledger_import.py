@@ -40,7 +40,7 @@ from .excel import (
     column_letter,
     gc_paused,
     load_states,
-    read_sheets,
+    read_workbook,
 )
 from .extraction.text import to_simplified
 from .models import Document, Progress, path_display, path_segment_number
@@ -432,11 +432,13 @@ def locate_table(
         header = find_table(sheet)
         if header is not None:
             return header, _fill_merged(sheet, header_end=header.data_start)
-    raise SpreadsheetError(
+    error = SpreadsheetError(
         "找不到表头：前 30 行中没有一行同时包含任务列（如“重点任务”“主要任务”“工作任务”）和"
         f"“牵头单位”“责任单位”或“完成时限”之类的列名。{_columns_found(candidates)}。",
         field="header",
     )
+    error.likely_header = likely_header_row(candidates)  # where a preview may let the user choose it
+    raise error
 
 
 # --------------------------------------------------------------------------------------------------- numbering
@@ -660,9 +662,8 @@ class ImportResult:
     sheet_choices: list[tuple[str, int]] = field(
         default_factory=list
     )  # (sheet, rows) of the sheets with content
-    row_choices: list[tuple[int, str]] = field(
-        default_factory=list
-    )  # (Excel row, its text) for the header choice
+    row_choices: list[tuple[int, str]] = field(default_factory=list)  # (Excel row, its text) to choose from
+    converted: bytes | None = None  # the .xlsx LibreOffice made of a workbook python-calamine could not read
     strong_matches: dict[str, int] = field(default_factory=dict)  # unknown name -> the unit it clearly means
 
     @property
@@ -1473,6 +1474,7 @@ def ledger_import(
     as_new: set[int] | frozenset = frozenset(),
     column_first: bool = False,
     dry_run: bool = True,
+    filename: str | None = None,
     actor=None,
     request=None,
 ) -> ImportResult:
@@ -1484,16 +1486,18 @@ def ledger_import(
     the ledger does not know to ("unit", id), ("new", kind) or ("ignore", None); ``add_units`` creates every unknown
     name as a unit. ``as_new``: Excel rows to import as new tasks instead of updating a task with another title.
     ``column_first`` (the command line): a plan column wins over ``doc_number``, which then only fills empty cells.
-    ``sheet`` and ``header_row`` (Excel's number of a row of the header) replace the search for the table."""
+    ``sheet`` and ``header_row`` (Excel's number of a row of the header) replace the search for the table.
+    ``filename`` words the messages about the file (a WPS .et); the content decides how it is read."""
     options = dict(
         document=document, doc_number=doc_number, doc_title=doc_title, mapping=mapping, sheet_name=sheet,
         header_row=header_row,
         unit_choices=unit_choices, add_units=add_units, as_new=frozenset(as_new or ()), column_first=column_first,
     )  # fmt: skip
     with gc_paused():
-        sheets = read_sheets(data)
+        sheets, converted = read_workbook(data, filename=filename)
         if dry_run:
             result, _plans, _ctx = plan_import(sheets, **options)
+            result.converted = converted
             return result
         try:
             with transaction.atomic():

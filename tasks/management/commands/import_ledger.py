@@ -15,7 +15,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file")
+        parser.add_argument("file", help=".xlsx、.xls 或 WPS 表格 .et（按内容识别）")
         parser.add_argument("--document", help="任务所属文件的文号；系统中还没有这个文号时新建该文件")
         parser.add_argument(
             "--sheet", metavar="NAME", help="读取这个工作表（默认：第一个有可识别表头的工作表）"
@@ -45,6 +45,7 @@ class Command(BaseCommand):
                 add_units=options["add_units"],
                 column_first=True,  # CONTRACT.md: a plan column first, else --document, else the sheet's title
                 dry_run=options["dry_run"],
+                filename=path.name,
             )
         except ApplicationError as e:
             column = {
