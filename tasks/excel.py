@@ -380,6 +380,16 @@ def _rows_for_tasks(sql: str, ids: list[int]):
             yield from cur.fetchall()
 
 
+def _timestamp(value) -> dt.datetime | None:
+    """A stored timestamp as a raw cursor returns it (aware on PostgreSQL, UTC text on SQLite), as the model field
+    reads it: aware, in UTC."""
+    if value is None:
+        return None
+    if value.__class__ is str:
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def load_states(
     task_ids: list[int] | None = None, *, documents: list[int] | None = None, qs=None, lock=False
 ):
@@ -388,7 +398,10 @@ def load_states(
     from django.db.models import Q
 
     units = {u.pk: u for u in Unit.objects.all()}
-    columns = ("id", "version", "document_id", "path", "title", "text", "note", "status", "section")
+    columns = (
+        "id", "version", "document_id", "path", "title", "text", "note", "status", "section",
+        "created_at", "reported_percent", "reported_period_end",
+    )  # fmt: skip
     if qs is None and connection.vendor == "postgresql":
         # Two arrays, not Django's IN list of one parameter per task: "id IN (...10,000...) OR document_id IN (...)"
         # is planned as a parallel scan of the whole table (0.1 s at 200,000 tasks), the arrays as two index scans.
@@ -424,9 +437,9 @@ def load_states(
         paths = json.loads("[" + ",".join(raw_paths) + "]") if raw_paths else []
     else:
         paths = [_json_value(p) for p in raw_paths]
-    for (tid, version, doc_id, _path, title, text, note, status, section), path in zip(
-        tasks, paths, strict=True
-    ):
+    for (
+        tid, version, doc_id, _path, title, text, note, status, section, created_at, reported_percent, reported_end
+    ), path in zip(tasks, paths, strict=True):  # fmt: skip
         key = section if isinstance(section, str) else repr(section)
         if key not in sections:
             sections[key] = _json_value(section) or []
@@ -446,6 +459,11 @@ def load_states(
             milestones=[],
             targets=[],
             section=list(sections[key]),
+            created_at=_timestamp(created_at),
+            reported_percent=reported_percent,
+            reported_period_end=dt.date.fromisoformat(reported_end)
+            if reported_end.__class__ is str
+            else reported_end,
         )
     if not states:
         return states
