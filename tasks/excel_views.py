@@ -278,7 +278,8 @@ class ImportConfirmView(SecretariatRequiredMixin, View):
         token, pending, entry, file, data = found
         options = entry.get("options") or {"document": entry.get("document")}
         posted = {k: request.POST[k] for k in ("sheet", "header_row") if k in request.POST}
-        if posted and any(posted[k] != (entry.get("shown") or {}).get(k) for k in posted):
+        shown = entry.get("shown")
+        if posted and shown and any(posted[k] != shown.get(k) for k in posted):
             # The page confirmed another sheet or header than the last preview of this upload (changed in another
             # window since): show that preview again rather than import what the user did not see.
             result = _run(data, options, dry_run=True)
