@@ -4,12 +4,17 @@ bulk_update), one converter per column, audit records in one insert. Persistence
 
 import io
 import json
+from collections import namedtuple
 
 from django.db import connection
 
 from departments.models import AuditEntry
 
 from .models import TaskUnit, path_segment_number
+from .pace import PACE_FIELDS
+
+# A milestone as tasks.pace reads one (date, text, context, done), made from a TaskState's tuple.
+MilestoneRow = namedtuple("MilestoneRow", "date text context done")
 
 
 def _copy_escape(value: str) -> str:
@@ -270,6 +275,7 @@ TASK_INSERT_COLUMNS = [
     "version",
     "created_at",
     "updated_at",
+    *PACE_FIELDS,
 ]
 TASK_UPDATE_COLUMNS = [
     "id",
@@ -284,6 +290,7 @@ TASK_UPDATE_COLUMNS = [
     "open_due",
     "deadline",
     "updated_at",
+    *PACE_FIELDS,
 ]
 ROLES = (
     (TaskUnit.Role.LEAD.value, "lead"),

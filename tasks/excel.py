@@ -21,6 +21,7 @@ from django.db import connection
 
 from departments.models import Unit
 from departments.services import ApplicationError
+from reform_ledger.office import CONVERT_TIMEOUT, ConversionError, convert_with_libreoffice
 from reform_ledger.uploads import OLE_MAGIC, ZIP_MAGIC, UploadRejected, inspect_ole, inspect_zip
 
 from .models import Document, Milestone, Target, Task, TaskUnit
@@ -144,10 +145,34 @@ class SheetData:
         return any(any(v not in ("", None) for v in r) for r in self.rows[:HEADER_SCAN_ROWS])
 
 
-def read_sheets(data: bytes, *, max_sheets: int = 20) -> list[SheetData]:
-    """Every worksheet of an uploaded workbook, after the file has passed the safety checks."""
-    import python_calamine as pc
+NOT_A_SPREADSHEET = "文件不是 Excel 表格（只支持 .xlsx、.xls 和 WPS 表格 .et）。"
+DAMAGED = "文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。"
+ENCRYPTED = "文件已加密（设置了打开密码），请取消密码后再上传。"
+# Streams of the other Office and WPS programs' OLE files, as UTF-16 names: a document, not a workbook.
+_OTHER_OLE_STREAMS = {
+    "Word 文档或 WPS 文字文件": "WordDocument".encode("utf-16-le"),
+    "PowerPoint 或 WPS 演示文件": "PowerPoint Document".encode("utf-16-le"),
+}
+_WORKBOOK_STREAMS = ("Workbook".encode("utf-16-le"), "Book".encode("utf-16-le"))
 
+
+class _Unreadable(Exception):
+    """python-calamine could not read a file that passed the checks."""
+
+
+def read_sheets(data: bytes, *, max_sheets: int = 20, filename: str | None = None) -> list[SheetData]:
+    """Every worksheet of an uploaded workbook, after the file has passed the safety checks."""
+    return read_workbook(data, max_sheets=max_sheets, filename=filename)[0]
+
+
+def read_workbook(
+    data: bytes, *, max_sheets: int = 20, filename: str | None = None
+) -> tuple[list[SheetData], bytes | None]:
+    """(worksheets, converted): the content decides how a file is read, whatever its name (.xlsx, .xls, WPS .et,
+    which is a BIFF8 compound file like .xls or, from newer WPS, an .xlsx zip). A zip goes through the upload
+    checks and python-calamine; a compound file too, and when python-calamine cannot read it (some WPS files),
+    LibreOffice converts it to .xlsx, which is checked like an upload and read: ``converted`` is then that .xlsx
+    (keep it rather than convert again). ``filename`` only words the messages."""
     if not data:
         raise SpreadsheetError("文件是空的。", field="file")
     if len(data) > settings.IMPORT_MAX_BYTES:
@@ -157,12 +182,60 @@ def read_sheets(data: bytes, *, max_sheets: int = 20) -> list[SheetData]:
         )
     if data.startswith(ZIP_MAGIC):
         _check_zip(data)
-    elif data.startswith(OLE_MAGIC):
-        _check_ole(data)
-    else:
-        raise SpreadsheetError(
-            "文件不是 Excel 表格（只支持 .xlsx 和 .xls，包括 WPS 保存的文件）。", field="file"
-        )
+        try:
+            return _calamine_sheets(data, max_sheets), None
+        except _Unreadable:
+            raise SpreadsheetError(DAMAGED, field="file") from None
+    if not data.startswith(OLE_MAGIC):
+        raise SpreadsheetError(NOT_A_SPREADSHEET, field="file")
+    _check_ole(data)
+    if not any(stream in data for stream in _WORKBOOK_STREAMS):
+        for label, stream in _OTHER_OLE_STREAMS.items():
+            if stream in data:
+                raise SpreadsheetError(
+                    f"文件是{label}，不是表格（只支持 .xlsx、.xls 和 WPS 表格 .et）。", field="file"
+                )
+    try:
+        return _calamine_sheets(data, max_sheets), None
+    except _Unreadable:
+        converted = _convert_workbook(data, filename)
+    _check_zip(converted)
+    try:
+        return _calamine_sheets(converted, max_sheets), converted
+    except _Unreadable:
+        raise SpreadsheetError(DAMAGED, field="file") from None
+
+
+def _convert_workbook(data: bytes, filename: str | None) -> bytes:
+    """An old-format workbook python-calamine cannot read, as .xlsx by LibreOffice; a message saying what to do
+    when that cannot be done."""
+    wps = (filename or "").lower().endswith(".et")
+    kind = "WPS 表格文件（.et）" if wps else "Excel 97-2003 工作簿（.xls）"
+    try:
+        return convert_with_libreoffice(data, suffix=".xls", to="xlsx")
+    except ConversionError as e:
+        if e.reason == "missing":
+            if not wps:
+                raise SpreadsheetError(DAMAGED, field="file") from None
+            message = (
+                f"这个{kind}无法直接读取，服务器也没有安装用来转换的 LibreOffice：请在 WPS 表格中另存为 .xlsx 后再上传，"
+                "或请管理员安装 LibreOffice Calc（Debian 软件包 libreoffice-calc-nogui）。"
+            )
+        elif e.reason == "timeout":
+            message = (
+                f"{kind}转换超时（{CONVERT_TIMEOUT} 秒），请在 Excel 或 WPS 表格中另存为 .xlsx 后再上传。"
+            )
+        else:
+            message = (
+                f"{kind}无法读取，用 LibreOffice 转换也失败了（文件可能已损坏）：请在 Excel 或 WPS 表格中打开，"
+                "另存为 .xlsx 后再上传。"
+            )
+        raise SpreadsheetError(message, field="file") from None
+
+
+def _calamine_sheets(data: bytes, max_sheets: int) -> list[SheetData]:
+    import python_calamine as pc
+
     try:
         workbook = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets: list[SheetData] = []
@@ -186,17 +259,13 @@ def read_sheets(data: bytes, *, max_sheets: int = 20) -> list[SheetData]:
             sheets.append(SheetData(sheet.name, rows, merged))
         return sheets
     except pc.PasswordError:
-        raise SpreadsheetError("文件已加密（设置了打开密码），请取消密码后再上传。", field="file") from None
+        raise SpreadsheetError(ENCRYPTED, field="file") from None
     except SpreadsheetError:
         raise
     except Exception as e:  # calamine raises several error types for damaged content
         if "password" in str(e).lower() or "encrypt" in str(e).lower():
-            raise SpreadsheetError(
-                "文件已加密（设置了打开密码），请取消密码后再上传。", field="file"
-            ) from None
-        raise SpreadsheetError(
-            "文件已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。", field="file"
-        ) from None
+            raise SpreadsheetError(ENCRYPTED, field="file") from None
+        raise _Unreadable() from None
 
 
 def read_rows(data: bytes) -> list[list]:
@@ -311,6 +380,16 @@ def _rows_for_tasks(sql: str, ids: list[int]):
             yield from cur.fetchall()
 
 
+def _timestamp(value) -> dt.datetime | None:
+    """A stored timestamp as a raw cursor returns it (aware on PostgreSQL, UTC text on SQLite), as the model field
+    reads it: aware, in UTC."""
+    if value is None:
+        return None
+    if value.__class__ is str:
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def load_states(
     task_ids: list[int] | None = None, *, documents: list[int] | None = None, qs=None, lock=False
 ):
@@ -319,7 +398,10 @@ def load_states(
     from django.db.models import Q
 
     units = {u.pk: u for u in Unit.objects.all()}
-    columns = ("id", "version", "document_id", "path", "title", "text", "note", "status", "section")
+    columns = (
+        "id", "version", "document_id", "path", "title", "text", "note", "status", "section",
+        "created_at", "reported_percent", "reported_period_end",
+    )  # fmt: skip
     if qs is None and connection.vendor == "postgresql":
         # Two arrays, not Django's IN list of one parameter per task: "id IN (...10,000...) OR document_id IN (...)"
         # is planned as a parallel scan of the whole table (0.1 s at 200,000 tasks), the arrays as two index scans.
@@ -355,9 +437,9 @@ def load_states(
         paths = json.loads("[" + ",".join(raw_paths) + "]") if raw_paths else []
     else:
         paths = [_json_value(p) for p in raw_paths]
-    for (tid, version, doc_id, _path, title, text, note, status, section), path in zip(
-        tasks, paths, strict=True
-    ):
+    for (
+        tid, version, doc_id, _path, title, text, note, status, section, created_at, reported_percent, reported_end
+    ), path in zip(tasks, paths, strict=True):  # fmt: skip
         key = section if isinstance(section, str) else repr(section)
         if key not in sections:
             sections[key] = _json_value(section) or []
@@ -377,6 +459,11 @@ def load_states(
             milestones=[],
             targets=[],
             section=list(sections[key]),
+            created_at=_timestamp(created_at),
+            reported_percent=reported_percent,
+            reported_period_end=dt.date.fromisoformat(reported_end)
+            if reported_end.__class__ is str
+            else reported_end,
         )
     if not states:
         return states

@@ -19,6 +19,7 @@ from departments.permissions import SecretariatRequiredMixin
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
 
+from .excel import SpreadsheetError
 from .ledger_import import ledger_import, unit_kind_for
 from .models import Document
 
@@ -54,18 +55,40 @@ def _document_from(value) -> Document | None:
     return doc
 
 
-def _options_from(post, previous: dict | None = None) -> dict:
-    """The preview's settings as the page posts them: sheet, column mapping, plan, unit choices, rows sent to new
-    tasks. Values are checked by ledger_import (unknown ids and columns give a message there)."""
+def _options_from(post, previous: dict | None = None, shown: dict | None = None) -> dict:
+    """The preview's settings as the page posts them: sheet, header row, column mapping, plan, unit choices, rows
+    sent to new tasks. Values are checked by ledger_import (unknown ids, sheets, rows and columns give a message
+    there).
+
+    ``shown``: the sheet and header row of the preview the form belongs to (its hidden fields). The column mapping
+    and the header-row list belong to that sheet and header: another sheet is read with its own header and columns
+    found anew, another header row with its own columns."""
     options = dict(previous or {})
-    if "sheet" in post:
-        options["sheet"] = post.get("sheet") or None
+    shown = {
+        "sheet": post.get("shown_sheet", (shown or {}).get("sheet")),
+        "header_row": str(post.get("shown_header_row", (shown or {}).get("header_row")) or ""),
+    }
+    sheet = post.get("sheet")
+    header_row = (post.get("header_row") or "").strip()
+    if sheet and sheet != shown["sheet"]:
+        options.update(sheet=sheet, header_row=None)
+        options.pop("mapping", None)
+        return _other_options(post, options)
+    if header_row and header_row != shown["header_row"]:
+        options.update(sheet=sheet or shown["sheet"] or options.get("sheet"), header_row=header_row)
+        options.pop("mapping", None)
+        return _other_options(post, options)
     if post.get("mapping_submitted"):
         mapping = {}
         for key in ("seq", "title", "text", "lead", "responsible", "deadline", "status", "note", "source"):
             raw = (post.get(f"map_{key}") or "").strip()
             mapping[key] = int(raw) if is_id(raw) or raw == "0" else None
         options["mapping"] = mapping
+    return _other_options(post, options)
+
+
+def _other_options(post, options: dict) -> dict:
+    """The plan, the unit choices and the rows sent to new tasks, as the page posts them."""
     target = post.get("target")
     if target == "existing":
         options.update(document=(post.get("document") or "").strip() or None, doc_number=None, doc_title=None)
@@ -106,10 +129,36 @@ def _run(data: bytes, options: dict, **extra):
         doc_title=options.get("doc_title"),
         mapping=options.get("mapping"),
         sheet=options.get("sheet"),
+        header_row=options.get("header_row"),
         unit_choices={k: tuple(v) for k, v in (options.get("unit_choices") or {}).items()},
         as_new=set(options.get("as_new") or ()),
         **extra,
     )
+
+
+def _preview(data: bytes, options: dict, filename: str | None = None):
+    """(result, note) of a preview. A sheet without a recognisable header is previewed from the row most like one,
+    with the reason as the note, so that the user can choose the header row and the columns; ``options`` then
+    names that sheet and row."""
+    try:
+        return _run(data, options, dry_run=True, filename=filename), None
+    except SpreadsheetError as e:
+        guess = getattr(e, "likely_header", None)
+        if e.field != "header" or options.get("header_row") or guess is None:
+            raise
+        options.update(sheet=guess[0], header_row=str(guess[1]))
+        options.pop("mapping", None)
+        note = (
+            f"{e.message.rstrip('。')}。已暂按工作表“{guess[0]}”第 {guess[1]} 行作为表头："
+            "请在下面选择表头所在的行，并指定哪一列是任务名称、牵头单位等。"
+        )
+        return _run(data, options, dry_run=True, filename=filename), note
+
+
+def _shown(result) -> dict:
+    """The sheet and header row a preview used: hidden fields of its forms, and what a confirm must match."""
+    header = result.header
+    return {"sheet": header.sheet, "header_row": str(header.row + 1)} if header else {}
 
 
 def _preview_context(result, *, token, filename, options) -> dict:
@@ -127,6 +176,7 @@ def _preview_context(result, *, token, filename, options) -> dict:
             for name, suggestions in result.unknown_units.items()
         ],
         "as_new": set(options.get("as_new") or ()),
+        "shown": _shown(result),
     }
 
 
@@ -151,15 +201,17 @@ class ImportView(SecretariatRequiredMixin, View):
             return render(
                 request,
                 self.template_name,
-                self._context(error="请选择要导入的 Excel 文件（.xlsx 或 .xls）。"),
+                self._context(error="请选择要导入的 Excel 文件（.xlsx、.xls 或 WPS 表格 .et）。"),
                 status=400,
             )
         options = {"document": (request.POST.get("document") or "").strip() or None}
         try:
             data = _read_upload(upload)
-            result = _run(data, options, dry_run=True)
+            result, note = _preview(data, options, upload.name)
         except ApplicationError as e:
             return render(request, self.template_name, self._context(error=e.message), status=400)
+        # A workbook only LibreOffice could read is kept as the .xlsx it made: previews and confirm read that.
+        data = result.converted or data
         token = secrets.token_urlsafe(16)
         (_import_dir() / f"{token}.bin").write_bytes(data)
         pending = request.session.get(SESSION_KEY, {})
@@ -167,14 +219,13 @@ class ImportView(SecretariatRequiredMixin, View):
             "name": upload.name,
             "document": options["document"],
             "options": options,
+            "shown": _shown(result),
             "sha256": hashlib.sha256(data).hexdigest(),
         }
         request.session[SESSION_KEY] = pending
-        return render(
-            request,
-            "tasks/import_preview.html",
-            _preview_context(result, token=token, filename=upload.name, options=options),
-        )
+        context = _preview_context(result, token=token, filename=upload.name, options=options)
+        context["setting_error"] = note
+        return render(request, "tasks/import_preview.html", context)
 
 
 def _pending(request):
@@ -199,9 +250,9 @@ class ImportPreviewView(SecretariatRequiredMixin, View):
             messages.error(request, "导入预览已失效，请重新上传文件。")
             return redirect("tasks:import")
         token, pending, entry, _file, data = found
-        options = _options_from(request.POST, entry.get("options"))
+        options = _options_from(request.POST, entry.get("options"), entry.get("shown"))
         try:
-            result = _run(data, options, dry_run=True)
+            result, note = _preview(data, options)
         except ApplicationError as e:
             # Keep the previous settings; say what is wrong with the new ones.
             previous = entry.get("options") or {}
@@ -210,13 +261,12 @@ class ImportPreviewView(SecretariatRequiredMixin, View):
             context["setting_error"] = e.message
             return render(request, "tasks/import_preview.html", context, status=400)
         entry["options"] = options
+        entry["shown"] = _shown(result)
         pending[token] = entry
         request.session[SESSION_KEY] = pending
-        return render(
-            request,
-            "tasks/import_preview.html",
-            _preview_context(result, token=token, filename=entry["name"], options=options),
-        )
+        context = _preview_context(result, token=token, filename=entry["name"], options=options)
+        context["setting_error"] = note
+        return render(request, "tasks/import_preview.html", context)
 
 
 class ImportConfirmView(SecretariatRequiredMixin, View):
@@ -227,6 +277,18 @@ class ImportConfirmView(SecretariatRequiredMixin, View):
             return redirect("tasks:import")
         token, pending, entry, file, data = found
         options = entry.get("options") or {"document": entry.get("document")}
+        posted = {k: request.POST[k] for k in ("sheet", "header_row") if k in request.POST}
+        shown = entry.get("shown")
+        if posted and shown and any(posted[k] != shown.get(k) for k in posted):
+            # The page confirmed another sheet or header than the last preview of this upload (changed in another
+            # window since): show that preview again rather than import what the user did not see.
+            result = _run(data, options, dry_run=True)
+            context = _preview_context(result, token=token, filename=entry["name"], options=options)
+            context["setting_error"] = (
+                "确认的工作表或表头行与这份文件最近一次预览的不同（可能在另一个窗口中改过设置），未导入。"
+                "请核对下面的预览后再确认。"
+            )
+            return render(request, "tasks/import_preview.html", context, status=409)
         try:
             result = _run(data, options, dry_run=False, actor=request.user, request=request)
         except ApplicationError as e:

@@ -40,7 +40,7 @@ from .excel import (
     column_letter,
     gc_paused,
     load_states,
-    read_sheets,
+    read_workbook,
 )
 from .extraction.text import to_simplified
 from .models import Document, Progress, path_display, path_segment_number
@@ -279,27 +279,87 @@ def _columns_from(rows: list[list], start: int, end: int) -> tuple[dict[str, int
     return columns, headers
 
 
+def _starts_header(row: list) -> bool:
+    """A row that can open a header: two field names, or one under a group heading (责任分工 | 时间节点)."""
+    own = _row_fields(row)
+    return len(own) >= 2 or bool(own and any(_GROUP_HEADER_RE.match(_norm_header(v)) for v in row if v))
+
+
+def _header_end(raw: list[list], start: int) -> int:
+    """The row after a header that starts at ``start``: up to two rows below continue it (牵头部门 | 配合部门)."""
+    end = start + 1
+    while end < len(raw) and end < start + 3 and _is_header_continuation(raw[end]):
+        end += 1
+    return end
+
+
+def _header(sheet: SheetData, start: int, end: int) -> Header:
+    rows = _fill_merged(sheet, header_end=end, upto=end)
+    columns, headers = _columns_from(rows, start, end)
+    title_lines = []
+    for above in rows[:start]:
+        for v in dict.fromkeys(cell_text(v).strip() for v in above if v not in ("", None)):
+            if v:
+                title_lines.append(v)
+    return Header(sheet.name, start, end, columns, headers, title_lines)
+
+
 def find_table(sheet: SheetData) -> Header | None:
     """The header of a sheet: the first row (of the first 30) that, with up to two rows below it, names the task
     column and one of 牵头/责任单位 or 完成时限."""
     raw = sheet.rows
     for r in range(min(len(raw), HEADER_SCAN_ROWS)):
-        own = _row_fields(raw[r])
-        if len(own) < 2 and not (own and any(_GROUP_HEADER_RE.match(_norm_header(v)) for v in raw[r] if v)):
+        if not _starts_header(raw[r]):
             continue
-        end = r + 1
-        while end < len(raw) and end < r + 3 and _is_header_continuation(raw[end]):
-            end += 1
+        end = _header_end(raw, r)
         rows = _fill_merged(sheet, header_end=end, upto=end)
-        columns, headers = _columns_from(rows, r, end)
+        columns, _headers = _columns_from(rows, r, end)
         if "title" in columns and ({"lead", "responsible", "deadline"} & set(columns)):
-            title_lines = []
-            for above in rows[:r]:
-                for v in dict.fromkeys(cell_text(v).strip() for v in above if v not in ("", None)):
-                    if v:
-                        title_lines.append(v)
-            return Header(sheet.name, r, end, columns, headers, title_lines)
+            return _header(sheet, r, end)
     return None
+
+
+def header_row_number(value, sheet: SheetData) -> int:
+    """The header row the user gave (Excel's row number, from the preview page or --header-row), checked against
+    the sheet; a message that says what is wrong and where otherwise."""
+    count = len(sheet.rows)
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = re.sub(r"^第\s*|\s*行$", "", text)
+    if not re.fullmatch(r"-?[0-9]{1,9}", text):
+        raise SpreadsheetError(
+            f"表头行“{value}”不是行号：请填写 1 到 {count} 之间的整数（工作表“{sheet.name}”共 {count} 行）。",
+            field="header_row",
+        )
+    number = int(text)
+    if number < 1:
+        raise SpreadsheetError(
+            f"表头行不能是第 {number} 行：行号从 1 开始（工作表“{sheet.name}”共 {count} 行）。",
+            field="header_row",
+        )
+    if number > count:
+        raise SpreadsheetError(
+            f"第 {number} 行超出工作表“{sheet.name}”的行数（共 {count} 行）。", field="header_row"
+        )
+    if not any(cell_text(v).strip() for v in sheet.rows[number - 1]):
+        raise SpreadsheetError(
+            f"工作表“{sheet.name}”的第 {number} 行是空行，不能作为表头：请选择写有列名（如“重点任务”“牵头单位”）的行。",
+            field="header_row",
+        )
+    return number
+
+
+def header_at(sheet: SheetData, number: int) -> Header:
+    """The header the user chose: the one that contains Excel row ``number``. It starts there, or up to two rows
+    above when the chosen row continues a header that starts there (the 牵头部门 | 配合部门 row under 责任分工), and
+    takes in the rows below that continue it. Its columns are whatever it names (maybe no task column: the
+    mapping then has to say which one it is)."""
+    raw = sheet.rows
+    start = number - 1
+    for above in (start - 2, start - 1):
+        if above >= 0 and _starts_header(raw[above]) and _header_end(raw, above) > start:
+            start = above
+            break
+    return _header(sheet, start, _header_end(raw, start))
 
 
 def _columns_found(sheets: list[SheetData]) -> str:
@@ -315,20 +375,70 @@ def _columns_found(sheets: list[SheetData]) -> str:
     return "表格中没有内容"
 
 
-def locate_table(sheets: list[SheetData], *, sheet_name: str | None = None) -> tuple[Header, list[list]]:
-    """The sheet with a recognisable header (or the one named) and its rows with merged cells filled."""
-    candidates = [s for s in sheets if s.name == sheet_name] if sheet_name else sheets
-    if sheet_name and not candidates:
-        raise SpreadsheetError(f"工作簿中没有名为“{sheet_name}”的工作表。", field="sheet")
+def likely_header_row(sheets: list[SheetData], sheet_name: str | None = None) -> tuple[str, int] | None:
+    """(sheet, Excel row) of the row most like a header when none was recognised: the widest of the first 30 rows
+    of the named sheet or the first with content; None for a workbook without content."""
+    for sheet in sheets:
+        if (sheet_name and sheet.name != sheet_name) or not sheet.has_content:
+            continue
+        width = [sum(1 for v in r if cell_text(v).strip()) for r in sheet.rows[:HEADER_SCAN_ROWS]]
+        best = max(range(len(width)), key=lambda i: (width[i], -i))
+        return sheet.name, best + 1
+    return None
+
+
+HEADER_CHOICE_ROWS = 15
+
+
+def _has_any_cell(sheet: SheetData) -> bool:
+    return any(any(v is not None and v != "" for v in row) for row in sheet.rows)
+
+
+def _row_choices(sheet: SheetData, header: Header) -> list[tuple[int, str]]:
+    """The first rows of the sheet (at least 15, and the header's) with their text, to choose the header from."""
+    out = []
+    for r, row in enumerate(sheet.rows[: max(HEADER_CHOICE_ROWS, header.data_start)]):
+        words = [" ".join(cell_text(v).split()) for v in row if cell_text(v).strip()]
+        text = " | ".join(dict.fromkeys(words))
+        out.append((r + 1, (text[:60] + "…" if len(text) > 60 else text) if text else ""))
+    return out
+
+
+def _sheet_named(sheets: list[SheetData], sheet_name: str) -> SheetData:
+    for sheet in sheets:
+        if sheet.name == sheet_name:
+            return sheet
+    names = "、".join(f"“{s.name}”" for s in sheets)
+    raise SpreadsheetError(f"工作簿中没有名为“{sheet_name}”的工作表（有：{names}）。", field="sheet")
+
+
+def locate_table(
+    sheets: list[SheetData], *, sheet_name: str | None = None, header_row: int | str | None = None
+) -> tuple[Header, list[list]]:
+    """The sheet with a recognisable header (or the one named) and its rows with merged cells filled.
+    ``header_row`` (Excel's number of a header row, as the user gave it) takes the header there instead of looking
+    for one: on the named sheet, else on the sheet the search would pick, else on the first with content."""
+    if not sheets:
+        raise SpreadsheetError("工作簿中没有工作表。", field="file")
+    candidates = [_sheet_named(sheets, sheet_name)] if sheet_name else sheets
+    if header_row is not None and str(header_row).strip():
+        sheet = candidates[0] if sheet_name else None
+        if sheet is None:
+            sheet = next((s for s in sheets if find_table(s) is not None), None)
+            sheet = sheet or next((s for s in sheets if s.has_content), sheets[0])
+        header = header_at(sheet, header_row_number(header_row, sheet))
+        return header, _fill_merged(sheet, header_end=header.data_start)
     for sheet in candidates:
         header = find_table(sheet)
         if header is not None:
             return header, _fill_merged(sheet, header_end=header.data_start)
-    raise SpreadsheetError(
+    error = SpreadsheetError(
         "找不到表头：前 30 行中没有一行同时包含任务列（如“重点任务”“主要任务”“工作任务”）和"
         f"“牵头单位”“责任单位”或“完成时限”之类的列名。{_columns_found(candidates)}。",
-        field="file",
+        field="header",
     )
+    error.likely_header = likely_header_row(candidates)  # where a preview may let the user choose it
+    raise error
 
 
 # --------------------------------------------------------------------------------------------------- numbering
@@ -549,6 +659,11 @@ class ImportResult:
     sheets: list[str] = field(default_factory=list)
     county_count: int = 0
     column_choices: list[tuple[int, str]] = field(default_factory=list)  # (index, "E 列：牵头部门")
+    sheet_choices: list[tuple[str, int]] = field(
+        default_factory=list
+    )  # (sheet, rows) of the sheets with content
+    row_choices: list[tuple[int, str]] = field(default_factory=list)  # (Excel row, its text) to choose from
+    converted: bytes | None = None  # the .xlsx LibreOffice made of a workbook python-calamine could not read
     strong_matches: dict[str, int] = field(default_factory=dict)  # unknown name -> the unit it clearly means
 
     @property
@@ -826,15 +941,18 @@ def plan_import(
     doc_title: str | None = None,
     mapping: dict[str, int | None] | None = None,
     sheet_name: str | None = None,
+    header_row: int | str | None = None,
     unit_choices: dict | None = None,
     add_units: bool = False,
     as_new: set[int] | frozenset = frozenset(),
     column_first: bool = False,
     lock: bool = False,
-) -> tuple[ImportResult, list[RowPlan], _Ctx]:
+) -> tuple[ImportResult, list[RowPlan], _Ctx | None]:
     """Read, validate and match every row; nothing is written. Returns (result, row plans, context)."""
     result = ImportResult(sheets=[s.name for s in sheets])
-    header, rows = locate_table(sheets, sheet_name=sheet_name)
+    header, rows = locate_table(sheets, sheet_name=sheet_name, header_row=header_row)
+    result.sheet_choices = [(s.name, len(s.rows)) for s in sheets if _has_any_cell(s)]
+    result.row_choices = _row_choices(next(s for s in sheets if s.name == header.sheet), header)
     for key, index in (mapping or {}).items():
         if key not in FIELDS:
             continue
@@ -853,18 +971,31 @@ def plan_import(
             if index < len(rows[r])
         ]
         header.headers[key] = " ".join(next((t for t in reversed(texts) if t), column_letter(index)).split())
-    if "title" not in header.columns:
-        raise SpreadsheetError(
-            "没有指定哪一列是任务名称（重点任务），请在列对应关系中选择。", field="mapping"
-        )
     result.header = header
     width = max((len(rows[r]) for r in range(header.row, header.data_start)), default=0)
+    found = []
     for c in range(width):
         texts = [
             cell_text(rows[r][c]).strip() for r in range(header.row, header.data_start) if c < len(rows[r])
         ]
         words = " / ".join(dict.fromkeys(" ".join(t.split()) for t in texts if t))
         result.column_choices.append((c, f"{column_letter(c)} 列" + (f"：{words}" if words else "")))
+        if words:
+            found.append(f"{column_letter(c)}“{words[:20]}”")
+    if "title" not in header.columns:
+        # A header chosen by hand (or a mapping) without a task column: the preview shows the columns to pick from.
+        where = f"第 {header.row + 1} 行" + (
+            f"至第 {header.data_start} 行" if header.data_start > header.row + 1 else ""
+        )
+        result.errors.append(
+            RowError(
+                header.header_row,
+                FIELDS["title"][1],
+                f"工作表“{header.sheet}”{where}的表头中没有任务名称列（如“重点任务”“主要任务”“工作任务”），"
+                f"请在列对应关系中选择哪一列是任务名称。表头中的列：{'、'.join(found[:15]) or '（无）'}。",
+            )
+        )
+        return result, [], None
     choice = _choose_document(
         header, document=document, doc_number=doc_number, doc_title=doc_title, column_first=column_first
     )
@@ -1337,11 +1468,13 @@ def ledger_import(
     doc_title: str | None = None,
     mapping: dict[str, int | None] | None = None,
     sheet: str | None = None,
+    header_row: int | str | None = None,
     unit_choices: dict | None = None,
     add_units: bool = False,
     as_new: set[int] | frozenset = frozenset(),
     column_first: bool = False,
     dry_run: bool = True,
+    filename: str | None = None,
     actor=None,
     request=None,
 ) -> ImportResult:
@@ -1352,15 +1485,19 @@ def ledger_import(
     ``doc_title``); else a plan column; else a new plan from the sheet's title rows. ``unit_choices`` maps a name
     the ledger does not know to ("unit", id), ("new", kind) or ("ignore", None); ``add_units`` creates every unknown
     name as a unit. ``as_new``: Excel rows to import as new tasks instead of updating a task with another title.
-    ``column_first`` (the command line): a plan column wins over ``doc_number``, which then only fills empty cells."""
+    ``column_first`` (the command line): a plan column wins over ``doc_number``, which then only fills empty cells.
+    ``sheet`` and ``header_row`` (Excel's number of a row of the header) replace the search for the table.
+    ``filename`` words the messages about the file (a WPS .et); the content decides how it is read."""
     options = dict(
         document=document, doc_number=doc_number, doc_title=doc_title, mapping=mapping, sheet_name=sheet,
+        header_row=header_row,
         unit_choices=unit_choices, add_units=add_units, as_new=frozenset(as_new or ()), column_first=column_first,
     )  # fmt: skip
     with gc_paused():
-        sheets = read_sheets(data)
+        sheets, converted = read_workbook(data, filename=filename)
         if dry_run:
             result, _plans, _ctx = plan_import(sheets, **options)
+            result.converted = converted
             return result
         try:
             with transaction.atomic():

@@ -7,6 +7,7 @@ offices' 10,000-task ledgers need. django-import-export does the administrator's
 (departments/resources.py).
 """
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 
@@ -75,6 +76,11 @@ class TaskState:
     milestones: list  # [(date|None, text, context, done)]
     targets: list = field(default_factory=list)  # Target objects (for lights and the history snapshot)
     section: list = field(default_factory=list)
+    # What else 序时进度 (tasks/pace.py) reads of a stored task: when it was created, the latest reported percent
+    # and period end. None for a task not yet written.
+    created_at: dt.datetime | None = None
+    reported_percent: int | None = None
+    reported_period_end: dt.date | None = None
 
     @property
     def path_key(self) -> str:

@@ -311,7 +311,7 @@ def task_refresh_schedule(*, task: Task) -> None:
     """Recompute the denormalised dates the light filters and the 序时进度 counts use."""
     task = Task.objects.select_related("document").prefetch_related("milestones", "targets").get(pk=task.pk)
     deadline = compute_deadline(task)
-    start = pace_starts(documents=[task.document]).get(task.document_id) or task.created_at.date()
+    start = pace_start(pace_starts(documents=[task.document]), task.document_id, task.created_at)
     schedule = pace_schedule(
         status=task.status, start=start, deadline=deadline, milestones=task.milestones.all(),
         targets=task.targets.all(), reported_percent=task.reported_percent,
@@ -338,6 +338,11 @@ def pace_starts(*, documents) -> dict[int, dt.date | None]:
     return out
 
 
+def pace_start(starts: dict, document_id: int, created_at: dt.datetime) -> dt.date:
+    """Where one task's 序时进度 starts: its plan's start (pace_starts), else the day the task was created."""
+    return starts.get(document_id) or created_at.date()
+
+
 def tasks_refresh_pace(*, task_ids=None, batch: int = 2000) -> int:
     """Recompute the stored 序时进度 dates of many tasks at once (after a bulk import, scale data, a plan's issue
     date changing). Also re-derives `deadline`. Returns how many tasks changed."""
@@ -362,7 +367,7 @@ def tasks_refresh_pace(*, task_ids=None, batch: int = 2000) -> int:
             dates = [m.date for m in ms if m.date] + [t.due for t in ts if t.due]
             deadline = max(dates) if dates else None
             schedule = pace_schedule(
-                status=task.status, start=starts.get(task.document_id) or task.created_at.date(),
+                status=task.status, start=pace_start(starts, task.document_id, task.created_at),
                 deadline=deadline, milestones=ms, targets=ts, reported_percent=task.reported_percent,
                 reported_period_end=task.reported_period_end,
             )  # fmt: skip
@@ -597,7 +602,15 @@ def tasks_bulk_save(*, creates: list, updates: list, actor=None, request=None, m
     with the changed fields old -> new (tasks.resources.snapshot, the format task_snapshot writes). ``creates``:
     TaskStates (their ids are set); ``updates``: (current, after, changed attributes, history diff). The rows go
     in with COPY on PostgreSQL (tasks/bulk.py): 10,000 tasks a few seconds, not minutes."""
-    from .bulk import ROLES, TASK_INSERT_COLUMNS, TASK_UPDATE_COLUMNS, Writer, audit_rows, sort_key
+    from .bulk import (
+        ROLES,
+        TASK_INSERT_COLUMNS,
+        TASK_UPDATE_COLUMNS,
+        MilestoneRow,
+        Writer,
+        audit_rows,
+        sort_key,
+    )
     from .lights import schedule_dates
     from .models import path_display
     from .resources import snapshot
@@ -609,6 +622,21 @@ def tasks_bulk_save(*, creates: list, updates: list, actor=None, request=None, m
 
     now = timezone.now()
     writer = Writer(now)
+    # 序时进度 dates (tasks.pace) as tasks_refresh_pace would store them, computed here from the values being
+    # written and stored with the rows: reading 10,000 tasks back as models and updating them again cost as much
+    # as the import itself.
+    document_ids = {s.document_id for s in creates} | {cur.document_id for cur, *_ in updates}
+    starts = pace_starts(documents=Document.objects.filter(pk__in=document_ids).only("id", "issued_on"))
+
+    def pace(state, deadline, created_at, reported_percent=None, reported_period_end=None) -> tuple:
+        fields = schedule_fields(
+            pace_schedule(
+                status=state.status, start=pace_start(starts, state.document_id, created_at), deadline=deadline,
+                milestones=[MilestoneRow(*m) for m in state.milestones], targets=state.targets,
+                reported_percent=reported_percent, reported_period_end=reported_period_end,
+            )
+        )  # fmt: skip
+        return tuple(fields[f] for f in PACE_FIELDS)
 
     audits, units, miles = [], [], []
 
@@ -633,6 +661,7 @@ def tasks_bulk_save(*, creates: list, updates: list, actor=None, request=None, m
                 1,
                 now,
                 now,
+                *pace(s, deadline, now),
             )
         )
     if writer.pg:
@@ -666,6 +695,7 @@ def tasks_bulk_save(*, creates: list, updates: list, actor=None, request=None, m
                 open_due,
                 deadline,
                 now,
+                *pace(after, deadline, cur.created_at, cur.reported_percent, cur.reported_period_end),
             )
         )
         for role, attr in ROLES:
@@ -686,5 +716,3 @@ def tasks_bulk_save(*, creates: list, updates: list, actor=None, request=None, m
     writer.insert(TaskUnit, ["task_id", "unit_id", "role", "position"], units)
     writer.insert(Milestone, ["task_id", "date", "text", "context", "done"], miles)
     audit_rows(audits, actor=actor, request=request, writer=writer, message=message)
-    # 序时进度 dates (tasks.pace) of the tasks created or changed: derived data, like open_due above.
-    tasks_refresh_pace(task_ids=[s.id for s in creates] + [cur.id for cur, *_ in updates])

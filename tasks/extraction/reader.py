@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import subprocess
-import tempfile
 import zipfile
 from os import PathLike
 from pathlib import Path
 
+from reform_ledger.office import CONVERT_TIMEOUT, ConversionError, convert_with_libreoffice, soffice
 from reform_ledger.uploads import UploadRejected, inspect_ole, inspect_zip
 
 from .errors import ExtractionError
@@ -84,11 +82,6 @@ def _read_zip(data: bytes) -> str:
 
 # The name of the stream that holds a Word (or WPS Writer) document inside an OLE2 file, as UTF-16.
 _WORD_STREAM = "WordDocument".encode("utf-16-le")
-_CONVERT_TIMEOUT = 90
-
-
-def _soffice() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
 
 
 def _convert_to_docx(data: bytes, name: str) -> bytes:
@@ -100,8 +93,7 @@ def _convert_to_docx(data: bytes, name: str) -> bytes:
             "无法识别的旧版 Office 文件：只支持 Word（.doc）和 WPS 文字（.wps），请另存为 .docx 后再上传。"
         )
     kind = "WPS 文字（.wps）" if name.endswith(".wps") else "旧版 Word（.doc）"
-    soffice = _soffice()
-    if soffice is None:
+    if soffice() is None:
         raise ExtractionError(
             f"这是{kind}文件，服务器未安装 LibreOffice，无法转换：请在 Word 或 WPS 中另存为 .docx 后再上传，"
             "或请管理员安装 LibreOffice Writer（Debian 软件包 libreoffice-writer-nogui）。"
@@ -110,39 +102,16 @@ def _convert_to_docx(data: bytes, name: str) -> bytes:
         inspect_ole(data, name="方案文件")
     except UploadRejected as exc:
         raise ExtractionError(exc.message) from None
-    suffix = ".wps" if name.endswith(".wps") else ".doc"
-    with tempfile.TemporaryDirectory(prefix="plan-convert-") as tmp:
-        src = Path(tmp) / f"plan{suffix}"
-        src.write_bytes(data)
-        # a profile of its own: two conversions at once, or a desktop LibreOffice, must not share (and lock) one
-        profile = (Path(tmp) / "profile").as_uri()
-        try:
-            done = subprocess.run(
-                [
-                    soffice,
-                    f"-env:UserInstallation={profile}",
-                    "--headless",
-                    "--norestore",
-                    "--convert-to",
-                    "docx",
-                    "--outdir",
-                    tmp,
-                    str(src),
-                ],
-                capture_output=True,
-                timeout=_CONVERT_TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
+    try:
+        return convert_with_libreoffice(data, suffix=".wps" if name.endswith(".wps") else ".doc", to="docx")
+    except ConversionError as exc:
+        if exc.reason == "timeout":
             raise ExtractionError(
-                f"{kind}文件转换超时（{_CONVERT_TIMEOUT} 秒），请另存为 .docx 后再上传。"
+                f"{kind}文件转换超时（{CONVERT_TIMEOUT} 秒），请另存为 .docx 后再上传。"
             ) from None
-        out = Path(tmp) / "plan.docx"
-        if done.returncode != 0 or not out.exists():
-            raise ExtractionError(
-                f"{kind}文件无法转换（可能已损坏或加密），请在 Word 或 WPS 中另存为 .docx 后再上传。"
-            )
-        return out.read_bytes()
+        raise ExtractionError(
+            f"{kind}文件无法转换（可能已损坏或加密），请在 Word 或 WPS 中另存为 .docx 后再上传。"
+        ) from None
 
 
 # ------------------------------------------------------------------ .docx

@@ -44,9 +44,9 @@ def _good(small_ledger) -> bytes:
 def test_a_file_that_is_not_a_spreadsheet_is_refused(small_ledger):
     assert (
         _message("序号,重点任务\n1,任务".encode())
-        == "文件不是 Excel 表格（只支持 .xlsx 和 .xls，包括 WPS 保存的文件）。"
+        == "文件不是 Excel 表格（只支持 .xlsx、.xls 和 WPS 表格 .et）。"
     )
-    assert _message(b"%PDF-1.7 ...") == "文件不是 Excel 表格（只支持 .xlsx 和 .xls，包括 WPS 保存的文件）。"
+    assert _message(b"%PDF-1.7 ...") == "文件不是 Excel 表格（只支持 .xlsx、.xls 和 WPS 表格 .et）。"
 
 
 def test_a_word_document_is_not_an_excel_workbook(small_ledger):

@@ -1,6 +1,7 @@
 """The fast import and export paths: COPY on PostgreSQL and bulk_create elsewhere write the same ledger and history;
 text that COPY and XML must escape survives both ways; the ledger page's export button exports its filter."""
 
+import datetime as dt
 import html
 import io
 import re
@@ -9,6 +10,7 @@ import openpyxl
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from departments.models import AuditEntry
 from tasks import bulk
@@ -188,3 +190,46 @@ def test_ledger_page_export_button_downloads_exactly_the_filtered_tasks(small_le
     ws = openpyxl.load_workbook(io.BytesIO(client.get(href).content)).active
     assert len([r for r in ws.iter_rows(min_row=5, values_only=True) if r[12]]) == 3
     assert Document.objects.count() == 2
+
+
+def test_import_stores_the_pace_dates_the_refresh_would(small_ledger):
+    """tasks_bulk_save computes 序时进度 (tasks.pace) from what it writes instead of reading the tasks back: what
+    it stores must be what tasks_refresh_pace computes from the database, for new tasks, for updated ones with a
+    target and a reported percent, in a plan with an issue date and in one without (start: the day created)."""
+    from tasks.services import tasks_refresh_pace
+    from tests.factories import TargetFactory, TaskFactory
+
+    dated = small_ledger["doc"]
+    undated = DocumentFactory(doc_number="平办〔2020〕9号", title="无印发日期的文件", issued_on=None)
+    Document.objects.filter(pk=dated.pk).update(issued_on="2020-03-01")
+    reported = TaskFactory(document=dated, path=["一", "(一)", "2"], title="@开展监测", status="in_progress")
+    Task.objects.filter(pk=reported.pk).update(reported_percent=40, reported_period_end="2021-06-30")
+    TargetFactory(
+        task=reported,
+        due=dt.date(2023, 12, 31),
+        baseline=50,
+        latest_value=70,
+        latest_period_end=dt.date(2021, 6, 30),
+    )
+    for doc in (dated, undated):
+        rows = _ledger_rows(doc.doc_number)
+        rows[4 - 1][6] = "2022年6月底前；2023年底"
+        assert ledger_import(data=office_workbook(rows), dry_run=False).written
+    ids = list(Task.objects.values_list("pk", flat=True))
+    assert len(ids) == 6
+    stored = {
+        t.pk: (t.pace_start, t.pace_fixed, t.pace_behind_on, t.pace_ahead_until) for t in Task.objects.all()
+    }
+    assert all(start is not None for start, *_ in stored.values())
+    assert Task.objects.get(pk=reported.pk).pace_start == dt.date(2020, 3, 1)
+    assert Task.objects.filter(document=undated, pace_start=timezone.now().date()).count() == 3
+    assert tasks_refresh_pace(task_ids=ids) == 0
+    # And after updates: every row changed, the reported task's status and units too.
+    for doc in (dated, undated):
+        rows = _ledger_rows(doc.doc_number)
+        for row in rows:
+            if len(row) > 2:
+                row[6], row[7], row[4] = "2021年底", "滞后", "市医保局"
+        assert ledger_import(data=office_workbook(rows), dry_run=False).updated == 3
+    assert Task.objects.get(pk=reported.pk).pace_behind_on is not None
+    assert tasks_refresh_pace(task_ids=ids) == 0

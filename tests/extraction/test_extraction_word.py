@@ -162,9 +162,9 @@ def test_old_word_and_wps_files_are_converted_with_libreoffice(tmp_path, suffix)
 
 
 def test_old_word_file_without_libreoffice_gives_a_clear_message(monkeypatch):
-    from tasks.extraction import reader
+    from reform_ledger import office
 
-    monkeypatch.setattr(reader.shutil, "which", lambda name: None)
+    monkeypatch.setattr(office.shutil, "which", lambda name: None)
     data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64) + "WordDocument".encode("utf-16-le") + bytes(64)
     with pytest.raises(ExtractionError) as info:
         read_plan_file(data, filename="方案.wps")
