@@ -214,10 +214,10 @@ def period_set_due_date(*, period: Period, due_date, actor=None) -> Period:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _task_name(task: Task) -> str:
-    """A task as people name it in a message: its 序号 and title (二.(一).1《推进分级诊疗》)."""
-    title = task.title if len(task.title) <= 40 else task.title[:39] + "…"
-    return f"{task.path_key}《{title}》"
+def task_label(task: Task) -> str:
+    """A task as a message names it for people: its 序号 and title (二.(一).1《推进分级诊疗》), as the
+    extension and notice messages do."""
+    return f"{task.path_key}《{task.title[:30]}{'…' if len(task.title) > 30 else ''}》"
 
 
 def report_get_or_create_for(*, task: Task, unit: Unit, period: Period, actor=None) -> tuple[Report, bool]:
@@ -232,7 +232,7 @@ def report_get_or_create_for(*, task: Task, unit: Unit, period: Period, actor=No
     if actor is not None and not reporter_may_write_for(user=actor, task=task, unit=unit):
         raise PermissionDeniedError("只能填报本单位承担的任务。")
     if not TaskUnit.objects.filter(task=task, unit=unit).exists():
-        raise ApplicationError(f"{unit.name}不承担任务 {task.path_key}，不能填报。", field="task")
+        raise ApplicationError(f"{unit.name}不承担任务 {task_label(task)}，不能填报。", field="task")
     if not period.is_open:
         raise ApplicationError(f"{period.label}未开放填报。", field="period")
     _lock_task_and_units(task_id=task.pk, unit_id=unit.pk)
@@ -252,24 +252,22 @@ def _progress_value(raw) -> str:
         if value in (choice.value, choice.label):
             return choice.value
     labels = "、".join(Progress.labels)
-    raise ApplicationError(f"进展 progress“{raw}”无效，应为：{labels}。", field="progress")
+    raise ApplicationError(f"进展“{raw}”无效，应为：{labels}。", field="progress")
 
 
 def _percent_value(raw) -> int | None:
     if raw is None or raw == "":
         return None
     if isinstance(raw, bool):
-        raise ApplicationError(f"完成百分比 percent“{raw}”不是数字，应为 0–100 的整数。", field="percent")
+        raise ApplicationError(f"完成百分比“{raw}”不是数字，应为 0–100 的整数。", field="percent")
     try:
         number = Decimal(str(raw).strip().rstrip("%"))
     except ArithmeticError:
-        raise ApplicationError(
-            f"完成百分比 percent“{raw}”不是数字，应为 0–100 的整数。", field="percent"
-        ) from None
+        raise ApplicationError(f"完成百分比“{raw}”不是数字，应为 0–100 的整数。", field="percent") from None
     if not number.is_finite() or number != number.to_integral_value():
-        raise ApplicationError(f"完成百分比 percent“{raw}”应为 0–100 的整数。", field="percent")
+        raise ApplicationError(f"完成百分比“{raw}”应为 0–100 的整数。", field="percent")
     if not 0 <= number <= 100:
-        raise ApplicationError(f"完成百分比 percent“{raw}”超出范围，应在 0 到 100 之间。", field="percent")
+        raise ApplicationError(f"完成百分比“{raw}”超出范围，应在 0 到 100 之间。", field="percent")
     return int(number)
 
 
@@ -281,25 +279,21 @@ def _target_values(raw, task: Task) -> dict[int, Decimal | None]:
     elif isinstance(raw, list):
         items = raw
     else:
-        raise ApplicationError(
-            '指标实际值 target_values 应为列表：[{"target": 指标id, "value": 数值}]。', field="target_values"
-        )
+        raise ApplicationError("指标实际值应为列表，每项写明一个指标的编号和实际值。", field="target_values")
     out: dict[int, Decimal | None] = {}
     for i, item in enumerate(items, start=1):
         if not isinstance(item, dict) or "target" not in item:
-            raise ApplicationError(
-                f"指标实际值 target_values 第 {i} 项应包含 target 和 value。", field="target_values"
-            )
+            raise ApplicationError(f"指标实际值第 {i} 项应写明指标编号和实际值。", field="target_values")
         try:
             target_id = int(str(item["target"]).strip())
         except (TypeError, ValueError):
             raise ApplicationError(
-                f"指标实际值 target_values 第 {i} 项的 target“{item['target']}”无效。", field="target_values"
+                f"指标实际值第 {i} 项的指标编号“{item['target']}”无效。", field="target_values"
             ) from None
         target = targets.get(target_id)
         if target is None:
             raise ApplicationError(
-                f"指标实际值 target_values 第 {i} 项：指标 {target_id} 不属于任务 {task.path_key}。",
+                f"指标实际值第 {i} 项：指标 {target_id} 不属于任务 {task_label(task)}。",
                 field="target_values",
             )
         value = item.get("value")
@@ -331,12 +325,10 @@ def report_clean_data(*, task: Task, data: dict) -> dict:
             if value is None:
                 value = ""
             if not isinstance(value, str):
-                raise ApplicationError(f"{label} {name} 应为文字。", field=name)
+                raise ApplicationError(f"{label}应为文字。", field=name)
             value = value.strip()
             if len(value) > TEXT_MAX:
-                raise ApplicationError(
-                    f"{label} {name} 不能超过 {TEXT_MAX} 字（现有 {len(value)} 字）。", field=name
-                )
+                raise ApplicationError(f"{label}不能超过 {TEXT_MAX} 字（现有 {len(value)} 字）。", field=name)
             clean[name] = value
     if "target_values" in data and data["target_values"] is not None:
         clean["target_values"] = _target_values(data["target_values"], task)
@@ -611,7 +603,7 @@ def report_save_drafts(*, rows: list[DraftRow], unit: Unit, period: Period, acto
                 raise PermissionDeniedError("只能填报本单位承担的任务。")
             if row.task.pk not in carried:
                 raise ApplicationError(
-                    f"{unit.name}不承担任务 {_task_name(row.task)}，不能填报。", field="task"
+                    f"{unit.name}不承担任务 {task_label(row.task)}，不能填报。", field="task"
                 )
             if not period.is_open:
                 raise ApplicationError(f"{period.label}未开放填报。", field="period")
@@ -696,7 +688,7 @@ def report_submit(
     if locked.status == ReportStatus.ACCEPTED:
         raise ApplicationError("报告已审核通过并锁定，不能再次提交。", field="status")
     if not locked.text.strip():
-        raise ApplicationError(f"任务 {locked.task.path_key}：提交前请填写本期进展情况。", field="text")
+        raise ApplicationError(f"任务 {task_label(locked.task)}：提交前请填写本期进展情况。", field="text")
     before = report_snapshot(locked)
     locked.status = ReportStatus.SUBMITTED
     locked.submitted_at = now

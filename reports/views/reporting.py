@@ -183,16 +183,6 @@ def _posted_vals(request, row: FormRow) -> dict:
     return vals
 
 
-API_KEYS = re.compile(
-    r"(进展|完成百分比|本期进展情况|存在问题|下步打算|指标实际值) (progress|percent|text|problems|next_steps|target_values)"
-)
-
-
-def _for_the_form(message: str) -> str:
-    """The services name the API's field after the Chinese one (“完成百分比 percent”); the form shows Chinese only."""
-    return API_KEYS.sub(r"\1", message)
-
-
 def _row_posted(request, v: RowView) -> bool:
     return any(f"{v.prefix}-{name}" in request.POST for name in (*CONTENT, "quick"))
 
@@ -388,7 +378,7 @@ def _save_rows(work: list, *, unit: Unit, period: Period, actor) -> tuple[int, i
         )
         for v, row in zip(drafts, rows, strict=True):
             if row.error is not None:
-                v.error, v.error_field = _for_the_form(row.error.message), row.error.field or ""
+                v.error, v.error_field = row.error.message, row.error.field or ""
             else:
                 saved += 1
         for v, changed, submit in others:
@@ -413,7 +403,7 @@ def _save_rows(work: list, *, unit: Unit, period: Period, actor) -> tuple[int, i
                     if submit:
                         report_submit(report=report, actor=actor, version=version)
             except ApplicationError as e:
-                v.error, v.error_field = _for_the_form(e.message), e.field or ""
+                v.error, v.error_field = e.message, e.field or ""
                 continue
             submitted += 1 if submit else 0
             saved += 0 if submit else 1
@@ -457,7 +447,7 @@ def _handle_form_post(request, *, unit: Unit, period: Period, views: list[RowVie
                 raise ApplicationError(f"{period.label}未开放填报。", field="period")
             _check_row(v)
         except ApplicationError as e:
-            v.error, v.error_field = _for_the_form(e.message), e.field or ""
+            v.error, v.error_field = e.message, e.field or ""
             continue
         if submit and not posted["text"]:
             if not submit_all:
