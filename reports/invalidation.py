@@ -6,6 +6,9 @@ unit's revision is unchanged, a cached dashboard while the sum of all revisions 
 database raises the revisions itself, with triggers, so that every write path -- forms, API, the Excel import's
 COPY and bulk UPDATEs, the admin, a psql session -- invalidates alike and in the same transaction.
 
+Every rule but the report's raises a second counter, `task_rev`, with `rev`: the part of the dashboard computed
+from the tasks alone is valid while the sum of `task_rev` is, so a report saved recomputes only the units' part.
+
 RULES below is the definition. Both dialects are generated from it: PostgreSQL gets one statement-level trigger
 per table and event, reading the transition tables (a COPY of 10,000 rows bumps each unit once, in unit order so
 two writers lock revision rows in the same order); SQLite, the development default, row-level triggers (it has no
@@ -30,18 +33,22 @@ PREFIX = "reports_fig_"
 class Rule:
     """A write on `table` (one of `events`) bumps the units named by the row's `column`: a unit id (UNIT), a
     task id (TASK: the task's units, or unit 0 when no unit carries it), or a document id (DOCUMENT: the units of
-    its tasks). With `changed`, an UPDATE bumps only when one of those columns changed."""
+    its tasks). With `changed`, an UPDATE bumps only when one of those columns changed. `tasks_side`: the write
+    can change what the dashboard reads from the tasks alone, so `task_rev` is raised too."""
 
     table: str
     events: tuple[str, ...]
     column: str
     names: str
     changed: tuple[str, ...] = ()
+    tasks_side: bool = True
 
 
 RULES = [
     Rule("tasks_taskunit", ALL, "unit_id", UNIT),  # a unit given or taken a task
-    Rule("reports_report", ALL, "unit_id", UNIT),  # a unit's report: timeliness, progress, targets met
+    # a unit's report: timeliness, progress. What a report changes on the task (its reported percent, status,
+    # 序时进度) or its targets (latest values) reaches the dashboard through those tables' rules.
+    Rule("reports_report", ALL, "unit_id", UNIT, tasks_side=False),
     Rule("tasks_task", ("INSERT", "DELETE"), "id", TASK),
     # a task's light, its place on the dashboard and the words shown there
     Rule(
@@ -49,7 +56,23 @@ RULES = [
         ("UPDATE",),
         "id",
         TASK,
-        changed=("status", "open_due", "deleted_at", "title", "path_key", "sort_key", "document_id"),
+        changed=(
+            "status",
+            "open_due",
+            "deleted_at",
+            "title",
+            "path_key",
+            "sort_key",
+            "document_id",
+            "deadline",
+            "pace_fixed",
+            "pace_start",
+            "pace_behind_on",
+            "pace_ahead_until",
+            "pace_measured",
+            "reported_percent",
+            "reported_period_end",
+        ),  # fmt: skip
     ),
     Rule("tasks_target", ALL, "task_id", TASK),  # targets met / at risk
     Rule("tasks_milestone", ALL, "task_id", TASK),  # deadlines: overdue, due soon
@@ -76,14 +99,16 @@ def _triggers() -> list[tuple[str, str, Rule]]:
 # --- PostgreSQL ---------------------------------------------------------------------------------------------
 
 PG_HELPERS = [
-    f"""CREATE FUNCTION {PREFIX}bump_units(ids bigint[]) RETURNS void LANGUAGE sql AS $$
-        INSERT INTO reports_unitrevision (unit_id, rev)
-        SELECT DISTINCT u, 1 FROM unnest(ids) AS u WHERE u IS NOT NULL ORDER BY u
-        ON CONFLICT (unit_id) DO UPDATE SET rev = reports_unitrevision.rev + 1;
+    f"""CREATE FUNCTION {PREFIX}bump_units(ids bigint[], tasks_side integer) RETURNS void LANGUAGE sql AS $$
+        INSERT INTO reports_unitrevision (unit_id, rev, task_rev)
+        SELECT DISTINCT u, 1, tasks_side FROM unnest(ids) AS u WHERE u IS NOT NULL ORDER BY u
+        ON CONFLICT (unit_id) DO UPDATE
+        SET rev = reports_unitrevision.rev + 1, task_rev = reports_unitrevision.task_rev + EXCLUDED.task_rev;
     $$""",
-    f"""CREATE FUNCTION {PREFIX}bump_tasks(ids bigint[]) RETURNS void LANGUAGE sql AS $$
+    f"""CREATE FUNCTION {PREFIX}bump_tasks(ids bigint[], tasks_side integer) RETURNS void LANGUAGE sql AS $$
         SELECT {PREFIX}bump_units(ARRAY(
-            SELECT COALESCE(tu.unit_id, 0) FROM unnest(ids) AS t(id) LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id));
+            SELECT COALESCE(tu.unit_id, 0) FROM unnest(ids) AS t(id) LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id),
+            tasks_side);
     $$""",
 ]
 
@@ -102,13 +127,12 @@ def _pg_rows(rule: Rule, event: str) -> str:
 
 
 def _pg_bump(rule: Rule, rows: str) -> str:
+    side = int(rule.tasks_side)
     if rule.names == UNIT:
-        return f"PERFORM {PREFIX}bump_units(ARRAY({rows}));"
+        return f"PERFORM {PREFIX}bump_units(ARRAY({rows}), {side});"
     if rule.names == TASK:
-        return f"PERFORM {PREFIX}bump_tasks(ARRAY({rows}));"
-    return (
-        f"PERFORM {PREFIX}bump_tasks(ARRAY(SELECT t.id FROM tasks_task t WHERE t.document_id IN ({rows})));"
-    )
+        return f"PERFORM {PREFIX}bump_tasks(ARRAY({rows}), {side});"
+    return f"PERFORM {PREFIX}bump_tasks(ARRAY(SELECT t.id FROM tasks_task t WHERE t.document_id IN ({rows})), {side});"
 
 
 def postgresql_statements() -> list[str]:
@@ -150,16 +174,17 @@ def _pg_drop(cursor) -> None:
 
 def _sqlite_source(rule: Rule, ref: str) -> str:
     # SQLite needs a WHERE in an INSERT … SELECT … ON CONFLICT (it could be read as a join constraint otherwise).
+    side = int(rule.tasks_side)
     if rule.names == UNIT:
-        return f"SELECT {ref}, 1 WHERE true"
+        return f"SELECT {ref}, 1, {side} WHERE true"
     if rule.names == TASK:
         return (
-            f"SELECT COALESCE(tu.unit_id, 0), 1 FROM (SELECT {ref} AS id) t "
+            f"SELECT COALESCE(tu.unit_id, 0), 1, {side} FROM (SELECT {ref} AS id) t "
             f"LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id WHERE true"
         )
     return (
-        f"SELECT COALESCE(tu.unit_id, 0), 1 FROM tasks_task t LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id "
-        f"WHERE t.document_id = {ref}"
+        f"SELECT COALESCE(tu.unit_id, 0), 1, {side} FROM tasks_task t "
+        f"LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id WHERE t.document_id = {ref}"
     )
 
 
@@ -168,8 +193,9 @@ def sqlite_statements() -> list[str]:
     for name, event, rule in _triggers():
         refs = {"INSERT": ["NEW"], "DELETE": ["OLD"]}.get(event, ["NEW"] if rule.changed else ["NEW", "OLD"])
         body = " ".join(
-            "INSERT INTO reports_unitrevision (unit_id, rev) "
-            f"{_sqlite_source(rule, f'{row}.{rule.column}')} ON CONFLICT(unit_id) DO UPDATE SET rev = rev + 1;"
+            "INSERT INTO reports_unitrevision (unit_id, rev, task_rev) "
+            f"{_sqlite_source(rule, f'{row}.{rule.column}')} "
+            "ON CONFLICT(unit_id) DO UPDATE SET rev = rev + 1, task_rev = task_rev + excluded.task_rev;"
             for row in refs
         )
         when = ""

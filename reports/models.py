@@ -466,10 +466,16 @@ class UnitRevision(models.Model):
 
     The row of unit 0 stands for the tasks no unit carries (yet): a task created, deleted or edited while it has
     no unit raises it. So every committed change of what the dashboard shows raises the sum of all the counters
-    (`DashboardCache.fingerprint`)."""
+    (`DashboardCache.fingerprint`).
+
+    `task_rev` is raised with `rev` by every change except a report's: the part of the dashboard read from the
+    tasks alone (lights, 序时进度 classes, the overdue and due-soon lists, targets at risk) stays valid while the
+    sum of `task_rev` is unchanged, so a report saved in the quarter's rush recomputes only the units' figures.
+    Its database default lets writers that raise `rev` only (reports.services) insert a row without naming it."""
 
     unit_id = models.IntegerField(primary_key=True)
     rev = models.BigIntegerField(default=1)
+    task_rev = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         verbose_name = "单位数据版本"
@@ -538,6 +544,9 @@ class DashboardCache(models.Model):
     previous_id = models.IntegerField(null=True)
     as_of = models.DateField()
     fingerprint = models.BigIntegerField()
+    # The sum of every `UnitRevision.task_rev` when the tasks' part of `data` was computed: while it is unchanged
+    # only the units' part (ranking, on-time rates) is computed again (reports.rollups.dashboard_overdue).
+    task_fingerprint = models.BigIntegerField(default=0)
     data = models.JSONField(encoder=DjangoJSONEncoder)
 
     class Meta:

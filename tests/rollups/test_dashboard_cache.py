@@ -284,3 +284,43 @@ def test_a_migrate_empties_the_caches_since_a_deploy_may_change_how_they_are_com
     emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
     assert not DashboardCache.objects.exists() and not UnitFigures.objects.exists()
     assert shown(ledger, leader_user) == fresh(ledger, leader_user)
+
+
+REPORT_ONLY = ("a report is submitted", "a report is created", "a report is deleted")
+
+
+@pytest.mark.parametrize("change", REPORT_ONLY)
+def test_after_a_report_only_the_units_part_is_computed_again(
+    ledger, leader_user, orphan, change, monkeypatch
+):
+    """A report saved changes the ranking and the report figures, never what is read from the tasks alone: the
+    tasks' part is taken from the cached row (a full computation here would fail the test)."""
+    before = shown(ledger, leader_user)
+    CHANGES[change](ledger, orphan)
+
+    def refuse(**kwargs):
+        raise AssertionError("the tasks' part should have been kept")
+
+    with monkeypatch.context() as m:
+        m.setattr(rollups, "_dashboard_compute", refuse)
+        after = shown(ledger, leader_user)
+    assert after != before
+    assert {
+        k: after[k] for k in ("overdue", "due_soon", "light_counts", "targets_at_risk", "pace_counts")
+    } == {k: before[k] for k in ("overdue", "due_soon", "light_counts", "targets_at_risk", "pace_counts")}
+    assert after == fresh(ledger, leader_user)
+    with monkeypatch.context() as m:  # and the row now holds the new figures
+        m.setattr(rollups, "_dashboard_compute", refuse)
+        m.setattr(rollups, "_dashboard_units_part", refuse)
+        assert shown(ledger, leader_user) == after
+
+
+def test_a_reported_percent_reaches_the_tasks_part(ledger, leader_user):
+    """序时进度 moves with the percent a report sets on its task: the whole dashboard is computed again."""
+    before = shown(ledger, leader_user)
+    Task.objects.filter(pk=ledger.t3.pk).update(
+        pace_start=dt.date(2024, 1, 1), pace_behind_on=dt.date(2024, 9, 1), pace_measured=True
+    )
+    after = shown(ledger, leader_user)
+    assert after["pace_counts"] != before["pace_counts"]
+    assert after == fresh(ledger, leader_user)

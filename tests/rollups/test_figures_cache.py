@@ -205,3 +205,28 @@ def test_the_urgent_lists_are_the_oldest_overdue_and_due_soon_tasks_in_plan_orde
     got = rollups._urgent_lists(tasks, today=TODAY, limit=limit)
     assert [[row["id"] for row in rows] for rows in got] == expected
     assert all(len(rows) == min(limit, 3) for rows in expected)  # T1 + two new overdue, T3 + two new due soon
+
+
+def test_a_statement_compiled_once_gives_every_unit_its_own_figures(ledger, monkeypatch):
+    """`_reused_statement` compiles the figures' statements once per period, day and list lengths and puts the
+    unit ids in: each unit still gets exactly what a statement built for it alone gives, repeated rows (a unit
+    both leading and sharing a task) included."""
+    TaskUnit.objects.create(task=ledger.t1, unit=ledger.b, role=TaskUnit.Role.LEAD)  # b now twice on T1
+    units = [ledger.a.pk, ledger.b.pk, ledger.c.pk, ledger.k1.pk, ledger.k2.pk]
+    rollups._STATEMENTS.clear()
+    reused = {u: rollups._compute_figures(period=ledger.q3, today=TODAY, unit_ids=[u])[u] for u in units}
+    assert rollups._STATEMENTS  # compiled and kept
+    built = {}
+    for u in units:
+        rollups._STATEMENTS.clear()
+        built[u] = rollups._compute_figures(period=ledger.q3, today=TODAY, unit_ids=[u])[u]
+    assert reused == built
+    assert len({tuple(sorted(f.items())) for f in built.values()}) > 1  # the units' figures differ
+    assert (
+        built[ledger.b.pk]["tasks"]
+        == Task.objects.filter(task_units__unit=ledger.b, deleted_at__isnull=True).distinct().count()
+    )
+    # another day is another statement: the lights move with it
+    later = rollups._compute_figures(period=ledger.q3, today=dt.date(2024, 10, 1), unit_ids=units)
+    rollups._STATEMENTS.clear()
+    assert later == rollups._compute_figures(period=ledger.q3, today=dt.date(2024, 10, 1), unit_ids=units)

@@ -78,3 +78,34 @@ def test_after_migrating_back_below_the_revision_table_no_trigger_is_left():
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE reports_unitrevision_away RENAME TO reports_unitrevision")
         invalidation.triggers_install()
+
+
+def task_revs() -> dict[int, int]:
+    return dict(UnitRevision.objects.values_list("unit_id", "task_rev"))
+
+
+def test_a_report_raises_the_units_revision_but_not_the_tasks_side():
+    """The dashboard keeps its tasks' part while only reports change (reports.rollups.dashboard_overdue)."""
+    from reports.models import Report
+    from tests.factories import PeriodFactory
+
+    unit = UnitFactory()
+    task = TaskFactory(lead=[unit])
+    before, before_tasks = revs(), task_revs()
+    Report.objects.bulk_create([Report(task=task, unit=unit, period=PeriodFactory(), text="本期进展")])
+    assert revs()[unit.pk] == before[unit.pk] + 1
+    assert task_revs()[unit.pk] == before_tasks[unit.pk]
+
+
+def test_a_reported_percent_raises_both_revisions_of_every_unit_of_the_task():
+    """What a report changes on its task (序时进度) reaches every unit carrying the task, on both counters."""
+    lead, partner, bystander = UnitFactory(), UnitFactory(), UnitFactory()
+    task = TaskFactory(lead=[lead], responsible=[partner])
+    TaskFactory(lead=[bystander])
+    before, before_tasks = revs(), task_revs()
+    type(task).objects.filter(pk=task.pk).update(reported_percent=60)
+    after, after_tasks = revs(), task_revs()
+    for unit in (lead, partner):
+        assert after[unit.pk] == before[unit.pk] + 1
+        assert after_tasks[unit.pk] == before_tasks[unit.pk] + 1
+    assert after[bystander.pk] == before[bystander.pk]
