@@ -19,8 +19,9 @@ The review workflow (状态流转)::
   reports of the newest period that has them (all leads 已完成 → 已完成; any 滞后 → 滞后; otherwise 推进中).
   Only the secretariat's acceptance moves the ledger, never a reporter's own claim.
 
-Names used by other engineers: report_get_or_create_for, report_save_draft, report_submit, report_return,
-report_accept, report_reopen, attachment_add, attachment_remove, period_open, period_close, period_set_due_date.
+Names used by other engineers: report_get_or_create_for, report_save_draft, report_save_drafts (many rows of one
+unit at once: the quarterly form), report_submit, report_return, report_accept, report_reopen, attachment_add,
+attachment_remove, period_open, period_close, period_set_due_date, task_label.
 """
 
 from __future__ import annotations
