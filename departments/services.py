@@ -29,7 +29,7 @@ def request_ip(request=None) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
-def audit_log(
+def audit_entry(
     *,
     actor=None,
     action: str,
@@ -40,7 +40,9 @@ def audit_log(
     message: str = "",
     request=None,
 ) -> AuditEntry:
-    """Append one audit record: who, when, from where, what, old and new values."""
+    """One audit record, not yet written: who, when, from where, what, old and new values. audit_log writes one;
+    a service writing many rows at once (the quarterly form) builds them here and writes them with
+    audit_log_many, so every record has the same content whichever way it was written."""
     if request is None:
         request = current_request.get()
     if (
@@ -53,7 +55,7 @@ def audit_log(
     if obj is not None:
         object_type = object_type or obj._meta.model_name
         object_id = object_id or str(obj.pk)
-    return AuditEntry.objects.create(
+    return AuditEntry(
         actor=actor if (actor is not None and actor.pk) else None,
         actor_name=(actor.get_username() if actor is not None else "系统"),
         ip=request_ip(request),
@@ -64,6 +66,31 @@ def audit_log(
         changes=changes or {},
         message=message,
     )
+
+
+def audit_log(
+    *,
+    actor=None,
+    action: str,
+    obj=None,
+    object_type: str = "",
+    object_id: str = "",
+    changes: dict | None = None,
+    message: str = "",
+    request=None,
+) -> AuditEntry:
+    """Append one audit record."""
+    entry = audit_entry(
+        actor=actor, action=action, obj=obj, object_type=object_type, object_id=object_id,
+        changes=changes, message=message, request=request,
+    )  # fmt: skip
+    entry.save()
+    return entry
+
+
+def audit_log_many(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Append records built by audit_entry, in their order, with one INSERT."""
+    return AuditEntry.objects.bulk_create(entries) if entries else []
 
 
 def export_audit(

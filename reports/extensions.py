@@ -107,8 +107,8 @@ def extension_request(
         raise ApplicationError("任务已删除，不能申请延期。", field="task")
     if task.status == Progress.COMPLETED:
         raise ApplicationError(f"任务 {task.path_key} 已完成，不能申请延期。", field="task")
-    old = parse_date(milestone_date, field="milestone_date", label="要延期的时间节点 milestone_date")
-    new = parse_date(new_date, field="new_date", label="申请延期至 new_date")
+    old = parse_date(milestone_date, field="milestone_date", label="要延期的时间节点")
+    new = parse_date(new_date, field="new_date", label="申请延期至")
     reason = _text(reason, field="reason", label="延期理由", max_len=2000)
     milestones = [m for m in task.milestones.all() if m.date == old]
     if not milestones:

@@ -172,7 +172,7 @@ def _issue_tasks(*, unit: Unit, task_ids) -> list[Task]:
     for raw in task_ids or []:
         value = getattr(raw, "pk", raw)
         if not str(value).isascii() or not str(value).isdigit():
-            raise ApplicationError(f"任务编号“{value}”无效，应为任务 id。", field="tasks")
+            raise ApplicationError(f"任务编号“{value}”无效，应为数字编号。", field="tasks")
         ids.append(int(value))
     ids = list(dict.fromkeys(ids))
     if not ids:

@@ -37,7 +37,7 @@ from tasks.sheets import ledger_states
 
 from .models import Period, ReportStatus
 from .selectors import form_rows_for, period_submission_status, reports_shared_content
-from .services import TEXT_FIELDS, TEXT_MAX, report_get_or_create_for, report_save_draft
+from .services import TEXT_FIELDS, TEXT_MAX, report_get_or_create_for, report_save_draft, task_label
 
 # --------------------------------------------------------------------------------------------------- 汇总表
 
@@ -288,16 +288,6 @@ class FormImportResult:
     rows: list[FormRowPreview] = field(default_factory=list)  # what was saved, for the preview after upload
 
 
-_ENGLISH_FIELD = re.compile(
-    r"\s?\b(?:progress|percent|text|problems|next_steps|target_values|target|value)\b"
-)
-
-
-def _chinese(message: str) -> str:
-    """A service message (written for the API as well, so it names fields in English) without those names."""
-    return _ENGLISH_FIELD.sub("", message)
-
-
 def _progress_from(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).strip()
     for choice in Progress:
@@ -383,6 +373,8 @@ def unit_form_import(
     class _Rollback(Exception):
         pass
 
+    task_of_row: dict[int, Task] = {}
+
     try:
         with transaction.atomic():
             for r in range(start, len(rows)):
@@ -412,6 +404,7 @@ def unit_form_import(
                         RowError(excel_row, label("ref"), f"本单位在{period.label}不承担此任务，不能填报。")
                     )
                     continue
+                task_of_row[excel_row] = fr.task
                 errors_before = len(result.errors)
                 payload: dict = {}
                 if "progress" in columns and texts["progress"]:
@@ -460,7 +453,7 @@ def unit_form_import(
                             RowError(
                                 excel_row,
                                 target_col(heading),
-                                f"任务 {fr.task.path_key} 没有“{heading}”这项指标，此格不填。",
+                                f"任务 {task_label(fr.task)} 没有“{heading}”这项指标，此格不填。",
                             )
                         )
                         continue
@@ -500,7 +493,7 @@ def unit_form_import(
                         result.errors.append(
                             RowError(
                                 excel_row, label("status"),
-                                f"任务 {fr.task.path_key} 的报告{report.get_status_display()}，不能通过上传修改。",
+                                f"任务 {task_label(fr.task)} 的报告{report.get_status_display()}，不能通过上传修改。",
                             )
                         )  # fmt: skip
                     continue
@@ -517,7 +510,7 @@ def unit_form_import(
                         if e.field in columns
                         else ("status" if e.field in ("status", "period", "task") else "ref")
                     )
-                    result.errors.append(RowError(excel_row, label(key), _chinese(e.message)))
+                    result.errors.append(RowError(excel_row, label(key), e.message))
                     continue
                 if saved.version != before:
                     result.saved += 1
@@ -535,4 +528,8 @@ def unit_form_import(
     except _Rollback:
         result.saved = 0
         result.rows = []
+    for e in result.errors:  # the row number alone does not say which task the unit got wrong
+        task = task_of_row.get(e.row)
+        if task is not None and task_label(task) not in e.message:
+            e.message = f"任务 {task_label(task)}：{e.message}"
     return result

@@ -191,7 +191,7 @@ def _path(value) -> list[str] | None:
     if isinstance(value, str):
         value = [p for p in value.replace("．", ".").split(".") if p.strip()]
     if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value) or not value:
-        raise ApplicationError('编号 path 应为编号列表，例如 ["二", "(一)", "1"]。', field="path")
+        raise ApplicationError('编号应为编号列表，例如 ["二", "(一)", "1"]。', field="path")
     return [p.strip() for p in value]
 
 
@@ -306,7 +306,7 @@ class TaskListCreate(generics.GenericAPIView):
         incoming.is_valid(raise_exception=True)
         ref = (incoming.validated_data.get("document") or "").strip()
         if not ref:
-            raise ApplicationError("新建任务需要指定文件 document（文号或 id）。", field="document")
+            raise ApplicationError("新建任务需要指定文件（文号或文件编号）。", field="document")
         doc = Document.objects.filter(doc_number=ref).first() or (
             Document.objects.filter(pk=int(ref)).first() if is_id(ref) else None
         )
@@ -340,7 +340,7 @@ class TaskDetail(generics.GenericAPIView):
         incoming = TaskWriteSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         if "version" not in incoming.validated_data:
-            raise ApplicationError("缺少版本号 version：请提交读取任务时得到的 version。", field="version")
+            raise ApplicationError("缺少版本号：请提交读取任务时得到的版本号。", field="version")
         data = task_data_from(incoming.validated_data, document=task.document)
         task = task_update(
             task=task,

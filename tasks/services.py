@@ -458,11 +458,11 @@ def task_update(
     """Apply a change read at `version`. A stale version is refused with what changed since (no silent overwrite)."""
     locked = Task.objects.select_for_update().get(pk=task.pk)
     if version is None or version == "":
-        raise ApplicationError("缺少版本号 version：请先读取任务再修改。", field="version")
+        raise ApplicationError("缺少版本号：请先读取任务再修改。", field="version")
     try:
         version = int(version)
     except (TypeError, ValueError):
-        raise ApplicationError(f"版本号 version“{version}”不是整数。", field="version") from None
+        raise ApplicationError(f"版本号“{version}”不是整数。", field="version") from None
     current = _fresh(locked.pk)
     if int(version) != locked.version:
         since = _changes_since(locked, int(version))

@@ -253,7 +253,10 @@ class TaskFormView(SecretariatRequiredMixin, View):
         t_rows = task_forms.target_rows_from_post(request.POST)
         keep = {"task": task, "milestone_rows": m_rows, "target_rows": t_rows}
         if not form.is_valid():
-            first = next(iter(form.errors.values()))[0]
+            name, errors = next(iter(form.errors.items()))
+            label = form.fields[name].label if name in form.fields else ""
+            # Django's own messages ("确保该值不超过 500 个字符。") do not say which field they are about.
+            first = errors[0] if not label or label in errors[0] else f"{label}：{errors[0]}"
             return self.render(form, error=first, **keep)
         try:
             data = form.to_task_data(

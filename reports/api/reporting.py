@@ -97,7 +97,7 @@ class PeriodListCreate(generics.ListAPIView):
         data = _body(request)  # a JSON list or string is refused with a message, not a 500
         for name, label in (("year", "年度"), ("quarter", "季度")):
             if data.get(name) in (None, ""):
-                raise ApplicationError(f"请填写{label} {name}。", field=name)
+                raise ApplicationError(f"请填写{label}。", field=name)
         period, created = period_open(
             year=data.get("year"),
             quarter=data.get("quarter"),
@@ -263,7 +263,9 @@ def _period_change(*, period, data: dict, actor):
     if "is_open" in data:
         value = data["is_open"]
         if value not in (True, False, "true", "false"):
-            raise ApplicationError(f"is_open“{value}”无效，应为 true 或 false。", field="is_open")
+            raise ApplicationError(
+                f"筛选条件“是否开放”的值“{value}”无效，应为 true 或 false。", field="is_open"
+            )
         if value in (True, "true"):
             period, _ = period_open(year=period.year, quarter=period.quarter, actor=actor)
         else:
@@ -331,9 +333,9 @@ class ReportListCreate(generics.ListAPIView):
             raise PermissionDeniedError("只有单位填报员可以填写报告。")
         task_id = data.get("task")
         if task_id in (None, ""):
-            raise ApplicationError("请指定任务 task。", field="task")
+            raise ApplicationError("请指定任务。", field="task")
         if not is_id(str(task_id)):
-            raise ApplicationError(f"任务 task“{task_id}”无效，应为任务编号。", field="task")
+            raise ApplicationError(f"任务编号“{task_id}”无效。", field="task")
         task = tasks_visible_to(user=user).filter(pk=int(task_id)).first()
         if task is None:
             raise ApplicationError(f"任务 {task_id} 不存在或不是本单位承担的任务。", field="task")
@@ -361,7 +363,7 @@ def _create_report(*, task, unit, period, content, user):
         # One report per task, unit and period: a second POST never overwrites the first one's content.
         raise ConflictError(
             f"本单位在{period.label}已有该任务的报告（编号 {report.pk}，版本 {report.version}），"
-            f"请用 PATCH /api/reports/{report.pk}/ 并带上 version 修改。",
+            f"请带上读取时的版本号修改该报告（PATCH /api/reports/{report.pk}/）。",
             field="task",
             extra={"id": report.pk, "current_version": report.version},
         )
@@ -386,7 +388,7 @@ class ReportDetail(generics.GenericAPIView):
             raise PermissionDeniedError("只能修改本单位的报告。")
         data = _body(request)
         if data.get("version") in (None, ""):
-            raise ApplicationError("缺少版本号 version：请提交读取报告时得到的 version。", field="version")
+            raise ApplicationError("缺少版本号：请提交读取报告时得到的版本号。", field="version")
         unknown = [
             k for k in data if k not in (*CONTENT_KEYS, "version", "id", "task", "unit", "period", "status")
         ]
@@ -481,7 +483,7 @@ class ReportAttachments(generics.GenericAPIView):
             raise PermissionDeniedError("只能给本单位的报告上传附件。")
         upload = request.FILES.get("file")
         if upload is None:
-            raise ApplicationError("请在表单字段 file 中上传附件。", field="file")
+            raise ApplicationError("请上传附件文件。", field="file")
         attachment = attachment_add(report=report, file=upload, actor=request.user)
         return Response(AttachmentOut(attachment).data, status=status.HTTP_201_CREATED)
 

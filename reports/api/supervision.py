@@ -136,7 +136,7 @@ def _notices(user):
 
 def _unit_from(value) -> Unit | None:
     if value in (None, ""):
-        raise ApplicationError("请指定承办单位 unit。", field="unit")
+        raise ApplicationError("请指定承办单位。", field="unit")
     if isinstance(value, int) or is_id(str(value)):
         unit = Unit.objects.filter(pk=int(value), deleted_at__isnull=True).first()
     else:
@@ -339,9 +339,9 @@ class ExtensionListCreate(generics.ListAPIView):
         data = _body(request)
         task_id = data.get("task")
         if task_id in (None, ""):
-            raise ApplicationError("请指定任务 task。", field="task")
+            raise ApplicationError("请指定任务。", field="task")
         if not is_id(str(task_id)):
-            raise ApplicationError(f"任务 task“{task_id}”无效，应为任务编号。", field="task")
+            raise ApplicationError(f"任务编号“{task_id}”无效。", field="task")
         task = tasks_visible_to(user=user).filter(pk=int(task_id)).first()
         if task is None:
             raise ApplicationError(f"任务 {task_id} 不存在或不是本单位承担的任务。", field="task")

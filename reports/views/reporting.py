@@ -54,6 +54,7 @@ from ..selectors import (
     task_period_reports,
 )
 from ..services import (
+    DraftRow,
     attachment_add,
     attachment_check,
     attachment_remove,
@@ -64,9 +65,11 @@ from ..services import (
     report_accept_many,
     report_clean_data,
     report_get_or_create_for,
+    report_lock_tasks,
     report_reopen,
     report_return,
     report_save_draft,
+    report_save_drafts,
     report_submit,
 )
 
@@ -178,16 +181,6 @@ def _posted_vals(request, row: FormRow) -> dict:
     vals["quick"] = (request.POST.get(p + "quick") or "").strip()
     vals["quick_reason"] = (request.POST.get(p + "quick_reason") or "").strip()
     return vals
-
-
-API_KEYS = re.compile(
-    r"(进展|完成百分比|本期进展情况|存在问题|下步打算|指标实际值) (progress|percent|text|problems|next_steps|target_values)"
-)
-
-
-def _for_the_form(message: str) -> str:
-    """The services name the API's field after the Chinese one (“完成百分比 percent”); the form shows Chinese only."""
-    return API_KEYS.sub(r"\1", message)
 
 
 def _row_posted(request, v: RowView) -> bool:
@@ -350,13 +343,45 @@ class FormOutcome:
 
 def _save_rows(work: list, *, unit: Unit, period: Period, actor) -> tuple[int, int]:
     """Write the valid rows: one transaction (one commit for the whole form), each row undone alone when a service
-    refuses it (a stale version, a report submitted meanwhile). A deadlock or
-    serialization failure retries the whole form (retry_transaction). Returns (drafts saved, reports submitted)."""
+    refuses it (a stale version, a report submitted meanwhile). A deadlock or serialization failure retries the
+    whole form (retry_transaction). Returns (drafts saved, reports submitted).
+
+    Rows that only save a draft (the usual case: 60 at the first save of a quarter) go to report_save_drafts in
+    one batch; rows that also attach files or submit go through the services one by one, after the locks of
+    every row were taken in one statement, in the one order."""
 
     def attempt() -> tuple[int, int]:
         saved = submitted = 0
-        for v, changed, submit in work:
+        for v, _changed, _submit in work:
             v.error = v.error_field = ""
+        drafts = [v for v, changed, submit in work if changed and not v.files and not submit]
+        others = [
+            (v, changed, submit)
+            for v, changed, submit in work
+            if not (changed and not v.files and not submit)
+        ]
+        if others:
+            report_lock_tasks(task_ids=[v.task.pk for v, _c, _s in work], unit=unit)
+        rows = report_save_drafts(
+            rows=[
+                DraftRow(
+                    task=v.task,
+                    report=v.row.report,
+                    data=_as_data(v.vals),
+                    version=(v.vals["version"] or None) if v.row.report is not None else None,
+                )
+                for v in drafts
+            ],
+            unit=unit,
+            period=period,
+            actor=actor,
+        )
+        for v, row in zip(drafts, rows, strict=True):
+            if row.error is not None:
+                v.error, v.error_field = row.error.message, row.error.field or ""
+            else:
+                saved += 1
+        for v, changed, submit in others:
             # A row of one service call is undone by that service's own savepoint; a row of several (start,
             # save, attach, submit) gets one around them all, so it is written whole or not at all.
             several = v.row.report is None or bool(v.files) or submit
@@ -378,7 +403,7 @@ def _save_rows(work: list, *, unit: Unit, period: Period, actor) -> tuple[int, i
                     if submit:
                         report_submit(report=report, actor=actor, version=version)
             except ApplicationError as e:
-                v.error, v.error_field = _for_the_form(e.message), e.field or ""
+                v.error, v.error_field = e.message, e.field or ""
                 continue
             submitted += 1 if submit else 0
             saved += 0 if submit else 1
@@ -422,7 +447,7 @@ def _handle_form_post(request, *, unit: Unit, period: Period, views: list[RowVie
                 raise ApplicationError(f"{period.label}未开放填报。", field="period")
             _check_row(v)
         except ApplicationError as e:
-            v.error, v.error_field = _for_the_form(e.message), e.field or ""
+            v.error, v.error_field = e.message, e.field or ""
             continue
         if submit and not posted["text"]:
             if not submit_all:

@@ -271,11 +271,12 @@ def test_form_upload_with_bad_cells_saves_nothing_and_names_row_and_column_in_ch
     response = client.post(reverse("reports:form-import"), {"period": period.pk, "file": upload})
     assert response.status_code == 400
     messages = [str(e) for e in response.context["result"].errors]
+    first, second = f"{a.path_key}《{a.title}》", f"{b.path_key}《{b.title}》"
     assert messages == [
-        "第 5 行, 列 F（进展）: 进展“进行中”无效，只能选：未启动、推进中、已完成、滞后。",
-        "第 5 行, 列 H（县域就诊率（%））: 指标“县域就诊率（%）”的实际值“八十六”不是数字。",
-        "第 6 行, 列 G（完成百分比(0-100)）: 完成百分比“150”应为 0 到 100 的整数。",
-        "第 6 行, 列 H（县域就诊率（%））: 任务 一.2 没有“县域就诊率（%）”这项指标，此格不填。",
+        f"第 5 行, 列 F（进展）: 任务 {first}：进展“进行中”无效，只能选：未启动、推进中、已完成、滞后。",
+        f"第 5 行, 列 H（县域就诊率（%））: 任务 {first}：指标“县域就诊率（%）”的实际值“八十六”不是数字。",
+        f"第 6 行, 列 G（完成百分比(0-100)）: 任务 {second}：完成百分比“150”应为 0 到 100 的整数。",
+        f"第 6 行, 列 H（县域就诊率（%））: 任务 {second} 没有“县域就诊率（%）”这项指标，此格不填。",
     ]
     assert not any(re.search(r"[A-Za-z]{3,}", m.split(": ", 1)[1]) for m in messages)  # Chinese only
     assert not Report.objects.exists()

@@ -268,7 +268,11 @@ def test_malformed_json_types_answer_a_chinese_message(api_as, secretariat, ledg
         "/api/tasks/", {**NEW_TASK, "lead_units": "市卫健委", "milestones": "soon"}, format="json"
     )
     assert r.status_code == 400
-    assert "lead_units" in r.json()["detail"] and "milestones" in r.json()["detail"]
+    # The API's keys stay in `errors` (CONTRACT.md); the sentence a person reads names the fields in Chinese.
+    assert set(r.json()["errors"]) == {"lead_units", "milestones"}
+    detail = r.json()["detail"]
+    assert "牵头单位：" in detail and "时限节点：" in detail
+    assert "lead_units" not in detail and "milestones" not in detail
     assert Task.objects.count() == 3
 
 
@@ -321,7 +325,8 @@ def test_patch_after_delete_and_restore_reports_those_as_changes_since(api_as, s
 
 def test_patch_without_version_is_refused(api_as, secretariat, ledger):
     r = api_as(secretariat).patch(f"/api/tasks/{ledger['soon'].pk}/", {"title": "新名称"}, format="json")
-    assert r.status_code == 400 and r.json()["field"] == "version" and "version" in r.json()["detail"]
+    assert r.status_code == 400 and r.json()["field"] == "version" and "版本号" in r.json()["detail"]
+    assert "version" not in r.json()["detail"]
     assert Task.objects.get(pk=ledger["soon"].pk).title == "提高县域就诊率"
 
 
