@@ -451,6 +451,8 @@ _LEVEL_PATTERNS = [
     (3, re.compile(r"^[(（](\d+)[)）]\s*[、.．]?\s*")),
 ]
 _FULL_PATH = re.compile(r"^[一二三四五六七八九十百]+(\.[(（]?[一二三四五六七八九十百\d]+[)）]?)+$")
+# 1.1, 2.3.4: offices' 台账 often number every task in full, Arabic and dotted (and 1.1 is not "1").
+_DOTTED_PATH = re.compile(r"^\d+(?:\.\d+)+\.?$")
 _CN_NUMERALS = "一二三四五六七八九十"
 
 
@@ -1028,11 +1030,12 @@ def plan_import(
     def numbered(text: str) -> tuple[tuple | None, list[str] | None]:
         if text not in numbering_cache:
             normalized = unicodedata.normalize("NFKC", text)
-            full = (
-                normalized.split(".")
-                if _FULL_PATH.match(normalized.replace("（", "(").replace("）", ")"))
-                else None
-            )
+            if _FULL_PATH.match(normalized.replace("（", "(").replace("）", ")")):
+                full = normalized.split(".")
+            elif _DOTTED_PATH.match(normalized.strip()):
+                full = normalized.strip().rstrip(".").split(".")
+            else:
+                full = None
             numbering_cache[text] = (parse_numbering(text) if text else None, full)
         return numbering_cache[text]
 

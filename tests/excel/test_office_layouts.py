@@ -422,3 +422,19 @@ def test_preview_preselects_only_a_name_that_is_clearly_a_known_unit(units, secr
         "市公安局"
     )  # 市公安局 merely shares characters: never chosen for the user
     assert "selected>市医疗保障局（同一单位的另一种写法）" in select_of("市医保障局")
+
+
+@pytest.mark.parametrize("numbers", [("1.1", "1.2", "2.1", "2.1.1"), ("1.1.", "1.10", "3.2", "3.2.1")])
+def test_dotted_arabic_numbers_are_whole_paths(units, numbers):
+    """Many offices number every task in full (1.1, 1.2, 2.1): each is its own task, not "1" four times."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["测医改办〔2026〕7号"])
+    ws.append(["2026年深化医改重点任务台账"])
+    ws.append(["序号", "重点任务", "牵头单位", "完成时限"])
+    for i, number in enumerate(numbers):
+        ws.append([number, f"第{i + 1}项任务", "市卫健委", "2026年12月底前"])
+    result = ledger_import(data=_save(wb), dry_run=True)
+    assert result.errors == []
+    paths = [r["path"] for r in result.as_json()["rows"]]
+    assert paths == [n.rstrip(".").split(".") for n in numbers]
