@@ -14,7 +14,6 @@ The issue's target: a 2.4 MB workbook under 64 MB per upload.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -103,12 +102,10 @@ def main() -> None:
         for _ in range(a.runs):
             with tempfile.TemporaryFile() as out:
                 runs.append(
-                    peak_rss_mb(
-                        [*manage, "import_ledger", str(book), "--dry-run", "--add-units", "--json"], env, out
-                    )
+                    peak_rss_mb([*manage, "import_ledger", str(book), "--dry-run", "--add-units"], env, out)
                 )
                 out.seek(0)
-                summary = json.loads(out.read() or b"{}").get("summary")
+                summary = ", ".join(out.read().decode().splitlines()[:6])
         print(f"workbook: {a.rows} rows, {book.stat().st_size / 1024 / 1024:.2f} MB")
         print(f"preview: {summary}")
         print(f"baseline (manage.py check): {base:.0f} MB peak RSS")

@@ -11,9 +11,14 @@ Callers add what only they know (an Excel reader its row and column limits) thro
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
+import tempfile
+import time
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
@@ -129,3 +134,43 @@ def inspect_ole(data: bytes, *, name: str = "文件") -> None:
         raise UploadRejected(f"{name}已加密（设置了打开密码），请取消密码后再上传。")
     if len(data) < 1536:
         raise UploadRejected(f"{name}已损坏或不完整（可能上传中断），无法读取。请重新保存后上传。")
+
+
+# --- how many large uploads are parsed at once ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def parse_slot(*, what: str = "表格导入"):
+    """Hold one of the server's `UPLOAD_PARSE_SLOTS` slots while an upload is parsed and planned.
+
+    Reading and planning a large workbook holds all its rows in memory (bench/bench_upload_memory.py: about 150 MB
+    for 40,000 rows, 2.4 MB); six parallel uploads once took a server from 175 MB to 1.3 GB. The slots bound that
+    across every web worker of the host: a file lock per slot (fcntl, released by the kernel if a worker dies).
+    A caller waits up to `UPLOAD_PARSE_WAIT_SECONDS` for a slot, then gets UploadRejected with a message to try
+    again, instead of the server running out of memory."""
+    slots = max(1, int(getattr(settings, "UPLOAD_PARSE_SLOTS", 2)))
+    wait = float(getattr(settings, "UPLOAD_PARSE_WAIT_SECONDS", 20))
+    directory = Path(
+        getattr(settings, "UPLOAD_LOCK_DIR", "") or Path(tempfile.gettempdir()) / "reform_ledger_locks"
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    while True:
+        for i in range(slots):
+            handle = open(directory / f"parse-{i}.lock", "a+b")  # noqa: SIM115 - held until the block ends
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+            return
+        if time.monotonic() >= deadline:
+            raise UploadRejected(
+                f"服务器正在处理其他{what}（同时最多 {slots} 个），请稍等一分钟后再上传。这次上传没有写入任何内容。"
+            )
+        time.sleep(0.2)

@@ -18,6 +18,7 @@ from django.views import View
 from departments.permissions import SecretariatRequiredMixin
 from departments.services import ApplicationError
 from reform_ledger.params import is_id
+from reform_ledger.uploads import UploadRejected, parse_slot
 
 from .excel import SpreadsheetError
 from .ledger_import import ledger_import, unit_kind_for
@@ -122,6 +123,14 @@ def _other_options(post, options: dict) -> dict:
 
 def _run(data: bytes, options: dict, **extra):
     document = _document_from(options.get("document")) if options.get("document") else None
+    try:
+        with parse_slot():
+            return _import(data, options, document, **extra)
+    except UploadRejected as e:
+        raise SpreadsheetError(e.message, field="file") from None
+
+
+def _import(data: bytes, options: dict, document, **extra):
     return ledger_import(
         data=data,
         document=document,

@@ -131,6 +131,9 @@ STORAGES = {
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
+# Large workbooks parsed at once on one host (reform_ledger.uploads.parse_slot), and how long an upload waits.
+UPLOAD_PARSE_SLOTS = env.int("UPLOAD_PARSE_SLOTS", default=2)
+UPLOAD_PARSE_WAIT_SECONDS = env.float("UPLOAD_PARSE_WAIT_SECONDS", default=20)
 IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=100)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

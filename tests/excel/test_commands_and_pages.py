@@ -182,3 +182,28 @@ def test_import_and_export_pages_render_for_the_secretariat(small_ledger, secret
     page = client.get(reverse("reports:ledger-export-page"), {"lead_unit": "市卫健委"})
     assert page.status_code == 200
     assert "?lead_unit=" in page.content.decode()  # the button exports exactly the current filter
+
+
+def test_an_upload_beyond_the_hosts_parse_slots_is_told_to_wait_and_nothing_is_written(
+    small_ledger, secretariat, client_as, settings, tmp_path
+):
+    """Large workbooks hold their rows in memory while planned: one host plans UPLOAD_PARSE_SLOTS at once and a
+    further upload, after waiting, is refused with a message (reform_ledger.uploads.parse_slot)."""
+    import fcntl
+
+    settings.UPLOAD_PARSE_SLOTS, settings.UPLOAD_PARSE_WAIT_SECONDS, settings.UPLOAD_LOCK_DIR = 1, 0.3, tmp_path
+    data = office_workbook([["1.", DOC, "任务甲", "", "市卫健委", "", "2022年底", "", ""]])
+
+    def post():
+        upload = io.BytesIO(data)
+        upload.name = "台账.xlsx"
+        return client_as(secretariat).post(reverse("tasks:import"), {"file": upload})
+
+    with open(tmp_path / "parse-0.lock", "a+b") as held:  # another worker planning a workbook
+        fcntl.flock(held, fcntl.LOCK_EX)
+        response = post()
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert response.status_code == 400
+    assert "服务器正在处理其他表格导入（同时最多 1 个）" in response.content.decode()
+    assert not Task.objects.exists()
+    assert post().context["result"].created == 1  # the slot is free again
