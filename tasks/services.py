@@ -339,8 +339,13 @@ def pace_starts(*, documents) -> dict[int, dt.date | None]:
 
 
 def pace_start(starts: dict, document_id: int, created_at: dt.datetime) -> dt.date:
-    """Where one task's 序时进度 starts: its plan's start (pace_starts), else the day the task was created."""
-    return starts.get(document_id) or created_at.date()
+    """Where one task's 序时进度 starts: its plan's start (pace_starts), else the day the task was created, in
+    Beijing time (a task created at 01:00 on the 3rd is created on the 3rd, not on the UTC date, the 2nd)."""
+    if starts.get(document_id):
+        return starts[document_id]
+    if created_at is None:
+        return timezone.localdate()
+    return timezone.localdate(created_at) if timezone.is_aware(created_at) else created_at.date()
 
 
 def tasks_refresh_pace(*, task_ids=None, batch: int = 2000) -> int:
