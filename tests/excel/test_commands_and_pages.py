@@ -191,7 +191,11 @@ def test_an_upload_beyond_the_hosts_parse_slots_is_told_to_wait_and_nothing_is_w
     further upload, after waiting, is refused with a message (reform_ledger.uploads.parse_slot)."""
     import fcntl
 
-    settings.UPLOAD_PARSE_SLOTS, settings.UPLOAD_PARSE_WAIT_SECONDS, settings.UPLOAD_LOCK_DIR = 1, 0.3, tmp_path
+    settings.UPLOAD_PARSE_SLOTS, settings.UPLOAD_PARSE_WAIT_SECONDS, settings.UPLOAD_LOCK_DIR = (
+        1,
+        0.3,
+        tmp_path,
+    )
     data = office_workbook([["1.", DOC, "任务甲", "", "市卫健委", "", "2022年底", "", ""]])
 
     def post():
