@@ -31,8 +31,12 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def convert_with_libreoffice(data: bytes, *, suffix: str, to: str, timeout: int = CONVERT_TIMEOUT) -> bytes:
-    """``data`` (a file whose name would end in ``suffix``, e.g. ".doc") converted to ``to`` ("docx", "xlsx")."""
+def convert_with_libreoffice(
+    data: bytes, *, suffix: str, to: str, timeout: int = CONVERT_TIMEOUT, infilter: str | None = None
+) -> bytes:
+    """``data`` (a file whose name would end in ``suffix``, e.g. ".doc") converted to ``to`` ("docx", "xlsx").
+    ``infilter`` forces LibreOffice's import filter: without it, a file no filter recognises is imported as
+    plain text, and its bytes come back as a one-column sheet instead of an error."""
     executable = soffice()
     if executable is None:
         raise ConversionError("missing")
@@ -47,6 +51,7 @@ def convert_with_libreoffice(data: bytes, *, suffix: str, to: str, timeout: int 
                     f"-env:UserInstallation={profile}",
                     "--headless",
                     "--norestore",
+                    *([f"--infilter={infilter}"] if infilter else []),
                     "--convert-to",
                     to,
                     "--outdir",

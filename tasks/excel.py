@@ -212,7 +212,8 @@ def _convert_workbook(data: bytes, filename: str | None) -> bytes:
     wps = (filename or "").lower().endswith(".et")
     kind = "WPS 表格文件（.et）" if wps else "Excel 97-2003 工作簿（.xls）"
     try:
-        return convert_with_libreoffice(data, suffix=".xls", to="xlsx")
+        # the binary Excel filter only (WPS writes .et in the same format): a damaged file fails, never text
+        return convert_with_libreoffice(data, suffix=".xls", to="xlsx", infilter="MS Excel 97")
     except ConversionError as e:
         if e.reason == "missing":
             if not wps:

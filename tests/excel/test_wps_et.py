@@ -118,8 +118,9 @@ def test_an_unreadable_et_without_libreoffice_says_what_to_do(db, monkeypatch):
 def _fake_libreoffice(monkeypatch, result: bytes | Exception):
     calls = []
 
-    def convert(data, *, suffix, to, timeout=office.CONVERT_TIMEOUT):
+    def convert(data, *, suffix, to, timeout=office.CONVERT_TIMEOUT, infilter=None):
         calls.append((data, suffix, to))
+        assert infilter == "MS Excel 97"  # never LibreOffice's guess: it reads any bytes as a text sheet
         if isinstance(result, Exception):
             raise result
         return result
