@@ -324,3 +324,21 @@ def test_a_reported_percent_reaches_the_tasks_part(ledger, leader_user):
     after = shown(ledger, leader_user)
     assert after["pace_counts"] != before["pace_counts"]
     assert after == fresh(ledger, leader_user)
+
+
+def test_after_a_report_only_its_units_figures_are_read_again(ledger, leader_user, orphan, monkeypatch):
+    """The ranking is updated in place: the other units' items come from the cached row, not from UnitFigures."""
+    shown(ledger, leader_user)
+    CHANGES["a report is submitted"](ledger, orphan)  # unit b's report
+    asked = []
+    real = rollups._unit_figures
+
+    def spy(**kwargs):
+        asked.append(sorted(kwargs["units"].values_list("pk", flat=True)))
+        return real(**kwargs)
+
+    monkeypatch.setattr(rollups, "_unit_figures", spy)
+    after = shown(ledger, leader_user)
+    assert asked == [[ledger.b.pk]]
+    monkeypatch.setattr(rollups, "_unit_figures", real)
+    assert after == fresh(ledger, leader_user)
