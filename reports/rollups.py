@@ -331,68 +331,110 @@ def _reused_statement(key: tuple, build, **lists: list[int]) -> list[dict]:
 def _compute_figures(
     *, period: Period, today: dt.date, unit_ids: list[int], duplicates: list[int] | None = None
 ) -> dict[int, dict]:
-    """The figures of these units in `period` from the ledger itself, in three queries (repeated unit rows, task
-    and report figures, target figures): {unit_id: {name: count for name in UnitFigures.FIGURES}}.
-    `duplicates` (`_duplicate_rows` of these units or more; they do not depend on the period) saves the first."""
+    """The figures of these units in `period` from the ledger itself: {unit_id: {name: count for name in
+    UnitFigures.FIGURES}} (`_compute_figures_many` for one period)."""
+    many = _compute_figures_many(periods=[period], today=today, unit_ids=unit_ids, duplicates=duplicates)
+    return {u: many[(u, period.pk)] for u in unit_ids}
+
+
+FIGURES_PERIODS_PER_STATEMENT = 8  # the trend's quarters: one report join each
+
+
+def _compute_figures_many(
+    *, periods: list[Period], today: dt.date, unit_ids: list[int], duplicates: list[int] | None = None
+) -> dict[tuple[int, int], dict]:
+    """The figures of these units in each of `periods` from the ledger itself, in three queries whatever the
+    number of periods (up to FIGURES_PERIODS_PER_STATEMENT; more are done in groups): repeated unit rows, task and
+    report figures, target figures. {(unit_id, period_id): {name: count for name in UnitFigures.FIGURES}}.
+
+    What is read from the tasks (lights, 序时进度, roles) is the same in every period and counted once; each period
+    adds one LEFT JOIN of the unit's own report in it (at most one row: unique task, unit, period) and its two
+    counts, and its targets due by its end. After a report is saved the dashboard needs the unit's figures of the
+    period and of the one before it: one statement, not two. `duplicates` (`_duplicate_rows` of these units or
+    more; they do not depend on the period) saves the first query."""
     if duplicates is None:
         duplicates = _duplicate_rows(units=unit_ids)
+    out: dict[tuple[int, int], dict] = {
+        (u, p.pk): dict.fromkeys(UnitFigures.FIGURES, 0) for u in unit_ids for p in periods
+    }
+    for i in range(0, len(periods), FIGURES_PERIODS_PER_STATEMENT):
+        group = periods[i : i + FIGURES_PERIODS_PER_STATEMENT]
+        for (unit_id, period_id), f in _figures_of_group(group, today, unit_ids, duplicates).items():
+            out[(unit_id, period_id)].update(f)
+    return out
+
+
+def _figures_of_group(
+    periods: list[Period], today: dt.date, unit_ids, duplicates
+) -> dict[tuple[int, int], dict]:
     done = _prefixed(light_q(Light.DONE, today=today), "task__")
     red = _prefixed(light_q(Light.OVERDUE, today=today), "task__")
     yellow = _prefixed(light_q(Light.DUE_SOON, today=today), "task__")
     pace = {f"pace_{p}": _prefixed(pace_q(p, today=today), "task__") for p in PACE_CLASSES}
-    names = ["tasks", "led", "shared", "completed", "overdue", "due_soon", "on_time", "late", *pace]
-    # Everything the statements depend on besides the two lists: the period, the day and the due-soon window.
-    key = (period.pk, period.end_date, today, settings.LIGHT_DUE_SOON_DAYS)
+    shared_names = ["tasks", "led", "shared", "completed", "overdue", "due_soon", *pace]
+    per_period = [(f"on_time_{n}", f"late_{n}") for n in range(len(periods))]
+    # Everything the statements depend on besides the two lists: the periods, the day and the due-soon window.
+    key = (tuple((p.pk, p.end_date) for p in periods), today, settings.LIGHT_DUE_SOON_DAYS)
 
     def base(unit_ids, duplicates):
         return _signed_parts(
-            obligation_rows(period=period).filter(unit_id__in=unit_ids), duplicates=duplicates
+            obligation_rows(period=periods[0]).filter(unit_id__in=unit_ids), duplicates=duplicates
         )
 
     def task_parts(unit_ids, duplicates):
-        return [
-            (
-                sign,
-                part.annotate(rep=_report_join(period))
-                .values("unit_id")
-                .annotate(
-                    tasks=Count("id"),
-                    led=Count("id", filter=Q(role=TaskUnit.Role.LEAD)),
-                    shared=Count("id", filter=Q(role=TaskUnit.Role.RESPONSIBLE)),
-                    completed=Count("id", filter=done),
-                    overdue=Count("id", filter=red),
-                    due_soon=Count("id", filter=yellow),
-                    on_time=Count("id", filter=REPORT_ON_TIME),
-                    late=Count("id", filter=REPORT_LATE),
-                    **{name: Count("id", filter=q) for name, q in pace.items()},
-                ),
+        parts = []
+        for sign, part in base(unit_ids, duplicates):
+            reports = {}
+            for n, period in enumerate(periods):
+                part = part.annotate(**{f"rep{n}": _report_join(period)})
+                status, late = f"rep{n}__status__in", f"rep{n}__is_late"
+                reports[per_period[n][0]] = Count("id", filter=Q(**{status: SUBMITTED, late: False}))
+                reports[per_period[n][1]] = Count("id", filter=Q(**{status: SUBMITTED, late: True}))
+            parts.append(
+                (
+                    sign,
+                    part.values("unit_id").annotate(
+                        tasks=Count("id"),
+                        led=Count("id", filter=Q(role=TaskUnit.Role.LEAD)),
+                        shared=Count("id", filter=Q(role=TaskUnit.Role.RESPONSIBLE)),
+                        completed=Count("id", filter=done),
+                        overdue=Count("id", filter=red),
+                        due_soon=Count("id", filter=yellow),
+                        **{name: Count("id", filter=q) for name, q in pace.items()},
+                        **reports,
+                    ),
+                )
             )
-            for sign, part in base(unit_ids, duplicates)
-        ]
+        return parts
 
-    out = {u: dict.fromkeys(UnitFigures.FIGURES, 0) for u in unit_ids}
+    out: dict[tuple[int, int], dict] = {}
     lists = {"unit_ids": unit_ids, "duplicates": duplicates}
+    names = shared_names + [name for pair in per_period for name in pair]
     for unit_id, f in _sum_parts(task_parts, names, key=("tasks", *key), **lists).items():
-        out[unit_id].update(f)
+        for n, period in enumerate(periods):
+            row = out.setdefault((unit_id, period.pk), {})
+            row.update({name: f[name] for name in shared_names})
+            row["on_time"], row["late"] = f[per_period[n][0]], f[per_period[n][1]]
     met = target_met_q("task__targets__")
+    last_end = max(p.end_date for p in periods)
+    target_names = [(f"targets_total_{n}", f"targets_met_{n}") for n in range(len(periods))]
 
     def target_parts(unit_ids, duplicates):
+        counts = {}
+        for n, period in enumerate(periods):
+            due = Q(task__targets__due__lte=period.end_date)
+            counts[target_names[n][0]] = Count("task__targets", filter=due)
+            counts[target_names[n][1]] = Count("task__targets", filter=due & met)
         return [
-            (
-                sign,
-                part.filter(task__targets__due__lte=period.end_date)
-                .values("unit_id")
-                .annotate(
-                    targets_total=Count("task__targets"), targets_met=Count("task__targets", filter=met)
-                ),
-            )
+            (sign, part.filter(task__targets__due__lte=last_end).values("unit_id").annotate(**counts))
             for sign, part in base(unit_ids, duplicates)
         ]
 
-    for unit_id, f in _sum_parts(
-        target_parts, ["targets_total", "targets_met"], key=("targets", *key), **lists
-    ).items():
-        out[unit_id].update(f)
+    flat = [name for pair in target_names for name in pair]
+    for unit_id, f in _sum_parts(target_parts, flat, key=("targets", *key), **lists).items():
+        for n, period in enumerate(periods):
+            row = out.setdefault((unit_id, period.pk), {})
+            row["targets_total"], row["targets_met"] = f[target_names[n][0]], f[target_names[n][1]]
     return out
 
 
@@ -414,11 +456,7 @@ def unit_figures(
     if not unit_ids or not periods:
         return {}
     if not figures_cache_enabled():
-        return {
-            (u, p.pk): f
-            for p in periods
-            for u, f in _compute_figures(period=p, today=today, unit_ids=unit_ids).items()
-        }
+        return _compute_figures_many(periods=periods, today=today, unit_ids=unit_ids)
     current_rev = Coalesce(
         Subquery(UnitRevision.objects.filter(unit_id=OuterRef("unit_id")).values("rev")[:1]), Value(0)
     )
@@ -438,21 +476,23 @@ def unit_figures(
     # Read before computing: a change landing meanwhile leaves the new rows stale.
     revs = dict(UnitRevision.objects.filter(unit_id__in=stale_units).values_list("unit_id", "rev"))
     duplicates = _duplicate_rows(units=stale_units)  # the same for every period
-    for period in periods:
-        stale = stale_in[period.pk]
-        if not stale:
-            continue
-        computed = _compute_figures(period=period, today=today, unit_ids=stale, duplicates=duplicates)
-        UnitFigures.objects.bulk_create(
-            [
-                UnitFigures(unit_id=u, period_id=period.pk, as_of=today, rev=revs.get(u, 0), **computed[u])
-                for u in stale
-            ],
-            update_conflicts=True,
-            unique_fields=["period_id", "unit_id"],
-            update_fields=["as_of", "rev", *UnitFigures.FIGURES],
-        )
-        out.update(((u, period.pk), computed[u]) for u in stale)
+    stale_periods = [p for p in periods if stale_in[p.pk]]
+    # One pass over the stale units for every period that has any (the current and the previous period after a
+    # report: one statement); a unit current in one of them is computed along and not written.
+    computed = _compute_figures_many(
+        periods=stale_periods, today=today, unit_ids=stale_units, duplicates=duplicates
+    )
+    UnitFigures.objects.bulk_create(
+        [
+            UnitFigures(unit_id=u, period_id=p.pk, as_of=today, rev=revs.get(u, 0), **computed[(u, p.pk)])
+            for p in stale_periods
+            for u in stale_in[p.pk]
+        ],
+        update_conflicts=True,
+        unique_fields=["period_id", "unit_id"],
+        update_fields=["as_of", "rev", *UnitFigures.FIGURES],
+    )
+    out.update(((u, p.pk), computed[(u, p.pk)]) for p in stale_periods for u in stale_in[p.pk])
     return out
 
 

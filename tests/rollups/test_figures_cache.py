@@ -149,7 +149,7 @@ def test_a_change_made_while_figures_are_computed_is_not_hidden_by_the_cache(
 ):
     """Figures computed from the data before a change but stored after it carry the revision read before the
     change, so the next read sees them as stale instead of serving them until tomorrow."""
-    real = rollups._compute_figures
+    real = rollups._compute_figures_many
     done = []
 
     def compute_then_change(**kwargs):
@@ -159,9 +159,9 @@ def test_a_change_made_while_figures_are_computed_is_not_hidden_by_the_cache(
             _t1_submitted_by_b(ledger)  # lands after the computation, before the row is written
         return figures
 
-    monkeypatch.setattr(rollups, "_compute_figures", compute_then_change)
+    monkeypatch.setattr(rollups, "_compute_figures_many", compute_then_change)
     first = cached(ledger, leader_user)
-    monkeypatch.setattr(rollups, "_compute_figures", real)
+    monkeypatch.setattr(rollups, "_compute_figures_many", real)
     second = cached(ledger, leader_user)
     assert second[ledger.b.pk]["reports_on_time"] == first[ledger.b.pk]["reports_on_time"] + 1
     assert second == fresh(ledger, leader_user)
@@ -230,3 +230,20 @@ def test_a_statement_compiled_once_gives_every_unit_its_own_figures(ledger, monk
     later = rollups._compute_figures(period=ledger.q3, today=dt.date(2024, 10, 1), unit_ids=units)
     rollups._STATEMENTS.clear()
     assert later == rollups._compute_figures(period=ledger.q3, today=dt.date(2024, 10, 1), unit_ids=units)
+
+
+@pytest.mark.parametrize("per_statement", [1, 8])
+def test_several_periods_in_one_statement_give_each_periods_own_figures(ledger, monkeypatch, per_statement):
+    """The reports of each period are joined separately; what comes from the tasks is shared. Q3 and Q2 differ
+    (Q2 has no reports here), so a join mixed up between periods fails."""
+    TaskUnit.objects.create(task=ledger.t1, unit=ledger.b, role=TaskUnit.Role.LEAD)  # a repeated unit row
+    units = [ledger.a.pk, ledger.b.pk, ledger.c.pk, ledger.k1.pk, ledger.k2.pk]
+    monkeypatch.setattr(rollups, "FIGURES_PERIODS_PER_STATEMENT", per_statement)
+    together = rollups._compute_figures_many(periods=[ledger.q3, ledger.q2], today=TODAY, unit_ids=units)
+    alone = {
+        key: f
+        for p in (ledger.q3, ledger.q2)
+        for key, f in rollups._compute_figures_many(periods=[p], today=TODAY, unit_ids=units).items()
+    }
+    assert together == alone
+    assert any(together[(u, ledger.q3.pk)] != together[(u, ledger.q2.pk)] for u in units)
