@@ -12,6 +12,7 @@ error, in one transaction, through the bulk rules of tasks/services.py (version,
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -42,6 +43,7 @@ from .excel import (
     load_states,
     read_workbook,
 )
+from .extraction.attribution import parse_attribution
 from .extraction.text import to_simplified
 from .models import Document, Progress, path_display, path_segment_number
 from .resources import (
@@ -543,6 +545,24 @@ def split_unit_cell(text: str, *, known=None) -> list[tuple[str, str]]:
         else:
             pieces.append(("unit", raw))
     return pieces
+
+
+# Words that make a unit cell a sentence about who does what (市卫健委牵头，市医保局配合; 市卫健委(牵头)、…;
+# 牵头单位：…；配合单位：…; 市医保局、市卫健委按职责分工负责) rather than a plain list of names.
+_ATTRIBUTION_WORDS_RE = re.compile(r"牵头|配合|负责|参与|协助|协办|主责|参加|落实")
+
+
+@functools.lru_cache(maxsize=4096)  # a ledger repeats its unit cells
+def attributed_units(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None:
+    """(lead names, responsible names, county phrases) of a unit cell written as an attribution, read by the
+    plan reader's rules (tasks.extraction.attribution: labels, 牵头/配合 verbs, a (牵头) mark, 分别负责 = each
+    leads); None for a plain list of names, which `split_unit_cell` reads."""
+    if not text or not _ATTRIBUTION_WORDS_RE.search(text):
+        return None
+    att = parse_attribution(to_simplified(unicodedata.normalize("NFKC", text)), None)
+    if att is None or not (att.lead or att.responsible or att.county_units):
+        return None
+    return tuple(att.lead), tuple(att.responsible), tuple(att.county_units)
 
 
 def unit_kind_for(name: str) -> str:
@@ -1183,15 +1203,28 @@ def plan_import(
             return list(found), list(counties)
 
         same_column = columns.get("lead") is not None and columns.get("lead") == columns.get("responsible")
-        if same_column:
+        lead_text, responsible_text = texts.get("lead", ""), texts.get("responsible", "")
+        said_in_lead = attributed_units(lead_text) if "lead" in columns else None
+        said_in_resp = attributed_units(responsible_text) if not same_column else None
+        if same_column and (said := attributed_units(responsible_text)):
+            # One 责任单位 column written as a sentence: 市卫健委牵头，市医保局、市财政局配合
+            lead, _ = units_of("responsible", "、".join(said[0]))
+            responsible, counties = units_of("responsible", "、".join(said[1] + said[2]))
+        elif same_column:
             # One 责任单位 column: the first unit named leads, the others take part.
-            everyone, counties = units_of("responsible", texts.get("responsible", ""))
+            everyone, counties = units_of("responsible", responsible_text)
             lead, responsible = everyone[:1], everyone[1:]
             if not everyone and counties:
                 lead, responsible = [], []
         else:
-            lead, lead_counties = units_of("lead", texts.get("lead", ""))
-            responsible, counties = units_of("responsible", texts.get("responsible", ""))
+            if said_in_lead:  # 市卫健委牵头 / 市卫健委牵头，市财政局配合 in the 牵头单位 column
+                lead_text = "、".join(said_in_lead[0] + said_in_lead[2])
+                if said_in_lead[1]:
+                    responsible_text = "、".join([responsible_text, *said_in_lead[1]]).strip("、")
+            if said_in_resp:  # 市财政局、市医保局配合: every unit there takes part, whatever the verb
+                responsible_text = "、".join(sum(said_in_resp, ()))
+            lead, lead_counties = units_of("lead", lead_text)
+            responsible, counties = units_of("responsible", responsible_text)
             counties = counties or lead_counties if not counties else counties
 
         deadline_raw = (

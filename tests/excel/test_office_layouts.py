@@ -438,3 +438,48 @@ def test_dotted_arabic_numbers_are_whole_paths(units, numbers):
     assert result.errors == []
     paths = [r["path"] for r in result.as_json()["rows"]]
     assert paths == [n.rstrip(".").split(".") for n in numbers]
+
+
+def test_unit_cells_written_as_sentences_say_who_leads(units):
+    """Offices often write who does what in words inside the unit cells; the plan reader's rules apply."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["测医改办〔2026〕8号"])
+    ws.append(["2026年深化医改重点工作任务清单"])
+    ws.append(["序号", "重点工作", "责任单位", "完成时限"])
+    for i, cell in enumerate(
+        [
+            "市卫健委牵头，市医保局、市财政局配合",
+            "市卫健委（牵头）、各县（市、区）政府",
+            "牵头单位：市医保局；配合单位：市卫健委",
+            "由市医保局负责，市财政局参与",
+            "市医保局、市卫健委分别负责",
+            "市卫健委、市医保局",  # a plain list: the first leads
+        ]
+    ):
+        ws.append([str(i + 1), f"第{i + 1}项任务", cell, "2026年底前"])
+    ws2 = wb.create_sheet("分列")
+    ws2.append(["2026年深化医改重点工作任务分工"])
+    ws2.append(["序号", "重点工作", "牵头单位", "配合单位", "完成时限"])
+    ws2.append(["1", "甲", "市卫健委牵头", "市医保局、市财政局配合", "2026年底前"])
+    ws2.append(["2", "乙", "市卫健委（牵头）", "市财政局", "2026年底前"])
+    ws2.append(["3", "丙", "市医保局牵头，市卫健委配合", "市财政局", "2026年底前"])
+    data = _save(wb)
+    rows = ledger_import(data=data, dry_run=True).as_json()["rows"]
+    got = [(r["lead_units"], r["responsible_units"], r["counties_involved"]) for r in rows]
+    assert got == [
+        (["市卫生健康委"], ["市医疗保障局", "市财政局"], False),
+        (["市卫生健康委"], [], True),
+        (["市医疗保障局"], ["市卫生健康委"], False),
+        (["市医疗保障局"], ["市财政局"], False),
+        (["市医疗保障局", "市卫生健康委"], [], False),
+        (["市卫生健康委"], ["市医疗保障局"], False),
+    ]
+    result = ledger_import(data=data, dry_run=True, sheet="分列")
+    assert result.errors == []
+    got = [(r["lead_units"], r["responsible_units"]) for r in result.as_json()["rows"]]
+    assert got == [
+        (["市卫生健康委"], ["市医疗保障局", "市财政局"]),
+        (["市卫生健康委"], ["市财政局"]),
+        (["市医疗保障局"], ["市财政局", "市卫生健康委"]),
+    ]
