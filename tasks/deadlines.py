@@ -490,6 +490,8 @@ def _parse_piece(piece: str, year: int | None, today: dt.date) -> tuple[ParsedDe
     """One phrase -> (deadline, the year it named, carried to the next phrase of the same cell)."""
     text = _normalize_cell(piece)
     core = text.strip("。.,，;；:： ")
+    # the second clause of a cell often opens with a conjunction: 2026年6月底前完成，并长期坚持
+    core = re.sub(r"^(?:并且|并|且|同时|此后|之后|以后|然后)(?=\S)", "", core)
     if not core:
         return ParsedDeadline(piece, None), None
     if LONG_TERM_RE.match(core) or re.fullmatch(r"(?:长期|持续|常态化).{0,8}", core):

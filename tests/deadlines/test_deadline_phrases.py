@@ -85,6 +85,9 @@ PHRASES = [
     ("持续推进", None, [(None, False, False)]),
     ("长期", None, [(None, False, False)]),
     ("常态化推进", None, [(None, False, False)]),
+    # a second clause opening with a conjunction
+    ("2026年6月底前完成，并长期坚持", None, [("2026-06-30", False, False), (None, False, False)]),
+    ("2026年6月底前完成试点，同时持续推进", None, [("2026-06-30", False, False), (None, False, False)]),
     # met in the corpus (tests/excel/corpus)
     ("2022年10月底前", None, [("2022-10-31", False, False)]),
     (
