@@ -884,6 +884,45 @@ class _Ctx:
 # --------------------------------------------------------------------------------------------------- plan
 
 
+def _measure_rows(rows: list[list], start: int, columns: dict[str, int]) -> dict[int, tuple[str, str]]:
+    """{row index: (sub-number, the task's title)} for tables that list several 具体措施 under one task: the 序号 and
+    the 重点任务 merged down (or repeated) over consecutive rows, each row a measure of its own (具体措施, with its
+    units and deadline). Each such row becomes sub-task N.1, N.2, … titled by its measure, with the task's title
+    as its heading; a task with a single measure row stays one task. Arabic 序号 only (1 → 1.1, 1.2)."""
+    seq, title, text = columns.get("seq"), columns.get("title"), columns.get("text")
+    if seq is None or title is None or text is None or text == title:
+        return {}
+
+    def cell(row, i):
+        v = row[i] if i < len(row) else ""
+        return (v if v.__class__ is str else cell_text(v)).strip()
+
+    out: dict[int, tuple[str, str]] = {}
+    r = start
+    while r < len(rows):
+        number, name = cell(rows[r], seq), cell(rows[r], title)
+        end = r + 1
+        while (
+            end < len(rows)
+            and number
+            and name
+            and (cell(rows[end], seq), cell(rows[end], title)) == (number, name)
+        ):
+            end += 1
+        group = range(r, end)
+        texts = [cell(rows[i], text) for i in group]
+        if (
+            len(group) > 1
+            and re.fullmatch(r"\d+", number.rstrip(".、"))
+            and all(texts)
+            and len(set(texts)) == len(texts)
+        ):
+            for k, i in enumerate(group, start=1):
+                out[i] = (f"{number.rstrip('.、')}.{k}", " ".join(name.split()))
+        r = end
+    return out
+
+
 def _titles_differ(old: str, new: str) -> bool:
     """A row that would update a task with a markedly different title: likely another plan's task at that path."""
     from rapidfuzz import fuzz
@@ -1062,6 +1101,7 @@ def plan_import(
     max_columns = settings.IMPORT_MAX_COLUMNS
     detail_keys = ("lead", "responsible", "deadline", "status", "note", "text")
     detail_cols = [k for k in detail_keys if k in columns and columns[k] != columns.get("title")]
+    measures = _measure_rows(rows, header.data_start, columns)
     for r in range(header.data_start, len(rows)):
         row = rows[r]
         excel_row = r + 1
@@ -1075,6 +1115,10 @@ def plan_import(
             k: ((v if (v := row[i]).__class__ is str else cell_text(v)) if i < width else "")
             for k, i in column_items
         }
+        measure_of = measures.get(r)
+        if measure_of is not None:
+            # one of several 具体措施 rows under one merged 序号 and 重点任务: a sub-task N.k of its own
+            texts["seq"], texts["title"], texts["text"] = measure_of[0], texts["text"], ""
         ref = parse_ref(texts["ref"]) if "ref" in texts else None
         seq_text = texts.get("seq", "").strip()
         title = texts.get("title", "")
@@ -1130,7 +1174,10 @@ def plan_import(
             )
 
         path = None
-        if full_path is not None:
+        if full_path is not None and _DOTTED_PATH.match(seq_text.strip()):
+            # 1.1 under a section 一、 or (一): the section's numbers first, so sections that restart at 1.1 differ
+            path = [stack[k] for k in sorted(stack) if k < 2] + list(full_path)
+        elif full_path is not None:
             path = list(full_path)
         elif numbering is not None:
             level, segment, _rest = numbering
@@ -1295,7 +1342,8 @@ def plan_import(
             id=None, version=1, document_id=doc.pk if doc else None, document_label=doc_text or choice.title,
             path=path, title=title_text, text=text, note=note,
             status=status or Progress.NOT_STARTED, lead=lead, responsible=responsible, counties=counties,
-            milestones=list(milestone_rows), section=[headings[k] for k in sorted(headings)],
+            milestones=list(milestone_rows),
+            section=[headings[k] for k in sorted(headings)] + ([measure_of[1]] if measure_of else []),
         )  # fmt: skip
         plans.append(
             RowPlan(excel_row, doc_key, path, state.section, state, deadlines=deadlines, warnings=warnings)

@@ -483,3 +483,29 @@ def test_unit_cells_written_as_sentences_say_who_leads(units):
         (["市卫生健康委"], ["市财政局"]),
         (["市医疗保障局"], ["市财政局", "市卫生健康委"]),
     ]
+
+
+def test_several_measures_under_one_merged_task_become_its_sub_tasks(units):
+    """序号 and 重点任务 merged down over three 具体措施 rows, each with its own units and deadline."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["测医改办〔2026〕9号 2026年医改重点工作任务分工方案"])
+    ws.append(["序号", "重点任务", "具体措施", "牵头单位", "配合单位", "完成时限"])
+    ws.append([1, "推进分级诊疗", "建设紧密型医共体", "市卫健委", "市医保局", "2026年6月"])
+    ws.append([None, None, "推进家庭医生签约", "市卫健委", "各县(市、区)政府", "2026年12月"])
+    ws.append([None, None, "完善双向转诊", "市卫健委", "市财政局", "2026年9月"])
+    ws.merge_cells("A3:A5")
+    ws.merge_cells("B3:B5")
+    ws.append([2, "深化医保改革", "推进DRG付费", "市医保局", "市卫健委", "2026年底前"])
+    ws.append(["二、保障措施"])
+    ws.append(["1.1", "加强组织领导", "", "市卫健委", "", "长期坚持"])
+    result = ledger_import(data=_save(wb), dry_run=False)
+    assert result.errors == []
+    doc = Document.objects.get(doc_number="测医改办〔2026〕9号")
+    tasks = {t.path_key: t for t in Task.objects.filter(document=doc)}
+    assert sorted(tasks) == ["1.1", "1.2", "1.3", "2", "二.1.1"]
+    assert tasks["1.2"].title == "推进家庭医生签约" and tasks["1.2"].section == ["推进分级诊疗"]
+    assert str(tasks["1.3"].deadline) == "2026-09-30"
+    assert tasks["2"].title == "深化医保改革" and tasks["2"].text == "推进DRG付费"
+    again = ledger_import(data=_save(wb), dry_run=True)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 5)
