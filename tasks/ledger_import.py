@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -44,8 +45,9 @@ from .excel import (
     read_workbook,
 )
 from .extraction.attribution import parse_attribution
+from .extraction.targets import find_targets
 from .extraction.text import to_simplified
-from .models import Document, Progress, path_display, path_segment_number
+from .models import Document, Progress, Target, path_display, path_segment_number
 from .resources import (
     LEDGER_COLUMNS,
     SNAPSHOT_KEY,
@@ -629,6 +631,12 @@ class RowPlan:
         ]
 
     @property
+    def new_targets(self) -> list:
+        """The numeric targets read from the row (row_targets): given to a new task only; an existing task keeps
+        its own, which may have been edited since."""
+        return self.state.targets if self.action == "create" else []
+
+    @property
     def action_label(self) -> str:
         return {"create": "新建", "update": "更新", "unchanged": "未变"}[self.action]
 
@@ -920,6 +928,46 @@ def _measure_rows(rows: list[list], start: int, columns: dict[str, int]) -> dict
             for k, i in enumerate(group, start=1):
                 out[i] = (f"{number.rstrip('.、')}.{k}", " ".join(name.split()))
         r = end
+    return out
+
+
+@functools.lru_cache(maxsize=2048)
+def _found_targets(text: str) -> tuple:
+    # the plan reader works on NFKC text (；→; ，→,), which is where its clause rules split
+    return tuple(find_targets(to_simplified(unicodedata.normalize("NFKC", text)), []))
+
+
+def row_targets(text: str, deadlines: list[ParsedDeadline]) -> list[Target]:
+    """Numeric targets in a row's 目标任务/指标 text (县域内就诊率达到90%以上), read by the plan reader's rules
+    (tasks.extraction.targets), as unsaved Target objects; each is due by the date its text names, else by the
+    row's last deadline, as plan reading does for table rows (a recurring one: its next date). A value the rules
+    cannot read is left out: the text stays on the task either way."""
+    if not text or not any(ch.isdigit() for ch in text):
+        return []
+    fixed = [d.date for d in deadlines if d.date and not d.recurring]
+    recurring = [d.date for d in deadlines if d.date and d.recurring]
+    last = max(fixed) if fixed else min(recurring) if recurring else None
+    out = []
+    for t in _found_targets(text):
+        value, high = t["value"] if isinstance(t.get("value"), list) else (t.get("value"), None)
+        try:
+            value = Decimal(str(value))
+            high = Decimal(str(high)) if high is not None else None
+        except (InvalidOperation, ValueError):
+            continue
+        by = t.get("by")
+        due = dt.date.fromisoformat(by) if isinstance(by, str) else by if isinstance(by, dt.date) else last
+        out.append(
+            Target(
+                indicator=(t.get("indicator") or "")[:200],
+                op=t.get("op") or ">=",
+                value=value,
+                value_high=high,
+                unit=(t.get("unit") or "")[:30],
+                due=due,
+                text=t.get("text") or "",
+            )  # fmt: skip
+        )
     return out
 
 
@@ -1344,6 +1392,7 @@ def plan_import(
             status=status or Progress.NOT_STARTED, lead=lead, responsible=responsible, counties=counties,
             milestones=list(milestone_rows),
             section=[headings[k] for k in sorted(headings)] + ([measure_of[1]] if measure_of else []),
+            targets=row_targets(text or title_text, deadlines),
         )  # fmt: skip
         plans.append(
             RowPlan(excel_row, doc_key, path, state.section, state, deadlines=deadlines, warnings=warnings)

@@ -643,7 +643,7 @@ def tasks_bulk_save(*, creates: list, updates: list, actor=None, request=None, m
         )  # fmt: skip
         return tuple(fields[f] for f in PACE_FIELDS)
 
-    audits, units, miles = [], [], []
+    audits, units, miles, targets = [], [], [], []
 
     # Creates
     task_rows = []
@@ -680,6 +680,11 @@ def tasks_bulk_save(*, creates: list, updates: list, actor=None, request=None, m
         for role, attr in ROLES:
             units += [(pk, u.id, role, i) for i, u in enumerate(getattr(s, attr))]
         miles += [(pk, d, t, c, done) for d, t, c, done in s.milestones]
+        targets += [
+            (pk, t.indicator, t.op, t.value, t.value_high, t.unit, t.due, t.text)
+            for t in s.targets
+            if t.pk is None
+        ]
         audits.append(("task_create", pk, f"{row[3]} {row[6]}", diff_snapshots({}, snapshot(s))))
 
     # Updates
@@ -720,4 +725,8 @@ def tasks_bulk_save(*, creates: list, updates: list, actor=None, request=None, m
     writer.delete_children(Milestone, mile_tasks)
     writer.insert(TaskUnit, ["task_id", "unit_id", "role", "position"], units)
     writer.insert(Milestone, ["task_id", "date", "text", "context", "done"], miles)
+    # a new task's targets read from its row (tasks.ledger_import.row_targets)
+    writer.insert(
+        Target, ["task_id", "indicator", "op", "value", "value_high", "unit", "due", "text"], targets
+    )
     audit_rows(audits, actor=actor, request=request, writer=writer, message=message)

@@ -509,3 +509,39 @@ def test_several_measures_under_one_merged_task_become_its_sub_tasks(units):
     assert tasks["2"].title == "深化医保改革" and tasks["2"].text == "推进DRG付费"
     again = ledger_import(data=_save(wb), dry_run=True)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 5)
+
+
+def test_a_new_task_gets_the_numeric_targets_of_its_row_and_an_existing_one_keeps_its_own(units):
+    """The 目标任务/指标 column is read by the plan reader's target rules; the targets light the task and feed
+    序时进度 like those of a pasted plan."""
+    from tasks.models import Target
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["测医改办〔2026〕10号 2026年医改重点任务台账"])
+    ws.append(["序号", "重点任务", "目标任务/指标", "牵头单位", "完成时限"])
+    ws.append(
+        ["1", "推进医共体建设", "县域内就诊率达到90%以上；基层诊疗量占比不低于65%", "市卫健委", "2026年底前"]
+    )
+    ws.append(["2", "提升服务", "完善服务流程", "市卫健委", "2026年6月底前"])
+    ws.append(["3", "控制费用", "公立医院医疗费用增长幅度控制在10%以内", "市医保局", "2026年9月"])
+    preview = ledger_import(data=_save(wb), dry_run=True)
+    assert [[t.label for t in p.new_targets] for p in preview.plans] == [
+        ["县域内就诊率≥90%", "基层诊疗量占比≥65%"], [], ["公立医院医疗费用增长幅度≤10%"]
+    ]  # fmt: skip
+    assert not Target.objects.exists()  # a preview writes nothing
+    assert ledger_import(data=_save(wb), dry_run=False).written
+    task = Task.objects.get(document__doc_number="测医改办〔2026〕10号", path_key="1")
+    targets = sorted(task.targets.all(), key=lambda t: t.indicator)
+    assert [(t.label, str(t.due)) for t in targets] == [
+        ("县域内就诊率≥90%", "2026-12-31"), ("基层诊疗量占比≥65%", "2026-12-31")
+    ]  # fmt: skip
+    edited = targets[0]
+    edited.value = 92
+    edited.save()
+    ws["C3"] = (
+        "县域内就诊率达到95%以上"  # the row changed: the task's text is updated, its targets are its own
+    )
+    again = ledger_import(data=_save(wb), dry_run=False)
+    assert again.updated == 1 and again.plans[0].new_targets == []
+    assert sorted(str(t.value.normalize()) for t in task.targets.all()) == ["65", "92"]
