@@ -524,10 +524,13 @@ def test_a_new_task_gets_the_numeric_targets_of_its_row_and_an_existing_one_keep
         ["1", "推进医共体建设", "县域内就诊率达到90%以上；基层诊疗量占比不低于65%", "市卫健委", "2026年底前"]
     )
     ws.append(["2", "提升服务", "完善服务流程", "市卫健委", "2026年6月底前"])
+    ws.append(
+        ["2.1", "提升满意度", "群众满意度达到90%以上。群众满意度达到90%以上。", "市卫健委", "2026年6月底前"]
+    )
     ws.append(["3", "控制费用", "公立医院医疗费用增长幅度控制在10%以内", "市医保局", "2026年9月"])
     preview = ledger_import(data=_save(wb), dry_run=True)
     assert [[t.label for t in p.new_targets] for p in preview.plans] == [
-        ["县域内就诊率≥90%", "基层诊疗量占比≥65%"], [], ["公立医院医疗费用增长幅度≤10%"]
+        ["县域内就诊率≥90%", "基层诊疗量占比≥65%"], [], ["群众满意度≥90%"], ["公立医院医疗费用增长幅度≤10%"]
     ]  # fmt: skip
     assert not Target.objects.exists()  # a preview writes nothing
     assert ledger_import(data=_save(wb), dry_run=False).written
