@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, connections
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, connections, transaction
 from django.db.models import (
     Count,
     F,
@@ -240,19 +242,29 @@ def _duplicate_rows(*, units) -> list[int]:
     with a repeated pair come from a GROUP BY (task, unit) over the TaskUnit rows of `units` (no join), and
     only their rows are read; at province scale that is usually none. A reporter's roll-up reads its own
     unit's rows only."""
-    repeated = (
-        TaskUnit.objects.filter(unit__in=units)
-        .order_by()
-        .values("task_id", "unit_id")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-        .values("task_id")
-    )
+
+    def build(units, units_again):
+        repeated = (
+            TaskUnit.objects.filter(unit__in=units)
+            .order_by()
+            .values("task_id", "unit_id")
+            .annotate(n=Count("id"))
+            .filter(n__gt=1)
+            .values("task_id")
+        )
+        return TaskUnit.objects.filter(task_id__in=repeated, unit__in=units_again).values(
+            "id", "task_id", "unit_id", "role"
+        )
+
+    units = list(units)
+    if not units:
+        return []
     pairs: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for pk, task_id, unit_id, role in TaskUnit.objects.filter(
-        task_id__in=repeated, unit__in=units
-    ).values_list("id", "task_id", "unit_id", "role"):
-        pairs.setdefault((task_id, unit_id), []).append((ROLE_RANK.get(role, 3), pk))
+    # compiled once per number of units (`_reused_statement`): after a report, one unit, every time
+    for row in _reused_statement(("duplicates",), build, units=units, units_again=units):
+        pairs.setdefault((row["task_id"], row["unit_id"]), []).append(
+            (ROLE_RANK.get(row["role"], 3), row["id"])
+        )
     return sorted(pk for rows in pairs.values() if len(rows) > 1 for _, pk in sorted(rows)[1:])
 
 
@@ -1037,6 +1049,8 @@ def dashboard_overdue(
         .values("data", "fingerprint", "task_fingerprint", "now", "tasks_now")
         .first()
     )
+    if row is not None:
+        row["data"] = json.loads(row["data"])
     if row is None:
         with connection.cursor() as cursor:
             cursor.execute(REVISION_SUMS_SQL)
@@ -1045,32 +1059,35 @@ def dashboard_overdue(
         now, tasks_now = row["now"], row["tasks_now"]
         if row["fingerprint"] == now:
             return Dashboard.from_data(row["data"], period=period, previous=previous, today=today)
-    if row is not None and row["task_fingerprint"] == tasks_now:
-        d = Dashboard.from_data(row["data"], period=period, previous=previous, today=today)
-        for name, value in _dashboard_units_part(
-            user=user, period=period, previous=previous, today=today, cached=row["data"]
-        ).items():
-            setattr(d, name, value)
-    else:
-        cached = row["data"] if row is not None else None
-        d = _dashboard_compute(
-            today=today, user=user, period=period, previous=previous, limit=limit, cached=cached
-        )
-    DashboardCache.objects.bulk_create(
-        [
-            DashboardCache(
-                **key,
-                previous_id=previous_id,
-                as_of=today,
-                fingerprint=now,
-                task_fingerprint=tasks_now,
-                data=d.as_data(),
+    # One transaction for the figures and the dashboard written back: one commit, not two (units' figures
+    # rows are locked before the dashboard row, in every reader, so two readers cannot deadlock).
+    with transaction.atomic():
+        if row is not None and row["task_fingerprint"] == tasks_now:
+            d = Dashboard.from_data(row["data"], period=period, previous=previous, today=today)
+            for name, value in _dashboard_units_part(
+                user=user, period=period, previous=previous, today=today, cached=row["data"]
+            ).items():
+                setattr(d, name, value)
+        else:
+            cached = row["data"] if row is not None else None
+            d = _dashboard_compute(
+                today=today, user=user, period=period, previous=previous, limit=limit, cached=cached
             )
-        ],
-        update_conflicts=True,
-        unique_fields=list(key),
-        update_fields=["previous_id", "as_of", "fingerprint", "task_fingerprint", "data"],
-    )
+        DashboardCache.objects.bulk_create(
+            [
+                DashboardCache(
+                    **key,
+                    previous_id=previous_id,
+                    as_of=today,
+                    fingerprint=now,
+                    task_fingerprint=tasks_now,
+                    data=json.dumps(d.as_data(), cls=DjangoJSONEncoder, ensure_ascii=False),
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=list(key),
+            update_fields=["previous_id", "as_of", "fingerprint", "task_fingerprint", "data"],
+        )
     return d
 
 
