@@ -18,8 +18,8 @@ Sizes of 10,000 tasks and more get --units departments and --counties counties (
 sizes get --city-units and --city-counties (a city: DOMAIN.md's ~60 departments and ~10 counties).
 
 The roll-up figures are cached per unit and period (reports.UnitFigures) and recomputed for the units a write
-touched; the dashboard is cached whole per audience and period (reports.DashboardCache) and recomputed after any
-write of what it shows. So after the warm-up the main rows measure a warm cache. Four more rows measure what a
+touched; the dashboard is cached per audience and period (reports.DashboardCache): after a report only the units
+whose revision moved are put back into its ranking, after a change of the tasks it is recomputed. So after the warm-up the main rows measure a warm cache. Four more rows measure what a
 write costs the next reader: one report changed before every request (one unit's figures and the whole dashboard
 recomputed), and the caches emptied before every request (every unit recomputed: the first request of a day, or
 right after an import of the whole ledger).
