@@ -32,8 +32,9 @@ from tasks.models import ExtensionRequest, Light
 from tasks.pace import Pace, pace_q
 from tasks.selectors import tasks_visible_to
 
+from .dashboard import LIST_ORDER_SQL, PACE_COLUMNS, _task_items
 from .models import Bulletin, Notification, Period, Report, ReportStatus
-from .rollups import LIST_ORDER_SQL, PACE_COLUMNS, _task_items, rollup_by_county, rollup_by_department
+from .rollups import rollup_by_county, rollup_by_department
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent / "templates_docx" / "bulletin.docx"
 LIST_LIMIT = 200  # tasks listed by name in section 四; the rest are counted ("另有 N 项")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from reform_ledger.queue import send_now
 from tasks.services import tasks_refresh_pace_missing
 
+from . import dashboard as dash
 from . import reminders, rollups, sweep
 from .models import Delivery
 
@@ -117,7 +118,7 @@ def rollup_figures_warm() -> int:
     leader opens it, and yesterday's cached dashboards dropped. Returns the number of figure rows computed."""
     today = timezone.localdate()
     tasks_refresh_pace_missing()  # tasks a bulk path left without their 序时进度 dates
-    rollups.dashboard_cache_prune(today=today)
+    dash.dashboard_cache_prune(today=today)
     stale = rollups.unit_figures_warm(today=today)
-    rollups.dashboard_warm(today=today)
+    dash.dashboard_warm(today=today)
     return stale

@@ -530,7 +530,7 @@ class UnitFigures(models.Model):
 
 
 class DashboardCache(models.Model):
-    """The leaders' dashboard (reports.rollups.Dashboard) of one audience and period as computed on `as_of`.
+    """The leaders' dashboard (reports.dashboard.Dashboard) of one audience and period as computed on `as_of`.
 
     A cache, never a source: a row is used only while `as_of` is today and `fingerprint` equals the sum of every
     `UnitRevision.rev`, which each committed change of the tasks, milestones, targets, assignments, reports or
@@ -545,7 +545,7 @@ class DashboardCache(models.Model):
     as_of = models.DateField()
     fingerprint = models.BigIntegerField()
     # The sum of every `UnitRevision.task_rev` when the tasks' part of `data` was computed: while it is unchanged
-    # only the units' part (ranking, on-time rates) is computed again (reports.rollups.dashboard_overdue).
+    # only the units' part (ranking, on-time rates) is computed again (reports.dashboard.dashboard_overdue).
     task_fingerprint = models.BigIntegerField(default=0)
     # JSON as text, stored uncompressed (migration 0009: STORAGE EXTERNAL on PostgreSQL): the row is rewritten
     # after every report, and jsonb's parsing and compression of ~100 KB cost 2.8 ms a write against 1.1 ms.

@@ -23,6 +23,7 @@ from departments.permissions import HasCapability
 from departments.services import ApplicationError
 from reform_ledger.drf import Pagination
 from reform_ledger.params import is_id
+from reports import dashboard as dash
 from reports import rollups
 
 PERIOD_PARAM = OpenApiParameter("period", OpenApiTypes.INT, description="填报期编号；不填为当前开放的填报期")
@@ -150,8 +151,8 @@ class DashboardOverdue(APIView):
         raw = (request.query_params.get("limit") or "").strip()
         if raw and (not is_id(raw) or not 1 <= int(raw) <= 500):
             raise ApplicationError(f"参数“limit”的值“{raw}”无效，应为 1 到 500 之间的整数。", field="limit")
-        limit = int(raw) if raw else rollups.DASHBOARD_LIMIT
-        data = rollups.dashboard_overdue(today=today, user=request.user, period=period, limit=limit)
+        limit = int(raw) if raw else dash.DASHBOARD_LIMIT
+        data = dash.dashboard_overdue(today=today, user=request.user, period=period, limit=limit)
         return Response(DashboardSerializer(data).data)
 
 

@@ -30,6 +30,7 @@ from reform_ledger.spreadsheets import (
     xlsx_response,
 )
 from reform_ledger.spreadsheets import Column as SheetColumn
+from reports import dashboard as dash
 from reports import rollups
 from reports.models import Period
 
@@ -546,7 +547,7 @@ def rollup_trend(request):
 RANKING_SHOWN = 20
 # Overdue, due-soon and at-risk rows on the page (and its download): the oldest 20 of each fit the A4 page a
 # meeting prints; each list links to all of them. The API's limit is separate (`?limit=`, default 50).
-LIST_SHOWN = rollups.DASHBOARD_PAGE_LIMIT
+LIST_SHOWN = dash.DASHBOARD_PAGE_LIMIT
 
 
 def _short(period: Period | None) -> str:
@@ -565,7 +566,7 @@ def _names(names: list[str], shown: int = 3) -> str:
     return "、".join(names[:shown]) + (f"等 {len(names)} 个" if len(names) > shown else "")
 
 
-def _task_rows(items: list[rollups.TaskItem], *, overdue: bool, user=None) -> Table:
+def _task_rows(items: list[dash.TaskItem], *, overdue: bool, user=None) -> Table:
     """Overdue or due-soon tasks: 文号 (a path like 二.(一).1 exists in several plans), the lead and the shared
     (配合) units — for a reporter, its own part — and the days as words."""
     own_unit = user.unit_id if user is not None and not has(user, "figures.read_all") else None
@@ -610,7 +611,7 @@ def _task_rows(items: list[rollups.TaskItem], *, overdue: bool, user=None) -> Ta
     return table
 
 
-def _ranking_table(units: list[rollups.RankItem], *, user, period: Period, mid_period: bool = False) -> Table:
+def _ranking_table(units: list[dash.RankItem], *, user, period: Period, mid_period: bool = False) -> Table:
     # Before the due date every report in is on time: the share is "submitted so far", and is called so.
     table = Table(
         columns=[
@@ -642,7 +643,7 @@ def _ranking_table(units: list[rollups.RankItem], *, user, period: Period, mid_p
     return table
 
 
-def _targets_table(items: list[rollups.TargetItem]) -> Table:
+def _targets_table(items: list[dash.TargetItem]) -> Table:
     table = Table(
         columns=[
             Column("task", "任务", width=36, numeric=False, sortable=False),
@@ -679,7 +680,7 @@ def dashboard(request):
     ctx = _base_context(request, period=period, error=error, title="超期看板")
     if period is None:
         return render(request, "reports/dashboard.html", ctx, status=400)
-    d = rollups.dashboard_overdue(
+    d = dash.dashboard_overdue(
         today=today, user=request.user, period=period, limit=LIST_SHOWN, periods=ctx["periods"]
     )
     overdue = _task_rows(d.overdue, overdue=True, user=request.user)

@@ -12,8 +12,9 @@ from docx import Document as Docx
 from departments.models import Role
 from departments.services import ApplicationError, ConflictError
 from reports.bulletin import bulletin_figures, bulletin_issue, bulletin_save_draft
+from reports.dashboard import dashboard_overdue
 from reports.models import Bulletin, Notification
-from reports.rollups import dashboard_overdue, rollup_by_county, rollup_by_department
+from reports.rollups import rollup_by_county, rollup_by_department
 from tasks.pace import Pace
 from tests.factories import PeriodFactory, UserFactory
 from tests.rollups.conftest import TODAY

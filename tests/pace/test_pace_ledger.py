@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from departments.models import Role
+from reports.dashboard import dashboard_overdue
 from reports.models import Period, Report
-from reports.rollups import dashboard_overdue, rollup_by_department, rollup_by_plan
+from reports.rollups import rollup_by_department, rollup_by_plan
 from reports.services import report_get_or_create_for, report_save_draft, report_submit
 from tasks.lights import annotate_light, task_light
 from tasks.models import Light, Progress, Task

@@ -13,6 +13,7 @@ import time_machine
 from django.utils import timezone
 
 from departments.models import Role, Unit
+from reports import dashboard as dash
 from reports import rollups
 from reports.models import DashboardCache, Period, UnitFigures
 from tasks.models import Document, Milestone, Target, Task
@@ -21,10 +22,10 @@ from tests.rollups.conftest import TODAY
 from tests.rollups.test_figures_cache import CHANGES as FIGURE_CHANGES
 
 
-def shown(ledger, user, *, today=TODAY, period=None, limit=rollups.DASHBOARD_LIMIT):
+def shown(ledger, user, *, today=TODAY, period=None, limit=dash.DASHBOARD_LIMIT):
     """The dashboard as pages and the API read it (through the cache), as plain data."""
     period = period or ledger.q3
-    d = rollups.dashboard_overdue(today=today, user=user, period=period, limit=limit)
+    d = dash.dashboard_overdue(today=today, user=user, period=period, limit=limit)
     return {**d.as_data(), "period": d.period.pk, "previous": d.previous.pk if d.previous else None}
 
 
@@ -155,7 +156,7 @@ def test_a_current_dashboard_is_read_in_one_query(ledger, leader_user, django_as
     first = shown(ledger, leader_user)
     periods = list(Period.objects.all())  # as the page passes them (its period selector lists them)
     with django_assert_num_queries(1):
-        again = rollups.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3, periods=periods)
+        again = dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3, periods=periods)
     assert {**again.as_data(), "period": again.period.pk, "previous": again.previous.pk} == first
     assert again.overdue[0].open_due == dt.date(2024, 6, 30)  # dates and numbers come back as they went in
     assert again.targets_at_risk[0].latest_value is None or again.targets_at_risk[0].latest_value.is_finite()
@@ -172,7 +173,7 @@ def test_the_dashboard_is_recomputed_on_the_next_day(ledger, leader_user):
 
 def test_each_period_and_list_length_has_its_own_dashboard(ledger, leader_user, monkeypatch):
     monkeypatch.setattr(
-        rollups, "DASHBOARD_PAGE_LIMIT", 1
+        dash, "DASHBOARD_PAGE_LIMIT", 1
     )  # the page's length, short enough to cut a list here
     q3 = shown(ledger, leader_user)
     q2 = shown(ledger, leader_user, period=ledger.q2)
@@ -200,17 +201,17 @@ def test_the_daily_job_computes_the_leaders_dashboard_before_the_first_leader_ar
     with time_machine.travel("2024-09-11 00:05 +08:00", tick=False):
         jobs.rollup_figures_warm()
     assert set(DashboardCache.objects.values_list("scope", "period_id", "limit")) == {
-        ("all", ledger.q3.pk, rollups.DASHBOARD_PAGE_LIMIT),
-        ("all", ledger.q3.pk, rollups.DASHBOARD_LIMIT),
+        ("all", ledger.q3.pk, dash.DASHBOARD_PAGE_LIMIT),
+        ("all", ledger.q3.pk, dash.DASHBOARD_LIMIT),
     }
     periods = list(Period.objects.all())
     day = dt.date(2024, 9, 11)
     with django_assert_num_queries(1):
-        first = rollups.dashboard_overdue(
-            today=day, user=leader_user, period=ledger.q3, limit=rollups.DASHBOARD_PAGE_LIMIT, periods=periods
+        first = dash.dashboard_overdue(
+            today=day, user=leader_user, period=ledger.q3, limit=dash.DASHBOARD_PAGE_LIMIT, periods=periods
         )
     assert {**first.as_data(), "period": ledger.q3.pk, "previous": ledger.q2.pk} == fresh(
-        ledger, leader_user, today=day, limit=rollups.DASHBOARD_PAGE_LIMIT
+        ledger, leader_user, today=day, limit=dash.DASHBOARD_PAGE_LIMIT
     )
 
 
@@ -241,7 +242,7 @@ def test_a_change_made_while_the_dashboard_is_computed_is_not_hidden_by_the_cach
 ):
     """A dashboard computed before a change but stored after it carries the fingerprint read before the change,
     so the next read sees it as stale instead of serving it until tomorrow."""
-    real = rollups._dashboard_compute
+    real = dash._dashboard_compute
     done = []
 
     def compute_then_change(**kwargs):
@@ -251,9 +252,9 @@ def test_a_change_made_while_the_dashboard_is_computed_is_not_hidden_by_the_cach
             _t1_retitled(ledger, orphan)  # lands after the computation, before the row is written
         return d
 
-    monkeypatch.setattr(rollups, "_dashboard_compute", compute_then_change)
+    monkeypatch.setattr(dash, "_dashboard_compute", compute_then_change)
     first = shown(ledger, leader_user)
-    monkeypatch.setattr(rollups, "_dashboard_compute", real)
+    monkeypatch.setattr(dash, "_dashboard_compute", real)
     second = shown(ledger, leader_user)
     assert [t["title"] for t in second["overdue"]] != [t["title"] for t in first["overdue"]]
     assert second == fresh(ledger, leader_user)
@@ -302,7 +303,7 @@ def test_after_a_report_only_the_units_part_is_computed_again(
         raise AssertionError("the tasks' part should have been kept")
 
     with monkeypatch.context() as m:
-        m.setattr(rollups, "_dashboard_compute", refuse)
+        m.setattr(dash, "_dashboard_compute", refuse)
         after = shown(ledger, leader_user)
     assert after != before
     assert {
@@ -310,8 +311,8 @@ def test_after_a_report_only_the_units_part_is_computed_again(
     } == {k: before[k] for k in ("overdue", "due_soon", "light_counts", "targets_at_risk", "pace_counts")}
     assert after == fresh(ledger, leader_user)
     with monkeypatch.context() as m:  # and the row now holds the new figures
-        m.setattr(rollups, "_dashboard_compute", refuse)
-        m.setattr(rollups, "_dashboard_units_part", refuse)
+        m.setattr(dash, "_dashboard_compute", refuse)
+        m.setattr(dash, "_dashboard_units_part", refuse)
         assert shown(ledger, leader_user) == after
 
 
@@ -331,14 +332,14 @@ def test_after_a_report_only_its_units_figures_are_read_again(ledger, leader_use
     shown(ledger, leader_user)
     CHANGES["a report is submitted"](ledger, orphan)  # unit b's report
     asked = []
-    real = rollups._unit_figures
+    real = dash._unit_figures
 
     def spy(**kwargs):
         asked.append(sorted(kwargs["units"].values_list("pk", flat=True)))
         return real(**kwargs)
 
-    monkeypatch.setattr(rollups, "_unit_figures", spy)
+    monkeypatch.setattr(dash, "_unit_figures", spy)
     after = shown(ledger, leader_user)
     assert asked == [[ledger.b.pk]]
-    monkeypatch.setattr(rollups, "_unit_figures", real)
+    monkeypatch.setattr(dash, "_unit_figures", real)
     assert after == fresh(ledger, leader_user)

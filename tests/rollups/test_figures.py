@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from reports import dashboard as dash
 from reports import rollups
 from tasks.models import Target
 from tests.factories import TargetFactory, TaskFactory
@@ -177,7 +178,7 @@ def test_trend_stops_at_the_selected_quarter(ledger, leader_user):
 
 
 def test_dashboard_lists_overdue_and_due_soon_tasks_with_reasons(ledger, leader_user):
-    d = rollups.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3)
+    d = dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3)
     assert [t.id for t in d.overdue] == [ledger.t1.pk] and d.overdue_count == 1
     t = d.overdue[0]
     assert (t.lead_units, t.days, t.open_due) == (["市医疗保障局"], 72, dt.date(2024, 6, 30))
@@ -187,14 +188,14 @@ def test_dashboard_lists_overdue_and_due_soon_tasks_with_reasons(ledger, leader_
 
 
 def test_dashboard_ranks_units_by_overdue_count_then_on_time_rate(ledger, leader_user):
-    d = rollups.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3)
+    d = dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3)
     order = [u.unit_id for u in d.units]
     assert order == [ledger.k2.pk, ledger.a.pk, ledger.b.pk, ledger.k1.pk, ledger.c.pk]
     assert [u.overdue for u in d.units] == [1, 1, 1, 1, 0]
 
 
 def test_dashboard_compares_on_time_rate_with_the_previous_period(ledger, leader_user):
-    d = rollups.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3)
+    d = dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3)
     assert d.previous == ledger.q2
     assert (d.reports_due, d.reports_on_time, d.reports_on_time_previous) == (12, 4, 2)
     assert d.on_time_rate == pytest.approx(4 / 12)
@@ -202,7 +203,7 @@ def test_dashboard_compares_on_time_rate_with_the_previous_period(ledger, leader
 
 
 def test_dashboard_lists_targets_at_risk_by_latest_value(ledger, leader_user):
-    d = rollups.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3)
+    d = dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3)
     assert [t.id for t in d.targets_at_risk] == [ledger.targets.t1_open.pk, ledger.targets.t3_open.pk]
     assert d.targets_at_risk_count == 2
     assert d.targets_at_risk[1].latest_value == Decimal(12) and d.targets_at_risk[1].days_left == 20
@@ -212,7 +213,7 @@ def test_reporter_sees_only_its_own_units_row(ledger, reporter):
     rows = rollups.rollup_by_department(period=ledger.q3, today=TODAY, user=reporter).rows
     assert [r.unit_id for r in rows] == [ledger.a.pk]
     assert rollups.rollup_by_county(period=ledger.q3, today=TODAY, user=reporter).rows == []
-    d = rollups.dashboard_overdue(today=TODAY, user=reporter, period=ledger.q3)
+    d = dash.dashboard_overdue(today=TODAY, user=reporter, period=ledger.q3)
     assert [u.unit_id for u in d.units] == [ledger.a.pk]
     assert d.reports_due == 4 and d.reports_on_time == 1
     q2, q3 = rollups.rollup_trend(period=ledger.q3, today=TODAY, user=reporter)

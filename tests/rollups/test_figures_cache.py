@@ -14,7 +14,8 @@ import time_machine
 from django.utils import timezone
 
 from departments.models import Unit
-from reports import rollups
+from reports import dashboard as dash
+from reports import figures, rollups
 from reports.models import Report, ReportStatus, UnitFigures
 from tasks.models import Progress, Target, Task, TaskUnit
 from tests.rollups.conftest import TODAY
@@ -149,7 +150,7 @@ def test_a_change_made_while_figures_are_computed_is_not_hidden_by_the_cache(
 ):
     """Figures computed from the data before a change but stored after it carry the revision read before the
     change, so the next read sees them as stale instead of serving them until tomorrow."""
-    real = rollups._compute_figures_many
+    real = figures._compute_figures_many
     done = []
 
     def compute_then_change(**kwargs):
@@ -159,9 +160,9 @@ def test_a_change_made_while_figures_are_computed_is_not_hidden_by_the_cache(
             _t1_submitted_by_b(ledger)  # lands after the computation, before the row is written
         return figures
 
-    monkeypatch.setattr(rollups, "_compute_figures_many", compute_then_change)
+    monkeypatch.setattr(figures, "_compute_figures_many", compute_then_change)
     first = cached(ledger, leader_user)
-    monkeypatch.setattr(rollups, "_compute_figures_many", real)
+    monkeypatch.setattr(figures, "_compute_figures_many", real)
     second = cached(ledger, leader_user)
     assert second[ledger.b.pk]["reports_on_time"] == first[ledger.b.pk]["reports_on_time"] + 1
     assert second == fresh(ledger, leader_user)
@@ -197,12 +198,12 @@ def test_the_urgent_lists_are_the_oldest_overdue_and_due_soon_tasks_in_plan_orde
     expected = [
         list(
             tasks.filter(light_q(light, today=TODAY))
-            .order_by(*rollups.LIST_ORDER)
+            .order_by(*dash.LIST_ORDER)
             .values_list("pk", flat=True)[:limit]
         )
         for light in (Light.OVERDUE, Light.DUE_SOON)
     ]
-    got = rollups._urgent_lists(tasks, today=TODAY, limit=limit)
+    got = dash._urgent_lists(tasks, today=TODAY, limit=limit)
     assert [[row["id"] for row in rows] for rows in got] == expected
     assert all(len(rows) == min(limit, 3) for rows in expected)  # T1 + two new overdue, T3 + two new due soon
 
@@ -213,12 +214,12 @@ def test_a_statement_compiled_once_gives_every_unit_its_own_figures(ledger, monk
     both leading and sharing a task) included."""
     TaskUnit.objects.create(task=ledger.t1, unit=ledger.b, role=TaskUnit.Role.LEAD)  # b now twice on T1
     units = [ledger.a.pk, ledger.b.pk, ledger.c.pk, ledger.k1.pk, ledger.k2.pk]
-    rollups._STATEMENTS.clear()
+    figures._STATEMENTS.clear()
     reused = {u: rollups._compute_figures(period=ledger.q3, today=TODAY, unit_ids=[u])[u] for u in units}
-    assert rollups._STATEMENTS  # compiled and kept
+    assert figures._STATEMENTS  # compiled and kept
     built = {}
     for u in units:
-        rollups._STATEMENTS.clear()
+        figures._STATEMENTS.clear()
         built[u] = rollups._compute_figures(period=ledger.q3, today=TODAY, unit_ids=[u])[u]
     assert reused == built
     assert len({tuple(sorted(f.items())) for f in built.values()}) > 1  # the units' figures differ
@@ -228,7 +229,7 @@ def test_a_statement_compiled_once_gives_every_unit_its_own_figures(ledger, monk
     )
     # another day is another statement: the lights move with it
     later = rollups._compute_figures(period=ledger.q3, today=dt.date(2024, 10, 1), unit_ids=units)
-    rollups._STATEMENTS.clear()
+    figures._STATEMENTS.clear()
     assert later == rollups._compute_figures(period=ledger.q3, today=dt.date(2024, 10, 1), unit_ids=units)
 
 
@@ -238,12 +239,12 @@ def test_several_periods_in_one_statement_give_each_periods_own_figures(ledger, 
     (Q2 has no reports here), so a join mixed up between periods fails."""
     TaskUnit.objects.create(task=ledger.t1, unit=ledger.b, role=TaskUnit.Role.LEAD)  # a repeated unit row
     units = [ledger.a.pk, ledger.b.pk, ledger.c.pk, ledger.k1.pk, ledger.k2.pk]
-    monkeypatch.setattr(rollups, "FIGURES_PERIODS_PER_STATEMENT", per_statement)
-    together = rollups._compute_figures_many(periods=[ledger.q3, ledger.q2], today=TODAY, unit_ids=units)
+    monkeypatch.setattr(figures, "FIGURES_PERIODS_PER_STATEMENT", per_statement)
+    together = figures._compute_figures_many(periods=[ledger.q3, ledger.q2], today=TODAY, unit_ids=units)
     alone = {
         key: f
         for p in (ledger.q3, ledger.q2)
-        for key, f in rollups._compute_figures_many(periods=[p], today=TODAY, unit_ids=units).items()
+        for key, f in figures._compute_figures_many(periods=[p], today=TODAY, unit_ids=units).items()
     }
     assert together == alone
     assert any(together[(u, ledger.q3.pk)] != together[(u, ledger.q2.pk)] for u in units)

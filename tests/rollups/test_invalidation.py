@@ -85,7 +85,7 @@ def task_revs() -> dict[int, int]:
 
 
 def test_a_report_raises_the_units_revision_but_not_the_tasks_side():
-    """The dashboard keeps its tasks' part while only reports change (reports.rollups.dashboard_overdue)."""
+    """The dashboard keeps its tasks' part while only reports change (reports.dashboard.dashboard_overdue)."""
     from reports.models import Report
     from tests.factories import PeriodFactory
 

@@ -1,0 +1,522 @@
+"""The leaders' overdue dashboard: the overdue and due-soon lists, lights and 序时进度 counts, targets at risk and the
+unit ranking, cached per audience and period in `DashboardCache` (see `dashboard_overdue`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import MISSING, dataclass, field, fields
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
+
+from departments.models import Role, User
+from tasks.lights import light_of, light_q
+from tasks.models import Light, Milestone, Progress, Target, TaskUnit
+from tasks.pace import Pace, pace_of, pace_q
+from tasks.selectors import tasks_visible_to
+
+from .figures import figures_cache_enabled, target_met_q
+from .models import DashboardCache, Period, UnitRevision
+from .periods import period_current, period_previous, period_resolve  # noqa: F401 - re-exported
+from .rollups import (
+    UnitRow,
+    _sees_all,
+    _unit_figures,
+    can_view_rollups,
+    period_default,
+    rollup_units_visible_to,
+)
+
+DASHBOARD_LIMIT = 50  # rows per list in the API
+DASHBOARD_PAGE_LIMIT = 20  # rows per list on the page: one A4 sheet each
+
+
+def dashboard_warm(*, today: dt.date) -> bool:
+    """Compute today's dashboard of everyone who sees the whole ledger (leaders, the secretariat) for the default
+    period, at the page's and the API's lengths, so the first leader of the day reads it in one query (the daily
+    beat entry `rollup-figures-warm`, after the figures). Returns whether there was a period to compute."""
+    period = period_default(today=today)
+    if period is None:
+        return False
+    reader = User(role=Role.LEADER, is_active=True)  # not saved: stands for that audience
+    for limit in (DASHBOARD_PAGE_LIMIT, DASHBOARD_LIMIT):
+        dashboard_overdue(today=today, user=reader, period=period, limit=limit)
+    return True
+
+
+def dashboard_cache_prune(*, today: dt.date) -> int:
+    """Drop the dashboards computed before today (they are never used again); returns how many."""
+    return DashboardCache.objects.filter(as_of__lt=today).delete()[0]
+
+
+# --- the leaders' dashboard ----------------------------------------------------------------------------------
+
+
+@dataclass
+class TaskItem:
+    id: int
+    document: str
+    path_key: str
+    title: str
+    lead_units: list[str]
+    lead_unit_ids: list[int]
+    open_due: dt.date | None
+    days: int  # days overdue (red) or days left (yellow)
+    light: str
+    light_reason: str
+    shared_units: list[str] = field(
+        default_factory=list
+    )  # 配合 (responsible) units; older cached rows lack it
+
+
+@dataclass
+class TargetItem:
+    id: int
+    task_id: int
+    task_path: str
+    task_title: str
+    label: str
+    due: dt.date
+    latest_value: Decimal | None
+    unit: str
+    days_left: int
+
+
+@dataclass
+class RankItem:
+    unit_id: int
+    unit: str
+    kind: str
+    overdue: int
+    tasks: int
+    reports_due: int
+    reports_on_time: int
+    behind: int = 0  # 欠进度 tasks (tasks.pace)
+    on_time_previous: int = 0  # reports on time in the previous period (the dashboard's comparison)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.reports_on_time / self.reports_due if self.reports_due else None
+
+
+@dataclass
+class Dashboard:
+    period: Period
+    previous: Period | None
+    today: dt.date
+    overdue: list[TaskItem]
+    overdue_count: int
+    due_soon: list[TaskItem]
+    due_soon_count: int
+    light_counts: dict[str, int]  # overdue / due_soon / normal / done over the tasks the user sees
+    units: list[RankItem]
+    on_time_rate: float | None
+    on_time_rate_previous: float | None
+    reports_due: int
+    reports_on_time: int
+    reports_on_time_previous: int
+    targets_at_risk: list[TargetItem]
+    targets_at_risk_count: int
+    pace_counts: dict[str, int] = field(default_factory=dict)  # 序时进度 class -> tasks the user sees
+    # {unit id: UnitRevision.rev} of the ranked units when their items were computed (`_dashboard_units_part`)
+    unit_revs: dict = field(default_factory=dict)
+
+    def as_data(self) -> dict:
+        """Everything but the periods and the day, as JSON-ready values (DashboardCache.data)."""
+        data = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("period", "previous", "today")
+        }
+        for name in ("overdue", "due_soon", "units", "targets_at_risk"):
+            # vars(), not asdict(): the items hold only plain values and lists of them, and asdict's deep copy
+            # of 300 ranked units cost more than the SQL of a recomputed dashboard
+            data[name] = [dict(vars(item)) for item in data[name]]
+        return data
+
+    @classmethod
+    def from_data(cls, data: dict, *, period: Period, previous: Period | None, today: dt.date) -> Dashboard:
+        def day(value):
+            return dt.date.fromisoformat(value) if value else None
+
+        def task_items(items):
+            return [TaskItem(**{**i, "open_due": day(i["open_due"])}) for i in items]
+
+        def target(i):
+            value = i["latest_value"]
+            return TargetItem(
+                **{**i, "due": day(i["due"]), "latest_value": None if value is None else Decimal(value)}
+            )
+
+        return cls(
+            **{
+                "pace_counts": {},
+                **data,
+                "period": period,
+                "previous": previous,
+                "today": today,
+                "overdue": task_items(data["overdue"]),
+                "due_soon": task_items(data["due_soon"]),
+                "units": _rank_items(data["units"]),
+                "targets_at_risk": [target(i) for i in data["targets_at_risk"]],
+                "unit_revs": {int(k): v for k, v in data.get("unit_revs", {}).items()},  # JSON keys are text
+            }
+        )
+
+
+_RANK_DEFAULTS = {f.name: f.default for f in fields(RankItem) if f.default is not MISSING}
+
+
+def _rank_items(rows: list[dict]) -> list[RankItem]:
+    """RankItems back from the cached row's dicts without dataclass __init__ (330 of them on every dashboard read:
+    keyword construction was a fifth of a warm read); fields an older row lacks take their defaults."""
+    new = object.__new__
+    out = []
+    for row in rows:
+        item = new(RankItem)
+        item.__dict__.update(_RANK_DEFAULTS)
+        item.__dict__.update(row)
+        out.append(item)
+    return out
+
+
+LIST_ORDER = ("open_due", "document_id", "sort_key")  # oldest deadline first, then in plan order
+# open_due is null for a task lit yellow by 序时进度 (欠进度) without a dated open item: those come last
+LIST_ORDER_SQL = (F("open_due").asc(nulls_last=True), "document_id", "sort_key")
+
+
+def list_key(row: dict) -> tuple:
+    """LIST_ORDER for value rows in Python, nulls last like LIST_ORDER_SQL."""
+    return (row["open_due"] is None, row["open_due"] or dt.date.min, row["document_id"], row["sort_key"])
+
+
+def _urgent_lists(tasks, *, today: dt.date, limit: int) -> list[list[dict]]:
+    """The first `limit` overdue and the first `limit` due-soon tasks. Each list is an ordered, limited scan of
+    the open_due index; where the database allows (PostgreSQL) both go out as one UNION ALL. SQL does not
+    promise the order of a UNION's rows, so each list is put back in order here."""
+    columns = (
+        "id",
+        "document__doc_number",
+        "document__title",
+        "path_key",
+        "title",
+        "status",
+        "open_due",
+        *PACE_COLUMNS,
+    )
+    parts = [
+        tasks.filter(light_q(light, today=today))
+        .order_by(*LIST_ORDER_SQL)
+        .values(*columns, *LIST_ORDER[1:])
+        .annotate(part=Value(i, output_field=IntegerField()))[:limit]
+        for i, light in enumerate((Light.OVERDUE, Light.DUE_SOON))
+    ]
+    if connection.features.supports_slicing_ordering_in_compound:
+        rows = list(parts[0].union(parts[1], all=True))
+    else:
+        rows = [row for part in parts for row in part]
+    lists: list[list[dict]] = [[], []]
+    for row in sorted(rows, key=list_key):
+        lists[row["part"]].append(row)
+    return lists
+
+
+def _task_items(lists: list[list[dict]], *, today: dt.date) -> list[list[TaskItem]]:
+    """Task rows as list items, with the light's reason. The lead units, milestones and targets of all the
+    lists are read in one query each (plain rows grouped by task, not prefetch_related, whose per-object
+    managers cost more than the SQL here)."""
+    ids = {t["id"] for rows in lists for t in rows}
+    leads: dict[int, list[tuple[int, str]]] = {}
+    shared: dict[int, list[str]] = {}
+    for task_id, unit_id, name, role in (
+        TaskUnit.objects.filter(task_id__in=ids, role__in=(TaskUnit.Role.LEAD, TaskUnit.Role.RESPONSIBLE))
+        .order_by("task_id", "position", "id")
+        .values_list("task_id", "unit_id", "unit__name", "role")
+    ):
+        if role == TaskUnit.Role.LEAD:
+            leads.setdefault(task_id, []).append((unit_id, name))
+        else:
+            shared.setdefault(task_id, []).append(name)
+    milestones: dict[int, list[Milestone]] = {}
+    for m in Milestone.objects.filter(task_id__in=ids, date__isnull=False, done=False):
+        milestones.setdefault(m.task_id, []).append(m)
+    targets: dict[int, list[Target]] = {}
+    for t in Target.objects.filter(task_id__in=ids, due__isnull=False):
+        targets.setdefault(t.task_id, []).append(t)
+    out = []
+    for rows in lists:
+        items = []
+        for t in rows:
+            ms, ts = milestones.get(t["id"], []), targets.get(t["id"], [])
+            behind = None
+            if t["status"] != Progress.COMPLETED and t["pace_behind_on"] and t["pace_behind_on"] <= today:
+                behind = _pace_from_row(t, milestones=ms, targets=ts, today=today).reason
+            info = light_of(status=t["status"], milestones=ms, targets=ts, today=today, behind=behind)
+            units = leads.get(t["id"], [])
+            items.append(
+                TaskItem(
+                    id=t["id"],
+                    document=t["document__doc_number"] or t["document__title"],
+                    path_key=t["path_key"],
+                    title=t["title"],
+                    lead_units=[name for _, name in units],
+                    lead_unit_ids=[pk for pk, _ in units],
+                    open_due=t["open_due"],
+                    days=abs((today - t["open_due"]).days) if t["open_due"] else 0,
+                    light=info.light,
+                    light_reason=info.reason,
+                    shared_units=shared.get(t["id"], []),
+                )
+            )
+        out.append(items)
+    return out
+
+
+PACE_COLUMNS = ("pace_start", "pace_behind_on", "deadline", "reported_percent", "reported_period_end")
+
+
+def _pace_from_row(row: dict, *, milestones, targets, today: dt.date):
+    """tasks.pace.pace_of for a task read as values(*PACE_COLUMNS) with its open milestones and dated targets."""
+    return pace_of(
+        status=row["status"], start=row["pace_start"], deadline=row["deadline"], milestones=milestones,
+        targets=targets, reported_percent=row["reported_percent"], reported_period_end=row["reported_period_end"],
+        today=today,
+    )  # fmt: skip
+
+
+def ranked_units(rows: list[UnitRow]) -> list[RankItem]:
+    """Most overdue tasks first, then the lowest on-time rate (no report due counts as fully on time)."""
+    items = [
+        RankItem(
+            unit_id=r.unit_id,
+            unit=r.unit,
+            kind=r.kind,
+            overdue=r.overdue,
+            tasks=r.tasks,
+            reports_due=r.reports_due,
+            reports_on_time=r.reports_on_time,
+            behind=r.pace_behind,
+            on_time_previous=r.reports_on_time_previous,
+        )
+        for r in rows
+        if r.tasks
+    ]
+    items.sort(key=_rank_key)
+    return items
+
+
+def _rank_key(i: RankItem) -> tuple:
+    return (-i.overdue, i.on_time_rate if i.on_time_rate is not None else 1.0, i.unit)
+
+
+def _dashboard_scope(user) -> str | None:
+    """Who the dashboard is computed for: everyone who sees the whole ledger sees the same one."""
+    if not can_view_rollups(user):
+        return None
+    return "all" if _sees_all(user) else f"unit:{user.unit_id}"
+
+
+# The dashboard's fingerprints: every committed revision bump raises the first, every one but a report's the second
+# (reports.models.UnitRevision).
+REVISION_SUMS_SQL = (
+    f"SELECT COALESCE(SUM(rev), 0), COALESCE(SUM(task_rev), 0) FROM {UnitRevision._meta.db_table}"
+)
+
+
+def dashboard_overdue(
+    *, today: dt.date, user, period: Period, limit: int = DASHBOARD_LIMIT, periods: list[Period] | None = None
+) -> Dashboard:
+    """What leaders look at first (see `_dashboard_compute`), from `DashboardCache` while nothing it shows has
+    changed: one query then. When only reports changed (the quarter's rush), the tasks' part is kept and the
+    units' part computed again from their cached figures (`unit_figures`: only the units written since). Otherwise
+    everything is computed again. The fingerprints are read before computing, in the same query as the row, and
+    the row replaced. `periods`, when the caller has read them all already (the page's period selector), saves
+    the query for the previous period."""
+    previous = period_previous(period, periods=periods)
+    scope = _dashboard_scope(user)
+    # Only the page's and the API's default lengths are kept: one row per audience and period, however many
+    # other `?limit=` values are asked for.
+    if scope is None or limit not in (DASHBOARD_LIMIT, DASHBOARD_PAGE_LIMIT) or not figures_cache_enabled():
+        return _dashboard_compute(today=today, user=user, period=period, previous=previous, limit=limit)
+    key = {"scope": scope, "period_id": period.pk, "limit": limit}
+    previous_id = previous.pk if previous else None
+    row = (
+        DashboardCache.objects.filter(**key, previous_id=previous_id, as_of=today)
+        .annotate(
+            now=RawSQL(f"SELECT COALESCE(SUM(rev), 0) FROM {UnitRevision._meta.db_table}", []),
+            tasks_now=RawSQL(f"SELECT COALESCE(SUM(task_rev), 0) FROM {UnitRevision._meta.db_table}", []),
+        )
+        .values("data", "fingerprint", "task_fingerprint", "now", "tasks_now")
+        .first()
+    )
+    if row is not None:
+        row["data"] = json.loads(row["data"])
+    if row is None:
+        with connection.cursor() as cursor:
+            cursor.execute(REVISION_SUMS_SQL)
+            now, tasks_now = cursor.fetchone()
+    else:
+        now, tasks_now = row["now"], row["tasks_now"]
+        if row["fingerprint"] == now:
+            return Dashboard.from_data(row["data"], period=period, previous=previous, today=today)
+    # One transaction for the figures and the dashboard written back: one commit, not two (units' figures
+    # rows are locked before the dashboard row, in every reader, so two readers cannot deadlock).
+    with transaction.atomic():
+        if row is not None and row["task_fingerprint"] == tasks_now:
+            d = Dashboard.from_data(row["data"], period=period, previous=previous, today=today)
+            for name, value in _dashboard_units_part(
+                user=user, period=period, previous=previous, today=today, cached=row["data"]
+            ).items():
+                setattr(d, name, value)
+        else:
+            cached = row["data"] if row is not None else None
+            d = _dashboard_compute(
+                today=today, user=user, period=period, previous=previous, limit=limit, cached=cached
+            )
+        DashboardCache.objects.bulk_create(
+            [
+                DashboardCache(
+                    **key,
+                    previous_id=previous_id,
+                    as_of=today,
+                    fingerprint=now,
+                    task_fingerprint=tasks_now,
+                    data=json.dumps(d.as_data(), cls=DjangoJSONEncoder, ensure_ascii=False),
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=list(key),
+            update_fields=["previous_id", "as_of", "fingerprint", "task_fingerprint", "data"],
+        )
+    return d
+
+
+# Above this share of the ranked units changed since the cached ranking, it is computed again whole.
+INCREMENTAL_SHARE = 0.25
+
+
+def _dashboard_units_part(
+    *, user, period: Period, previous: Period | None, today: dt.date, cached: dict | None = None
+) -> dict:
+    """The unit ranking and the report figures, from the units' cached figures (`_unit_figures`).
+
+    With `cached` (the data of this audience's dashboard for the same period, previous period and day), only the
+    units whose revision moved since are computed again and put back into the ranking: after a report is saved,
+    one unit, not 300 (the figures of the others are read neither from UnitFigures nor from the ledger). A unit
+    added, removed, renamed or deactivated moves its revision or the set of units, so nothing stale survives."""
+    units = rollup_units_visible_to(user=user)
+    revs = dict(
+        units.order_by()
+        .annotate(
+            rev=Coalesce(Subquery(UnitRevision.objects.filter(unit_id=OuterRef("pk")).values("rev")[:1]), 0)
+        )
+        .values_list("pk", "rev")
+    )
+    stored = {int(k): v for k, v in (cached or {}).get("unit_revs", {}).items()}
+    changed = [u for u, rev in revs.items() if stored.get(u) != rev]
+    if cached is not None and stored.keys() == revs.keys() and len(changed) <= INCREMENTAL_SHARE * len(revs):
+        items = {i["unit_id"]: i for i in cached["units"]}
+        for unit_id in changed:
+            items.pop(unit_id, None)
+        ranked = _rank_items(list(items.values()))
+        if changed:
+            rows = _unit_figures(
+                period=period, today=today, units=units.filter(pk__in=changed), previous=previous
+            )
+            ranked += ranked_units(rows)
+        ranked.sort(key=_rank_key)
+    else:
+        ranked = ranked_units(_unit_figures(period=period, today=today, units=units, previous=previous))
+    # Units without tasks owe no reports: the sums over the ranked units are the sums over all.
+    due = sum(i.reports_due for i in ranked)
+    on_time = sum(i.reports_on_time for i in ranked)
+    on_time_prev = sum(i.on_time_previous for i in ranked)
+    return {
+        "units": ranked,
+        "on_time_rate": on_time / due if due else None,
+        "on_time_rate_previous": (on_time_prev / due if due else None) if previous else None,
+        "reports_due": due,
+        "reports_on_time": on_time,
+        "reports_on_time_previous": on_time_prev,
+        "unit_revs": revs,
+    }
+
+
+def _dashboard_compute(
+    *, today: dt.date, user, period: Period, previous: Period | None, limit: int, cached: dict | None = None
+) -> Dashboard:
+    """A fixed number of queries: the overdue and due-soon lists (count, rows and the lead units, milestones and
+    targets for the light's reason), the unit ranking (the department and county roll-ups) with the on-time rate
+    of the previous period, and the targets at risk."""
+    tasks = tasks_visible_to(user=user)
+    counts = tasks.order_by().aggregate(
+        **{light.value: Count("id", filter=light_q(light, today=today)) for light in Light},
+        **{f"pace_{p}": Count("id", filter=pace_q(p, today=today)) for p in Pace.ALL},
+    )
+    lights = {light.value: counts[light.value] for light in Light}
+    # Targets not met on tasks not completed; the count rides along as a window over the same scan. Users who
+    # see the whole ledger filter by a plain join on the task; others through their visible tasks.
+    at_risk = Target.objects.filter(due__isnull=False, task__deleted_at__isnull=True).exclude(
+        task__status=Progress.COMPLETED
+    )
+    if not _sees_all(user):
+        at_risk = at_risk.filter(task__in=tasks.values("pk"))
+    at_risk = list(
+        at_risk.exclude(target_met_q())
+        .annotate(total=Window(Count("id")))
+        .select_related("task")
+        .only(
+            "task__path_key",
+            "task__title",
+            "indicator",
+            "op",
+            "value",
+            "value_high",
+            "unit",
+            "due",
+            "latest_value",
+            "baseline",
+        )  # fmt: skip
+        .order_by("due", "id")[:limit]
+    )
+    overdue, due_soon = _task_items(_urgent_lists(tasks, today=today, limit=limit), today=today)
+    return Dashboard(
+        period=period,
+        previous=previous,
+        today=today,
+        overdue=overdue,
+        overdue_count=lights[Light.OVERDUE.value],
+        due_soon=due_soon,
+        due_soon_count=lights[Light.DUE_SOON.value],
+        light_counts=lights,
+        targets_at_risk=[
+            TargetItem(
+                id=t.pk,
+                task_id=t.task_id,
+                task_path=t.task.path_key,
+                task_title=t.task.title,
+                label=t.label,
+                due=t.due,
+                latest_value=t.latest_value,
+                unit=t.unit,
+                days_left=(t.due - today).days,
+            )
+            for t in at_risk
+        ],
+        targets_at_risk_count=at_risk[0].total if at_risk else 0,
+        pace_counts={p: counts[f"pace_{p}"] for p in Pace.ALL},
+        **_dashboard_units_part(user=user, period=period, previous=previous, today=today, cached=cached),
+    )
