@@ -233,7 +233,7 @@ def setup(args) -> None:
 
     from departments.models import Role, Unit, User
     from departments.tokens import token_issue
-    from reports.services import period_open
+    from reports.period_services import period_open
     from tasks.selectors import tasks_visible_to
 
     today = timezone.localdate()

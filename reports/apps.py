@@ -15,9 +15,9 @@ class ReportsConfig(AppConfig):
     def ready(self):
         from tasks.signals import plan_imported
 
-        from . import invalidation, receivers, services  # noqa: F401 - receivers connects its signal handlers
+        from . import invalidation, period_services, receivers  # noqa: F401 - receivers connects its signal handlers
 
-        plan_imported.connect(services.periods_from_plan, dispatch_uid="reports_periods_from_plan")
+        plan_imported.connect(period_services.periods_from_plan, dispatch_uid="reports_periods_from_plan")
 
         # Once per migrate run, not once per app: reports is the sender, whatever is being migrated.
         # The revision triggers (reports.invalidation), generated for the database at hand after every migrate.

@@ -1,4 +1,5 @@
-"""Everything that writes periods, progress reports and their attachments.
+"""Everything that writes progress reports and their attachments (periods: reports.period_services; what a report
+changes in the ledger: reports.report_effects; what an attachment may be: reports.attachments).
 
 The review workflow (状态流转)::
 
@@ -21,7 +22,7 @@ The review workflow (状态流转)::
 
 Names used by other engineers: report_get_or_create_for, report_save_draft, report_save_drafts (many rows of one
 unit at once: the quarterly form), report_submit, report_return, report_accept, report_reopen, attachment_add,
-attachment_remove, period_open, period_close, period_set_due_date, task_label.
+attachment_remove, task_label.
 """
 
 from __future__ import annotations
@@ -29,13 +30,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import zipfile
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from decimal import Decimal
 from pathlib import PurePath
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -51,11 +50,11 @@ from departments.services import (
     audit_log_many,
 )
 from reform_ledger.db import retry_transaction
-from reform_ledger.uploads import OLE_MAGIC, UploadRejected, inspect_zip
-from tasks.models import Progress, Target, Task, TaskUnit
-from tasks.services import parse_decimal, task_refresh_schedule, task_set_status
+from tasks.models import Progress, Task, TaskUnit
+from tasks.services import parse_decimal
 
 from . import reminders
+from .attachments import _human_size, attachment_check
 from .jobs import deliveries_enqueue
 from .models import (
     Attachment,
@@ -64,8 +63,8 @@ from .models import (
     ReportRevision,
     ReportStatus,
     TargetValue,
-    default_due_date,
 )
+from .report_effects import _task_status_from_lead_reports, targets_refresh_latest
 from .selectors import report_can_edit, report_can_review, reporter_may_write_for
 
 log = logging.getLogger(__name__)
@@ -74,140 +73,10 @@ EDITABLE = (ReportStatus.DRAFT, ReportStatus.RETURNED)
 TEXT_FIELDS = {"text": "本期进展情况", "problems": "存在问题", "next_steps": "下步打算"}
 TEXT_MAX = 5000
 
-# ---------------------------------------------------------------------------------------------------------------
-# Periods
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def _parse_year_quarter(year, quarter) -> tuple[int, int]:
-    try:
-        year = int(str(year).strip())
-    except (TypeError, ValueError):
-        raise ApplicationError(f"年度“{year}”不是有效年份。", field="year") from None
-    if not 2000 <= year <= 2100:
-        raise ApplicationError(f"年度“{year}”超出范围（2000–2100）。", field="year")
-    try:
-        quarter = int(str(quarter).strip())
-    except (TypeError, ValueError):
-        raise ApplicationError(f"季度“{quarter}”无效，应为 1–4。", field="quarter") from None
-    if quarter not in (1, 2, 3, 4):
-        raise ApplicationError(f"季度“{quarter}”无效，应为 1–4。", field="quarter")
-    return year, quarter
-
-
-def _parse_due(value) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ApplicationError(
-            f"报送截止日“{value}”不是有效日期（格式 YYYY-MM-DD）。", field="due_date"
-        ) from None
-
 
 def _require_reviewer(actor):
     if not report_can_review(user=actor):
         raise PermissionDeniedError("只有医改办工作人员可以执行此操作。")
-
-
-def _require_period_manager(actor):
-    if not has(actor, "periods.manage"):
-        raise PermissionDeniedError("只有医改办工作人员可以管理填报期。")
-
-
-@retry_transaction
-def period_open(*, year, quarter, due_date=None, actor=None) -> tuple[Period, bool]:
-    """Open the reporting period (year, quarter); due date defaults to the 20th of the quarter's last month.
-
-    Opening a period that exists re-opens it (and sets the due date if one is given). Returns (period, created).
-    """
-    _require_period_manager(actor)
-    year, quarter = _parse_year_quarter(year, quarter)
-    due = _parse_due(due_date)
-    period = Period.objects.select_for_update().filter(year=year, quarter=quarter).first()
-    if period is None:
-        try:
-            with transaction.atomic():
-                period = Period.objects.create(
-                    year=year, quarter=quarter, due_date=due or default_due_date(year, quarter), is_open=True
-                )
-        except IntegrityError:
-            period = Period.objects.select_for_update().get(year=year, quarter=quarter)
-        else:
-            audit_log(
-                actor=actor,
-                action="period_open",
-                obj=period,
-                changes={"is_open": [None, True], "due_date": [None, period.due_date.isoformat()]},
-            )
-            return period, True
-    changes = {}
-    if not period.is_open:
-        changes["is_open"] = [False, True]
-        period.is_open = True
-    if due and due != period.due_date:
-        changes["due_date"] = [period.due_date.isoformat(), due.isoformat()]
-        period.due_date = due
-    if changes:
-        period.save()
-        audit_log(actor=actor, action="period_open", obj=period, changes=changes)
-    return period, False
-
-
-def periods_from_plan(
-    *, document, reporting_dates: list[dict], year: int, actor=None, request=None, **_signal
-) -> None:
-    """The reporting periods of a plan's report-back dates ("9月20日前报送…"), created once each (receiver of
-    tasks.signals.plan_imported, inside the plan import's transaction)."""
-    for rd in reporting_dates:
-        month, day = int(rd.get("month") or 0), int(rd.get("day") or 0)
-        if not (1 <= month <= 12 and 1 <= day <= 31):
-            continue
-        quarter = (month - 1) // 3 + 1
-        due = dt.date(int(rd.get("year") or year), month, min(day, 28) if month == 2 else day)
-        period, created = Period.objects.get_or_create(
-            year=due.year,
-            quarter=quarter,
-            defaults={"due_date": due or default_due_date(due.year, quarter), "document": document},
-        )
-        if created:
-            audit_log(actor=actor, request=request, action="period_create", obj=period)
-
-
-@retry_transaction
-def period_close(*, period: Period, actor=None) -> Period:
-    """Close a period: no new reports can be started in it (existing ones can still be finished and reviewed)."""
-    _require_period_manager(actor)
-    period = Period.objects.select_for_update().get(pk=period.pk)
-    if period.is_open:
-        period.is_open = False
-        period.save(update_fields=["is_open"])
-        audit_log(actor=actor, action="period_close", obj=period, changes={"is_open": [True, False]})
-    return period
-
-
-@retry_transaction
-def period_set_due_date(*, period: Period, due_date, actor=None) -> Period:
-    """Change a period's due date. Reports already submitted keep the timeliness they had when submitted."""
-    _require_period_manager(actor)
-    due = _parse_due(due_date)
-    if due is None:
-        raise ApplicationError("请填写报送截止日。", field="due_date")
-    period = Period.objects.select_for_update().get(pk=period.pk)
-    if due != period.due_date:
-        old = period.due_date
-        period.due_date = due
-        period.save(update_fields=["due_date"])
-        audit_log(
-            actor=actor,
-            action="period_due_date",
-            obj=period,
-            changes={"due_date": [old.isoformat(), due.isoformat()]},
-        )
-    return period
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -817,178 +686,6 @@ def report_reopen(*, report: Report, reason: str, actor, version: int | None = N
         report=report, reason=reason, actor=actor, version=version, now=now,
         from_status=ReportStatus.ACCEPTED, from_label="已审核通过", action="reopen", verb="重新打开",
     )  # fmt: skip
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Ledger side effects: latest target values and the task status
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def targets_refresh_latest(*, task: Task) -> None:
-    """Keep Target.latest_value / latest_value_at / latest_period_end and the task's reported percent
-    (Task.reported_percent / reported_period_end, for 序时进度) on the newest submitted or accepted report, then
-    the lights and the pace.
-
-    Newest period first; within a period the lead unit's report wins, then the latest submission.
-    """
-    lead_ids = set(
-        TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD).values_list("unit_id", flat=True)
-    )
-
-    def newest(report: Report):
-        return (
-            report.period.year,
-            report.period.quarter,
-            report.unit_id in lead_ids,
-            report.submitted_at or dt.datetime.min.replace(tzinfo=dt.UTC),
-        )
-
-    changed = False
-    for target in Target.objects.filter(task=task):
-        candidates = list(
-            TargetValue.objects.filter(
-                target=target, report__status__in=[ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]
-            ).select_related("report__period")
-        )
-        best = max(candidates, key=lambda tv: newest(tv.report)) if candidates else None
-        value = best.value if best else None
-        at = best.report.submitted_at if best else None
-        period_end = best.report.period.end_date if best else None
-        if (target.latest_value, target.latest_value_at, target.latest_period_end) != (value, at, period_end):
-            Target.objects.filter(pk=target.pk).update(
-                latest_value=value, latest_value_at=at, latest_period_end=period_end
-            )
-            changed = True
-    reports = list(
-        Report.objects.filter(
-            task=task, status__in=[ReportStatus.SUBMITTED, ReportStatus.ACCEPTED]
-        ).select_related("period")
-    )
-    best_report = max(reports, key=newest) if reports else None
-    percent = best_report.percent if best_report else None
-    period_end = best_report.period.end_date if best_report else None
-    current = Task.objects.filter(pk=task.pk).values_list("reported_percent", "reported_period_end").first()
-    if current != (percent, period_end):
-        Task.objects.filter(pk=task.pk).update(reported_percent=percent, reported_period_end=period_end)
-        changed = True
-    if changed:
-        task_refresh_schedule(task=task)
-
-
-def _task_status_from_lead_reports(*, task: Task, report: Report, actor) -> None:
-    lead_ids = list(
-        TaskUnit.objects.filter(task=task, role=TaskUnit.Role.LEAD).values_list("unit_id", flat=True)
-    )
-    if report.unit_id not in lead_ids:
-        return
-    newer = (
-        Report.objects.filter(
-            task=task, unit_id__in=lead_ids, status=ReportStatus.ACCEPTED, period__year__gt=report.period.year
-        ).exists()
-        or Report.objects.filter(
-            task=task,
-            unit_id__in=lead_ids,
-            status=ReportStatus.ACCEPTED,
-            period__year=report.period.year,
-            period__quarter__gt=report.period.quarter,
-        ).exists()
-    )
-    if newer:
-        return  # an older quarter's acceptance never overrides a newer one
-    accepted = dict(
-        Report.objects.filter(
-            task=task, period=report.period, unit_id__in=lead_ids, status=ReportStatus.ACCEPTED
-        ).values_list("unit_id", "progress")
-    )
-    progresses = set(accepted.values())
-    if progresses == {Progress.COMPLETED} and len(accepted) == len(set(lead_ids)):
-        status = Progress.COMPLETED
-    elif Progress.LAGGING in progresses:
-        status = Progress.LAGGING
-    elif progresses & {Progress.COMPLETED, Progress.IN_PROGRESS}:
-        status = Progress.IN_PROGRESS
-    else:
-        status = Progress.NOT_STARTED
-    fresh = Task.objects.get(pk=task.pk)
-    if fresh.status != status:
-        task_set_status(task=fresh, status=status, actor=actor)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Attachments
-# ---------------------------------------------------------------------------------------------------------------
-
-OLE = OLE_MAGIC  # Compound File Binary: .doc / .xls
-
-# extension -> (label, the kinds `filetype` may report for it, content type served)
-ALLOWED_TYPES: dict[str, tuple[str, set[str], str]] = {
-    ".pdf": ("PDF", {"pdf"}, "application/pdf"),
-    ".doc": ("Word", {"doc", "xls", "ppt"}, "application/msword"),
-    ".docx": ("Word", {"docx"}, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    ".xls": ("Excel", {"xls", "doc", "ppt"}, "application/vnd.ms-excel"),
-    ".xlsx": ("Excel", {"xlsx"}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    ".jpg": ("图片", {"jpg"}, "image/jpeg"),
-    ".jpeg": ("图片", {"jpg"}, "image/jpeg"),
-    ".png": ("图片", {"png"}, "image/png"),
-    ".gif": ("图片", {"gif"}, "image/gif"),
-    ".bmp": ("图片", {"bmp"}, "image/bmp"),
-}
-ZIP_MARKERS = {".docx": "word/document.xml", ".xlsx": "xl/workbook.xml"}
-ATTACHMENT_MAX_INFLATED = 100 * 1024 * 1024  # a 20 MB attachment of ordinary Office content inflates far less
-
-
-def _human_size(n: int) -> str:
-    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
-
-
-def attachment_check(*, name: str, head: bytes, size: int, fileobj=None) -> str:
-    """Check an upload's type, size and content; returns the content type to serve it with."""
-    ext = PurePath(name or "").suffix.lower()
-    allowed = "PDF、Word（doc/docx）、Excel（xls/xlsx）、图片（jpg/png/gif/bmp）"
-    if ext not in ALLOWED_TYPES:
-        raise ApplicationError(f"附件“{name}”的类型不允许，只能上传 {allowed}。", field="attachments")
-    if size <= 0:
-        raise ApplicationError(f"附件“{name}”是空文件。", field="attachments")
-    limit = settings.ATTACHMENT_MAX_BYTES
-    if size > limit:
-        raise ApplicationError(
-            f"附件“{name}”大小 {_human_size(size)}，超过上限 {_human_size(limit)}。", field="attachments"
-        )
-    import filetype
-
-    label, kinds, content_type = ALLOWED_TYPES[ext]
-    kind = filetype.guess(head)
-    found = kind.extension if kind else None
-    ok = found in kinds
-    if ext in (".doc", ".xls"):
-        ok = head.startswith(OLE) and (found is None or found in kinds)
-    elif (
-        ext in ZIP_MARKERS
-        and found in ("zip", "docx", "xlsx", None)
-        and fileobj is not None
-        and head.startswith(b"PK")
-    ):
-        # filetype reads only the first bytes; some writers put the telling zip entry further in.
-        try:
-            fileobj.seek(0)
-            with zipfile.ZipFile(fileobj) as zf:
-                ok = ZIP_MARKERS[ext] in zf.namelist()
-        except zipfile.BadZipFile:
-            ok = False
-        finally:
-            fileobj.seek(0)
-    if ok and ext in ZIP_MARKERS and fileobj is not None:
-        # Reviewers open attachments in Office: no zip bombs or entity tricks stored for them either.
-        try:
-            inspect_zip(fileobj, kind=ext[1:], name=f"附件“{name}”", limit=ATTACHMENT_MAX_INFLATED)
-        except UploadRejected as e:
-            raise ApplicationError(e.message, field="attachments") from None
-    if not ok:
-        raise ApplicationError(
-            f"附件“{name}”的内容与扩展名不符（扩展名为 {ext}，内容不是{label}文件），已拒绝。",
-            field="attachments",
-        )
-    return content_type
 
 
 @retry_transaction

@@ -25,13 +25,11 @@ from reform_ledger.params import is_id
 from tasks.selectors import tasks_visible_to
 
 from ..models import Period, Report, ReportStatus
+from ..period_services import period_close, period_open, period_set_due_date
 from ..periods import period_resolve
 from ..selectors import periods_all, report_as_read_by, report_can_edit, report_can_review, reports_visible_to
 from ..services import (
     attachment_add,
-    period_close,
-    period_open,
-    period_set_due_date,
     report_accept,
     report_get_or_create_for,
     report_reopen,

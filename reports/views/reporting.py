@@ -29,8 +29,10 @@ from reform_ledger.params import is_id
 from tasks.models import Progress, Task, TaskUnit
 from tasks.selectors import tasks_visible_to
 
+from ..attachments import attachment_check
 from ..forms import DueDateForm, PeriodOpenForm, ReasonForm
 from ..models import Period, Report, ReportStatus
+from ..period_services import period_close, period_open, period_set_due_date
 from ..periods import period_resolve
 from ..selectors import (
     FORM_STATES,
@@ -56,11 +58,7 @@ from ..selectors import (
 from ..services import (
     DraftRow,
     attachment_add,
-    attachment_check,
     attachment_remove,
-    period_close,
-    period_open,
-    period_set_due_date,
     report_accept,
     report_accept_many,
     report_clean_data,

@@ -4,8 +4,9 @@ import datetime as dt
 
 import pytest
 
+from reports.period_services import period_set_due_date
 from reports.selectors import period_submission_status
-from reports.services import period_set_due_date, report_return, report_save_draft, report_submit
+from reports.services import report_return, report_save_draft, report_submit
 
 from .conftest import SHANGHAI
 

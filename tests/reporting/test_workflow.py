@@ -9,10 +9,8 @@ from django.urls import reverse
 from departments.models import AuditEntry
 from departments.services import ApplicationError, ConflictError, PermissionDeniedError
 from reports.models import Notification, Report, ReportStatus
+from reports.period_services import period_close, period_open, period_set_due_date
 from reports.services import (
-    period_close,
-    period_open,
-    period_set_due_date,
     report_accept,
     report_get_or_create_for,
     report_reopen,

@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from departments.models import Role, Unit
 from reports import dashboard as dash
-from reports import rollups
 from reports.models import DashboardCache, Period, UnitFigures
 from tasks.models import Document, Milestone, Target, Task
 from tests.factories import MilestoneFactory, TaskFactory, UserFactory
@@ -172,9 +171,7 @@ def test_the_dashboard_is_recomputed_on_the_next_day(ledger, leader_user):
 
 
 def test_each_period_and_list_length_has_its_own_dashboard(ledger, leader_user, monkeypatch):
-    monkeypatch.setattr(
-        dash, "DASHBOARD_PAGE_LIMIT", 1
-    )  # the page's length, short enough to cut a list here
+    monkeypatch.setattr(dash, "DASHBOARD_PAGE_LIMIT", 1)  # the page's length, short enough to cut a list here
     q3 = shown(ledger, leader_user)
     q2 = shown(ledger, leader_user, period=ledger.q2)
     short = shown(ledger, leader_user, limit=1)

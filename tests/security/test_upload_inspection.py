@@ -72,7 +72,7 @@ def test_a_docx_named_as_a_workbook_is_not_a_workbook():
 
 
 def test_an_xlsx_attachment_that_inflates_far_is_refused_with_its_name():
-    from reports.services import attachment_check
+    from reports.attachments import attachment_check
 
     bomb = _xlsx(
         b"<worksheet><sheetData>" + b"<row><c><v>1</v></c></row>" * 5_000_000 + b"</sheetData></worksheet>"
