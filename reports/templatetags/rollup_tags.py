@@ -1,5 +1,5 @@
 """``{% rollup_head headers %}``: a roll-up table's header row, written in Python like its body rows
-(reports.views.rollups.Table), since the pages show up to five such tables."""
+(reports.views.tables.Table), since the pages show up to five such tables."""
 
 from django import template
 
@@ -8,6 +8,6 @@ register = template.Library()
 
 @register.simple_tag
 def rollup_head(headers) -> str:
-    from reports.views.rollups import Table
+    from reports.views.tables import Table
 
     return Table.head_html(headers)

@@ -63,6 +63,6 @@ def test_roll_up_links_are_written_as_urlencode_writes_them(params):
 
     from django.urls import reverse
 
-    from reports.views.rollups import tasks_url
+    from reports.views.tables import tasks_url
 
     assert tasks_url(**params) == f"{reverse('tasks:list')}?{urlencode(params)}"
