@@ -1,4 +1,4 @@
-"""Forms of the reporting pages. The quarterly form itself has one row per task and is read in views/reporting.py
+"""Forms of the reporting pages. The quarterly form itself has one row per task and is read in views/form.py
 (row fields are named ``t<task id>-<field>``); these are the small fixed forms around it."""
 
 import datetime as dt
