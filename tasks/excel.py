@@ -1,7 +1,8 @@
 """Excel in: reading uploaded workbooks safely, and what every spreadsheet import shares.
 
-Reading: python-calamine, after the file has been checked (size, type, encryption, zip bomb, XML entities, row
-and column counts) without inflating anything unchecked. The ledger import (分工表 and 台账) is
+Reading, after the file has been checked (size, type, encryption, zip bomb, XML entities, row and column counts)
+without inflating anything unchecked: an .xlsx row by row (tasks/xlsx_reader.py, for memory), the old binary
+formats (.xls, WPS .et) and .xlsb/.ods with python-calamine. The ledger import (分工表 and 台账) is
 tasks/ledger_import.py; writing spreadsheets is not done here: the ledger's rows come from tasks/sheets.py and
 every file is written by reform_ledger/spreadsheets.py.
 """
@@ -29,6 +30,7 @@ from .resources import (
     LEDGER_COLUMNS,
     TaskState,
 )
+from .xlsx_reader import NotXlsx, read_xlsx
 
 MAX_ZIP_MEMBERS = 2000
 MAX_INFLATION_RATIO = 200  # sheet XML compresses 10-30x; 200x is a bomb, not a ledger
@@ -183,6 +185,10 @@ def read_workbook(
     if data.startswith(ZIP_MAGIC):
         _check_zip(data)
         try:
+            return _streamed_sheets(data, max_sheets), None
+        except NotXlsx:
+            pass  # .xlsb, .ods: python-calamine
+        try:
             return _calamine_sheets(data, max_sheets), None
         except _Unreadable:
             raise SpreadsheetError(DAMAGED, field="file") from None
@@ -254,6 +260,30 @@ def _sheet_rows(sheet) -> list[list]:
     return rows
 
 
+def _size_limits(rows: int, columns: int) -> None:
+    if rows > settings.IMPORT_MAX_ROWS + HEADER_SCAN_ROWS:
+        raise SpreadsheetError(
+            f"表格行数超过上限（最多 {settings.IMPORT_MAX_ROWS} 行），请拆分后分批导入。", field="file"
+        )
+    if columns > settings.IMPORT_MAX_COLUMNS:
+        raise SpreadsheetError(
+            f"表格列数超过上限（最多 {settings.IMPORT_MAX_COLUMNS} 列），请删除多余的列后再导入。",
+            field="file",
+        )
+
+
+def _streamed_sheets(data: bytes, max_sheets: int) -> list[SheetData]:
+    """An .xlsx read row by row (tasks/xlsx_reader.py): the same values as python-calamine, in a third of the
+    memory."""
+    try:
+        sheets = read_xlsx(io.BytesIO(data), max_sheets=max_sheets, on_size=_size_limits)
+    except (NotXlsx, SpreadsheetError):
+        raise
+    except Exception:  # noqa: BLE001 - damaged XML or zip members: lxml and zipfile raise several types
+        raise SpreadsheetError(DAMAGED, field="file") from None
+    return [SheetData(s.name, s.rows, s.merged) for s in sheets]
+
+
 def _calamine_sheets(data: bytes, max_sheets: int) -> list[SheetData]:
     import python_calamine as pc
 
@@ -262,16 +292,7 @@ def _calamine_sheets(data: bytes, max_sheets: int) -> list[SheetData]:
         sheets: list[SheetData] = []
         for index in range(min(len(workbook.sheet_names), max_sheets)):
             sheet = workbook.get_sheet_by_index(index)
-            if sheet.height > settings.IMPORT_MAX_ROWS + HEADER_SCAN_ROWS:
-                raise SpreadsheetError(
-                    f"表格行数超过上限（最多 {settings.IMPORT_MAX_ROWS} 行），请拆分后分批导入。",
-                    field="file",
-                )
-            if sheet.width > settings.IMPORT_MAX_COLUMNS:
-                raise SpreadsheetError(
-                    f"表格列数超过上限（最多 {settings.IMPORT_MAX_COLUMNS} 列），请删除多余的列后再导入。",
-                    field="file",
-                )
+            _size_limits(sheet.height, sheet.width)
             rows = _sheet_rows(sheet)
             try:
                 merged = list(sheet.merged_cell_ranges or [])
@@ -365,7 +386,7 @@ def find_header(
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class RowError:
     row: int
     column: str  # "E（牵头单位）"

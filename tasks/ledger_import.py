@@ -193,7 +193,12 @@ class Header:
     def label(self, key: str) -> str:
         if key not in self.columns:
             return FIELDS.get(key, (key, key))[1]
-        return f"{column_letter(self.columns[key])}（{self.headers.get(key) or FIELDS[key][1]}）"
+        # one string per column, not one per error (a ledger of unknown units has an error on every row)
+        cache = self.__dict__.setdefault("_labels", {})
+        index, header = self.columns[key], self.headers.get(key) or FIELDS[key][1]
+        if (index, header) not in cache:
+            cache[(index, header)] = f"{column_letter(index)}（{header}）"
+        return cache[(index, header)]
 
 
 def _fill_merged(sheet: SheetData, header_end: int | None = None, upto: int | None = None) -> list[list]:
@@ -203,7 +208,10 @@ def _fill_merged(sheet: SheetData, header_end: int | None = None, upto: int | No
     rows = sheet.rows if upto is None else sheet.rows[:upto]
     if not sheet.merged:
         return rows
-    rows = [list(r) for r in rows]
+    rows = list(rows)
+    copied = (
+        set()
+    )  # a row is copied when a merged value is written into it, not before (the sheet stays as read)
     for (r0, c0), (r1, c1) in sheet.merged:
         if r0 >= len(rows) or c0 >= len(rows[r0]):
             continue
@@ -215,6 +223,9 @@ def _fill_merged(sheet: SheetData, header_end: int | None = None, upto: int | No
                     continue
                 if in_header or (c == c0 and r > r0 and r1 > r0):
                     if rows[r][c] in ("", None):
+                        if r not in copied:
+                            rows[r] = list(rows[r])
+                            copied.add(r)
                         rows[r][c] = value
     return rows
 
@@ -604,7 +615,7 @@ class Conflict:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class RowPlan:
     row: int
     document_key: str
@@ -612,29 +623,37 @@ class RowPlan:
     section: list[str]
     state: TaskState  # the task as it will be
     existing: TaskState | None = None
-    changed: set = field(default_factory=set)
+    changed: set | frozenset = frozenset()  # assigned, never changed in place: one empty set for every row
     deadlines: list[ParsedDeadline] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] | tuple = ()  # a row without any shares the empty tuple; a list once one is added
     action: str = "create"
-    changes: dict = field(default_factory=dict)
+    changes: dict | None = None
     flagged: str | None = None  # why updating the matched task looks wrong (a markedly different title)
     as_new: bool = False
     after: TaskState | None = None  # the task as the update leaves it
-    audit: dict = field(default_factory=dict)  # its history record: {snapshot key: [old, new]}
+    audit: dict | None = None  # its history record: {snapshot key: [old, new]}
+    ref: tuple | None = None  # the hidden reference of an exported row: (task id, version, fingerprint)
+    untouched: bool = False  # an exported row nobody edited in the file
+    status_given: bool = False
 
     @property
     def change_rows(self) -> list[tuple[str, str, str]]:
         """(Chinese field name, old, new) for the preview page."""
         return [
             (CHANGE_LABELS.get(k, k), old or "（空）", new or "（空）")
-            for k, (old, new) in self.changes.items()
+            for k, (old, new) in (self.changes or {}).items()
         ]
 
     @property
     def new_targets(self) -> list:
         """The numeric targets read from the row (row_targets): given to a new task only; an existing task keeps
         its own, which may have been edited since."""
-        return self.state.targets if self.action == "create" else []
+        return self.targets() if self.action == "create" else []
+
+    def targets(self) -> list:
+        """Read when asked (the preview's page, the write), not kept: 40,000 rows of unsaved Target objects took
+        20 MB of a preview's memory (bench/bench_upload_memory.py)."""
+        return row_targets(self.state.text or self.state.title, self.deadlines)
 
     @property
     def action_label(self) -> str:
@@ -651,7 +670,7 @@ class RowPlan:
             "counties_involved": bool(s.counties),
             "deadlines": [d.as_dict() for d in self.deadlines],
             "action": self.action,
-            "changes": self.changes,
+            "changes": self.changes or {},
         }
 
 
@@ -837,7 +856,7 @@ class _Ctx:
             key=lambda u: (u.sort_order, u.name),
         )
         self.document = document
-        self.docs_by_key: dict[str, Document | None] = {}
+        self.docs_by_key: dict[str, tuple[str, Document | None]] = {}
         self.choices = {normalize_unit_name(k): v for k, v in (unit_choices or {}).items()}
         self.add_units = add_units
         self.new_units: dict[str, NewUnit] = {}
@@ -849,9 +868,10 @@ class _Ctx:
             return f"id:{self.document.pk}", self.document
         text = unicodedata.normalize("NFKC", text or "").strip()
         if text not in self.docs_by_key:
-            self.docs_by_key[text] = _find_document(text)
-        doc = self.docs_by_key[text]
-        return (f"id:{doc.pk}" if doc else f"new:{text}"), doc
+            doc = _find_document(text)
+            # one key object per plan, not one string per row
+            self.docs_by_key[text] = ((f"id:{doc.pk}" if doc else f"new:{text}"), doc)
+        return self.docs_by_key[text]
 
     def knows(self, name: str) -> bool:
         """Whether a name resolves to a unit (canonical, alias, former name)."""
@@ -1006,14 +1026,6 @@ def _milestones(parsed: list[ParsedDeadline], raw) -> list[tuple]:
     return out
 
 
-def _schedule(state: TaskState) -> tuple[dt.date | None, dt.date | None]:
-    from .lights import schedule_dates
-
-    return schedule_dates(
-        [(d, done) for d, _t, _c, done in state.milestones], [(t.due, t.is_met) for t in state.targets]
-    )
-
-
 def _suggest(result: ImportResult, name: str, table: dict) -> None:
     """Ranked suggestions for a name no unit has (the bodies that replaced a former name first, then the closest
     names, as plan review ranks them); only a strong match (the same name written another way) may be preselected."""
@@ -1068,7 +1080,8 @@ def plan_import(
     column_first: bool = False,
     lock: bool = False,
 ) -> tuple[ImportResult, list[RowPlan], _Ctx | None]:
-    """Read, validate and match every row; nothing is written. Returns (result, row plans, context)."""
+    """Read, validate and match every row; nothing is written. Returns (result, row plans, context). The table's
+    rows are consumed: each is dropped from ``sheets`` once read."""
     result = ImportResult(sheets=[s.name for s in sheets])
     header, rows = locate_table(sheets, sheet_name=sheet_name, header_row=header_row)
     result.sheet_choices = [(s.name, len(s.rows)) for s in sheets if _has_any_cell(s)]
@@ -1131,12 +1144,12 @@ def plan_import(
     stack: dict[int, str] = {}
     headings: dict[int, str] = {}
     auto_counter: dict[tuple, int] = defaultdict(int)
-    parsed: list[tuple] = []  # (excel row, cells, ref, status given)
     plans: list[RowPlan] = []
-    seen_paths: dict[tuple[str, str], int] = {}
+    seen_paths: dict[str, dict[str, int]] = {}  # plan -> number -> Excel row
     units_cache: dict[tuple[str, str], tuple] = {}
     deadline_cache: dict = {}
     numbering_cache: dict[str, tuple] = {}
+    sections: dict[tuple, list[str]] = {}
     kept: dict[str, None] = {}
     years: dict[str, int | None] = {}
     # Traditional characters (pages converted from other encodings) are rare: look once, convert only then.
@@ -1147,6 +1160,8 @@ def plan_import(
 
     def numbered(text: str) -> tuple[tuple | None, list[str] | None]:
         if text not in numbering_cache:
+            if len(numbering_cache) >= 4096:
+                numbering_cache.clear()  # 序号 texts repeat within a section, not across 40,000 rows: stay small
             normalized = unicodedata.normalize("NFKC", text)
             if _FULL_PATH.match(normalized.replace("（", "(").replace("）", ")")):
                 full = normalized.split(".")
@@ -1158,11 +1173,19 @@ def plan_import(
         return numbering_cache[text]
 
     max_columns = settings.IMPORT_MAX_COLUMNS
+    chosen_key = f"id:{choice.document.pk}" if choice.document is not None else ""
     detail_keys = ("lead", "responsible", "deadline", "status", "note", "text")
     detail_cols = [k for k in detail_keys if k in columns and columns[k] != columns.get("title")]
     measures = _measure_rows(rows, header.data_start, columns)
+    # The rows are dropped from the list as they are read (the plans keep the texts they need): with the plans
+    # built beside them, the peak of a 40,000-row preview is then one copy of the sheet, not two.
+    # plan_import consumes the sheet: ledger_import reads the file anew for every call.
+    sheet_rows = next(s for s in sheets if s.name == header.sheet).rows
     for r in range(header.data_start, len(rows)):
         row = rows[r]
+        rows[r] = None
+        if r < len(sheet_rows):
+            sheet_rows[r] = None  # the same list when no cell is merged; else the row as read
         excel_row = r + 1
         if len(row) > max_columns:
             row = row[:max_columns]
@@ -1306,7 +1329,7 @@ def plan_import(
             for message in messages:
                 err(key, message)
             warnings.extend(notes)
-            return list(found), list(counties)
+            return found, counties  # shared by the rows naming the same units: never changed in place
 
         same_column = columns.get("lead") is not None and columns.get("lead") == columns.get("responsible")
         lead_text, responsible_text = texts.get("lead", ""), texts.get("responsible", "")
@@ -1374,40 +1397,53 @@ def plan_import(
         if choice.from_column:
             doc_key, doc = ctx.resolve_document(doc_text) if doc_text else ("", None)
         elif choice.document is not None:
-            doc_key, doc = f"id:{choice.document.pk}", choice.document
+            doc_key, doc = chosen_key, choice.document
         else:
             doc_key, doc = "new:", None
 
         if path is not None and doc_key:
-            pk = (doc_key, path_display(path))
-            if pk in seen_paths:
-                err("seq", f"编号 {path_display(path)} 与第 {seen_paths[pk]} 行重复。")
+            shown = path_display(path)
+            in_plan = seen_paths.setdefault(doc_key, {})
+            if shown in in_plan:
+                err("seq", f"编号 {shown} 与第 {in_plan[shown]} 行重复。")
             else:
-                seen_paths[pk] = excel_row
+                in_plan[shown] = excel_row
 
         if len(result.errors) > errors_before:
             continue
-        cells = {
-            k: texts.get(k, "")
-            for k in ("source", "title", "text", "lead", "responsible", "deadline", "status", "note")
-        }
+        # A row exported by the app and not touched in the file: decided now, so the cells need not be kept
+        # (a path changes later only for a row without a ref, taken as a new task).
+        untouched = ref is not None and row_fingerprint(path_display(path), texts) == ref[2]
         note = (
             normalize_cell(texts.get("note", ""))
             if "note" in columns and columns["note"] != columns.get("title")
             else ""
         )
         text = simplify(normalize_cell(texts.get("text", ""))) if "text" in columns else ""
+        section_key = (tuple(headings[k] for k in sorted(headings)), measure_of[1] if measure_of else None)
+        section = sections.get(section_key)
+        if section is None:  # one list per distinct section, shared by its rows
+            section = sections[section_key] = list(section_key[0]) + ([section_key[1]] if measure_of else [])
         state = TaskState(
             id=None, version=1, document_id=doc.pk if doc else None, document_label=doc_text or choice.title,
             path=path, title=title_text, text=text, note=note,
             status=status or Progress.NOT_STARTED, lead=lead, responsible=responsible, counties=counties,
-            milestones=list(milestone_rows),
-            section=[headings[k] for k in sorted(headings)] + ([measure_of[1]] if measure_of else []),
+            milestones=milestone_rows, section=section,
         )  # fmt: skip
         plans.append(
-            RowPlan(excel_row, doc_key, path, state.section, state, deadlines=deadlines, warnings=warnings)
+            RowPlan(
+                excel_row,
+                doc_key,
+                path,
+                state.section,
+                state,
+                deadlines=deadlines,
+                warnings=warnings or (),
+                ref=ref,
+                untouched=untouched,
+                status_given=status is not None,
+            )  # fmt: skip
         )
-        parsed.append((excel_row, cells, ref, status is not None))
         if choice.from_column and not doc and doc_text not in result.new_documents:
             result.new_documents.append(doc_text)
     if not choice.from_column and choice.created:
@@ -1418,15 +1454,14 @@ def plan_import(
     result.plans = plans
 
     # Match rows to existing tasks: by stable id first, then by document + path.
-    ids = [ref[0] for _r, _c, ref, _s in parsed if ref]
+    ids = [p.ref[0] for p in plans if p.ref]
     doc_ids = list({p.state.document_id for p in plans if p.state.document_id})
     existing = load_states(ids, documents=doc_ids, lock=lock)
     by_path = {(s.document_id, s.path_key): s for s in existing.values()}
     claimed: dict[int, int] = {}
-    taken_paths = {(s.document_id, s.path_key) for s in existing.values()} | {
-        (p.state.document_id, path_display(p.path)) for p in plans
-    }
-    for plan, (excel_row, cells, ref, status_given) in zip(plans, parsed, strict=True):
+    taken_paths = None  # every number in use, worked out only when a row is imported as a new task
+    for plan in plans:
+        excel_row, untouched, ref, status_given = plan.row, plan.untouched, plan.ref, plan.status_given
         current = None
         if ref and ref[0] in existing:
             current = existing[ref[0]]
@@ -1434,11 +1469,16 @@ def plan_import(
             current = by_path.get((plan.state.document_id, path_display(plan.path)))
         if current is not None and ref is None and _titles_differ(current.title, plan.state.title):
             if excel_row in as_new:
+                if taken_paths is None:
+                    taken_paths = {(s.document_id, s.path_key) for s in existing.values()} | {
+                        (p.state.document_id, path_display(p.path)) for p in plans
+                    }
                 plan.path = plan.state.path = _free_path(plan.path, plan.state.document_id, taken_paths)
                 plan.as_new = True
-                plan.warnings.append(
-                    f"编号与已有任务“{current.title}”相同，按要求作为新任务导入，编号为 {path_display(plan.path)}"
-                )
+                plan.warnings = [
+                    *plan.warnings,
+                    f"编号与已有任务“{current.title}”相同，按要求作为新任务导入，编号为 {path_display(plan.path)}",
+                ]
                 current = None
             else:
                 plan.flagged = (
@@ -1451,8 +1491,7 @@ def plan_import(
                 continue
         if current is None:
             plan.action = "create"
-            # only a new task takes targets from its row: read them for those rows alone
-            plan.state.targets = row_targets(plan.state.text or plan.state.title, plan.deadlines)
+            # only a new task takes targets from its row (RowPlan.targets, read when written)
             result.created += 1
             continue
         if current.id in claimed:
@@ -1463,7 +1502,7 @@ def plan_import(
             continue
         claimed[current.id] = excel_row
         plan.existing = current
-        if ref and row_fingerprint(path_display(plan.path), cells) == ref[2]:
+        if untouched:
             plan.action = "unchanged"
             result.unchanged += 1  # nobody touched this row in the file
             continue
@@ -1599,8 +1638,11 @@ def _prepare(result: ImportResult, plans: list[RowPlan], ctx: _Ctx, *, actor) ->
 
 def _apply(plans: list[RowPlan], *, actor, request) -> None:
     creates = [p.state for p in plans if p.existing is None and p.changed != {"__conflict__"}]
+    for plan in plans:
+        if plan.existing is None and plan.changed != {"__conflict__"}:
+            plan.state.targets = plan.targets()
     updates = [
-        (p.existing, p.after, p.changed, p.audit) for p in plans if p.existing is not None and p.changed
+        (p.existing, p.after, p.changed, p.audit or {}) for p in plans if p.existing is not None and p.changed
     ]
     tasks_bulk_save(creates=creates, updates=updates, actor=actor, request=request, message="Excel 导入")
 

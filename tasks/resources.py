@@ -57,7 +57,7 @@ def document_label(document) -> str:
     return document.doc_number or document.title
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskState:
     """A task as plain values: what the Excel export writes and the import compares, loaded in a few queries."""
 

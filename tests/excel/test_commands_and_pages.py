@@ -211,3 +211,25 @@ def test_an_upload_beyond_the_hosts_parse_slots_is_told_to_wait_and_nothing_is_w
     assert "服务器正在处理其他表格导入（同时最多 1 个）" in response.content.decode()
     assert not Task.objects.exists()
     assert post().context["result"].created == 1  # the slot is free again
+
+
+def test_a_long_ledger_preview_lists_the_first_rows_and_those_that_need_a_look(
+    small_ledger, secretariat, client_as, settings, monkeypatch
+):
+    monkeypatch.setattr("tasks.excel_views.PREVIEW_ROWS", 5)
+    rows = [["", DOC, f"任务{i}", "", "市卫健委", "", "2022年底", "", ""] for i in range(1, 21)]
+    rows[16][6] = "尽快"  # a warning the preview must show, past the first five rows
+    for i, row in enumerate(rows, start=1):
+        row[0] = f"{i}."
+    upload = io.BytesIO(office_workbook(rows))
+    upload.name = "台账.xlsx"
+    response = client_as(secretariat).post(reverse("tasks:import"), {"file": upload})
+    assert response.status_code == 200
+    shown = [p.state.title for p in response.context["preview_rows"]]
+    assert shown[:5] == [f"任务{i}" for i in range(1, 6)]
+    warned = [p.state.title for p in response.context["result"].plans if p.warnings]
+    assert warned and set(warned) <= set(shown) and len(shown) == 5 + len(warned)
+    hidden = response.context["hidden_rows"]
+    assert f"另有 {20 - len(shown)} 行未逐行列出（新建 {20 - len(shown)} 行）" in hidden
+    assert hidden in response.content.decode()
+    assert response.context["result"].created == 20  # every row is still imported
