@@ -317,6 +317,24 @@ def figures_cache_enabled() -> bool:
     return connection.vendor in ("postgresql", "sqlite")
 
 
+def _upsert_figures(rows: list[tuple]) -> None:
+    """Insert or replace UnitFigures rows (unit, period, as_of, rev, *FIGURES), in one statement written once:
+    bulk_create(update_conflicts=True) compiled the same upsert again on every dashboard after a report."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(UnitFigures._meta.db_table)
+    names = ["unit_id", "period_id", "as_of", "rev", *UnitFigures.FIGURES]
+    columns = [connection.ops.quote_name(UnitFigures._meta.get_field(n).column) for n in names]
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[2:])
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * len(rows))} "
+        f"ON CONFLICT ({columns[1]}, {columns[0]}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [v for row in rows for v in row])
+
+
 def unit_figures(
     *, periods: list[Period], today: dt.date, unit_ids: list[int]
 ) -> dict[tuple[int, int], dict]:
@@ -335,11 +353,15 @@ def unit_figures(
         Subquery(UnitRevision.objects.filter(unit_id=OuterRef("unit_id")).values("rev")[:1]), Value(0)
     )
     out: dict[tuple[int, int], dict] = {}
+    revs: dict[
+        int, int
+    ] = {}  # the current revision of every unit with a row: a stale one needs no other query
     for row in (
         UnitFigures.objects.filter(period_id__in=[p.pk for p in periods], unit_id__in=unit_ids, as_of=today)
         .annotate(current_rev=current_rev)
         .values("unit_id", "period_id", "rev", "current_rev", *UnitFigures.FIGURES)
     ):
+        revs[row["unit_id"]] = row["current_rev"]
         if row["rev"] == row["current_rev"]:
             out[(row["unit_id"], row["period_id"])] = {name: row[name] for name in UnitFigures.FIGURES}
     # id order, so that two readers upserting the same rows lock them in the same order
@@ -348,7 +370,9 @@ def unit_figures(
     if not stale_units:
         return out
     # Read before computing: a change landing meanwhile leaves the new rows stale.
-    revs = dict(UnitRevision.objects.filter(unit_id__in=stale_units).values_list("unit_id", "rev"))
+    unknown = [u for u in stale_units if u not in revs]
+    if unknown:
+        revs.update(UnitRevision.objects.filter(unit_id__in=unknown).values_list("unit_id", "rev"))
     duplicates = _duplicate_rows(units=stale_units)  # the same for every period
     stale_periods = [p for p in periods if stale_in[p.pk]]
     # One pass over the stale units for every period that has any (the current and the previous period after a
@@ -356,15 +380,12 @@ def unit_figures(
     computed = _compute_figures_many(
         periods=stale_periods, today=today, unit_ids=stale_units, duplicates=duplicates
     )
-    UnitFigures.objects.bulk_create(
+    _upsert_figures(
         [
-            UnitFigures(unit_id=u, period_id=p.pk, as_of=today, rev=revs.get(u, 0), **computed[(u, p.pk)])
+            (u, p.pk, today, revs.get(u, 0), *(computed[(u, p.pk)][name] for name in UnitFigures.FIGURES))
             for p in stale_periods
             for u in stale_in[p.pk]
-        ],
-        update_conflicts=True,
-        unique_fields=["period_id", "unit_id"],
-        update_fields=["as_of", "rev", *UnitFigures.FIGURES],
+        ]
     )
     out.update(((u, p.pk), computed[(u, p.pk)]) for p in stale_periods for u in stale_in[p.pk])
     return out

@@ -19,7 +19,9 @@ SHOWN = 10
 def open_notices(context):
     user = context["request"].user
     qs = notices_open_for(user=user).prefetch_related("tasks")
-    return {"notices": list(qs[:SHOWN]), "total": qs.count(), "today": timezone.localdate(), "user": user}
+    notices = list(qs[:SHOWN])
+    total = qs.count() if len(notices) == SHOWN else len(notices)  # fewer than a page: they are all there
+    return {"notices": notices, "total": total, "today": timezone.localdate(), "user": user}
 
 
 @register.inclusion_tag("reports/snippets/task_supervision.html", takes_context=True)

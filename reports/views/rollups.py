@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import path
@@ -15,6 +17,7 @@ from .dashboard import dashboard
 from .tables import (
     Cell,
     Column,
+    LazyRow,
     Table,
     _apply_sort,
     _base_context,
@@ -53,6 +56,28 @@ def _pace_cells(row, *, link: bool = True, **params) -> list[Cell]:
     return cells
 
 
+def _unit_cells(r: rollups.UnitRow, *, rep: str | None, county: bool) -> list[Cell]:
+    """One unit's row: every number links to the tasks or reports behind it (values as in `unit_table`)."""
+    u = {"unit": r.unit_id}
+    cells = [Cell(value=r.unit, display=r.unit, url=tasks_url(**u)), _n(r.tasks, tasks_url(**u))]
+    if not county:
+        cells += [_n(r.led, tasks_url(lead_unit=r.unit_id)), _n(r.shared, tasks_url(**u))]
+    return cells + [
+        _n(r.completed, tasks_url(**u, light="done")),
+        _n(r.normal, tasks_url(**u, light="normal")),
+        _n(r.due_soon, tasks_url(**u, light="due_soon")),
+        _n(r.overdue, tasks_url(**u, light="overdue"), "hot" if r.overdue else ""),
+        *_pace_cells(r, **u),
+        _n(r.reports_due, rep),
+        _n(r.reports_on_time, rep),
+        _n(r.reports_late, rep, "warm" if r.reports_late else ""),
+        _n(r.reports_missing, rep, "hot" if r.reports_missing else ""),
+        _rate(r.on_time_rate),
+        _n(r.targets_met, tasks_url(**u)),
+        _n(r.targets_total, tasks_url(**u)),
+    ]
+
+
 def unit_table(rollup: rollups.Rollup, *, user, county: bool) -> Table:
     cols = [
         Column("unit", "县(市、区)" if county else "单位", width=26, numeric=False),
@@ -74,29 +99,20 @@ def unit_table(rollup: rollups.Rollup, *, user, county: bool) -> Table:
         Column("targets_met", "指标达标"),
         Column("targets_total", "到期指标"),
     ]
-    table = Table(columns=cols)
+    table = Table(columns=cols, html_key=("units", county, tuple(c.label for c in cols)))
     period = rollup.period
     for r in rollup.rows:
-        u = {"unit": r.unit_id}
         rep = reports_url(user, period=period, unit_id=r.unit_id)
-        cells = [Cell(value=r.unit, display=r.unit, url=tasks_url(**u)), _n(r.tasks, tasks_url(**u))]
-        if not county:
-            cells += [_n(r.led, tasks_url(lead_unit=r.unit_id)), _n(r.shared, tasks_url(**u))]
-        cells += [
-            _n(r.completed, tasks_url(**u, light="done")),
-            _n(r.normal, tasks_url(**u, light="normal")),
-            _n(r.due_soon, tasks_url(**u, light="due_soon")),
-            _n(r.overdue, tasks_url(**u, light="overdue"), "hot" if r.overdue else ""),
-            *_pace_cells(r, **u),
-            _n(r.reports_due, rep),
-            _n(r.reports_on_time, rep),
-            _n(r.reports_late, rep, "warm" if r.reports_late else ""),
-            _n(r.reports_missing, rep, "hot" if r.reports_missing else ""),
-            _rate(r.on_time_rate),
-            _n(r.targets_met, tasks_url(**u)),
-            _n(r.targets_total, tasks_url(**u)),
-        ]
-        table.rows.append(cells)
+        values = (
+            r.unit, r.tasks, *(() if county else (r.led, r.shared)), r.completed, r.normal, r.due_soon, r.overdue,
+            *(getattr(r, col.key) for col in PACE_COLUMNS), r.reports_due, r.reports_on_time, r.reports_late,
+            r.reports_missing, r.on_time_rate, r.targets_met, r.targets_total,
+        )  # fmt: skip
+        table.rows.append(
+            LazyRow(
+                values, (r.unit_id, rep, values), functools.partial(_unit_cells, r, rep=rep, county=county)
+            )
+        )
     t = rollup.total
     blank = Cell(value=None, display="")
     table.total = [Cell(value="合计", display="合计"), blank]

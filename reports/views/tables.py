@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus
 
@@ -50,12 +51,63 @@ class Column:
         return self.kind or (INTEGER if self.numeric else TEXT)
 
 
+class LazyRow:
+    """A table row whose cells are built only when something needs them (the Excel download, a row whose HTML
+    is not cached): `values` are the cells' values in column order (what sorting reads), `key` everything its
+    HTML depends on, so that the HTML of an unchanged row is reused (`Table.body_html`)."""
+
+    __slots__ = ("values", "key", "_build", "_cells")
+
+    def __init__(self, values: tuple, key: tuple, build):
+        self.values, self.key, self._build, self._cells = values, key, build, None
+
+    @property
+    def cells(self) -> list[Cell]:
+        if self._cells is None:
+            self._cells = self._build()
+        return self._cells
+
+    def __iter__(self):
+        return iter(self.cells)
+
+    def __getitem__(self, index):
+        return self.cells[index]
+
+    def __len__(self):
+        return len(self.values)
+
+
+class _RowHtml:
+    """The HTML of rows (LazyRow.key -> HTML), least recently used first out. At province scale a roll-up page
+    is 300 rows x 21 linked cells: building and escaping them took most of the page's time, and between two
+    requests few rows change (a report moves one unit's row). Bounded: 300 units x a few periods and readers."""
+
+    def __init__(self, size: int = 4000):
+        self.size, self.rows = size, OrderedDict()
+
+    def get(self, key):
+        html_ = self.rows.get(key)
+        if html_ is not None:
+            self.rows.move_to_end(key)
+        return html_
+
+    def put(self, key, html_: str) -> None:
+        self.rows[key] = html_
+        if len(self.rows) > self.size:
+            self.rows.popitem(last=False)
+
+
+ROW_HTML = _RowHtml()
+
+
 @dataclass
 class Table:
     columns: list[Column]
     rows: list[list[Cell]] = field(default_factory=list)
     total: list[Cell] | None = None
     row_css: list[str] = field(default_factory=list)
+    # What besides a LazyRow's key its HTML depends on: the columns (their labels), set by lazy tables.
+    html_key: tuple = ()
 
     @property
     def lines(self) -> list[tuple[str, list[tuple[Cell, bool]]]]:
@@ -74,6 +126,10 @@ class Table:
         # data-label: a phone shows each row as a card of "label: value" lines (static/css/dashboard.css)
         labels = [f' data-label="{esc(c.label)}"' for c in self.columns]
         for row_css, row in zip(css, self.rows, strict=True):
+            key = (self.html_key, row_css, row.key) if row.__class__ is LazyRow else None
+            if key is not None and (cached := ROW_HTML.get(key)) is not None:
+                out.append(cached)
+                continue
             cells = []
             for cell, is_num, label in zip(row, numeric, labels, strict=False):
                 klass = (("num " if is_num else "") + cell.css).strip()
@@ -82,7 +138,10 @@ class Table:
                 cells.append(
                     f'<td class="{klass}"{label}>{inner}</td>' if klass else f"<td{label}>{inner}</td>"
                 )
-            out.append((f'<tr class="{esc(row_css)}">' if row_css else "<tr>") + "".join(cells) + "</tr>")
+            line = (f'<tr class="{esc(row_css)}">' if row_css else "<tr>") + "".join(cells) + "</tr>"
+            if key is not None:
+                ROW_HTML.put(key, line)
+            out.append(line)
         return mark_safe("\n".join(out))  # noqa: S308 - every piece above is escaped
 
     @staticmethod
@@ -104,7 +163,7 @@ class Table:
         return list(zip(self.total or [], [c.numeric for c in self.columns], strict=False))
 
     def excel_sheet(self, *, name: str, title: str) -> Sheet:
-        rows = [[c.value for c in r] for r in self.rows]
+        rows = [list(r.values) if r.__class__ is LazyRow else [c.value for c in r] for r in self.rows]
         if self.total:
             rows.append([c.value for c in self.total])
         columns = [SheetColumn(c.label, c.width, kind=c.sheet_kind) for c in self.columns]
@@ -210,15 +269,14 @@ def _sort(request, table: Table, default: str, default_desc: bool = False) -> tu
 def _apply_sort(table: Table, key: str, desc: bool) -> None:
     index = next(i for i, c in enumerate(table.columns) if c.key == key)
 
-    def sort_key(pair):
-        value = pair[0][index].value
-        missing = value is None or value == ""
-        return (missing, value if not missing else 0)
+    def value(pair):  # a lazy row sorts on its values, without building its cells
+        row = pair[0]
+        return row.values[index] if row.__class__ is LazyRow else row[index].value
 
     pairs = list(zip(table.rows, table.row_css or [""] * len(table.rows), strict=True))
-    present = [p for p in pairs if not sort_key(p)[0]]
-    absent = [p for p in pairs if sort_key(p)[0]]
-    present.sort(key=lambda p: p[0][index].value, reverse=desc)
+    present = [p for p in pairs if value(p) not in (None, "")]
+    absent = [p for p in pairs if value(p) in (None, "")]
+    present.sort(key=value, reverse=desc)
     ordered = present + absent  # rows without a value stay last either way
     table.rows = [p[0] for p in ordered]
     table.row_css = [p[1] for p in ordered]

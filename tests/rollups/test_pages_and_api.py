@@ -323,3 +323,40 @@ def test_api_schema_describes_the_rollup_lists_as_the_paginated_object_they_retu
         "unit", "tasks", "completed", "on_track", "overdue", "reports_due", "reports_on_time",
         "reports_late", "reports_missing", "targets_met", "targets_total",
     }  # fmt: skip
+
+
+def _tbody(html: str) -> str:
+    return html[html.index("<tbody") : html.index("</tbody>")]
+
+
+def _unit_row(html: str, name: str) -> str:
+    start = html.index(f">{name}</a>")
+    return html[html.rindex("<tr", 0, start) : html.index("</tr>", start)]
+
+
+def test_department_rows_come_from_the_row_cache_only_while_their_figures_are_unchanged(
+    client_as, ledger, leader_user
+):
+    from reports.models import Report, ReportStatus
+    from reports.views.tables import ROW_HTML
+
+    ROW_HTML.rows.clear()
+    c = client_as(leader_user)
+    page = {"period": ledger.q3.pk}
+    first = c.get(reverse("reports:rollup-departments"), page).content.decode()
+    cached = len(ROW_HTML.rows)
+    assert cached >= 3
+    again = c.get(reverse("reports:rollup-departments"), page).content.decode()
+    assert (
+        _tbody(again) == _tbody(first) and len(ROW_HTML.rows) == cached
+    )  # all from the cache, the same HTML
+    # B's returned report on T1 is submitted: B's row changes (one more on time), A's stays as it was.
+    report = Report.objects.get(task=ledger.t1, unit=ledger.b, period=ledger.q3)
+    report.status = ReportStatus.SUBMITTED
+    report.save()
+    after = c.get(reverse("reports:rollup-departments"), page).content.decode()
+    assert _unit_row(after, "市医疗保障局") == _unit_row(first, "市医疗保障局")
+    assert _unit_row(after, "市财政局") != _unit_row(first, "市财政局")
+    assert len(ROW_HTML.rows) == cached + 1  # only B's row was built again
+    ROW_HTML.rows.clear()
+    assert _tbody(c.get(reverse("reports:rollup-departments"), page).content.decode()) == _tbody(after)
