@@ -32,11 +32,12 @@ from .figures import figures_cache_enabled, target_met_q
 from .models import DashboardCache, Period, UnitRevision
 from .periods import period_current, period_previous, period_resolve  # noqa: F401 - re-exported
 from .rollups import (
+    REVISION_SUMS_SQL,
     UnitRow,
     _sees_all,
     _unit_figures,
-    can_view_rollups,
     period_default,
+    rollup_scope,
     rollup_units_visible_to,
 )
 
@@ -322,20 +323,6 @@ def _rank_key(i: RankItem) -> tuple:
     return (-i.overdue, i.on_time_rate if i.on_time_rate is not None else 1.0, i.unit)
 
 
-def _dashboard_scope(user) -> str | None:
-    """Who the dashboard is computed for: everyone who sees the whole ledger sees the same one."""
-    if not can_view_rollups(user):
-        return None
-    return "all" if _sees_all(user) else f"unit:{user.unit_id}"
-
-
-# The dashboard's fingerprints: every committed revision bump raises the first, every one but a report's the second
-# (reports.models.UnitRevision).
-REVISION_SUMS_SQL = (
-    f"SELECT COALESCE(SUM(rev), 0), COALESCE(SUM(task_rev), 0) FROM {UnitRevision._meta.db_table}"
-)
-
-
 def dashboard_overdue(
     *, today: dt.date, user, period: Period, limit: int = DASHBOARD_LIMIT, periods: list[Period] | None = None
 ) -> Dashboard:
@@ -346,7 +333,7 @@ def dashboard_overdue(
     the row replaced. `periods`, when the caller has read them all already (the page's period selector), saves
     the query for the previous period."""
     previous = period_previous(period, periods=periods)
-    scope = _dashboard_scope(user)
+    scope = rollup_scope(user)
     # Only the page's and the API's default lengths are kept: one row per audience and period, however many
     # other `?limit=` values are asked for.
     if scope is None or limit not in (DASHBOARD_LIMIT, DASHBOARD_PAGE_LIMIT) or not figures_cache_enabled():

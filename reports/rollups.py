@@ -36,6 +36,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connections
 from django.db.models import (
     Count,
@@ -67,7 +69,7 @@ from .figures import (  # noqa: F401 - the figures' names stay importable from h
     target_met_q,
     unit_figures,
 )
-from .models import DashboardCache, Period, UnitFigures
+from .models import DashboardCache, Period, UnitFigures, UnitRevision
 from .periods import period_current, period_previous, period_resolve  # noqa: F401 - re-exported
 
 # --- who sees what -------------------------------------------------------------------------------------------
@@ -88,6 +90,47 @@ def rollup_units_visible_to(*, user):
     if not can_view_rollups(user):
         return qs.none()
     return qs if _sees_all(user) else qs.filter(pk=user.unit_id)
+
+
+def rollup_scope(user) -> str | None:
+    """Who a cached roll-up or dashboard is computed for: everyone who sees the whole ledger sees the same one, a
+    reporter its own unit's; None for whoever sees none."""
+    if not can_view_rollups(user):
+        return None
+    return "all" if _sees_all(user) else f"unit:{user.unit_id}"
+
+
+# --- the page-level cache ------------------------------------------------------------------------------------
+
+# The fingerprints of everything cached: every committed revision bump raises the first, every one but a report's
+# the second (reports.invalidation is the one definition of what bumps what).
+REVISION_SUMS_SQL = (
+    f"SELECT COALESCE(SUM(rev), 0), COALESCE(SUM(task_rev), 0) FROM {UnitRevision._meta.db_table}"
+)
+ROLLUP_CACHE_SECONDS = 24 * 3600
+
+
+def _fingerprinted(kind: str, *, user, key: tuple, tasks_only: bool, compute):
+    """`compute()`, kept in Django's cache under the revision sums read before it ran: the roll-up by plan and
+    area (tasks only: a report saved leaves it valid) and the trend (everything). A change committed while it
+    runs leaves the stored value under the old sums, where nobody looks again. Only outside a transaction: a
+    process cache does not roll back, and inside one the sums may count writes that never commit (the
+    dashboard, rewritten after every report, is kept in the database for that reason: DashboardCache)."""
+    scope = rollup_scope(user)
+    connection = connections["default"]
+    if scope is None or not figures_cache_enabled() or connection.in_atomic_block:
+        return compute()
+    with connection.cursor() as cursor:
+        cursor.execute(REVISION_SUMS_SQL)
+        rev, task_rev = cursor.fetchone()
+    fingerprint = task_rev if tasks_only else (rev, task_rev)
+    cache_key = f"rollup:{kind}:{scope}:{connection.settings_dict['NAME']}:{hash((key, fingerprint))}"
+    hit = cache.get(cache_key)
+    if hit is not None and hit[0] == (key, fingerprint):
+        return hit[1]
+    value = compute()
+    cache.set(cache_key, ((key, fingerprint), value), ROLLUP_CACHE_SECONDS)
+    return value
 
 
 # --- periods -------------------------------------------------------------------------------------------------
@@ -268,7 +311,16 @@ class PlanRow(AreaRow):
 
 
 def rollup_by_plan(*, period: Period, today: dt.date, user) -> list[PlanRow]:
-    """Each plan (document) with its top-level areas: two queries over the tasks the user may see."""
+    """Each plan (document) with its top-level areas: from the cache while no task, target or assignment changed
+    (`_fingerprinted`), else two queries over the tasks the user may see."""
+    key = (period.pk, period.end_date, today, settings.LIGHT_DUE_SOON_DAYS)
+    return _fingerprinted(
+        "plans", user=user, key=key, tasks_only=True,
+        compute=lambda: _rollup_by_plan(period=period, today=today, user=user),
+    )  # fmt: skip
+
+
+def _rollup_by_plan(*, period: Period, today: dt.date, user) -> list[PlanRow]:
     tasks = tasks_visible_to(user=user).order_by()
     light = lambda name: light_q(name, today=today)  # noqa: E731
     areas = (
@@ -357,6 +409,14 @@ def rollup_trend(*, period: Period, today: dt.date, user, quarters: int = 8) -> 
     periods = trend_periods(period=period, quarters=quarters)
     if not periods:
         return []
+    key = (tuple((p.pk, p.end_date, p.label) for p in periods), today, settings.LIGHT_DUE_SOON_DAYS)
+    return _fingerprinted(
+        "trend", user=user, key=key, tasks_only=False,
+        compute=lambda: _rollup_trend(periods=periods, period=period, today=today, user=user),
+    )  # fmt: skip
+
+
+def _rollup_trend(*, periods: list[Period], period: Period, today: dt.date, user) -> list[TrendRow]:
     # Reports due, on time and late per quarter are the units' cached figures of each quarter (the same
     # obligations, each quarter's reports); only the tasks reported completed need the reports themselves.
     unit_ids = list(rollup_units_visible_to(user=user).values_list("pk", flat=True))

@@ -6,6 +6,17 @@ from departments.models import Role, UnitKind
 from tests.factories import UnitFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _empty_process_cache():
+    """Roll-ups cached in Django's cache are keyed by revision sums, which start again in every test database:
+    no test may read another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def unit_a(db):
     return UnitFactory(name="市医疗保障局", short_name="市医保局")

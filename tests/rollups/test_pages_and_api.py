@@ -7,10 +7,14 @@ import re
 import openpyxl
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from departments.models import AuditEntry
 from reform_ledger.spreadsheets import Column, Sheet, render_xlsx
+from reports.models import Report, ReportStatus
+from tasks.models import Progress
 
 NOW = "2024-09-10 10:00 +08:00"
 
@@ -337,7 +341,6 @@ def _unit_row(html: str, name: str) -> str:
 def test_department_rows_come_from_the_row_cache_only_while_their_figures_are_unchanged(
     client_as, ledger, leader_user
 ):
-    from reports.models import Report, ReportStatus
     from reports.views.tables import ROW_HTML
 
     ROW_HTML.rows.clear()
@@ -360,3 +363,47 @@ def test_department_rows_come_from_the_row_cache_only_while_their_figures_are_un
     assert len(ROW_HTML.rows) == cached + 1  # only B's row was built again
     ROW_HTML.rows.clear()
     assert _tbody(c.get(reverse("reports:rollup-departments"), page).content.decode()) == _tbody(after)
+
+
+def _task_queries(client, url, params) -> tuple[str, int]:
+    with CaptureQueriesContext(connection) as ctx:
+        html = client.get(url, params).content.decode()
+    return html, sum('"tasks_task"' in q["sql"] for q in ctx.captured_queries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_plan_and_trend_rollups_are_cached_until_what_they_count_changes(
+    client_as, ledger, leader_user, reporter
+):
+    c = client_as(leader_user)
+    plans, trend = reverse("reports:rollup-plans"), reverse("reports:rollup-trend")
+    page = {"period": ledger.q3.pk}
+    first, n = _task_queries(c, plans, page)
+    assert n > 0
+    again, n = _task_queries(c, plans, page)
+    assert n == 0 and _tbody(again) == _tbody(first)  # from the cache
+    _t, n = _task_queries(c, trend, page)
+    assert n > 0
+    _t, n = _task_queries(c, trend, page)
+    assert n == 0
+    # A report saved: the trend counts reports and is computed again; the plans count tasks only and are not.
+    report = Report.objects.get(task=ledger.t1, unit=ledger.b, period=ledger.q3)
+    report.status = ReportStatus.SUBMITTED
+    report.save()
+    assert _task_queries(c, plans, page)[1] == 0
+    assert _task_queries(c, trend, page)[1] > 0
+    # A task completed: the plan's figures change at once.
+    completed = re.search(
+        r"测试市深化医改实施方案</a></td><td[^>]*><a[^>]*>\d+</a></td><td[^>]*><a[^>]*>(\d+)<", first
+    )
+    ledger.t4.status = Progress.COMPLETED
+    ledger.t4.save()
+    after, n = _task_queries(c, plans, page)
+    assert n > 0
+    now = re.search(
+        r"测试市深化医改实施方案</a></td><td[^>]*><a[^>]*>\d+</a></td><td[^>]*><a[^>]*>(\d+)<", after
+    )
+    assert int(now.group(1)) == int(completed.group(1)) + 1
+    # Another audience has its own entry: a reporter's plans count its own unit's tasks only.
+    own, n = _task_queries(client_as(reporter), plans, page)
+    assert n > 0 and _tbody(own) != _tbody(after)
