@@ -19,10 +19,13 @@ sizes get --city-units and --city-counties (a city: DOMAIN.md's ~60 departments 
 
 The roll-up figures are cached per unit and period (reports.UnitFigures) and recomputed for the units a write
 touched; the dashboard is cached per audience and period (reports.DashboardCache): after a report only the units
-whose revision moved are put back into its ranking, after a change of the tasks it is recomputed. So after the warm-up the main rows measure a warm cache. Four more rows measure what a
-write costs the next reader: one report changed before every request (one unit's figures and the whole dashboard
-recomputed), and the caches emptied before every request (every unit recomputed: the first request of a day, or
-right after an import of the whole ledger).
+whose revision moved are put back into its ranking, after a change of the tasks it is recomputed; the roll-up by
+plan and area and the trend are kept per process under the revision sums. So after the warm-up the main rows
+measure a warm cache. More rows measure what a write costs the next reader: one report changed before every
+request (its unit's figures, the dashboard's units part and the trend recomputed), one task changed before every
+request (as a report that moves its task's reported percent does, or an edit: the dashboard's tasks part and the
+plans recomputed too), and the caches emptied before every request (every unit recomputed: the first request of
+a day, or right after an import of the whole ledger).
 
 Targets (issue 5): dashboard, both roll-ups and a filtered ledger page: median < 100 ms at 20,000 tasks,
 < 20 ms at 500 tasks; the query counts are the same at both sizes.
@@ -387,10 +390,22 @@ def stale_scenarios(url: str) -> list[tuple[str, str, str]]:
         "UPDATE reports_report SET updated_at = now() WHERE id = (SELECT r.id FROM reports_report r "
         "JOIN departments_unit u ON u.id = r.unit_id WHERE u.name LIKE '规模测试市%' ORDER BY r.id LIMIT 1)"
     )
+    # What a report that moves its task's reported percent does to the ledger (reports.report_effects), or a
+    # task edited: one task of that unit changed, so everything counted from the tasks is stale too.
+    task = (
+        "UPDATE tasks_task SET reported_percent = (COALESCE(reported_percent, 0) + 1) % 100 WHERE id = "
+        "(SELECT tu.task_id FROM tasks_taskunit tu JOIN departments_unit u ON u.id = tu.unit_id "
+        "WHERE u.name LIKE '规模测试市%' ORDER BY tu.id LIMIT 1)"
+    )
     empty = "DELETE FROM reports_unitfigures; DELETE FROM reports_dashboardcache"
     return [
         ("dashboard, 1 unit changed before each", "/reports/dashboard/", touch),
         ("roll-up dept., 1 unit changed before each", "/reports/rollups/departments/", touch),
+        ("roll-up plans, 1 unit changed before each", "/reports/rollups/plans/", touch),
+        ("trend, 1 unit changed before each", "/reports/rollups/trend/", touch),
+        ("dashboard, 1 task changed before each", "/reports/dashboard/", task),
+        ("roll-up dept., 1 task changed before each", "/reports/rollups/departments/", task),
+        ("roll-up plans, 1 task changed before each", "/reports/rollups/plans/", task),
         ("dashboard, cache emptied before each", "/reports/dashboard/", empty),
         ("roll-up dept., cache emptied before each", "/reports/rollups/departments/", empty),
     ]

@@ -356,10 +356,18 @@ def unit_figures(
     revs: dict[
         int, int
     ] = {}  # the current revision of every unit with a row: a stale one needs no other query
-    for row in (
-        UnitFigures.objects.filter(period_id__in=[p.pk for p in periods], unit_id__in=unit_ids, as_of=today)
-        .annotate(current_rev=current_rev)
-        .values("unit_id", "period_id", "rev", "current_rev", *UnitFigures.FIGURES)
+
+    def cached_rows(period_ids, unit_ids):
+        return (
+            UnitFigures.objects.filter(period_id__in=period_ids, unit_id__in=unit_ids, as_of=today)
+            .annotate(current_rev=current_rev)
+            .values("unit_id", "period_id", "rev", "current_rev", *UnitFigures.FIGURES)
+        )
+
+    # compiled once per day and list lengths: after a report, one unit and two periods every time
+    statement = ("unit_figures", today)
+    for row in _reused_statement(
+        statement, cached_rows, period_ids=[p.pk for p in periods], unit_ids=unit_ids
     ):
         revs[row["unit_id"]] = row["current_rev"]
         if row["rev"] == row["current_rev"]:
