@@ -209,9 +209,8 @@ def _fill_merged(sheet: SheetData, header_end: int | None = None, upto: int | No
     if not sheet.merged:
         return rows
     rows = list(rows)
-    copied = (
-        set()
-    )  # a row is copied when a merged value is written into it, not before (the sheet stays as read)
+    # A row is copied when a merged value is written into it, not before: the sheet stays as read.
+    copied = set()
     for (r0, c0), (r1, c1) in sheet.merged:
         if r0 >= len(rows) or c0 >= len(rows[r0]):
             continue

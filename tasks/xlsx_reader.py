@@ -94,7 +94,7 @@ class _Book:
         self.names = names
         self.date1904 = False
         self.sheets: list[tuple[str, str]] = []  # (name, member)
-        rels = self._relationships("xl/_rels/workbook.xml.rels")
+        rels, self.parts = self._relationships("xl/_rels/workbook.xml.rels")
         with self.zip.open("xl/workbook.xml") as f:
             for _event, el in _parse(f):
                 tag = _local(el.tag)
@@ -109,27 +109,36 @@ class _Book:
         self.texts: dict[str, str] = {}  # short texts outside the shared strings (inline strings), held once
         self.shared = self._shared_strings()
 
-    def _relationships(self, member: str) -> dict[str, str]:
+    def _relationships(self, member: str) -> tuple[dict[str, str], dict[str, str]]:
+        """({id: member}, {part type: member}): the sheets by id; the shared strings and styles by type, wherever
+        the writer put them (the usual names when the workbook does not say)."""
+        by_id: dict[str, str] = {}
+        by_type = {"sharedStrings": "xl/sharedStrings.xml", "styles": "xl/styles.xml"}
         if member not in self.names:
-            return {}
-        out = {}
+            return by_id, by_type
         base = posixpath.dirname(posixpath.dirname(member))  # xl/_rels/x.rels -> xl
         with self.zip.open(member) as f:
             for _event, el in _parse(f):
                 if _local(el.tag) == "Relationship" and el.get("Id") and el.get("Target"):
                     target = el.get("Target")
-                    path = target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
-                    out[el.get("Id")] = posixpath.normpath(path)
-        return out
+                    path = posixpath.normpath(
+                        target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
+                    )
+                    by_id[el.get("Id")] = path
+                    kind = (el.get("Type") or "").rsplit("/", 1)[-1]
+                    if kind in by_type:
+                        by_type[kind] = path
+        return by_id, by_type
 
     def _date_styles(self) -> frozenset[int]:
         """Indexes of the cell formats (cellXfs) that show a number as a date or time."""
-        if "xl/styles.xml" not in self.names:
+        member = self.parts["styles"]
+        if member not in self.names:
             return frozenset()
         custom: dict[int, str] = {}
         formats: list[int] = []
         in_cell_xfs = False
-        with self.zip.open("xl/styles.xml") as f:
+        with self.zip.open(member) as f:
             for event, el in _parse(f, events=("start", "end")):
                 tag = _local(el.tag)
                 if tag == "cellXfs":
@@ -152,7 +161,7 @@ class _Book:
         )
 
     def _shared_strings(self) -> list[str]:
-        member = "xl/sharedStrings.xml"
+        member = self.parts["sharedStrings"]
         if member not in self.names:
             return []
         out: list[str] = []

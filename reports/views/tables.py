@@ -85,16 +85,23 @@ class _RowHtml:
     def __init__(self, size: int = 4000):
         self.size, self.rows = size, OrderedDict()
 
+    # KeyError: another thread of the same worker (gunicorn --threads) evicted the row meanwhile; harmless.
     def get(self, key):
         html_ = self.rows.get(key)
         if html_ is not None:
-            self.rows.move_to_end(key)
+            try:
+                self.rows.move_to_end(key)
+            except KeyError:
+                pass
         return html_
 
     def put(self, key, html_: str) -> None:
         self.rows[key] = html_
-        if len(self.rows) > self.size:
-            self.rows.popitem(last=False)
+        while len(self.rows) > self.size:
+            try:
+                self.rows.popitem(last=False)
+            except KeyError:
+                break
 
 
 ROW_HTML = _RowHtml()

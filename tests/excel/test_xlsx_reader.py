@@ -78,7 +78,13 @@ def test_every_kind_of_value_openpyxl_writes():
 
 
 def _xlsx(
-    sheet_xml: str, *, shared: str = "", workbook_pr: str = "", styles: str = "", ns: str = ""
+    sheet_xml: str,
+    *,
+    shared: str = "",
+    workbook_pr: str = "",
+    styles: str = "",
+    ns: str = "",
+    shared_name: str = "sharedStrings.xml",
 ) -> bytes:
     main = ns or "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     rel = (
@@ -97,7 +103,7 @@ def _xlsx(
             '<Override PartName="/xl/worksheets/sheet1.xml" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
             + (
-                '<Override PartName="/xl/sharedStrings.xml" '
+                f'<Override PartName="/xl/{shared_name}" '
                 'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
                 if shared
                 else ""
@@ -127,7 +133,7 @@ def _xlsx(
             'worksheet" Target="worksheets/sheet1.xml"/>'
             + (
                 '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-                'sharedStrings" Target="sharedStrings.xml"/>'
+                f'sharedStrings" Target="{shared_name}"/>'
                 if shared
                 else ""
             )
@@ -144,7 +150,7 @@ def _xlsx(
         ),
     }
     if shared:
-        files["xl/sharedStrings.xml"] = (
+        files[f"xl/{shared_name}"] = (
             f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{main}">{shared}</sst>'
         )
     if styles:
@@ -234,3 +240,10 @@ def test_a_sheet_past_the_row_limit_stops_while_reading(settings):
     with pytest.raises(SpreadsheetError) as e:
         read_sheets(_xlsx(f"<sheetData>{rows}</sheetData>"))
     assert "行数超过上限" in e.value.message
+
+
+def test_parts_are_found_where_the_workbook_says():
+    sheet = '<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row></sheetData>'
+    shared = "<si><t>市财政局</t></si><si><t>2026年底前</t></si>"
+    data = _xlsx(sheet, shared=shared, shared_name="strings1.xml")
+    assert read_xlsx(io.BytesIO(data), max_sheets=1)[0].rows == [["市财政局", "2026年底前"]]
