@@ -353,9 +353,8 @@ def unit_figures(
         Subquery(UnitRevision.objects.filter(unit_id=OuterRef("unit_id")).values("rev")[:1]), Value(0)
     )
     out: dict[tuple[int, int], dict] = {}
-    revs: dict[
-        int, int
-    ] = {}  # the current revision of every unit with a row: a stale one needs no other query
+    # the current revision of every unit with a row: a stale one needs no other query
+    revs: dict[int, int] = {}
 
     def cached_rows(period_ids, unit_ids):
         return (
