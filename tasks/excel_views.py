@@ -21,7 +21,8 @@ from reform_ledger.params import is_id
 from reform_ledger.uploads import UploadRejected, parse_slot
 
 from .excel import SpreadsheetError
-from .ledger_import import ledger_import, unit_kind_for
+from .ledger_cells import unit_kind_for
+from .ledger_import import ledger_import
 from .models import Document
 
 SESSION_KEY = "ledger_imports"

@@ -725,7 +725,7 @@ def tasks_bulk_save(*, creates: list, updates: list, actor=None, request=None, m
     writer.delete_children(Milestone, mile_tasks)
     writer.insert(TaskUnit, ["task_id", "unit_id", "role", "position"], units)
     writer.insert(Milestone, ["task_id", "date", "text", "context", "done"], miles)
-    # a new task's targets read from its row (tasks.ledger_import.row_targets)
+    # a new task's targets read from its row (tasks.ledger_cells.row_targets)
     writer.insert(
         Target, ["task_id", "indicator", "op", "value", "value_high", "unit", "due", "text"], targets
     )

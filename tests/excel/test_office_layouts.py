@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from departments.models import Unit, UnitAlias, UnitKind
 from tasks.excel import SpreadsheetError
-from tasks.ledger_import import ledger_import, split_unit_cell
+from tasks.ledger_cells import split_unit_cell
+from tasks.ledger_import import ledger_import
 from tasks.models import Document, Task
 from tests.factories import TaskFactory, UnitFactory
 
@@ -359,7 +360,7 @@ def test_import_ledger_plan_column_comes_before_document_which_fills_empty_cells
     ],
 )
 def test_a_new_unit_takes_its_kind_from_its_name(name, kind):
-    from tasks.ledger_import import unit_kind_for
+    from tasks.ledger_cells import unit_kind_for
 
     assert unit_kind_for(name) == kind
 

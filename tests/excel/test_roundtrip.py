@@ -259,7 +259,7 @@ def test_a_unit_whose_name_has_spaces_survives_export_and_reimport(demo):
 
 
 def test_names_separated_by_spaces_are_still_several_units(small_ledger):
-    from tasks.ledger_import import split_unit_cell
+    from tasks.ledger_cells import split_unit_cell
 
     pieces = split_unit_cell("市卫健委 市医保局", known=lambda n: False)
     assert pieces == [("unit", "市卫健委"), ("unit", "市医保局")]
