@@ -5,8 +5,9 @@ CONTRACT.md (``extract_ledger --json``); ``read_plan_file`` turns an uploaded .t
 into text. Both raise ``ExtractionError`` (Chinese message) and nothing else.
 """
 
-from .engine import extract_plan, read_header
+from .engine import extract_plan
 from .errors import ExtractionError
+from .header import read_header
 from .reader import read_plan_file
 from .units import UnitResolver
 

@@ -1,4 +1,7 @@
-"""extract_plan: from the text of a plan to its ledger (tasks, units, deadlines, targets)."""
+"""extract_plan: from the text of a plan to its ledger (tasks, units, deadlines, targets).
+
+The plan's head (文号, title, issuer, date) is read by tasks/extraction/header.py, its tables are folded into one
+line per row by tasks/extraction/tables.py; here the numbered structure becomes tasks."""
 
 from __future__ import annotations
 
@@ -7,27 +10,14 @@ import re
 from dataclasses import dataclass, field
 
 from .attribution import Attribution, find_attribution, find_prose_attribution, parse_attribution
-from .dates import DateContext, Deadline, cn_to_int, find_deadlines, month_end, parse_deadline_cell
+from .dates import DateContext, Deadline, find_deadlines, month_end, parse_deadline_cell
 from .errors import ExtractionError
+from .header import ATTACHMENT_RE, parse_header
+from .tables import fold_line_tables, row_cells, seq_kind, table_roles
 from .targets import find_targets
-from .text import LABEL_START_RE, clean_lines, match_marker, paragraphs, squeeze_spaces
+from .text import LABEL_START_RE, clean_lines, match_marker, paragraphs
 from .units import UnitResolver
 
-_DOC_NUMBER_RE = re.compile(
-    r"(?P<org>[A-Za-z\u4e00-\u9fff]{1,12})\s*[〔\[(【]\s*(?P<year>(?:19|20)\d{2})\s*[〕\])】]\s*(?P<n>\d{1,4})\s*号"
-)
-_TITLE_END_RE = re.compile(
-    r"(?:通知|意见|方案|决定|函|办法|规定|批复|报告|计划|要点|通报|规划|细则|任务|清单|分工|措施|解读)(?:\(试行\))?$"
-)
-_PLAN_TITLE_RE = re.compile(
-    r"(?:方案|任务|计划|意见|要点|规划|办法|措施|清单|分工|解读|安排)(?:\(试行\)|\(\d{4}[-—]\d{4}年\))?$"
-)
-_ISSUER_RE = re.compile(r"(?:办公室|办公厅|人民政府|委员会|领导小组|医改办|秘书处|局|委|厅|党委|政府)$")
-_DATE_LINE_RE = re.compile(r"^(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日$")
-_CN_DATE_LINE_RE = re.compile(
-    r"^(?P<y>[〇○零一二三四五六七八九]{4})年(?P<m>[一二三四五六七八九十]{1,2})月(?P<d>[一二三四五六七八九十]{1,3})日$"
-)
-_ATTACHMENT_RE = re.compile(r"^附\s*件\s*(?P<n>\d{0,2})\s*(?::|$|\s)")
 _REPORTING_RE = re.compile(
     r"(?:(?P<y>(?:19|20)\d{2})年)?(?P<m>\d{1,2})月(?P<d>\d{1,2})日(?:前|之前|以前)(?=[^。;]{0,12}(?:报送|上报|报告|提交|报))"
 )
@@ -39,17 +29,6 @@ _NON_TASK_RE = re.compile(
 )
 
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
-_TABLE_ROLES = (
-    ("leader", re.compile(r"领导|责任人|联系人")),  # 牵头市领导, 分管领导: people, not units
-    ("lead", re.compile(r"牵头|主办|主责")),
-    ("resp", re.compile(r"责任(?:单位|部门|处室|科室|主体)|配合|参与|协办|协同|实施主体|承办")),
-    ("deadline", re.compile(r"时限|期限|时间|节点|进度")),
-    ("seq", re.compile(r"^(?:序号|编号|序|No\.?)$")),
-    ("target", re.compile(r"目标|指标|预期")),
-    ("task", re.compile(r"任务|内容|措施|事项|工作|名称|举措")),
-    ("note", re.compile(r"备注|说明")),
-)
-
 
 AUTO = "auto"  # a bare paragraph numbered by the engine (Word numbering lost in the text)
 
@@ -110,500 +89,6 @@ def _title_of(item: Item) -> str:
     return title
 
 
-# ---------------------------------------------------------------- header
-
-
-def _parse_header(lines: list[str]) -> dict:
-    nonblank = [(i, line) for i, line in enumerate(lines) if line]
-    first_marker = next(
-        (i for i, line in nonblank if match_marker(line) and match_marker(line)[0] in ("l1", "ch")),
-        len(lines),
-    )
-    header = [(i, line) for i, line in nonblank if i < first_marker][:120]
-
-    doc_number = _own_doc_number(header)
-
-    title = issuer = None
-    title_at = -1
-    for pos, (_i, line) in enumerate(header):
-        at = line.find("关于")
-        if at == -1 or "关于本站" in line or (at > 0 and not _ISSUER_RE.search(line[:at].strip())):
-            continue
-        parts = [line]
-        j = pos
-        while not _title_complete("".join(parts)) and j + 1 < len(header) and len(parts) < 5:
-            j += 1
-            if _DOC_NUMBER_RE.search(header[j][1]):
-                break
-            parts.append(header[j][1])
-        joined = "".join(parts)
-        if not _title_complete(joined):
-            continue
-        joined = joined[:at] + squeeze_spaces(
-            joined[at:]
-        )  # 关于印发 2023年… : a space left by the page layout
-        title, title_at = joined, header[j][0]
-        if at > 0:
-            issuer = line[:at].strip()
-        elif (
-            pos > 0
-            and _ISSUER_RE.search(header[pos - 1][1])
-            and len(header[pos - 1][1]) <= 60
-            and not re.search(r"[。,;:]", header[pos - 1][1])
-        ):
-            issuer = header[pos - 1][1]
-            title = issuer + title
-        break
-
-    plan_title = _plan_title(header, after=title_at)
-    if plan_title is None:
-        plan_title = _forwarded_title(header)
-    if title is None:
-        title = plan_title
-
-    issued_on = None
-    for i, line in enumerate(lines):
-        if i <= title_at:
-            continue
-        issued_on = _date_line(line)
-        if issued_on:
-            signed = _issuer_before(lines, i)
-            if issuer is None or (signed and re.match(r"^[市县区省]", issuer) and len(signed) > len(issuer)):
-                issuer = signed or issuer  # 市政府办公室 in the title, 泰州市人民政府办公室 under the text
-            break
-    if issuer:
-        issuer = "、".join(issuer.split())
-    if re.search(r"解读$", title or "") or re.search(r"解读$", plan_title or ""):
-        # an interpretation has no 文号 of its own: the number it shows is the interpreted plan's
-        doc_number = None
-    return {
-        "doc_number": doc_number,
-        "title": title or "",
-        "plan_title": plan_title,
-        "issuer": issuer,
-        "issued_on": issued_on,
-    }
-
-
-# Where a document's own number stands: alone on its line (perhaps in brackets), after a 文号 label, or opening
-# the line. A number inside prose -- 根据《…》(国办发〔2015〕38号) -- is a cited document's, never its own.
-_NUMBER_LABEL_RE = re.compile(r"(?:发文字号|文\s*号|字号|发文号)\s*[:|]?\s*$")
-_CITING_RE = re.compile(r"按照|根据|依据|贯彻|落实|执行|参照|印发|转发|关于|要求|精神|和|及")
-_LINE_JUNK_RE = re.compile(r"^(?:[\s(\[【〔]|<正>)*$")
-
-
-def _own_doc_number(header: list[tuple[int, str]]) -> str | None:
-    for _, line in header:
-        for m in _DOC_NUMBER_RE.finditer(line):
-            org = re.sub(r"^.*?(?:文号|字号|发文)[:]?", "", m.group("org"))
-            before = line[: m.start()]
-            if _CITING_RE.search(org):
-                continue  # 按照国办发〔2020〕25号: a number cited in a sentence
-            number = f"{org}〔{m.group('year')}〕{m.group('n')}号"
-            if m.group("org") != org or _NUMBER_LABEL_RE.search(before) or _LINE_JUNK_RE.match(before):
-                return number
-            # 关于印发…的通知(平政办〔2020〕7号): a title followed by its own number, at the end of the line
-            title = before.rstrip(" ([【〔")
-            if (
-                title != before
-                and not line[m.end() :].strip(" )]】〕")
-                and _TITLE_END_RE.search(title)
-                and not title.endswith("》")
-                and not _CITING_RE.match(title)
-            ):
-                return number
-    return None
-
-
-def _title_complete(text: str) -> bool:
-    return text.count("《") <= text.count("》") and bool(_TITLE_END_RE.search(text))
-
-
-# (此件公开发布), a date that lost its 年月日 (201675): lines that never start a title.
-_NOT_TITLE_LINE_RE = re.compile(r"^(?:\([^()]*\)|[\d\s.\-/]+)$")
-
-
-def _plan_title(header: list[tuple[int, str]], after: int) -> str | None:
-    for pos, (i, line) in enumerate(header):
-        if (
-            i <= after
-            or line.startswith("关于")
-            or re.search(r"[。;:]", line)
-            or len(line) > 60
-            or _date_line(line)
-            or _ATTACHMENT_RE.match(line)
-            or _NOT_TITLE_LINE_RE.match(line)
-        ):
-            continue
-        candidates = [line]
-        if (
-            pos + 1 < len(header)
-            and len(line) < 40
-            and not re.search(r"[。;:,]", header[pos + 1][1])
-            and not _date_line(header[pos + 1][1])
-        ):
-            candidates.append(line + header[pos + 1][1])
-        for cand in candidates:
-            if (
-                _PLAN_TITLE_RE.search(cand)
-                and len(cand) >= 6
-                and (not cand.startswith("《") or cand.endswith("解读"))
-            ):
-                return squeeze_spaces(cand)
-    return None
-
-
-# 现将《X》印发给你们 / 《X》已经市政府同意，现印发给你们: the plan a notice forwards.
-_FORWARD_RE = re.compile(
-    r"(?:现将|将)《(?P<a>[^《》]{4,80})》[^。]{0,30}?(?:印发|下发|转发)|《(?P<b>[^《》]{4,80})》已经[^。]{0,60}?(?:印发|下发)"
-)
-
-
-def _forwarded_title(header: list[tuple[int, str]]) -> str | None:
-    for _, line in header:
-        m = _FORWARD_RE.search(line)
-        if m:
-            return squeeze_spaces(m.group("a") or m.group("b"))
-    return None
-
-
-def read_header(text: str) -> dict:
-    """The document facts alone (文号, title, issuer, date): for a check before the whole plan is read."""
-    header = _parse_header(clean_lines(str(text or "")))
-    issued = header["issued_on"]
-    return {**header, "issued_on": issued.isoformat() if issued else None}
-
-
-def _date_line(line: str) -> dt.date | None:
-    m = _DATE_LINE_RE.match(line)
-    try:
-        if m:
-            return dt.date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
-        m = _CN_DATE_LINE_RE.match(line)
-        if m:
-            return dt.date(cn_to_int(m.group("y")), cn_to_int(m.group("m")), cn_to_int(m.group("d")))
-    except (TypeError, ValueError):
-        return None
-    return None
-
-
-def _issuer_before(lines: list[str], at: int) -> str | None:
-    found: list[str] = []
-    for line in reversed(lines[max(0, at - 6) : at]):
-        if not line:
-            continue
-        if _ISSUER_RE.search(line) and len(line) <= 40 and not re.search(r"[。,;:]", line):
-            found.insert(0, line)
-        else:
-            break
-    return " ".join(found) or None
-
-
-# ---------------------------------------------------------------- tables
-
-
-def _cells(line: str) -> list[str]:
-    line = line.strip()
-    if line.startswith("|"):
-        line = line[1:]
-    if line.endswith("|"):
-        line = line[:-1]
-    return [squeeze_spaces(c.strip()) for c in line.split("|")]
-
-
-def _table_roles(cells: list[str]) -> list[str] | None:
-    roles = [_cell_role(cell) for cell in cells]
-    if ("task" in roles) and ("lead" in roles or "resp" in roles):
-        return roles
-    return None
-
-
-def _cell_role(cell: str) -> str:
-    for name, regex in _TABLE_ROLES:
-        if cell and regex.search(cell) and len(cell) <= 16:
-            return name
-    return ""
-
-
-def _seq_kind(seq: str) -> tuple[str, str] | None:
-    seq = seq.strip().rstrip("、.")
-    if not seq:
-        return None
-    if seq.isdigit():
-        return "l3", seq
-    marker = match_marker(seq if seq[-1] in ")" else seq + "、")
-    if marker:
-        return marker[0], marker[1]
-    return None
-
-
-# ------------------------------------------------ tables whose cells stand one per line
-# Text copied from a Word/PDF table or a web page puts every cell on its own line:
-#   序号 / 工作任务 / 牵头单位 / 责任单位 / 完成时限 / 1 / 推进… / 市卫生健康委 / 市医保局、市财政局 / 2021年底前 / 2 / …
-# Empty cells leave no line, so cells are told apart by what they say (a number, names of units, a deadline,
-# prose), in the order of the header; the result is the `|` rows the table reader already knows.
-
-_BARE_SEQ_RE = re.compile(
-    r"^(?:\d{1,3}|[一二三四五六七八九十]{1,3}|\(\s*[一二三四五六七八九十\d]{1,3}\s*\))[、.]?$"
-)
-_CELL_DEADLINE_RE = re.compile(
-    r"^(?:(?:19|20)\d{2}|\d{1,2}月|年底|年内|年末|上半年|下半年|长期|持续|每(?:年|季度|月)|[一二三四]季度|\d{4}\.\d|即时|立即|逐步)"
-)
-# 张某某, 王强（副市长）: a person named in a 牵头市领导 column
-_PERSON_RE = re.compile(
-    r"^[\u4e00-\u9fff]{2,4}(?:\([^()]{1,12}\))?(?:[、,][\u4e00-\u9fff]{2,4}(?:\([^()]{1,12}\))?)*$"
-)
-_TABLE_END_RE = re.compile(r"^(?:抄送|印发|附件\s*\d{0,2}\s*$|\(此件)")
-
-
-def _header_run(lines: list[str], at: int) -> tuple[list[str], list[str], int] | None:
-    """A header written one cell per line starting at ``at``: (roles, cells, index after it), or None.
-
-    A narrow column's name wraps in a PDF (序 / 号, 牵头 / 单位): a fragment is joined with the next line when
-    only the two together name a column."""
-    cells: list[str] = []
-    j = at
-    while j < len(lines) and len(cells) < 12:
-        line = lines[j]
-        if not line:
-            j += 1
-            continue
-        nxt = lines[j + 1] if j + 1 < len(lines) else ""
-        if not _header_cell(line) and nxt and len(line) + len(nxt) <= 8 and _header_cell(line + nxt):
-            line, j = line + nxt, j + 1
-        elif (
-            _header_cell(line)
-            and nxt
-            and len(line) <= 3
-            and not _header_cell(nxt)
-            and _header_cell(line + nxt)
-            and len(line + nxt) <= 8
-        ):
-            line, j = line + nxt, j + 1  # 序 / 号: 序 alone is a column name too, 序号 is the one meant
-        if not _header_cell(line):
-            break
-        cells.append(line)
-        j += 1
-    if len(cells) < 3:
-        return None
-    roles = _table_roles(cells)
-    if roles is None or "" in roles:
-        return None
-    return roles, cells, j
-
-
-def _header_cell(line: str) -> bool:
-    # 重点任务分工表 is the table's title; 牵头单位:市卫健委 a label with its value; (三)重点工作 a heading
-    return not (
-        len(line) > 16
-        or "|" in line
-        or not _cell_role(line)
-        or re.search(r"(?:表|清单)$", line)
-        or re.search(r"[:;,。]", line)
-        or match_marker(line)
-    )
-
-
-def _cell_kind(line: str, resolver: UnitResolver | None) -> str:
-    from .attribution import COUNTY_RE, _all_units, _split_names, split_top
-
-    if _BARE_SEQ_RE.match(line):
-        return "seq"
-    marker = match_marker(line)
-    if (
-        marker
-        and marker[0] in ("l1", "l2", "ch")
-        and len(line) - marker[2] <= 30
-        and not re.search(r"[。;]", line)
-    ):
-        return "section"
-    if len(line) <= 24 and _CELL_DEADLINE_RE.match(line) and not re.search(r"[。]", line[:-1]):
-        return "deadline"
-    if len(line) <= 200 and not re.search(r"[。:]", line):
-        unmarked = re.sub(r"\((?:牵头|牵头单位|牵头部门|主责)\)", "", line)  # 市卫健委(牵头)、市医保局
-        parts = [p for p in split_top(unmarked, "、,;/ ") if p.strip()]
-        names = [n for p in parts for n in _split_names(COUNTY_RE.sub("", p), resolver)]
-        counties = [p for p in parts if COUNTY_RE.search(p)]
-        if (names or counties) and (
-            not names or (_all_units(names[:1], resolver, strict=True) and _all_units(names, resolver))
-        ):
-            return "units"
-    return "text"
-
-
-def _next_in_sequence(seq: str, last: str) -> bool:
-    """A bare number starts a row only where the 序号 column goes on (1 after a heading, n+1 after n): a page
-    number or a figure alone on a line inside a cell does not."""
-    if not seq.isdigit():
-        return True  # 一 / (一): section numbers, checked by their own marker
-    if not last.isdigit():
-        return True
-    return int(seq) == int(last) + 1 or int(seq) == 1
-
-
-def _next_line(lines: list[str], i: int) -> str:
-    return next((line for line in lines[i + 1 :] if line), "")
-
-
-def _fold_line_tables(lines: list[str], resolver: UnitResolver | None) -> list[str]:
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        header = _header_run(lines, i) if line and "|" not in line else None
-        if header is None and " " in line and "|" not in line:
-            header = _space_header(line)
-            if header is not None:
-                i = _fold_space_rows(lines, i + 1, header, resolver, out)
-                continue
-        if header is None:
-            out.append(line)
-            i += 1
-            continue
-        roles, header_cells, i = header
-        numbered = "seq" in roles
-        if not numbered:
-            # without a 序号 column every folded row is a whole row: number them, or the table reader would
-            # take a row without a number for the continuation of the one above
-            roles, header_cells = ["seq", *roles], ["序号", *header_cells]
-        out.append(" | ".join(header_cells) + " |")
-        i = _fold_rows(lines, i, roles, resolver, out, numbered=numbered)
-    return out
-
-
-def _space_header(line: str) -> tuple[list[str], list[str]] | None:
-    """序号 重点任务 牵头单位 责任单位 完成时限 on one line, cells apart by spaces (a PDF text layer)."""
-    cells = line.split()
-    if len(cells) < 3 or not all(_header_cell(c) for c in cells):
-        return None
-    roles = _table_roles(cells)
-    return (roles, cells) if roles and "" not in roles else None
-
-
-def _fold_space_rows(lines: list[str], i: int, header, resolver, out: list[str]) -> int:
-    """The rows under a space-separated header: every space-separated piece is a cell, read in order like the
-    cells of a table copied one per line. Returns the index of the first line after the table."""
-    roles, cells = header
-    tokens: list[str] = []
-    source: list[int] = []
-    for j in range(i, len(lines)):
-        for token in lines[j].split() or [""]:
-            tokens.append(token)
-            source.append(j)
-    numbered = "seq" in roles
-    if not numbered:
-        roles, cells = ["seq", *roles], ["序号", *cells]
-    out.append(" | ".join(cells) + " |")
-    k = _fold_rows(tokens, 0, roles, resolver, out, numbered=numbered)
-    if k >= len(tokens):
-        return len(lines)
-    stop = source[k]
-    if k > 0 and source[k - 1] == stop:
-        stop += 1  # the table ended inside a line: the rest of that line went with the table
-    return stop
-
-
-def _fold_rows(
-    lines: list[str], i: int, roles: list[str], resolver, out: list[str], *, numbered: bool
-) -> int:
-    has = set(roles)
-    two_task_columns = roles.count("task") >= 2
-    last_seq = ""
-    row: dict[str, str] = {}
-    count = [0]
-
-    def flush() -> None:
-        if row.get("task") or row.get("seq"):
-            if not row.get("seq"):
-                count[0] += 1
-                row["seq"] = str(count[0])
-            first = {r: roles.index(r) for r in set(roles) if r}
-            out.append(
-                " | ".join(row.get(r, "") if r and first[r] == k else "" for k, r in enumerate(roles)) + " |"
-            )
-        row.clear()
-
-    while i < len(lines):
-        line = lines[i]
-        if not line:
-            i += 1
-            continue
-        if _TABLE_END_RE.match(line) or "|" in line or _header_run(lines, i):
-            break
-        j = i
-        while line.count("(") > line.count(")") and j + 1 < len(lines) and j - i < 3 and lines[j + 1]:
-            j += 1  # 各县(市、 / 区)政府: a cell wrapped inside its brackets is one cell
-            line += lines[j]
-        i = j
-        kind = _cell_kind(line, resolver)
-        if (
-            "leader" in has
-            and kind == "text"
-            and _PERSON_RE.match(line)
-            and row.get("task")
-            and not row.get("leader")
-            and not any(row.get(k) for k in ("lead", "resp", "deadline"))
-        ):
-            row["leader"] = line
-        elif kind == "seq" and numbered and _next_in_sequence(line.rstrip("、."), last_seq):
-            flush()
-            row["seq"] = last_seq = line.rstrip("、.")
-        elif kind == "section" and not (row.get("seq") and not row.get("task")):
-            following = _next_line(lines, i)
-            if numbered and following and _cell_kind(following, resolver) == "text" and len(following) > 30:
-                break  # 三、保障措施 followed by running text, not by a numbered row: the table is over
-            flush()
-            marker = match_marker(line)
-            row["seq"], row["task"] = marker[1], line[marker[2] :]
-            flush()
-            last_seq = ""
-        elif kind == "units" and ("lead" in has or "resp" in has) and (row.get("task") or row.get("seq")):
-            if "lead" in has and not row.get("lead") and not row.get("resp"):
-                row["lead"] = line
-            elif "resp" in has and not row.get("resp"):
-                row["resp"] = line
-            else:
-                key = "resp" if "resp" in has else "lead"
-                row[key] = f"{row[key]}、{line}"
-        elif kind == "deadline" and "deadline" in has and (row.get("task") or row.get("seq")):
-            row["deadline"] = f"{row['deadline']} {line}" if row.get("deadline") else line
-        elif any(row.get(k) for k in ("lead", "resp", "deadline")):
-            if not numbered:
-                flush()  # no 序号 column: a new task starts after the units and deadline of the last one
-                row["task"] = line
-                i += 1
-                continue
-            # a cell after the units: the next empty column in the header's order (时限 written in words, 备注)
-            last = max(k for k, r in enumerate(roles) if r and row.get(r))
-            free = [r for r in roles[last + 1 :] if r in ("deadline", "target", "note") and not row.get(r)]
-            if free:
-                row[free[0]] = line
-            elif len(line) > 30:
-                break  # running text after a finished row: the table is over
-            else:
-                # the widest cell wraps: in a PDF its second line comes after the row's other cells
-                row["task"] = f"{row.get('task', '')}{line}"
-        elif (
-            row.get("task")
-            and "target" in has
-            and not row.get("target")
-            and re.search(r"\d", line)
-            and roles.index("target") > roles.index("task")
-        ):
-            row["target"] = line
-        elif row.get("task") and two_task_columns and not row.get("task2") and len(row["task"]) <= 30:
-            # 重点任务 | 具体内容: the short name, then what it involves
-            row["task2"] = "1"
-            row["task"] = row["task"] + ("" if row["task"][-1] in "。!?;:" else "。") + line
-        elif row.get("task"):
-            row["task"] = f"{row['task']}{line}"
-        else:
-            row["task"] = line
-        i += 1
-    flush()
-    return i
-
-
 # ---------------------------------------------------------------- structure
 
 
@@ -635,9 +120,9 @@ class _Builder:
 
     def paragraph(self, para: str) -> None:
         if para.count("|") >= 2:
-            self.table_row(_cells(para))
+            self.table_row(row_cells(para))
             return
-        attachment = _ATTACHMENT_RE.match(para)
+        attachment = ATTACHMENT_RE.match(para)
         if attachment and len(para) <= 40:
             self.stack, self.current, self.roles = [], None, None
             self.root = [f"附件{attachment.group('n')}"]
@@ -736,7 +221,7 @@ class _Builder:
         item.closed = att is not None and not att.inline
 
     def table_row(self, cells: list[str]) -> None:
-        roles = _table_roles(cells)
+        roles = table_roles(cells)
         if roles:
             self.roles = roles
             return
@@ -754,12 +239,12 @@ class _Builder:
                     row[role] = row[role] + ("" if row[role][-1] in "。!?;:" else "。") + cell
                 else:
                     row[role] = f"{row[role]} {cell}"
-        if "seq" not in roles and cells and _seq_kind(cells[0]):
+        if "seq" not in roles and cells and seq_kind(cells[0]):
             row["seq"] = cells[0]
         filled = [c for c in cells if c]
         if not filled:
             return
-        seq = _seq_kind(row["seq"]) if row["seq"] else None
+        seq = seq_kind(row["seq"]) if row["seq"] else None
         has_units = bool(row["lead"] or row["resp"])
         if seq is None and not row["seq"]:
             first = filled[0]
@@ -1028,8 +513,8 @@ def extract_plan(text: str, resolver: UnitResolver | None = None) -> dict:
 
 def _extract(text: str, resolver: UnitResolver | None) -> dict:
     lines = clean_lines(text)
-    header = _parse_header(lines)
-    paras = paragraphs(_fold_line_tables(lines, resolver))
+    header = parse_header(lines)
+    paras = paragraphs(fold_line_tables(lines, resolver))
     builder = _Builder(resolver)
     for para in paras:
         builder.paragraph(para)
