@@ -1,4 +1,5 @@
-"""tasks.excel._sheet_rows reads a sheet as calamine's to_python(skip_empty_area=False) would, from A1."""
+"""tasks.excel._sheet_rows reads a sheet as calamine's to_python(skip_empty_area=False) would, from A1 (that it holds a
+repeated short text once is tested beside the streamed reader: tests/excel/test_xlsx_reader.py)."""
 
 import io
 
@@ -19,15 +20,3 @@ def test_rows_start_at_a1_whatever_the_first_used_cell(cells):
     wb.save(buf)
     sheet = pc.CalamineWorkbook.from_filelike(io.BytesIO(buf.getvalue())).get_sheet_by_index(0)
     assert _sheet_rows(sheet) == sheet.to_python(skip_empty_area=False)
-
-
-def test_a_repeated_short_text_is_one_object():
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    for _ in range(3):
-        ws.append(["市卫生健康委", "推进" * 40])
-    buf = io.BytesIO()
-    wb.save(buf)
-    rows = _sheet_rows(pc.CalamineWorkbook.from_filelike(io.BytesIO(buf.getvalue())).get_sheet_by_index(0))
-    assert rows[0][0] is rows[2][0]
-    assert rows[0][1] == rows[2][1]

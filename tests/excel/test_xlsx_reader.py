@@ -207,14 +207,23 @@ def test_strict_ooxml_namespaces():
     assert read_xlsx(io.BytesIO(data), max_sheets=1)[0].rows == [["严格格式"]]
 
 
-def test_a_repeated_short_text_is_one_object():
+def _rows_by_calamine(data: bytes) -> list[list]:
+    return _sheet_rows(pc.CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0))
+
+
+def _rows_streamed(data: bytes) -> list[list]:
+    return read_xlsx(io.BytesIO(data), max_sheets=1)[0].rows
+
+
+@pytest.mark.parametrize("read", [_rows_streamed, _rows_by_calamine], ids=["streamed", "calamine"])
+def test_a_repeated_short_text_is_one_object(read):
     wb = openpyxl.Workbook()
     ws = wb.active
     for _ in range(3):
         ws.append(["市卫生健康委", "推进" * 40])
     buf = io.BytesIO()
     wb.save(buf)
-    rows = read_xlsx(io.BytesIO(buf.getvalue()), max_sheets=1)[0].rows
+    rows = read(buf.getvalue())
     assert rows[0][0] is rows[2][0]
     assert rows[0][1] == rows[2][1]
 
