@@ -705,10 +705,11 @@ def _prepare(result: ImportResult, plans: list[RowPlan], ctx: _Ctx, *, actor) ->
 
 
 def _apply(plans: list[RowPlan], *, actor, request) -> None:
-    creates = [p.state for p in plans if p.existing is None and p.changed != {"__conflict__"}]
+    creates = []
     for plan in plans:
         if plan.existing is None and plan.changed != {"__conflict__"}:
-            plan.state.targets = plan.targets()
+            plan.state.targets = plan.targets()  # read now: the plan does not keep them (RowPlan.targets)
+            creates.append(plan.state)
     updates = [
         (p.existing, p.after, p.changed, p.audit or {}) for p in plans if p.existing is not None and p.changed
     ]
