@@ -13,21 +13,18 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
-    OuterRef,
-    Subquery,
     Value,
     Window,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 
-from departments.models import Role, Unit, User
+from departments.models import Role, User
 from tasks.lights import light_of, light_q
 from tasks.models import Light, Milestone, Progress, Target, TaskUnit
 from tasks.pace import Pace, pace_of, pace_q
 from tasks.selectors import tasks_visible_to
 
-from .figures import _reused_statement, figures_cache_enabled, target_met_q
+from .figures import figures_cache_enabled, target_met_q
 from .models import DashboardCache, Period, UnitRevision
 from .periods import period_current, period_previous, period_resolve  # noqa: F401 - re-exported
 from .rollups import (
@@ -35,10 +32,10 @@ from .rollups import (
     UnitRow,
     _sees_all,
     _unit_figures,
-    can_view_rollups,
     period_default,
     rollup_scope,
     rollup_units_visible_to,
+    unit_revisions,
 )
 
 DASHBOARD_LIMIT = 50  # rows per list in the API
@@ -403,30 +400,6 @@ def dashboard_overdue(
     return d
 
 
-def _unit_revisions(user) -> dict[int, int]:
-    """{unit id: current revision} of the units the user's ranking shows, in a statement compiled once per
-    audience (`_reused_statement`): read on every dashboard that is not served whole from the cache."""
-
-    def build(own):
-        units = Unit.objects.filter(deleted_at__isnull=True)
-        if own:
-            units = units.filter(pk__in=own)
-        return (
-            units.order_by()
-            .annotate(
-                rev=Coalesce(
-                    Subquery(UnitRevision.objects.filter(unit_id=OuterRef("pk")).values("rev")[:1]), 0
-                )
-            )
-            .values("pk", "rev")
-        )
-
-    if not can_view_rollups(user):
-        return {}
-    own = [] if _sees_all(user) else [user.unit_id]
-    return {row["pk"]: row["rev"] for row in _reused_statement(("unit_revisions",), build, own=own)}
-
-
 # Above this share of the ranked units changed since the cached ranking, it is computed again whole.
 INCREMENTAL_SHARE = 0.25
 
@@ -441,7 +414,7 @@ def _dashboard_units_part(
     one unit, not 300 (the figures of the others are read neither from UnitFigures nor from the ledger). A unit
     added, removed, renamed or deactivated moves its revision or the set of units, so nothing stale survives."""
     units = rollup_units_visible_to(user=user)
-    revs = _unit_revisions(user)
+    revs = unit_revisions(user)
     stored = {int(k): v for k, v in (cached or {}).get("unit_revs", {}).items()}
     changed = [u for u, rev in revs.items() if stored.get(u) != rev]
     if cached is not None and stored.keys() == revs.keys() and len(changed) <= INCREMENTAL_SHARE * len(revs):

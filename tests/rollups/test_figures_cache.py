@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.utils import timezone
 
 from departments.models import Unit
@@ -248,3 +249,42 @@ def test_several_periods_in_one_statement_give_each_periods_own_figures(ledger, 
     }
     assert together == alone
     assert any(together[(u, ledger.q3.pk)] != together[(u, ledger.q2.pk)] for u in units)
+
+
+def _t1_reported_completed_by_b(ledger):
+    Report.objects.filter(task=ledger.t1, unit=ledger.b, period=ledger.q3).update(
+        status=ReportStatus.SUBMITTED, progress=Progress.COMPLETED
+    )
+
+
+def _trend(ledger, leader_user):
+    rows = rollups.rollup_trend(period=ledger.q3, today=TODAY, user=leader_user)
+    return [vars(r) for r in rows]
+
+
+@pytest.mark.django_db(transaction=True)  # the trend's pieces are kept only outside a transaction
+@pytest.mark.parametrize("change", [*CHANGES, "a task is reported completed"])
+def test_the_cached_trend_follows_every_kind_of_change(ledger, leader_user, change):
+    apply = CHANGES[change][0] if change in CHANGES else _t1_reported_completed_by_b
+    before = _trend(ledger, leader_user)
+    assert _trend(ledger, leader_user) == before  # now served from the cache
+    apply(ledger)
+    after = _trend(ledger, leader_user)
+    cache.clear()
+    UnitFigures.objects.all().delete()
+    assert after == _trend(ledger, leader_user)
+    if change == "a task is reported completed":
+        assert after[-1]["tasks_reported_completed"] == before[-1]["tasks_reported_completed"] + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_report_the_trend_reads_that_units_figures_only(ledger, leader_user, monkeypatch):
+    _trend(ledger, leader_user)
+    read = []
+    real = rollups.unit_figures
+    monkeypatch.setattr(
+        rollups, "unit_figures", lambda **kw: read.append(sorted(kw["unit_ids"])) or real(**kw)
+    )
+    _t1_submitted_by_b(ledger)
+    _trend(ledger, leader_user)
+    assert read == [[ledger.b.pk]]
