@@ -34,6 +34,8 @@ against today's obligations (who carries which live task now).
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
@@ -154,8 +156,6 @@ def _cached(kind: str, *, user, key: tuple, fingerprint, compute):
     if scope is None or not figures_cache_enabled() or connection.in_atomic_block:
         return compute()
     current = fingerprint()
-    if current is None:  # nothing to key on (see `_completed_checksums`)
-        return compute()
     cache_key = f"rollup:{kind}:{scope}:{connection.settings_dict['NAME']}:{hash((key, current))}"
     hit = cache.get(cache_key)
     if hit is not None and hit[0] == (key, current):
@@ -473,14 +473,22 @@ def _rollup_trend(*, periods: list[Period], period: Period, today: dt.date, user
     # Reports due, on time and late per quarter are the units' cached figures of each quarter (the same
     # obligations, each quarter's reports); only the tasks reported completed need the reports themselves.
     unit_ids = list(rollup_units_visible_to(user=user).values_list("pk", flat=True))
+    # Each unit's part is kept under its revision (read before anything is computed: a change landing meanwhile
+    # leaves the part stale), only outside a transaction (a process cache does not roll back).
+    scope = rollup_scope(user)
+    connection = connections["default"]
+    keep = scope is not None and figures_cache_enabled() and not connection.in_atomic_block
+    revs = unit_revisions(user) if keep else None
     due, reported = _trend_unit_sums(
-        periods=periods, period=period, today=today, user=user, unit_ids=unit_ids
+        periods=periods, period=period, today=today, user=user, unit_ids=unit_ids, revs=revs
     )
-    per_period = _cached(
-        "trend-completed", user=user, key=(tuple(p.pk for p in periods), period.pk, tuple(unit_ids)),
-        fingerprint=lambda: _completed_checksums(periods),
-        compute=lambda: _reported_completed(periods=periods, period=period, unit_ids=unit_ids),
-    )  # fmt: skip
+    per_period = _completed_by_period(
+        periods=periods,
+        period=period,
+        unit_ids=unit_ids,
+        revs=revs,
+        key=(scope, connection.settings_dict["NAME"]),
+    )
     # Tasks and targets due by each quarter's end: the tasks alone decide them (kept while no task changed).
     task_due, target_due = _fingerprinted(
         "trend-due", user=user, key=tuple((p.pk, p.end_date) for p in periods), tasks_only=True,
@@ -499,31 +507,27 @@ def _rollup_trend(*, periods: list[Period], period: Period, today: dt.date, user
 
 
 def _trend_unit_sums(
-    *, periods: list[Period], period: Period, today: dt.date, user, unit_ids: list[int]
+    *, periods: list[Period], period: Period, today: dt.date, user, unit_ids: list[int], revs: dict | None
 ) -> tuple[int, dict[int, tuple[int, int]]]:
-    """(reports due in `period`, {period id: (reports on time, late)}) over these units. Each unit's share is kept
-    in Django's cache under its revision (`unit_revisions`), so after a report the figures of that one unit are
-    read again (`unit_figures`), not those of every unit and quarter (2,640 rows at province scale)."""
+    """(reports due in `period`, {period id: (reports on time, late)}) over these units. With `revs` (the units'
+    revisions), each unit's share is kept in Django's cache under its revision, so after a report the figures of
+    that one unit are read again (`unit_figures`), not those of every unit and quarter (2,640 rows at province
+    scale)."""
     ids = [p.pk for p in periods]
 
     def shares(units: list[int]) -> dict[int, tuple]:
         figures = unit_figures(periods=periods, today=today, unit_ids=units)
         return {
-            u: (
-                figures[(u, period.pk)]["tasks"],
-                *((figures[(u, p)]["on_time"], figures[(u, p)]["late"]) for p in ids),
-            )
+            u: (figures[(u, period.pk)]["tasks"], *((figures[(u, p)]["on_time"], figures[(u, p)]["late"]) for p in ids))
             for u in units
-        }
+        }  # fmt: skip
 
-    scope = rollup_scope(user)
-    connection = connections["default"]
-    if scope is None or not figures_cache_enabled() or connection.in_atomic_block:
+    if revs is None:
         share = shares(unit_ids)
     else:
-        revs = unit_revisions(user)  # read before the figures: a change landing meanwhile leaves them stale
+        connection = connections["default"]
         key = (tuple(ids), period.pk, today)
-        cache_key = f"rollup:trend-units:{scope}:{connection.settings_dict['NAME']}:{hash(key)}"
+        cache_key = f"rollup:trend-units:{rollup_scope(user)}:{connection.settings_dict['NAME']}:{hash(key)}"
         hit = cache.get(cache_key)
         stored = hit[1] if hit is not None and hit[0] == key else {}
         changed = [u for u in unit_ids if stored.get(u, (None,))[0] != revs.get(u, 0)]
@@ -538,8 +542,8 @@ def _trend_unit_sums(
     return due, reported
 
 
-def _reported_completed(*, periods: list[Period], period: Period, unit_ids: list[int]) -> dict[int, int]:
-    """{period id: live tasks that a unit carrying them reported 已完成 (submitted or accepted) in that quarter}."""
+def _completed_rows(*, periods: list[Period], period: Period, unit_ids: list[int]):
+    """(unit, period id, task) of the live tasks a unit carrying them reported 已完成 (submitted or accepted)."""
     # From the obligations to their reports (a hash of the few completed reports probed by the obligations),
     # not from the reports to the obligations, which makes PostgreSQL hash every obligation of the ledger.
     said_done = FilteredRelation(
@@ -551,35 +555,88 @@ def _reported_completed(*, periods: list[Period], period: Period, unit_ids: list
             task__reports__progress=Progress.COMPLETED,
         ),
     )
-    return {
-        p["done__period_id"]: p["completed"]
-        for p in obligation_rows(period=period)
+    return (
+        obligation_rows(period=period)
         .filter(unit_id__in=unit_ids)
         .annotate(done=said_done)
         .filter(done__isnull=False)
-        .values("done__period_id")
-        .annotate(completed=Count("task_id", distinct=True))
+        .values_list("unit_id", "done__period_id", "task_id")
+        .distinct()
         .order_by()
-    }
+    )
 
 
-def _completed_checksums(periods: list[Period]):
-    """What `_reported_completed` reads besides the obligations, as a fingerprint: per quarter, the number and a
-    64-bit hash sum of the (task, unit) pairs of the reports submitted as 已完成, read from their partial index
-    (report_submitted_completed) in a few milliseconds, where counting the tasks takes fifty at province scale.
-    With `task_rev` (who carries which live task). None on SQLite (no 64-bit hash there; small ledgers)."""
-    connection = connections["default"]
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT period_id, COUNT(*), SUM(hashint8extended(task_id * 1048576 + unit_id, 0)::numeric) "
-            "FROM reports_report WHERE period_id = ANY(%s) AND progress = %s "
-            "AND status IN %s GROUP BY period_id ORDER BY period_id",
-            [[p.pk for p in periods], Progress.COMPLETED, tuple(SUBMITTED)],
-        )
-        sums = tuple(cursor.fetchall())
-    return (_revision_sums()[1], sums)
+class _CompletedTasks:
+    """Per unit, the tasks it reported completed in each quarter (under the unit's revision), and per quarter how
+    many units did so for each task: a task counts while one of them does."""
+
+    def __init__(self):
+        self.revs: dict[int, int] = {}
+        self.sets: dict[int, dict[int, set[int]]] = {}  # unit -> period -> tasks
+        self.counts: dict[int, Counter] = {}  # period -> task -> units
+
+    def drop(self, unit: int) -> None:
+        self.revs.pop(unit, None)
+        for p, tasks in self.sets.pop(unit, {}).items():
+            counts = self.counts[p]
+            for task in tasks:
+                counts[task] -= 1
+                if not counts[task]:
+                    del counts[task]
+
+    def add(self, unit: int, rev: int, sets: dict[int, set[int]]) -> None:
+        self.revs[unit], self.sets[unit] = rev, sets
+        for p, tasks in sets.items():
+            self.counts.setdefault(p, Counter()).update(tasks)
+
+    def totals(self) -> dict[int, int]:
+        return {p: len(c) for p, c in self.counts.items()}
+
+
+# Per process (the sets are too many to pickle into Django's cache on every read): a few audiences and ranges.
+_COMPLETED: OrderedDict[tuple, _CompletedTasks] = OrderedDict()
+_COMPLETED_KEEP = 8
+_COMPLETED_LOCK = threading.Lock()
+
+
+def process_caches_clear() -> None:
+    """Forget what this process keeps outside Django's cache (tests; a database restored under the same name)."""
+    with _COMPLETED_LOCK:
+        _COMPLETED.clear()
+
+
+def _completed_by_period(
+    *, periods: list[Period], period: Period, unit_ids: list[int], revs: dict | None, key: tuple
+) -> dict[int, int]:
+    """{period id: distinct tasks reported 已完成 in that quarter by a unit carrying them}. With `revs`, kept per
+    process and per unit (`_CompletedTasks`): after a report, the completed tasks of that one unit are read
+    again, where counting them over every obligation took 46 ms at province scale."""
+
+    def sets_of(units: list[int]) -> dict[int, dict[int, set[int]]]:
+        out: dict[int, dict[int, set[int]]] = {u: {} for u in units}
+        for unit, p, task in _completed_rows(periods=periods, period=period, unit_ids=units):
+            out[unit].setdefault(p, set()).add(task)
+        return out
+
+    if revs is None:
+        state = _CompletedTasks()
+        for unit, sets in sets_of(unit_ids).items():
+            state.add(unit, 0, sets)
+        return state.totals()
+    key = (*key, tuple(p.pk for p in periods), period.pk)
+    with _COMPLETED_LOCK:
+        state = _COMPLETED.pop(key, None) or _CompletedTasks()
+        live = set(unit_ids)
+        changed = [u for u in unit_ids if state.revs.get(u) != revs.get(u, 0)]
+        fresh = sets_of(changed) if changed else {}
+        for unit in [u for u in state.revs if u not in live] + changed:
+            state.drop(unit)
+        for unit in changed:
+            state.add(unit, revs.get(unit, 0), fresh[unit])
+        _COMPLETED[key] = state  # not put back when reading failed: the next reader starts afresh
+        while len(_COMPLETED) > _COMPLETED_KEEP:
+            _COMPLETED.popitem(last=False)
+        return state.totals()
 
 
 def _due_by_period(*, periods: list[Period], user) -> tuple[dict, dict]:

@@ -12,9 +12,13 @@ def _empty_process_cache():
     no test may read another's."""
     from django.core.cache import cache
 
+    from reports.rollups import process_caches_clear
+
     cache.clear()
+    process_caches_clear()
     yield
     cache.clear()
+    process_caches_clear()
 
 
 @pytest.fixture

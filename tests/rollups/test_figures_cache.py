@@ -278,13 +278,33 @@ def test_the_cached_trend_follows_every_kind_of_change(ledger, leader_user, chan
 
 
 @pytest.mark.django_db(transaction=True)
-def test_after_a_report_the_trend_reads_that_units_figures_only(ledger, leader_user, monkeypatch):
+def test_after_a_report_the_trend_reads_that_units_figures_and_completed_tasks_only(
+    ledger, leader_user, monkeypatch
+):
     _trend(ledger, leader_user)
-    read = []
-    real = rollups.unit_figures
+    figures_of, completed_of = [], []
+    real_figures, real_completed = rollups.unit_figures, rollups._completed_rows
     monkeypatch.setattr(
-        rollups, "unit_figures", lambda **kw: read.append(sorted(kw["unit_ids"])) or real(**kw)
+        rollups, "unit_figures", lambda **kw: figures_of.append(sorted(kw["unit_ids"])) or real_figures(**kw)
     )
-    _t1_submitted_by_b(ledger)
-    _trend(ledger, leader_user)
-    assert read == [[ledger.b.pk]]
+    monkeypatch.setattr(
+        rollups,
+        "_completed_rows",
+        lambda **kw: completed_of.append(sorted(kw["unit_ids"])) or real_completed(**kw),
+    )
+    _t1_reported_completed_by_b(ledger)
+    after = _trend(ledger, leader_user)
+    assert figures_of == [[ledger.b.pk]] and completed_of == [[ledger.b.pk]]
+
+    # A second unit reporting the same task completed does not count it twice; withdrawing one keeps it counted.
+    def completed():
+        return _trend(ledger, leader_user)[-1]["tasks_reported_completed"]
+
+    said = after[-1]["tasks_reported_completed"]
+    t1_of = Report.objects.filter(task=ledger.t1, period=ledger.q3)
+    t1_of.filter(unit=ledger.a).update(status=ReportStatus.SUBMITTED, progress=Progress.COMPLETED)
+    assert completed() == said
+    t1_of.filter(unit=ledger.b).update(progress=Progress.IN_PROGRESS)
+    assert completed() == said
+    t1_of.filter(unit=ledger.a).update(status=ReportStatus.RETURNED)
+    assert completed() == said - 1
