@@ -14,7 +14,6 @@ from django.db.models import (
     F,
     IntegerField,
     Value,
-    Window,
 )
 from django.db.models.expressions import RawSQL
 
@@ -25,7 +24,7 @@ from tasks.pace import Pace, pace_of, pace_q
 from tasks.selectors import tasks_visible_to
 
 from .figures import figures_cache_enabled, target_met_q
-from .models import DashboardCache, Period, UnitRevision
+from .models import DashboardCache, Period, PlanRevision, UnitRevision
 from .periods import period_current, period_previous, period_resolve  # noqa: F401 - re-exported
 from .rollups import (
     REVISION_SUMS_SQL,
@@ -78,6 +77,9 @@ class TaskItem:
     shared_units: list[str] = field(
         default_factory=list
     )  # 配合 (responsible) units; older cached rows lack it
+    # the task's plan and place in it (LIST_ORDER): the cached lists are merged per plan (`_tasks_part_changed`)
+    document_id: int | None = None
+    sort_key: str = ""
 
 
 @dataclass
@@ -91,6 +93,7 @@ class TargetItem:
     latest_value: Decimal | None
     unit: str
     days_left: int
+    document_id: int | None = None  # the task's plan (`_tasks_part_changed`)
 
 
 @dataclass
@@ -131,6 +134,14 @@ class Dashboard:
     pace_counts: dict[str, int] = field(default_factory=dict)  # 序时进度 class -> tasks the user sees
     # {unit id: UnitRevision.rev} of the ranked units when their items were computed (`_dashboard_units_part`)
     unit_revs: dict = field(default_factory=dict)
+    # {plan id: COUNT_NAMES} and {plan id: PlanRevision sum} when the tasks' part was computed (`_tasks_part`)
+    plan_counts: dict = field(default_factory=dict)
+    plan_revs: dict = field(default_factory=dict)
+    # The items after the first `limit` of each list, up to as many again: not shown, kept so that a plan's part
+    # can be merged into the lists without reading the other plans again (`_tasks_part_changed`).
+    overdue_more: list[TaskItem] = field(default_factory=list)
+    due_soon_more: list[TaskItem] = field(default_factory=list)
+    targets_more: list[TargetItem] = field(default_factory=list)
 
     def as_data(self) -> dict:
         """Everything but the periods and the day, as JSON-ready values (DashboardCache.data)."""
@@ -139,7 +150,7 @@ class Dashboard:
             for f in fields(self)
             if f.name not in ("period", "previous", "today")
         }
-        for name in ("overdue", "due_soon", "units", "targets_at_risk"):
+        for name in (*LISTS, "units"):
             # vars(), not asdict(): the items hold only plain values and lists of them, and asdict's deep copy
             # of 300 ranked units cost more than the SQL of a recomputed dashboard
             data[name] = [dict(vars(item)) for item in data[name]]
@@ -168,12 +179,20 @@ class Dashboard:
                 "today": today,
                 "overdue": task_items(data["overdue"]),
                 "due_soon": task_items(data["due_soon"]),
+                "overdue_more": task_items(data.get("overdue_more", [])),
+                "due_soon_more": task_items(data.get("due_soon_more", [])),
+                "targets_more": [target(i) for i in data.get("targets_more", [])],
                 "units": _rank_items(data["units"]),
                 "targets_at_risk": [target(i) for i in data["targets_at_risk"]],
                 "unit_revs": {int(k): v for k, v in data.get("unit_revs", {}).items()},  # JSON keys are text
+                "plan_counts": {int(k): v for k, v in data.get("plan_counts", {}).items()},
+                "plan_revs": {int(k): v for k, v in data.get("plan_revs", {}).items()},
             }
         )
 
+
+# The item lists of a Dashboard (as_data writes their items as dicts)
+LISTS = ("overdue", "due_soon", "targets_at_risk", "overdue_more", "due_soon_more", "targets_more")
 
 _RANK_DEFAULTS = {f.name: f.default for f in fields(RankItem) if f.default is not MISSING}
 
@@ -277,6 +296,8 @@ def _task_items(lists: list[list[dict]], *, today: dt.date) -> list[list[TaskIte
                     light=info.light,
                     light_reason=info.reason,
                     shared_units=shared.get(t["id"], []),
+                    document_id=t.get("document_id"),
+                    sort_key=t.get("sort_key", ""),
                 )
             )
         out.append(items)
@@ -380,8 +401,9 @@ def dashboard_overdue(
         else:
             cached = row["data"] if row is not None else None
             d = _dashboard_compute(
-                today=today, user=user, period=period, previous=previous, limit=limit, cached=cached
-            )
+                today=today, user=user, period=period, previous=previous, limit=limit, cached=cached,
+                plan_revs=plan_revisions(),  # read before computing: a change landing meanwhile looks stale
+            )  # fmt: skip
         DashboardCache.objects.bulk_create(
             [
                 DashboardCache(
@@ -454,31 +476,84 @@ def _dashboard_units_part(
 
 
 def _dashboard_compute(
-    *, today: dt.date, user, period: Period, previous: Period | None, limit: int, cached: dict | None = None
+    *,
+    today: dt.date,
+    user,
+    period: Period,
+    previous: Period | None,
+    limit: int,
+    cached: dict | None = None,
+    plan_revs: dict[int, int] | None = None,
 ) -> Dashboard:
     """A fixed number of queries: the overdue and due-soon lists (count, rows and the lead units, milestones and
     targets for the light's reason), the unit ranking (the department and county roll-ups) with the on-time rate
-    of the previous period, and the targets at risk."""
-    tasks = tasks_visible_to(user=user)
-    counts = tasks.order_by().aggregate(
-        **{light.value: Count("id", filter=light_q(light, today=today)) for light in Light},
-        **{f"pace_{p}": Count("id", filter=pace_q(p, today=today)) for p in Pace.ALL},
+    of the previous period, and the targets at risk.
+
+    With `cached` (this audience's dashboard of the same day) and `plan_revs` (every plan's revision sum, read
+    before computing), only the plans whose revision moved are counted again and their tasks merged into the
+    cached lists (`_tasks_part`): after one task changed, one plan's tasks, not the ledger's."""
+    tasks = _tasks_part(user=user, today=today, limit=limit, cached=cached, plan_revs=plan_revs)
+    return Dashboard(
+        period=period,
+        previous=previous,
+        today=today,
+        **tasks,
+        **_dashboard_units_part(user=user, period=period, previous=previous, today=today, cached=cached),
     )
-    lights = {light.value: counts[light.value] for light in Light}
-    # Targets not met on tasks not completed; the count rides along as a window over the same scan. Users who
-    # see the whole ledger filter by a plain join on the task; others through their visible tasks.
+
+
+# --- the tasks' part, kept per plan -----------------------------------------------------------------------
+
+# What is counted per plan (`Dashboard.plan_counts`): the lights, the 序时进度 classes and the targets at risk.
+COUNT_NAMES = (*(light.value for light in Light), *(f"pace_{p}" for p in Pace.ALL), "at_risk")
+# Above this share of the plans changed since the cached dashboard, its tasks' part is computed again whole.
+PLANS_INCREMENTAL_SHARE = 0.5
+
+
+def plan_revisions() -> dict[int, int]:
+    """{plan id: the sum of its PlanRevision rows} (reports.invalidation raises them)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT document_id, SUM(rev) FROM {PlanRevision._meta.db_table} GROUP BY document_id"
+        )
+        return {int(d): int(total) for d, total in cursor.fetchall()}
+
+
+def _at_risk_targets(user, tasks):
+    """Targets not met on tasks not completed. Users who see the whole ledger filter by a plain join on the task;
+    others through their visible tasks."""
     at_risk = Target.objects.filter(due__isnull=False, task__deleted_at__isnull=True).exclude(
         task__status=Progress.COMPLETED
     )
     if not _sees_all(user):
         at_risk = at_risk.filter(task__in=tasks.values("pk"))
-    at_risk = list(
-        at_risk.exclude(target_met_q())
-        .annotate(total=Window(Count("id")))
-        .select_related("task")
+    return at_risk.exclude(target_met_q())
+
+
+def _plan_counts(tasks, at_risk, *, today: dt.date) -> dict[int, dict[str, int]]:
+    """{plan id: COUNT_NAMES} of these tasks and at-risk targets: one grouped query each."""
+    out: dict[int, dict[str, int]] = {}
+    for row in (
+        tasks.order_by()
+        .values("document_id")
+        .annotate(
+            **{light.value: Count("id", filter=light_q(light, today=today)) for light in Light},
+            **{f"pace_{p}": Count("id", filter=pace_q(p, today=today)) for p in Pace.ALL},
+        )
+    ):
+        out[row["document_id"]] = {name: row.get(name, 0) for name in COUNT_NAMES}
+    for row in at_risk.order_by().values("task__document_id").annotate(n=Count("id")):
+        out.setdefault(row["task__document_id"], dict.fromkeys(COUNT_NAMES, 0))["at_risk"] = row["n"]
+    return out
+
+
+def _at_risk_items(at_risk, *, today: dt.date, limit: int) -> list[TargetItem]:
+    rows = (
+        at_risk.select_related("task")
         .only(
             "task__path_key",
             "task__title",
+            "task__document_id",
             "indicator",
             "op",
             "value",
@@ -490,31 +565,142 @@ def _dashboard_compute(
         )  # fmt: skip
         .order_by("due", "id")[:limit]
     )
-    overdue, due_soon = _task_items(_urgent_lists(tasks, today=today, limit=limit), today=today)
-    return Dashboard(
-        period=period,
-        previous=previous,
-        today=today,
+    return [
+        TargetItem(
+            id=t.pk,
+            task_id=t.task_id,
+            task_path=t.task.path_key,
+            task_title=t.task.title,
+            label=t.label,
+            due=t.due,
+            latest_value=t.latest_value,
+            unit=t.unit,
+            days_left=(t.due - today).days,
+            document_id=t.task.document_id,
+        )
+        for t in rows
+    ]
+
+
+def _task_key(item: TaskItem) -> tuple:
+    """LIST_ORDER of a list item, as `list_key` gives it for a value row."""
+    return (item.open_due is None, item.open_due or dt.date.min, item.document_id, item.sort_key)
+
+
+def _target_key(item: TargetItem) -> tuple:
+    return (item.due, item.id)
+
+
+def _merged(kept: list[tuple], fresh: list[tuple], *, limit: int, unknown: bool) -> list | None:
+    """The first 2 × `limit` of the cached items of unchanged plans (`kept`, in order) and the changed plans' first
+    2 × `limit` (`fresh`), both as (sort key, item) pairs. With `unknown` (the unchanged plans have more items
+    than the cache held), any of those could come after the last kept one: only what comes before it is certain,
+    and None when that is fewer than `limit` (the first `limit` are shown; the rest is kept for the next merge)."""
+    merged = sorted(kept + fresh, key=lambda pair: pair[0])
+    if unknown:
+        if not kept:
+            return None
+        last = kept[-1][0]
+        merged = [pair for pair in merged if pair[0] <= last]
+        if len(merged) < limit:
+            return None
+    return [item for _, item in merged[: 2 * limit]]
+
+
+def _tasks_part(
+    *, user, today: dt.date, limit: int, cached: dict | None = None, plan_revs: dict[int, int] | None = None
+) -> dict:
+    tasks = tasks_visible_to(user=user)
+    if cached is not None and plan_revs is not None and "plan_counts" in cached:
+        part = _tasks_part_changed(tasks, user=user, today=today, limit=limit, cached=cached, revs=plan_revs)
+        if part is not None:
+            return part
+    at_risk = _at_risk_targets(user, tasks)
+    counts = _plan_counts(tasks, at_risk, today=today)
+    overdue, due_soon = _task_items(_urgent_lists(tasks, today=today, limit=2 * limit), today=today)
+    return _tasks_fields(
+        counts,
         overdue=overdue,
-        overdue_count=lights[Light.OVERDUE.value],
         due_soon=due_soon,
-        due_soon_count=lights[Light.DUE_SOON.value],
-        light_counts=lights,
-        targets_at_risk=[
-            TargetItem(
-                id=t.pk,
-                task_id=t.task_id,
-                task_path=t.task.path_key,
-                task_title=t.task.title,
-                label=t.label,
-                due=t.due,
-                latest_value=t.latest_value,
-                unit=t.unit,
-                days_left=(t.due - today).days,
-            )
-            for t in at_risk
-        ],
-        targets_at_risk_count=at_risk[0].total if at_risk else 0,
-        pace_counts={p: counts[f"pace_{p}"] for p in Pace.ALL},
-        **_dashboard_units_part(user=user, period=period, previous=previous, today=today, cached=cached),
+        targets=_at_risk_items(at_risk, today=today, limit=2 * limit),
+        revs=plan_revs or {},
+        limit=limit,
     )
+
+
+def _tasks_fields(counts: dict, *, overdue, due_soon, targets, revs: dict, limit: int) -> dict:
+    """The Dashboard's fields of the tasks' part from the plans' counts and the lists (up to 2 × `limit` each)."""
+    total = {name: sum(c[name] for c in counts.values()) for name in COUNT_NAMES}
+    return {
+        "overdue": overdue[:limit],
+        "overdue_more": overdue[limit:],
+        "overdue_count": total[Light.OVERDUE.value],
+        "due_soon": due_soon[:limit],
+        "due_soon_more": due_soon[limit:],
+        "due_soon_count": total[Light.DUE_SOON.value],
+        "light_counts": {light.value: total[light.value] for light in Light},
+        "targets_at_risk": targets[:limit],
+        "targets_more": targets[limit:],
+        "targets_at_risk_count": total["at_risk"],
+        "pace_counts": {p: total[f"pace_{p}"] for p in Pace.ALL},
+        "plan_counts": counts,
+        "plan_revs": revs,
+    }
+
+
+def _tasks_part_changed(tasks, *, user, today: dt.date, limit: int, cached: dict, revs: dict) -> dict | None:
+    """The tasks' part from the cached one, with the plans whose revision moved counted again and their list
+    heads merged in (`_merged`); None when too many plans changed or the lists cannot be told that way."""
+    stored = {int(k): v for k, v in cached.get("plan_revs", {}).items()}
+    old_counts = {int(k): v for k, v in cached["plan_counts"].items()}
+    changed = {d for d in stored.keys() | revs.keys() if stored.get(d) != revs.get(d)}
+    # (plans never changed since the revision table was created have no rows: count the plans with tasks)
+    if len(changed) > PLANS_INCREMENTAL_SHARE * max(len(old_counts.keys() | revs.keys()), 1):
+        return None
+    old = Dashboard.from_data(cached, period=None, previous=None, today=today)
+    lists = (
+        old.overdue + old.overdue_more,
+        old.due_soon + old.due_soon_more,
+        old.targets_at_risk + old.targets_more,
+    )
+    if any(i.document_id is None for items in lists for i in items):
+        return None  # cached before the items named their plan
+    counts = {d: c for d, c in old_counts.items() if d not in changed}
+    mine = tasks.filter(document_id__in=changed)
+    at_risk = _at_risk_targets(user, tasks).filter(task__document_id__in=changed)
+    counts.update(_plan_counts(mine, at_risk, today=today))
+
+    def unknown(name: str, items: list) -> bool:
+        before = sum(c[name] for d, c in old_counts.items() if d not in changed)
+        return before > sum(1 for i in items if i.document_id not in changed)
+
+    heads = []
+    for name, items, fresh in zip(
+        (Light.OVERDUE.value, Light.DUE_SOON.value), lists[:2], _urgent_lists(mine, today=today, limit=2 * limit),
+        strict=True,
+    ):  # fmt: skip
+        head = _merged(
+            [(_task_key(i), i) for i in items if i.document_id not in changed],
+            [(list_key(r), r) for r in fresh],
+            limit=limit,
+            unknown=unknown(name, items),
+        )
+        if head is None:
+            return None
+        heads.append(head)
+    # The changed plans' rows that made it into a list become items (lead units, milestones, targets: one query
+    # each for both lists).
+    new_items = _task_items([[x for x in head if isinstance(x, dict)] for head in heads], today=today)
+    overdue, due_soon = (
+        [next(built) if isinstance(x, dict) else x for x in head]
+        for head, built in zip(heads, (iter(items) for items in new_items), strict=True)
+    )
+    targets = _merged(
+        [(_target_key(t), t) for t in lists[2] if t.document_id not in changed],
+        [(_target_key(t), t) for t in _at_risk_items(at_risk, today=today, limit=2 * limit)],
+        limit=limit,
+        unknown=unknown("at_risk", lists[2]),
+    )
+    if targets is None:
+        return None
+    return _tasks_fields(counts, overdue=overdue, due_soon=due_soon, targets=targets, revs=revs, limit=limit)

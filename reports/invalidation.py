@@ -9,6 +9,10 @@ COPY and bulk UPDATEs, the admin, a psql session -- invalidates alike and in the
 Every rule but the report's raises a second counter, `task_rev`, with `rev`: the part of the dashboard computed
 from the tasks alone is valid while the sum of `task_rev` is, so a report saved recomputes only the units' part.
 
+Every rule but the report's also raises the plan revisions (reports_planrevision, reports.models.PlanRevision)
+of the plans (documents) whose tasks it touches, per plan and unit: the dashboard keeps each plan's part of its
+task lists and counts while that plan's sum is unchanged (`Rule.plan` says how a row names its plans).
+
 RULES below is the definition. Both dialects are generated from it: PostgreSQL gets one statement-level trigger
 per table and event, reading the transition tables (a COPY of 10,000 rows bumps each unit once, in unit order so
 two writers lock revision rows in the same order); SQLite, the development default, row-level triggers (it has no
@@ -25,6 +29,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
 
 UNIT, TASK, DOCUMENT = "unit", "task", "document"
+# How a row names the (plan, unit) pairs it raises in reports_planrevision: a task row (its plan, each of its units
+# or 0); a row with a task_id (that task's plan and units); an assignment (its task's plan, its unit); a plan
+# (itself, unit 0); a unit (the plans of its tasks, itself).
+PLAN_TASK, PLAN_TASK_ID, PLAN_TASK_UNIT, PLAN_DOCUMENT, PLAN_UNIT = (
+    "task", "task_id", "task_unit", "document", "unit",
+)  # fmt: skip
 ALL = ("INSERT", "UPDATE", "DELETE")
 PREFIX = "reports_fig_"
 
@@ -34,7 +44,8 @@ class Rule:
     """A write on `table` (one of `events`) bumps the units named by the row's `column`: a unit id (UNIT), a
     task id (TASK: the task's units, or unit 0 when no unit carries it), or a document id (DOCUMENT: the units of
     its tasks). With `changed`, an UPDATE bumps only when one of those columns changed. `tasks_side`: the write
-    can change what the dashboard reads from the tasks alone, so `task_rev` is raised too."""
+    can change what the dashboard reads from the tasks alone, so `task_rev` is raised too, and with it the plan
+    revisions named by `plan` (one of PLAN_*; required on the tasks' side)."""
 
     table: str
     events: tuple[str, ...]
@@ -42,14 +53,18 @@ class Rule:
     names: str
     changed: tuple[str, ...] = ()
     tasks_side: bool = True
+    plan: str | None = None
+
+    def __post_init__(self):
+        assert (self.plan is not None) == self.tasks_side, f"{self.table}: the tasks' side names its plans"
 
 
 RULES = [
-    Rule("tasks_taskunit", ALL, "unit_id", UNIT),  # a unit given or taken a task
+    Rule("tasks_taskunit", ALL, "unit_id", UNIT, plan=PLAN_TASK_UNIT),  # a unit given or taken a task
     # a unit's report: timeliness, progress. What a report changes on the task (its reported percent, status,
     # 序时进度) or its targets (latest values) reaches the dashboard through those tables' rules.
     Rule("reports_report", ALL, "unit_id", UNIT, tasks_side=False),
-    Rule("tasks_task", ("INSERT", "DELETE"), "id", TASK),
+    Rule("tasks_task", ("INSERT", "DELETE"), "id", TASK, plan=PLAN_TASK),
     # a task's light, its place on the dashboard and the words shown there
     Rule(
         "tasks_task",
@@ -73,16 +88,18 @@ RULES = [
             "reported_percent",
             "reported_period_end",
         ),  # fmt: skip
+        plan=PLAN_TASK,  # the plan before and after: a task moved to another plan leaves the first one too
     ),
-    Rule("tasks_target", ALL, "task_id", TASK),  # targets met / at risk
-    Rule("tasks_milestone", ALL, "task_id", TASK),  # deadlines: overdue, due soon
+    Rule("tasks_target", ALL, "task_id", TASK, plan=PLAN_TASK_ID),  # targets met / at risk
+    Rule("tasks_milestone", ALL, "task_id", TASK, plan=PLAN_TASK_ID),  # deadlines: overdue, due soon
     Rule(
-        "tasks_document", ("UPDATE",), "id", DOCUMENT, changed=("doc_number", "title")
+        "tasks_document", ("UPDATE",), "id", DOCUMENT, changed=("doc_number", "title"), plan=PLAN_DOCUMENT
     ),  # shown beside each task
-    Rule("departments_unit", ("UPDATE",), "id", UNIT),  # renamed, deactivated, deleted
+    # renamed (its name is shown beside its tasks), deactivated, deleted
+    Rule("departments_unit", ("UPDATE",), "id", UNIT, plan=PLAN_UNIT),
 ]
 
-TABLES = sorted({r.table for r in RULES} | {"reports_unitrevision"})
+TABLES = sorted({r.table for r in RULES} | {"reports_unitrevision", "reports_planrevision"})
 
 
 def _triggers() -> list[tuple[str, str, Rule]]:
@@ -110,7 +127,53 @@ PG_HELPERS = [
             SELECT COALESCE(tu.unit_id, 0) FROM unnest(ids) AS t(id) LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id),
             tasks_side);
     $$""",
+    # keys: plan id << 32 | unit id (one array, so one sorted pass locks the rows in one order)
+    f"""CREATE FUNCTION {PREFIX}bump_plans(keys bigint[]) RETURNS void LANGUAGE sql AS $$
+        INSERT INTO reports_planrevision (document_id, unit_id, rev)
+        SELECT DISTINCT k >> 32, k & 4294967295, 1 FROM unnest(keys) AS k WHERE k IS NOT NULL ORDER BY 1, 2
+        ON CONFLICT (document_id, unit_id) DO UPDATE SET rev = reports_planrevision.rev + 1;
+    $$""",
 ]
+
+
+def plan_keys_sql(plan: str, rows: str) -> str:
+    """SELECT of the (plan << 32 | unit) keys that the rows of `rows` (a relation of the rule's table) raise."""
+    key = "(t.document_id::bigint << 32) | {unit}"
+    if plan == PLAN_TASK:
+        return (
+            f"SELECT (r.document_id::bigint << 32) | COALESCE(tu.unit_id, 0) FROM {rows} r "
+            "LEFT JOIN tasks_taskunit tu ON tu.task_id = r.id"
+        )
+    if plan == PLAN_TASK_ID:
+        return (
+            f"SELECT {key.format(unit='COALESCE(tu.unit_id, 0)')} FROM {rows} r "
+            "JOIN tasks_task t ON t.id = r.task_id LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id"
+        )
+    if plan == PLAN_TASK_UNIT:
+        return f"SELECT {key.format(unit='r.unit_id')} FROM {rows} r JOIN tasks_task t ON t.id = r.task_id"
+    if plan == PLAN_DOCUMENT:
+        return f"SELECT r.id::bigint << 32 FROM {rows} r"
+    if plan == PLAN_UNIT:
+        return (
+            f"SELECT {key.format(unit='r.id')} FROM {rows} r "
+            "JOIN tasks_taskunit tu ON tu.unit_id = r.id JOIN tasks_task t ON t.id = tu.task_id"
+        )
+    raise ValueError(plan)
+
+
+def _pg_plan_relations(rule: Rule, event: str) -> list[str]:
+    """The transition rows whose plans are raised: for an UPDATE both the new and the old rows (a task moved to
+    another plan changes both), only those where a watched column changed."""
+    if event == "INSERT":
+        return ["new_rows"]
+    if event == "DELETE":
+        return ["old_rows"]
+    if not rule.changed:
+        return ["new_rows", "old_rows"]
+    new = ", ".join(f"n.{c}" for c in rule.changed)
+    old = ", ".join(f"o.{c}" for c in rule.changed)
+    changed = f"FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE ({new}) IS DISTINCT FROM ({old})"
+    return [f"(SELECT n.* {changed})", f"(SELECT o.* {changed})"]
 
 
 def _pg_rows(rule: Rule, event: str) -> str:
@@ -126,13 +189,18 @@ def _pg_rows(rule: Rule, event: str) -> str:
     return f"SELECT {col} FROM new_rows UNION SELECT {col} FROM old_rows"
 
 
-def _pg_bump(rule: Rule, rows: str) -> str:
+def _pg_bump(rule: Rule, rows: str, event: str) -> str:
     side = int(rule.tasks_side)
     if rule.names == UNIT:
-        return f"PERFORM {PREFIX}bump_units(ARRAY({rows}), {side});"
-    if rule.names == TASK:
-        return f"PERFORM {PREFIX}bump_tasks(ARRAY({rows}), {side});"
-    return f"PERFORM {PREFIX}bump_tasks(ARRAY(SELECT t.id FROM tasks_task t WHERE t.document_id IN ({rows})), {side});"
+        units = f"PERFORM {PREFIX}bump_units(ARRAY({rows}), {side});"
+    elif rule.names == TASK:
+        units = f"PERFORM {PREFIX}bump_tasks(ARRAY({rows}), {side});"
+    else:
+        units = f"PERFORM {PREFIX}bump_tasks(ARRAY(SELECT t.id FROM tasks_task t WHERE t.document_id IN ({rows})), {side});"
+    if rule.plan is None:
+        return units
+    keys = " UNION ALL ".join(plan_keys_sql(rule.plan, rel) for rel in _pg_plan_relations(rule, event))
+    return f"{units} PERFORM {PREFIX}bump_plans(ARRAY({keys}));"
 
 
 def postgresql_statements() -> list[str]:
@@ -143,7 +211,7 @@ def postgresql_statements() -> list[str]:
         )
         statements.append(
             f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN {_pg_bump(rule, _pg_rows(rule, event))} RETURN NULL; END $$;"
+            f"BEGIN {_pg_bump(rule, _pg_rows(rule, event), event)} RETURN NULL; END $$;"
         )
         statements.append(
             f"CREATE TRIGGER {name} AFTER {event} ON {rule.table} REFERENCING {referencing} "
@@ -188,6 +256,30 @@ def _sqlite_source(rule: Rule, ref: str) -> str:
     )
 
 
+def _sqlite_plan_source(plan: str, ref: str) -> str:
+    """SELECT of the (plan, unit, 1) rows that the row `ref` (NEW or OLD) raises (see plan_keys_sql)."""
+    if plan == PLAN_TASK:
+        return (
+            f"SELECT {ref}.document_id, COALESCE(tu.unit_id, 0), 1 FROM (SELECT 1) "
+            f"LEFT JOIN tasks_taskunit tu ON tu.task_id = {ref}.id WHERE true"
+        )
+    if plan == PLAN_TASK_ID:
+        return (
+            "SELECT t.document_id, COALESCE(tu.unit_id, 0), 1 FROM tasks_task t "
+            f"LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id WHERE t.id = {ref}.task_id"
+        )
+    if plan == PLAN_TASK_UNIT:
+        return f"SELECT t.document_id, {ref}.unit_id, 1 FROM tasks_task t WHERE t.id = {ref}.task_id"
+    if plan == PLAN_DOCUMENT:
+        return f"SELECT {ref}.id, 0, 1 WHERE true"
+    if plan == PLAN_UNIT:
+        return (
+            f"SELECT t.document_id, {ref}.id, 1 FROM tasks_taskunit tu "
+            f"JOIN tasks_task t ON t.id = tu.task_id WHERE tu.unit_id = {ref}.id"
+        )
+    raise ValueError(plan)
+
+
 def sqlite_statements() -> list[str]:
     statements = []
     for name, event, rule in _triggers():
@@ -198,6 +290,13 @@ def sqlite_statements() -> list[str]:
             "ON CONFLICT(unit_id) DO UPDATE SET rev = rev + 1, task_rev = task_rev + excluded.task_rev;"
             for row in refs
         )
+        if rule.plan is not None:
+            body += " " + " ".join(
+                "INSERT INTO reports_planrevision (document_id, unit_id, rev) "
+                f"{_sqlite_plan_source(rule.plan, row)} "
+                "ON CONFLICT(document_id, unit_id) DO UPDATE SET rev = rev + 1;"
+                for row in {"INSERT": ["NEW"], "DELETE": ["OLD"]}.get(event, ["NEW", "OLD"])
+            )
         when = ""
         if event == "UPDATE" and rule.changed:
             new = ", ".join(f"NEW.{c}" for c in rule.changed)

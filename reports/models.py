@@ -529,6 +529,31 @@ class UnitFigures(models.Model):
         return f"unit {self.unit_id} period {self.period_id} as of {self.as_of} (rev {self.rev})"
 
 
+class PlanRevision(models.Model):
+    """A counter per plan (document) and unit, raised by the same triggers as `UnitRevision.task_rev`
+    (reports.invalidation) for every change of what the dashboard reads from a plan's tasks: the tasks, their
+    milestones, targets and assignments, the plan's name, the names of their units. The sum over a plan's rows is
+    that plan's fingerprint: the dashboard keeps each plan's part (counts, list heads) while it is unchanged, so a
+    task changed recomputes one plan, not the ledger (reports.dashboard).
+
+    Per plan and unit rather than per plan: every report that moves its task's reported percent raises these, and
+    one row per plan would make every unit's report in a quarter wait for the others' (the rows raised are those of
+    the units whose `UnitRevision` rows the same write raises and locks already). Unit 0 stands for tasks no unit
+    carries, and for the plan itself (renamed)."""
+
+    document_id = models.BigIntegerField()
+    unit_id = models.BigIntegerField()
+    rev = models.BigIntegerField(default=1)
+
+    class Meta:
+        verbose_name = "文件数据版本"
+        verbose_name_plural = "文件数据版本"
+        constraints = [models.UniqueConstraint(fields=["document_id", "unit_id"], name="planrevision_unique")]
+
+    def __str__(self):
+        return f"文件 {self.document_id} · 单位 {self.unit_id}: {self.rev}"
+
+
 class DashboardCache(models.Model):
     """The leaders' dashboard (reports.dashboard.Dashboard) of one audience and period as computed on `as_of`.
 

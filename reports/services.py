@@ -240,14 +240,15 @@ def _lock_task_and_units(*, task_id: int, unit_id: int) -> None:
 def _lock_tasks_and_units(*, task_ids, unit_id: int) -> None:
     """Take, in one fixed order, every lock the report writes on ``task_ids`` will need: the task rows in id
     order, then the revision rows of all those tasks' units (the roll-up and dashboard caches, raised by the
-    triggers of reports/invalidation.py) in id order, then (by the caller) the report rows in id order.
+    triggers of reports/invalidation.py) in id order, then the plan revision rows of those tasks' plans and units
+    (the same units), then (by the caller) the report rows in id order.
 
     Without this, a report write first bumps its own unit's revision (the report row's trigger) and later, when a
     target's latest value or the task's schedule changes, the revisions of every unit of the task. Two units
     submitting on shared tasks then hold each other's rows in opposite order: the load test's deadlocks. Taking
     them all up front, sorted, makes a cycle impossible among report writes (a write of one task and a form of 60
     take them in the same order: tasks, then revisions, then reports); retry_transaction covers the rare meeting
-    with a ledger edit. Both statements go in one round trip. SQLite locks the whole database per write
+    with a ledger edit. The three statements go in one round trip. SQLite locks the whole database per write
     transaction and needs none of this.
     """
     if connection.vendor != "postgresql":
@@ -266,9 +267,19 @@ def _lock_tasks_and_units(*, task_ids, unit_id: int) -> None:
                 SELECT unit_id, 0 FROM ids ORDER BY unit_id ON CONFLICT (unit_id) DO NOTHING
             )
             SELECT r.unit_id FROM reports_unitrevision r JOIN ids USING (unit_id)
-            ORDER BY r.unit_id FOR NO KEY UPDATE OF r
+            ORDER BY r.unit_id FOR NO KEY UPDATE OF r;
+            WITH keys AS (
+                SELECT DISTINCT t.document_id, COALESCE(tu.unit_id, 0) AS unit_id FROM tasks_task t
+                LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id WHERE t.id = ANY(%s)
+            ), created AS (
+                INSERT INTO reports_planrevision (document_id, unit_id, rev)
+                SELECT document_id, unit_id, 0 FROM keys ORDER BY document_id, unit_id
+                ON CONFLICT (document_id, unit_id) DO NOTHING
+            )
+            SELECT 1 FROM reports_planrevision p JOIN keys USING (document_id, unit_id)
+            ORDER BY p.document_id, p.unit_id FOR NO KEY UPDATE OF p
             """,
-            [task_ids, task_ids, unit_id],
+            [task_ids, task_ids, unit_id, task_ids],
         )
 
 

@@ -1,12 +1,23 @@
 """The revision triggers come from one definition (reports.invalidation.RULES) on either database, and are what
 the database has after migrate."""
 
+from types import SimpleNamespace
+
 import pytest
 from django.db import connection
+from django.db.models import Sum
 
 from reports import invalidation
-from reports.models import UnitRevision
-from tests.factories import DocumentFactory, TaskFactory, UnitFactory
+from reports.models import PlanRevision, Report, UnitRevision
+from tasks.models import Milestone, Target, TaskUnit
+from tests.factories import (
+    DocumentFactory,
+    MilestoneFactory,
+    PeriodFactory,
+    TargetFactory,
+    TaskFactory,
+    UnitFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -86,9 +97,6 @@ def task_revs() -> dict[int, int]:
 
 def test_a_report_raises_the_units_revision_but_not_the_tasks_side():
     """The dashboard keeps its tasks' part while only reports change (reports.dashboard.dashboard_overdue)."""
-    from reports.models import Report
-    from tests.factories import PeriodFactory
-
     unit = UnitFactory()
     task = TaskFactory(lead=[unit])
     before, before_tasks = revs(), task_revs()
@@ -109,3 +117,103 @@ def test_a_reported_percent_raises_both_revisions_of_every_unit_of_the_task():
         assert after[unit.pk] == before[unit.pk] + 1
         assert after_tasks[unit.pk] == before_tasks[unit.pk] + 1
     assert after[bystander.pk] == before[bystander.pk]
+
+
+# --- plan revisions: what the dashboard keeps per plan -------------------------------------------------------
+
+
+def plan_sums() -> dict[int, int]:
+    return dict(
+        PlanRevision.objects.values("document_id").annotate(s=Sum("rev")).values_list("document_id", "s")
+    )
+
+
+@pytest.fixture
+def two_plans():
+    unit, other = UnitFactory(), UnitFactory()
+    first, second = DocumentFactory(), DocumentFactory()
+    task = TaskFactory(document=first, lead=[unit])
+    bystander = TaskFactory(document=second, lead=[other])
+    return SimpleNamespace(
+        unit=unit,
+        other=other,
+        first=first,
+        second=second,
+        task=task,
+        bystander=bystander,
+        milestone=MilestoneFactory(task=task),
+        target=TargetFactory(task=task),
+    )
+
+
+def _retitled(p):
+    type(p.task).objects.filter(pk=p.task.pk).update(title="改过的标题")
+
+
+def _deleted(p):
+    Report.objects.filter(task=p.task).delete()
+    Milestone.objects.filter(task=p.task).delete()
+    Target.objects.filter(task=p.task).delete()
+    TaskUnit.objects.filter(task=p.task).delete()
+    type(p.task).objects.filter(pk=p.task.pk).delete()
+
+
+def _milestone_done(p):
+    type(p.milestone).objects.filter(pk=p.milestone.pk).update(done=True)
+
+
+def _target_value(p):
+    type(p.target).objects.filter(pk=p.target.pk).update(latest_value=1)
+
+
+def _unit_joins(p):
+    TaskUnit.objects.create(task=p.task, unit=p.other, role=TaskUnit.Role.RESPONSIBLE)
+
+
+def _unit_leaves(p):
+    TaskUnit.objects.filter(task=p.task, unit=p.unit).delete()
+
+
+def _unit_renamed(p):
+    type(p.unit).objects.filter(pk=p.unit.pk).update(name="改名后的单位")
+
+
+def _plan_renamed(p):
+    type(p.first).objects.filter(pk=p.first.pk).update(title="改名后的方案")
+
+
+PLAN_CHANGES = {
+    "a task retitled": _retitled,
+    "a task deleted": _deleted,
+    "a milestone done": _milestone_done,
+    "a target's value": _target_value,
+    "a unit joins the task": _unit_joins,
+    "a unit leaves the task": _unit_leaves,
+    "a unit renamed": _unit_renamed,
+    "the plan renamed": _plan_renamed,
+}
+
+
+@pytest.mark.parametrize("change", list(PLAN_CHANGES))
+def test_a_change_of_a_plans_tasks_raises_that_plan_only(two_plans, change):
+    before = plan_sums()
+    PLAN_CHANGES[change](two_plans)
+    after = plan_sums()
+    assert after[two_plans.first.pk] > before.get(two_plans.first.pk, 0)
+    assert after.get(two_plans.second.pk) == before.get(two_plans.second.pk)
+
+
+def test_a_task_moved_to_another_plan_raises_both(two_plans):
+    before = plan_sums()
+    type(two_plans.task).objects.filter(pk=two_plans.task.pk).update(document=two_plans.second)
+    after = plan_sums()
+    assert after[two_plans.first.pk] > before[two_plans.first.pk]
+    assert after[two_plans.second.pk] > before[two_plans.second.pk]
+
+
+def test_a_report_raises_no_plan(two_plans):
+    before = plan_sums()
+    Report.objects.bulk_create(
+        [Report(task=two_plans.task, unit=two_plans.unit, period=PeriodFactory(), text="本期进展")]
+    )
+    assert plan_sums() == before
