@@ -24,7 +24,7 @@ from tasks.pace import Pace, pace_of, pace_q
 from tasks.selectors import tasks_visible_to
 
 from .figures import figures_cache_enabled, target_met_q
-from .models import DashboardCache, Period, PlanRevision, UnitRevision
+from .models import DashboardCache, Period, UnitRevision
 from .periods import period_current, period_previous, period_resolve  # noqa: F401 - re-exported
 from .rollups import (
     REVISION_SUMS_SQL,
@@ -32,6 +32,7 @@ from .rollups import (
     _sees_all,
     _unit_figures,
     period_default,
+    plan_revisions,
     rollup_scope,
     rollup_units_visible_to,
     unit_revisions,
@@ -508,15 +509,6 @@ def _dashboard_compute(
 COUNT_NAMES = (*(light.value for light in Light), *(f"pace_{p}" for p in Pace.ALL), "at_risk")
 # Above this share of the plans changed since the cached dashboard, its tasks' part is computed again whole.
 PLANS_INCREMENTAL_SHARE = 0.5
-
-
-def plan_revisions() -> dict[int, int]:
-    """{plan id: the sum of its PlanRevision rows} (reports.invalidation raises them)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT document_id, SUM(rev) FROM {PlanRevision._meta.db_table} GROUP BY document_id"
-        )
-        return {int(d): int(total) for d, total in cursor.fetchall()}
 
 
 def _at_risk_targets(user, tasks):

@@ -75,7 +75,7 @@ from .figures import (  # noqa: F401 - the figures' names stay importable from h
     target_met_q,
     unit_figures,
 )
-from .models import DashboardCache, Period, UnitFigures, UnitRevision
+from .models import DashboardCache, Period, PlanRevision, UnitFigures, UnitRevision
 from .periods import period_current, period_previous, period_resolve  # noqa: F401 - re-exported
 
 # --- who sees what -------------------------------------------------------------------------------------------
@@ -355,16 +355,57 @@ class PlanRow(AreaRow):
 
 def rollup_by_plan(*, period: Period, today: dt.date, user) -> list[PlanRow]:
     """Each plan (document) with its top-level areas: from the cache while no task, target or assignment changed
-    (`_fingerprinted`), else two queries over the tasks the user may see."""
+    (`_fingerprinted`), else from each plan's rows kept under its revision (`_plans_kept`): only the plans whose
+    tasks changed are counted again, two queries over their tasks the user may see."""
     key = (period.pk, period.end_date, today, settings.LIGHT_DUE_SOON_DAYS)
     return _fingerprinted(
         "plans", user=user, key=key, tasks_only=True,
-        compute=lambda: _rollup_by_plan(period=period, today=today, user=user),
+        compute=lambda: _plans_kept(key, period=period, today=today, user=user),
     )  # fmt: skip
 
 
-def _rollup_by_plan(*, period: Period, today: dt.date, user) -> list[PlanRow]:
+def plan_revisions() -> dict[int, int]:
+    """{plan id: the sum of its PlanRevision rows} (the triggers of reports.invalidation raise them). A plan
+    without rows has not changed since the table was created."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            f"SELECT document_id, SUM(rev) FROM {PlanRevision._meta.db_table} GROUP BY document_id"
+        )
+        return {int(d): int(total) for d, total in cursor.fetchall()}
+
+
+def _plans_kept(key: tuple, *, period: Period, today: dt.date, user) -> list[PlanRow]:
+    """`_rollup_by_plan` with each plan's row kept in Django's cache under the plan's revision (read before the
+    rows are computed: a change landing meanwhile leaves them stale); only outside a transaction."""
+    scope = rollup_scope(user)
+    connection = connections["default"]
+    if scope is None or not figures_cache_enabled() or connection.in_atomic_block:
+        return _rollup_by_plan(period=period, today=today, user=user)
+    revs = plan_revisions()
+    cache_key = f"rollup:plan-rows:{scope}:{connection.settings_dict['NAME']}:{hash(key)}"
+    hit = cache.get(cache_key)
+    if hit is None or hit[0] != key:
+        kept, changed = {}, None
+    else:
+        kept = hit[1]
+        changed = {d for d in kept.keys() | revs.keys() if kept.get(d, (None,))[0] != revs.get(d)}
+    if changed is None or changed:
+        rows = {
+            r.document_id: r
+            for r in _rollup_by_plan(period=period, today=today, user=user, documents=changed)
+        }
+        # a plan with a revision but no task the user sees is kept too (as None), or it would look changed forever
+        for d in rows.keys() | (changed if changed is not None else revs.keys()):
+            kept[d] = (revs.get(d), rows.get(d))
+    cache.set(cache_key, (key, kept), ROLLUP_CACHE_SECONDS)
+    return [kept[d][1] for d in sorted(kept) if kept[d][1] is not None]
+
+
+def _rollup_by_plan(*, period: Period, today: dt.date, user, documents=None) -> list[PlanRow]:
+    """The rows of every plan with tasks the user may see, in plan id order (or of these `documents` only)."""
     tasks = tasks_visible_to(user=user).order_by()
+    if documents is not None:
+        tasks = tasks.filter(document_id__in=documents)
     light = lambda name: light_q(name, today=today)  # noqa: E731
     # Grouped by plan id and area only, the plans' names read after: with the names in the GROUP BY the 20,000
     # wide rows were sorted on disk (36 ms at province scale); grouped narrow they are hashed in memory.

@@ -19,6 +19,7 @@ from reports import dashboard as dash
 from reports import figures, rollups
 from reports.models import Report, ReportStatus, UnitFigures
 from tasks.models import Progress, Target, Task, TaskUnit
+from tests.factories import DocumentFactory, TaskFactory
 from tests.rollups.conftest import TODAY
 
 
@@ -308,3 +309,29 @@ def test_after_a_report_the_trend_reads_that_units_figures_and_completed_tasks_o
     assert completed() == said
     t1_of.filter(unit=ledger.a).update(status=ReportStatus.RETURNED)
     assert completed() == said - 1
+
+
+@pytest.mark.django_db(transaction=True)  # kept only outside a transaction
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_the_roll_up_by_plan_counts_again_only_the_plan_that_changed(
+    ledger, leader_user, monkeypatch, change
+):
+    other = DocumentFactory(doc_number="测办〔2024〕9号", title="第二个方案")
+    TaskFactory(document=other, path=["一", "1"], lead=[ledger.c], open_due=dt.date(2024, 7, 1))
+
+    def plans():
+        return rollups.rollup_by_plan(period=ledger.q3, today=TODAY, user=leader_user)
+
+    before = plans()
+    asked = []
+    real = rollups._rollup_by_plan
+    monkeypatch.setattr(
+        rollups, "_rollup_by_plan", lambda **kw: asked.append(kw.get("documents")) or real(**kw)
+    )
+    CHANGES[change][0](ledger)
+    after = plans()
+    assert after == real(period=ledger.q3, today=TODAY, user=leader_user)
+    assert [p.document_id for p in after] == [ledger.doc.pk, other.pk]
+    assert asked in ([], [{ledger.doc.pk}])  # a report changes no plan; anything else only the first
+    if change == "a task is completed":
+        assert after != before
