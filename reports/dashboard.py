@@ -8,6 +8,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal
 
 import orjson
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     Count,
@@ -23,7 +24,7 @@ from tasks.models import Light, Milestone, Progress, Target, TaskUnit
 from tasks.pace import Pace, pace_of, pace_q
 from tasks.selectors import tasks_visible_to
 
-from .figures import figures_cache_enabled, target_met_q
+from .figures import _reused_statement, figures_cache_enabled, target_met_q
 from .models import DashboardCache, Period, UnitRevision
 from .periods import period_current, period_previous, period_resolve  # noqa: F401 - re-exported
 from .rollups import (
@@ -159,18 +160,6 @@ class Dashboard:
 
     @classmethod
     def from_data(cls, data: dict, *, period: Period, previous: Period | None, today: dt.date) -> Dashboard:
-        def day(value):
-            return dt.date.fromisoformat(value) if value else None
-
-        def task_items(items):
-            return [TaskItem(**{**i, "open_due": day(i["open_due"])}) for i in items]
-
-        def target(i):
-            value = i["latest_value"]
-            return TargetItem(
-                **{**i, "due": day(i["due"]), "latest_value": None if value is None else Decimal(value)}
-            )
-
         return cls(
             **{
                 "pace_counts": {},
@@ -178,18 +167,42 @@ class Dashboard:
                 "period": period,
                 "previous": previous,
                 "today": today,
-                "overdue": task_items(data["overdue"]),
-                "due_soon": task_items(data["due_soon"]),
-                "overdue_more": task_items(data.get("overdue_more", [])),
-                "due_soon_more": task_items(data.get("due_soon_more", [])),
-                "targets_more": [target(i) for i in data.get("targets_more", [])],
+                **_lists_from_data(data),
                 "units": _rank_items(data["units"]),
-                "targets_at_risk": [target(i) for i in data["targets_at_risk"]],
                 "unit_revs": {int(k): v for k, v in data.get("unit_revs", {}).items()},  # JSON keys are text
                 "plan_counts": {int(k): v for k, v in data.get("plan_counts", {}).items()},
                 "plan_revs": {int(k): v for k, v in data.get("plan_revs", {}).items()},
             }
         )
+
+
+def _day(value):
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _task_items_from(items: list[dict]) -> list[TaskItem]:
+    return [TaskItem(**{**i, "open_due": _day(i["open_due"])}) for i in items]
+
+
+def _target_items_from(items: list[dict]) -> list[TargetItem]:
+    return [
+        TargetItem(
+            **{
+                **i,
+                "due": _day(i["due"]),
+                "latest_value": None if i["latest_value"] is None else Decimal(i["latest_value"]),
+            }
+        )
+        for i in items
+    ]
+
+
+def _lists_from_data(data: dict) -> dict:
+    """The Dashboard's item lists (LISTS) back from DashboardCache.data; lists an older row lacks are empty."""
+    return {
+        name: (_target_items_from if name.startswith("targets") else _task_items_from)(data.get(name, []))
+        for name in LISTS
+    }
 
 
 # The item lists of a Dashboard (as_data writes their items as dicts)
@@ -225,27 +238,28 @@ def _urgent_lists(tasks, *, today: dt.date, limit: int) -> list[list[dict]]:
     """The first `limit` overdue and the first `limit` due-soon tasks. Each list is an ordered, limited scan of
     the open_due index; where the database allows (PostgreSQL) both go out as one UNION ALL. SQL does not
     promise the order of a UNION's rows, so each list is put back in order here."""
-    columns = (
-        "id",
-        "document__doc_number",
-        "document__title",
-        "path_key",
-        "title",
-        "status",
-        "open_due",
-        *PACE_COLUMNS,
-    )
-    parts = [
-        tasks.filter(light_q(light, today=today))
-        .order_by(*LIST_ORDER_SQL)
-        .values(*columns, *LIST_ORDER[1:])
-        .annotate(part=Value(i, output_field=IntegerField()))[:limit]
-        for i, light in enumerate((Light.OVERDUE, Light.DUE_SOON))
-    ]
+    parts = _urgent_parts(tasks, today=today, limit=limit)
     if connection.features.supports_slicing_ordering_in_compound:
         rows = list(parts[0].union(parts[1], all=True))
     else:
         rows = [row for part in parts for row in part]
+    return _urgent_split(rows)
+
+
+URGENT_COLUMNS = ("id", "document__doc_number", "document__title", "path_key", "title", "status", "open_due")
+
+
+def _urgent_parts(tasks, *, today: dt.date, limit: int) -> list:
+    return [
+        tasks.filter(light_q(light, today=today))
+        .order_by(*LIST_ORDER_SQL)
+        .values(*URGENT_COLUMNS, *PACE_COLUMNS, *LIST_ORDER[1:])
+        .annotate(part=Value(i, output_field=IntegerField()))[:limit]
+        for i, light in enumerate((Light.OVERDUE, Light.DUE_SOON))
+    ]
+
+
+def _urgent_split(rows) -> list[list[dict]]:
     lists: list[list[dict]] = [[], []]
     for row in sorted(rows, key=list_key):
         lists[row["part"]].append(row)
@@ -522,56 +536,99 @@ def _at_risk_targets(user, tasks):
     return at_risk.exclude(target_met_q())
 
 
-def _plan_counts(tasks, at_risk, *, today: dt.date) -> dict[int, dict[str, int]]:
-    """{plan id: COUNT_NAMES} of these tasks and at-risk targets: one grouped query each."""
-    out: dict[int, dict[str, int]] = {}
-    for row in (
-        tasks.order_by()
-        .values("document_id")
-        .annotate(
-            **{light.value: Count("id", filter=light_q(light, today=today)) for light in Light},
-            **{f"pace_{p}": Count("id", filter=pace_q(p, today=today)) for p in Pace.ALL},
+def _visible(user, documents):
+    tasks = tasks_visible_to(user=user)
+    return tasks if documents is None else tasks.filter(document_id__in=documents)
+
+
+def _at_risk_of(user, documents):
+    at_risk = _at_risk_targets(user, _visible(user, documents))
+    return at_risk if documents is None else at_risk.filter(task__document_id__in=documents)
+
+
+def _statement_rows(name: str, build, *, user, today: dt.date, documents, extra: tuple = ()) -> list[dict]:
+    """The rows of `build(documents)` (a queryset over the tasks of these plans the user sees, or all of them when
+    None), compiled once per audience, day and number of plans (`_reused_statement`): after a task changed, the
+    dashboard runs the same five statements for its plan, and building them through the ORM cost more than the
+    database took to answer them. The rows are psycopg2's values: dates and decimals as such."""
+    if connection.vendor != "postgresql":
+        # raw rows skip Django's converters, which SQLite needs for dates and decimals (small ledgers there)
+        return list(build(documents))
+    key = (name, rollup_scope(user), today, settings.LIGHT_DUE_SOON_DAYS, *extra)
+    if documents is None:
+        return _reused_statement((*key, "whole"), lambda: build(None))
+    return _reused_statement(key, build, documents=sorted(documents))
+
+
+def _plan_counts(*, user, today: dt.date, documents=None) -> dict[int, dict[str, int]]:
+    """{plan id: COUNT_NAMES} of the tasks the user sees (of these plans) and their targets at risk: one grouped
+    query each."""
+
+    def tasks(documents):
+        return (
+            _visible(user, documents)
+            .order_by()
+            .values("document_id")
+            .annotate(
+                **{light.value: Count("id", filter=light_q(light, today=today)) for light in Light},
+                **{f"pace_{p}": Count("id", filter=pace_q(p, today=today)) for p in Pace.ALL},
+            )
         )
-    ):
+
+    def targets(documents):
+        return _at_risk_of(user, documents).order_by().values("task__document_id").annotate(n=Count("id"))
+
+    out: dict[int, dict[str, int]] = {}
+    for row in _statement_rows("plan-counts", tasks, user=user, today=today, documents=documents):
         out[row["document_id"]] = {name: row.get(name, 0) for name in COUNT_NAMES}
-    for row in at_risk.order_by().values("task__document_id").annotate(n=Count("id")):
+    for row in _statement_rows("plan-at-risk", targets, user=user, today=today, documents=documents):
         out.setdefault(row["task__document_id"], dict.fromkeys(COUNT_NAMES, 0))["at_risk"] = row["n"]
     return out
 
 
-def _at_risk_items(at_risk, *, today: dt.date, limit: int) -> list[TargetItem]:
-    rows = (
-        at_risk.select_related("task")
-        .only(
-            "task__path_key",
-            "task__title",
-            "task__document_id",
-            "indicator",
-            "op",
-            "value",
-            "value_high",
-            "unit",
-            "due",
-            "latest_value",
-            "baseline",
-        )  # fmt: skip
-        .order_by("due", "id")[:limit]
-    )
-    return [
-        TargetItem(
-            id=t.pk,
-            task_id=t.task_id,
-            task_path=t.task.path_key,
-            task_title=t.task.title,
-            label=t.label,
-            due=t.due,
-            latest_value=t.latest_value,
-            unit=t.unit,
-            days_left=(t.due - today).days,
-            document_id=t.task.document_id,
+AT_RISK_COLUMNS = (
+    "id", "task_id", "task__path_key", "task__title", "task__document_id", "indicator", "op", "value",
+    "value_high", "unit", "due", "latest_value",
+)  # fmt: skip
+
+
+def _at_risk_items(*, user, today: dt.date, limit: int, documents=None) -> list[TargetItem]:
+    def build(documents):
+        return _at_risk_of(user, documents).values(*AT_RISK_COLUMNS).order_by("due", "id")[:limit]
+
+    items = []
+    for t in _statement_rows("at-risk", build, user=user, today=today, documents=documents, extra=(limit,)):
+        target = Target(
+            indicator=t["indicator"], op=t["op"], value=t["value"], value_high=t["value_high"], unit=t["unit"]
         )
-        for t in rows
-    ]
+        items.append(
+            TargetItem(
+                id=t["id"],
+                task_id=t["task_id"],
+                task_path=t["task__path_key"],
+                task_title=t["task__title"],
+                label=target.label,
+                due=t["due"],
+                latest_value=t["latest_value"],
+                unit=t["unit"],
+                days_left=(t["due"] - today).days,
+                document_id=t["task__document_id"],
+            )
+        )
+    return items
+
+
+def _urgent_lists_of(*, user, today: dt.date, limit: int, documents=None) -> list[list[dict]]:
+    """`_urgent_lists` of the tasks the user sees (of these plans), compiled once (`_statement_rows`)."""
+    if not connection.features.supports_slicing_ordering_in_compound:
+        return _urgent_lists(_visible(user, documents), today=today, limit=limit)
+
+    def build(documents):
+        first, second = _urgent_parts(_visible(user, documents), today=today, limit=limit)
+        return first.union(second, all=True)
+
+    rows = _statement_rows("urgent", build, user=user, today=today, documents=documents, extra=(limit,))
+    return _urgent_split(rows)
 
 
 def _task_key(item: TaskItem) -> tuple:
@@ -602,19 +659,17 @@ def _merged(kept: list[tuple], fresh: list[tuple], *, limit: int, unknown: bool)
 def _tasks_part(
     *, user, today: dt.date, limit: int, cached: dict | None = None, plan_revs: dict[int, int] | None = None
 ) -> dict:
-    tasks = tasks_visible_to(user=user)
     if cached is not None and plan_revs is not None and "plan_counts" in cached:
-        part = _tasks_part_changed(tasks, user=user, today=today, limit=limit, cached=cached, revs=plan_revs)
+        part = _tasks_part_changed(user=user, today=today, limit=limit, cached=cached, revs=plan_revs)
         if part is not None:
             return part
-    at_risk = _at_risk_targets(user, tasks)
-    counts = _plan_counts(tasks, at_risk, today=today)
-    overdue, due_soon = _task_items(_urgent_lists(tasks, today=today, limit=2 * limit), today=today)
+    counts = _plan_counts(user=user, today=today)
+    overdue, due_soon = _task_items(_urgent_lists_of(user=user, today=today, limit=2 * limit), today=today)
     return _tasks_fields(
         counts,
         overdue=overdue,
         due_soon=due_soon,
-        targets=_at_risk_items(at_risk, today=today, limit=2 * limit),
+        targets=_at_risk_items(user=user, today=today, limit=2 * limit),
         revs=plan_revs or {},
         limit=limit,
     )
@@ -640,7 +695,7 @@ def _tasks_fields(counts: dict, *, overdue, due_soon, targets, revs: dict, limit
     }
 
 
-def _tasks_part_changed(tasks, *, user, today: dt.date, limit: int, cached: dict, revs: dict) -> dict | None:
+def _tasks_part_changed(*, user, today: dt.date, limit: int, cached: dict, revs: dict) -> dict | None:
     """The tasks' part from the cached one, with the plans whose revision moved counted again and their list
     heads merged in (`_merged`); None when too many plans changed or the lists cannot be told that way."""
     stored = {int(k): v for k, v in cached.get("plan_revs", {}).items()}
@@ -649,18 +704,16 @@ def _tasks_part_changed(tasks, *, user, today: dt.date, limit: int, cached: dict
     # (plans never changed since the revision table was created have no rows: count the plans with tasks)
     if len(changed) > PLANS_INCREMENTAL_SHARE * max(len(old_counts.keys() | revs.keys()), 1):
         return None
-    old = Dashboard.from_data(cached, period=None, previous=None, today=today)
+    old = _lists_from_data(cached)  # the items only: the units' part reads its own
     lists = (
-        old.overdue + old.overdue_more,
-        old.due_soon + old.due_soon_more,
-        old.targets_at_risk + old.targets_more,
+        old["overdue"] + old["overdue_more"],
+        old["due_soon"] + old["due_soon_more"],
+        old["targets_at_risk"] + old["targets_more"],
     )
     if any(i.document_id is None for items in lists for i in items):
         return None  # cached before the items named their plan
     counts = {d: c for d, c in old_counts.items() if d not in changed}
-    mine = tasks.filter(document_id__in=changed)
-    at_risk = _at_risk_targets(user, tasks).filter(task__document_id__in=changed)
-    counts.update(_plan_counts(mine, at_risk, today=today))
+    counts.update(_plan_counts(user=user, today=today, documents=changed))
 
     def unknown(name: str, items: list) -> bool:
         before = sum(c[name] for d, c in old_counts.items() if d not in changed)
@@ -668,7 +721,7 @@ def _tasks_part_changed(tasks, *, user, today: dt.date, limit: int, cached: dict
 
     heads = []
     for name, items, fresh in zip(
-        (Light.OVERDUE.value, Light.DUE_SOON.value), lists[:2], _urgent_lists(mine, today=today, limit=2 * limit),
+        (Light.OVERDUE.value, Light.DUE_SOON.value), lists[:2], _urgent_lists_of(user=user, today=today, limit=2 * limit, documents=changed),
         strict=True,
     ):  # fmt: skip
         head = _merged(
@@ -689,7 +742,10 @@ def _tasks_part_changed(tasks, *, user, today: dt.date, limit: int, cached: dict
     )
     targets = _merged(
         [(_target_key(t), t) for t in lists[2] if t.document_id not in changed],
-        [(_target_key(t), t) for t in _at_risk_items(at_risk, today=today, limit=2 * limit)],
+        [
+            (_target_key(t), t)
+            for t in _at_risk_items(user=user, today=today, limit=2 * limit, documents=changed)
+        ],
         limit=limit,
         unknown=unknown("at_risk", lists[2]),
     )
