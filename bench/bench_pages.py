@@ -385,10 +385,12 @@ def url_of(env: dict) -> str:
 
 def stale_scenarios(url: str) -> list[tuple[str, str, str]]:
     """(label, path, SQL run before each request)."""
-    # One report of the first synthetic unit: an UPDATE that changes nothing but still fires the triggers.
+    # One report of the first synthetic unit in the latest quarter (the one the pages show, where reports are
+    # written): an UPDATE that changes nothing but still fires the triggers.
     touch = (
         "UPDATE reports_report SET updated_at = now() WHERE id = (SELECT r.id FROM reports_report r "
-        "JOIN departments_unit u ON u.id = r.unit_id WHERE u.name LIKE '规模测试市%' ORDER BY r.id LIMIT 1)"
+        "JOIN departments_unit u ON u.id = r.unit_id WHERE u.name LIKE '规模测试市%' AND r.period_id = "
+        "(SELECT id FROM reports_period ORDER BY year DESC, quarter DESC LIMIT 1) ORDER BY r.id LIMIT 1)"
     )
     # What a report that moves its task's reported percent does to the ledger (reports.report_effects), or a
     # task edited: one task of that unit changed, so everything counted from the tasks is stale too.

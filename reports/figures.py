@@ -12,7 +12,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
+    BigIntegerField,
     Count,
+    ExpressionWrapper,
     F,
     FilteredRelation,
     OuterRef,
@@ -27,7 +29,7 @@ from tasks.lights import light_q
 from tasks.models import Light, TaskUnit
 from tasks.pace import Pace, pace_q
 
-from .models import Period, ReportStatus, UnitFigures, UnitRevision
+from .models import Period, ReportStatus, UnitFigures, UnitPeriodRevision, UnitRevision
 from .obligations import obligation_rows as _obligation_rows
 from .periods import period_current, period_previous, period_resolve  # noqa: F401 - re-exported
 
@@ -335,12 +337,39 @@ def _upsert_figures(rows: list[tuple]) -> None:
         cursor.execute(sql, [v for row in rows for v in row])
 
 
+# UnitFigures.rev: the unit's `task_rev` × FIGURES_STAMP + its UnitPeriodRevision for the row's period
+FIGURES_STAMP = 2**32
+
+
+def _stamps(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """The current stamps (FIGURES_STAMP) of these (unit, period) pairs, in one query."""
+    units = sorted({u for u, _ in pairs})
+    periods = sorted({p for _, p in pairs})
+    in_units, in_periods = ", ".join(["%s"] * len(units)), ", ".join(["%s"] * len(periods))
+    task_revs: dict[int, int] = {}
+    period_revs: dict[tuple[int, int], int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 0, unit_id, 0, task_rev FROM {UnitRevision._meta.db_table} WHERE unit_id IN ({in_units}) "
+            f"UNION ALL SELECT 1, unit_id, period_id, rev FROM {UnitPeriodRevision._meta.db_table} "
+            f"WHERE unit_id IN ({in_units}) AND period_id IN ({in_periods})",
+            [*units, *units, *periods],
+        )
+        for kind, unit, period, rev in cursor.fetchall():
+            if kind:
+                period_revs[(unit, period)] = rev
+            else:
+                task_revs[unit] = rev
+    return {(u, p): task_revs.get(u, 0) * FIGURES_STAMP + period_revs.get((u, p), 0) for u, p in pairs}
+
+
 def unit_figures(
     *, periods: list[Period], today: dt.date, unit_ids: list[int]
 ) -> dict[tuple[int, int], dict]:
     """{(unit_id, period_id): figures} for these units and periods, as `_compute_figures` gives them.
 
-    Read from `UnitFigures` where a row is current (computed today at the unit's current revision); only the
+    Read from `UnitFigures` where a row is current (computed today at the unit's current stamp for the period:
+    its tasks and its reports of that period, FIGURES_STAMP); only the
     stale units are computed again and their rows replaced. After a report is submitted one unit is computed,
     not 300: one query when everything is current; with stale units, their revisions and repeated unit rows,
     then three queries for each period with stale units. The revisions are read before the figures are computed, so a change
@@ -349,12 +378,25 @@ def unit_figures(
         return {}
     if not figures_cache_enabled():
         return _compute_figures_many(periods=periods, today=today, unit_ids=unit_ids)
-    current_rev = Coalesce(
-        Subquery(UnitRevision.objects.filter(unit_id=OuterRef("unit_id")).values("rev")[:1]), Value(0)
+    current_rev = ExpressionWrapper(
+        Coalesce(
+            Subquery(UnitRevision.objects.filter(unit_id=OuterRef("unit_id")).values("task_rev")[:1]),
+            Value(0),
+        )
+        * Value(FIGURES_STAMP)
+        + Coalesce(
+            Subquery(
+                UnitPeriodRevision.objects.filter(
+                    unit_id=OuterRef("unit_id"), period_id=OuterRef("period_id")
+                ).values("rev")[:1]
+            ),
+            Value(0),
+        ),
+        output_field=BigIntegerField(),
     )
     out: dict[tuple[int, int], dict] = {}
-    # the current revision of every unit with a row: a stale one needs no other query
-    revs: dict[int, int] = {}
+    # the current stamp of every (unit, period) with a row: a stale one needs no other query
+    stamps: dict[tuple[int, int], int] = {}
 
     def cached_rows(period_ids, unit_ids):
         return (
@@ -368,7 +410,7 @@ def unit_figures(
     for row in _reused_statement(
         statement, cached_rows, period_ids=[p.pk for p in periods], unit_ids=unit_ids
     ):
-        revs[row["unit_id"]] = row["current_rev"]
+        stamps[(row["unit_id"], row["period_id"])] = row["current_rev"]
         if row["rev"] == row["current_rev"]:
             out[(row["unit_id"], row["period_id"])] = {name: row[name] for name in UnitFigures.FIGURES}
     # id order, so that two readers upserting the same rows lock them in the same order
@@ -377,9 +419,9 @@ def unit_figures(
     if not stale_units:
         return out
     # Read before computing: a change landing meanwhile leaves the new rows stale.
-    unknown = [u for u in stale_units if u not in revs]
+    unknown = [(u, p) for p, units in stale_in.items() for u in units if (u, p) not in stamps]
     if unknown:
-        revs.update(UnitRevision.objects.filter(unit_id__in=unknown).values_list("unit_id", "rev"))
+        stamps.update(_stamps(unknown))
     duplicates = _duplicate_rows(units=stale_units)  # the same for every period
     stale_periods = [p for p in periods if stale_in[p.pk]]
     # One pass over the stale units for every period that has any (the current and the previous period after a
@@ -389,7 +431,7 @@ def unit_figures(
     )
     _upsert_figures(
         [
-            (u, p.pk, today, revs.get(u, 0), *(computed[(u, p.pk)][name] for name in UnitFigures.FIGURES))
+            (u, p.pk, today, stamps[(u, p.pk)], *(computed[(u, p.pk)][name] for name in UnitFigures.FIGURES))
             for p in stale_periods
             for u in stale_in[p.pk]
         ]

@@ -9,6 +9,9 @@ COPY and bulk UPDATEs, the admin, a psql session -- invalidates alike and in the
 Every rule but the report's raises a second counter, `task_rev`, with `rev`: the part of the dashboard computed
 from the tasks alone is valid while the sum of `task_rev` is, so a report saved recomputes only the units' part.
 
+The report's rule also raises the unit's counter for the report's period (reports_unitperiodrevision): a unit's
+figures of a period are stamped with its `task_rev` and that counter, so a report leaves its other periods valid.
+
 Every rule but the report's also raises the plan revisions (reports_planrevision, reports.models.PlanRevision)
 of the plans (documents) whose tasks it touches, per plan and unit: the dashboard keeps each plan's part of its
 task lists and counts while that plan's sum is unchanged (`Rule.plan` says how a row names its plans).
@@ -54,6 +57,9 @@ class Rule:
     changed: tuple[str, ...] = ()
     tasks_side: bool = True
     plan: str | None = None
+    # The rows are a unit's reports: (unit_id, period_id) of each raises that unit's counter for that period
+    # (reports_unitperiodrevision), which its figures of that period are stamped with.
+    unit_period: bool = False
 
     def __post_init__(self):
         assert (self.plan is not None) == self.tasks_side, f"{self.table}: the tasks' side names its plans"
@@ -63,7 +69,7 @@ RULES = [
     Rule("tasks_taskunit", ALL, "unit_id", UNIT, plan=PLAN_TASK_UNIT),  # a unit given or taken a task
     # a unit's report: timeliness, progress. What a report changes on the task (its reported percent, status,
     # 序时进度) or its targets (latest values) reaches the dashboard through those tables' rules.
-    Rule("reports_report", ALL, "unit_id", UNIT, tasks_side=False),
+    Rule("reports_report", ALL, "unit_id", UNIT, tasks_side=False, unit_period=True),
     Rule("tasks_task", ("INSERT", "DELETE"), "id", TASK, plan=PLAN_TASK),
     # a task's light, its place on the dashboard and the words shown there
     Rule(
@@ -99,7 +105,9 @@ RULES = [
     Rule("departments_unit", ("UPDATE",), "id", UNIT, plan=PLAN_UNIT),
 ]
 
-TABLES = sorted({r.table for r in RULES} | {"reports_unitrevision", "reports_planrevision"})
+TABLES = sorted(
+    {r.table for r in RULES} | {"reports_unitrevision", "reports_planrevision", "reports_unitperiodrevision"}
+)
 
 
 def _triggers() -> list[tuple[str, str, Rule]]:
@@ -132,6 +140,12 @@ PG_HELPERS = [
         INSERT INTO reports_planrevision (document_id, unit_id, rev)
         SELECT DISTINCT k >> 32, k & 4294967295, 1 FROM unnest(keys) AS k WHERE k IS NOT NULL ORDER BY 1, 2
         ON CONFLICT (document_id, unit_id) DO UPDATE SET rev = reports_planrevision.rev + 1;
+    $$""",
+    # keys: unit id << 32 | period id
+    f"""CREATE FUNCTION {PREFIX}bump_unit_periods(keys bigint[]) RETURNS void LANGUAGE sql AS $$
+        INSERT INTO reports_unitperiodrevision (unit_id, period_id, rev)
+        SELECT DISTINCT k >> 32, k & 4294967295, 1 FROM unnest(keys) AS k WHERE k IS NOT NULL ORDER BY 1, 2
+        ON CONFLICT (unit_id, period_id) DO UPDATE SET rev = reports_unitperiodrevision.rev + 1;
     $$""",
 ]
 
@@ -197,6 +211,12 @@ def _pg_bump(rule: Rule, rows: str, event: str) -> str:
         units = f"PERFORM {PREFIX}bump_tasks(ARRAY({rows}), {side});"
     else:
         units = f"PERFORM {PREFIX}bump_tasks(ARRAY(SELECT t.id FROM tasks_task t WHERE t.document_id IN ({rows})), {side});"
+    if rule.unit_period:
+        keys = " UNION ALL ".join(
+            f"SELECT (r.unit_id::bigint << 32) | r.period_id FROM {rel} r"
+            for rel in _pg_plan_relations(rule, event)
+        )
+        units += f" PERFORM {PREFIX}bump_unit_periods(ARRAY({keys}));"
     if rule.plan is None:
         return units
     keys = " UNION ALL ".join(plan_keys_sql(rule.plan, rel) for rel in _pg_plan_relations(rule, event))
@@ -290,6 +310,13 @@ def sqlite_statements() -> list[str]:
             "ON CONFLICT(unit_id) DO UPDATE SET rev = rev + 1, task_rev = task_rev + excluded.task_rev;"
             for row in refs
         )
+        if rule.unit_period:
+            body += " " + " ".join(
+                "INSERT INTO reports_unitperiodrevision (unit_id, period_id, rev) "
+                f"SELECT {row}.unit_id, {row}.period_id, 1 WHERE true "
+                "ON CONFLICT(unit_id, period_id) DO UPDATE SET rev = rev + 1;"
+                for row in {"INSERT": ["NEW"], "DELETE": ["OLD"]}.get(event, ["NEW", "OLD"])
+            )
         if rule.plan is not None:
             body += " " + " ".join(
                 "INSERT INTO reports_planrevision (document_id, unit_id, rev) "

@@ -488,8 +488,10 @@ class UnitRevision(models.Model):
 class UnitFigures(models.Model):
     """One unit's roll-up figures for one period as computed on `as_of` from the data at revision `rev`.
 
-    A cache, never a source: a row is used only while `as_of` is today and `rev` equals the unit's current
-    `UnitRevision.rev`; otherwise the figures are computed again (only for those units) and the row replaced.
+    A cache, never a source: a row is used only while `as_of` is today and `rev` equals the unit's current stamp
+    for the period, `UnitRevision.task_rev` × 2³² + `UnitPeriodRevision.rev` (reports.figures.FIGURES_STAMP: its
+    tasks and its reports of that period); otherwise the figures are computed again (only for those units and
+    periods) and the row replaced.
     The revision is read before the figures are computed, so a change committed in between can only make the row
     look stale, never make stale figures look current."""
 
@@ -527,6 +529,27 @@ class UnitFigures(models.Model):
 
     def __str__(self):
         return f"unit {self.unit_id} period {self.period_id} as of {self.as_of} (rev {self.rev})"
+
+
+class UnitPeriodRevision(models.Model):
+    """A counter per unit and period, raised (reports.invalidation) by every change of that unit's reports in that
+    period. A unit's figures of one period depend on the tasks it carries (`UnitRevision.task_rev`) and on its
+    reports of that period only: `UnitFigures.rev` stamps both, so a report saved in this quarter leaves the unit's
+    figures of the earlier quarters (the dashboard's comparison, the trend's eight) valid."""
+
+    unit_id = models.BigIntegerField()
+    period_id = models.BigIntegerField()
+    rev = models.BigIntegerField(default=1)
+
+    class Meta:
+        verbose_name = "单位填报期数据版本"
+        verbose_name_plural = "单位填报期数据版本"
+        constraints = [
+            models.UniqueConstraint(fields=["unit_id", "period_id"], name="unitperiodrevision_unique")
+        ]
+
+    def __str__(self):
+        return f"单位 {self.unit_id} · 填报期 {self.period_id}: {self.rev}"
 
 
 class PlanRevision(models.Model):

@@ -335,3 +335,26 @@ def test_the_roll_up_by_plan_counts_again_only_the_plan_that_changed(
     assert asked in ([], [{ledger.doc.pk}])  # a report changes no plan; anything else only the first
     if change == "a task is completed":
         assert after != before
+
+
+def test_a_report_leaves_the_units_figures_of_its_other_periods_current(ledger, leader_user, monkeypatch):
+    periods = [ledger.q2, ledger.q3]
+    units = [ledger.a.pk, ledger.b.pk]
+    before = figures.unit_figures(periods=periods, today=TODAY, unit_ids=units)
+    computed = []
+    real = figures._compute_figures_many
+    monkeypatch.setattr(
+        figures,
+        "_compute_figures_many",
+        lambda **kw: computed.append(([p.pk for p in kw["periods"]], kw["unit_ids"])) or real(**kw),
+    )
+    _t1_submitted_by_b(ledger)  # b's report of q3
+    after = figures.unit_figures(periods=periods, today=TODAY, unit_ids=units)
+    assert computed == [([ledger.q3.pk], [ledger.b.pk])]
+    assert after[(ledger.b.pk, ledger.q3.pk)] != before[(ledger.b.pk, ledger.q3.pk)]
+    assert after[(ledger.b.pk, ledger.q2.pk)] == before[(ledger.b.pk, ledger.q2.pk)]
+    # and a change of b's tasks makes every period of b stale again
+    computed.clear()
+    _t3_completed(ledger)
+    figures.unit_figures(periods=periods, today=TODAY, unit_ids=units)
+    assert computed == [([ledger.q2.pk, ledger.q3.pk], [ledger.a.pk, ledger.b.pk])]

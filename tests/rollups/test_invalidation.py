@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from reports import invalidation
-from reports.models import PlanRevision, Report, UnitRevision
+from reports.models import PlanRevision, Report, UnitPeriodRevision, UnitRevision
 from tasks.models import Milestone, Target, TaskUnit
 from tests.factories import (
     DocumentFactory,
@@ -217,3 +217,22 @@ def test_a_report_raises_no_plan(two_plans):
         [Report(task=two_plans.task, unit=two_plans.unit, period=PeriodFactory(), text="本期进展")]
     )
     assert plan_sums() == before
+
+
+def test_a_report_raises_its_units_counter_of_its_period_only(two_plans):
+    def counters():
+        return {
+            (u, p): r for u, p, r in UnitPeriodRevision.objects.values_list("unit_id", "period_id", "rev")
+        }
+
+    q2, q3 = PeriodFactory(year=2030, quarter=2), PeriodFactory(year=2030, quarter=3)
+    Report.objects.bulk_create(
+        [Report(task=two_plans.task, unit=two_plans.unit, period=q, text="本期进展") for q in (q2, q3)]
+    )
+    before = counters()
+    Report.objects.filter(period=q3).update(text="改过的进展")
+    after = counters()
+    assert after[(two_plans.unit.pk, q3.pk)] > before[(two_plans.unit.pk, q3.pk)]
+    assert after[(two_plans.unit.pk, q2.pk)] == before[(two_plans.unit.pk, q2.pk)]
+    type(two_plans.task).objects.filter(pk=two_plans.task.pk).update(title="任务改了")
+    assert counters() == after  # the tasks' side is `task_rev`'s
