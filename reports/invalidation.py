@@ -32,8 +32,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
 
 UNIT, TASK, DOCUMENT = "unit", "task", "document"
-# How a row names the (plan, unit) pairs it raises in reports_planrevision: a task row (its plan, each of its units
-# or 0); a row with a task_id (that task's plan and units); an assignment (its task's plan, its unit); a plan
+# How a row names the (plan, unit) pairs it raises in reports_planrevision: a task row (its plan, its first unit or
+# 0); a row with a task_id (that task's plan and first unit); an assignment (its task's plan, its unit); a plan
 # (itself, unit 0); a unit (the plans of its tasks, itself).
 PLAN_TASK, PLAN_TASK_ID, PLAN_TASK_UNIT, PLAN_DOCUMENT, PLAN_UNIT = (
     "task", "task_id", "task_unit", "document", "unit",
@@ -150,27 +150,45 @@ PG_HELPERS = [
 ]
 
 
-def plan_keys_sql(plan: str, rows: str) -> str:
-    """SELECT of the (plan << 32 | unit) keys that the rows of `rows` (a relation of the rule's table) raise."""
-    key = "(t.document_id::bigint << 32) | {unit}"
+BULK_ROWS = 64  # statements of more rows raise their plans' rows of unit 0 (`_pg_bump`)
+
+
+def plan_keys_sql(plan: str, rows: str, *, bulk: bool = False) -> str:
+    """SELECT of the (plan << 32 | unit) keys that the rows of `rows` (a relation of the rule's table) raise. A task
+    raises its plan's row of its first unit (lowest id; 0 when none): any row of the plan moves the plan's sum, and
+    that one is of a unit whose revision row every writer of the task locks first (one key per task, not one per
+    unit: a re-import of 10,000 tasks with their milestones and targets fans out to no more keys than tasks).
+    `bulk`: the plans' rows of unit 0, without reading the assignments."""
+    first = "COALESCE(MIN(tu.unit_id), 0)"
+    if bulk and plan == PLAN_TASK:
+        return f"SELECT DISTINCT r.document_id::bigint << 32 FROM {rows} r"
+    if bulk and plan in (PLAN_TASK_ID, PLAN_TASK_UNIT):
+        return (
+            f"SELECT DISTINCT t.document_id::bigint << 32 FROM (SELECT DISTINCT task_id FROM {rows}) r "
+            "JOIN tasks_task t ON t.id = r.task_id"
+        )
     if plan == PLAN_TASK:
         return (
-            f"SELECT (r.document_id::bigint << 32) | COALESCE(tu.unit_id, 0) FROM {rows} r "
-            "LEFT JOIN tasks_taskunit tu ON tu.task_id = r.id"
+            f"SELECT (r.document_id::bigint << 32) | {first} FROM {rows} r "
+            "LEFT JOIN tasks_taskunit tu ON tu.task_id = r.id GROUP BY r.id, r.document_id"
         )
     if plan == PLAN_TASK_ID:
         return (
-            f"SELECT {key.format(unit='COALESCE(tu.unit_id, 0)')} FROM {rows} r "
-            "JOIN tasks_task t ON t.id = r.task_id LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id"
+            f"SELECT (t.document_id::bigint << 32) | {first} FROM (SELECT DISTINCT task_id FROM {rows}) r "
+            "JOIN tasks_task t ON t.id = r.task_id LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id "
+            "GROUP BY t.id, t.document_id"
         )
     if plan == PLAN_TASK_UNIT:
-        return f"SELECT {key.format(unit='r.unit_id')} FROM {rows} r JOIN tasks_task t ON t.id = r.task_id"
+        return (
+            "SELECT DISTINCT (t.document_id::bigint << 32) | r.unit_id FROM "
+            f"{rows} r JOIN tasks_task t ON t.id = r.task_id"
+        )
     if plan == PLAN_DOCUMENT:
         return f"SELECT r.id::bigint << 32 FROM {rows} r"
     if plan == PLAN_UNIT:
         return (
-            f"SELECT {key.format(unit='r.id')} FROM {rows} r "
-            "JOIN tasks_taskunit tu ON tu.unit_id = r.id JOIN tasks_task t ON t.id = tu.task_id"
+            "SELECT DISTINCT (t.document_id::bigint << 32) | r.id FROM "
+            f"{rows} r JOIN tasks_taskunit tu ON tu.unit_id = r.id JOIN tasks_task t ON t.id = tu.task_id"
         )
     raise ValueError(plan)
 
@@ -219,8 +237,18 @@ def _pg_bump(rule: Rule, rows: str, event: str) -> str:
         units += f" PERFORM {PREFIX}bump_unit_periods(ARRAY({keys}));"
     if rule.plan is None:
         return units
-    keys = " UNION ALL ".join(plan_keys_sql(rule.plan, rel) for rel in _pg_plan_relations(rule, event))
-    return f"{units} PERFORM {PREFIX}bump_plans(ARRAY({keys}));"
+    relations = _pg_plan_relations(rule, event)
+    keys = " UNION ALL ".join(plan_keys_sql(rule.plan, rel) for rel in relations)
+    # A statement of many rows (an import, a bulk update) raises its plans' rows of unit 0: no join with the
+    # assignments (nor of the old and new rows: every plan it wrote, changed or not), and nobody but such writers
+    # waits on them (a report's writes are statements of a few rows).
+    whole = {"INSERT": ["new_rows"], "DELETE": ["old_rows"]}.get(event, ["new_rows", "old_rows"])
+    coarse = " UNION ALL ".join(plan_keys_sql(rule.plan, rel, bulk=True) for rel in whole)
+    size = f"(SELECT count(*) FROM {'old_rows' if event == 'DELETE' else 'new_rows'})"
+    return (
+        f"{units} IF {size} > {BULK_ROWS} THEN PERFORM {PREFIX}bump_plans(ARRAY({coarse})); "
+        f"ELSE PERFORM {PREFIX}bump_plans(ARRAY({keys})); END IF;"
+    )
 
 
 def postgresql_statements() -> list[str]:
@@ -278,23 +306,18 @@ def _sqlite_source(rule: Rule, ref: str) -> str:
 
 def _sqlite_plan_source(plan: str, ref: str) -> str:
     """SELECT of the (plan, unit, 1) rows that the row `ref` (NEW or OLD) raises (see plan_keys_sql)."""
+    first = "COALESCE((SELECT MIN(tu.unit_id) FROM tasks_taskunit tu WHERE tu.task_id = {task}), 0)"
     if plan == PLAN_TASK:
-        return (
-            f"SELECT {ref}.document_id, COALESCE(tu.unit_id, 0), 1 FROM (SELECT 1) "
-            f"LEFT JOIN tasks_taskunit tu ON tu.task_id = {ref}.id WHERE true"
-        )
+        return f"SELECT {ref}.document_id, {first.format(task=f'{ref}.id')}, 1 WHERE true"
     if plan == PLAN_TASK_ID:
-        return (
-            "SELECT t.document_id, COALESCE(tu.unit_id, 0), 1 FROM tasks_task t "
-            f"LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id WHERE t.id = {ref}.task_id"
-        )
+        return f"SELECT t.document_id, {first.format(task='t.id')}, 1 FROM tasks_task t WHERE t.id = {ref}.task_id"
     if plan == PLAN_TASK_UNIT:
         return f"SELECT t.document_id, {ref}.unit_id, 1 FROM tasks_task t WHERE t.id = {ref}.task_id"
     if plan == PLAN_DOCUMENT:
         return f"SELECT {ref}.id, 0, 1 WHERE true"
     if plan == PLAN_UNIT:
         return (
-            f"SELECT t.document_id, {ref}.id, 1 FROM tasks_taskunit tu "
+            f"SELECT DISTINCT t.document_id, {ref}.id, 1 FROM tasks_taskunit tu "
             f"JOIN tasks_task t ON t.id = tu.task_id WHERE tu.unit_id = {ref}.id"
         )
     raise ValueError(plan)

@@ -560,9 +560,9 @@ class PlanRevision(models.Model):
     task changed recomputes one plan, not the ledger (reports.dashboard).
 
     Per plan and unit rather than per plan: every report that moves its task's reported percent raises these, and
-    one row per plan would make every unit's report in a quarter wait for the others' (the rows raised are those of
-    the units whose `UnitRevision` rows the same write raises and locks already). Unit 0 stands for tasks no unit
-    carries, and for the plan itself (renamed)."""
+    one row per plan would make every unit's report in a quarter wait for the others'. A task raises the row of its
+    plan and its first unit, a unit whose `UnitRevision` row every writer of the task locks first anyway. Unit 0
+    stands for tasks no unit carries, and for the plan itself (renamed)."""
 
     document_id = models.BigIntegerField()
     unit_id = models.BigIntegerField()

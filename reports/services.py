@@ -240,8 +240,8 @@ def _lock_task_and_units(*, task_id: int, unit_id: int) -> None:
 def _lock_tasks_and_units(*, task_ids, unit_id: int) -> None:
     """Take, in one fixed order, every lock the report writes on ``task_ids`` will need: the task rows in id
     order, then the revision rows of all those tasks' units (the roll-up and dashboard caches, raised by the
-    triggers of reports/invalidation.py) in id order, then the plan revision rows of those tasks' plans and units
-    (the same units), then (by the caller) the report rows in id order.
+    triggers of reports/invalidation.py) in id order, then the plan revision rows of those tasks' plans and first
+    units, then (by the caller) the report rows in id order.
 
     Without this, a report write first bumps its own unit's revision (the report row's trigger) and later, when a
     target's latest value or the task's schedule changes, the revisions of every unit of the task. Two units
@@ -269,8 +269,8 @@ def _lock_tasks_and_units(*, task_ids, unit_id: int) -> None:
             SELECT r.unit_id FROM reports_unitrevision r JOIN ids USING (unit_id)
             ORDER BY r.unit_id FOR NO KEY UPDATE OF r;
             WITH keys AS (
-                SELECT DISTINCT t.document_id, COALESCE(tu.unit_id, 0) AS unit_id FROM tasks_task t
-                LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id WHERE t.id = ANY(%s)
+                SELECT DISTINCT t.document_id, COALESCE(MIN(tu.unit_id), 0) AS unit_id FROM tasks_task t
+                LEFT JOIN tasks_taskunit tu ON tu.task_id = t.id WHERE t.id = ANY(%s) GROUP BY t.id, t.document_id
             ), created AS (
                 INSERT INTO reports_planrevision (document_id, unit_id, rev)
                 SELECT document_id, unit_id, 0 FROM keys ORDER BY document_id, unit_id
