@@ -705,6 +705,15 @@ def _tasks_part_changed(*, user, today: dt.date, limit: int, cached: dict, revs:
     if len(changed) > PLANS_INCREMENTAL_SHARE * max(len(old_counts.keys() | revs.keys()), 1):
         return None
     old = _lists_from_data(cached)  # the items only: the units' part reads its own
+    if not changed:  # the tasks' side moved but no plan did (a unit without tasks renamed): all is kept
+        return _tasks_fields(
+            old_counts,
+            overdue=old["overdue"] + old["overdue_more"],
+            due_soon=old["due_soon"] + old["due_soon_more"],
+            targets=old["targets_at_risk"] + old["targets_more"],
+            revs=revs,
+            limit=limit,
+        )
     lists = (
         old["overdue"] + old["overdue_more"],
         old["due_soon"] + old["due_soon_more"],
