@@ -193,9 +193,9 @@ def plan_keys_sql(plan: str, rows: str, *, bulk: bool = False) -> str:
     raise ValueError(plan)
 
 
-def _pg_plan_relations(rule: Rule, event: str) -> list[str]:
-    """The transition rows whose plans are raised: for an UPDATE both the new and the old rows (a task moved to
-    another plan changes both), only those where a watched column changed."""
+def _pg_written_relations(rule: Rule, event: str) -> list[str]:
+    """The transition rows whose plans (or units' periods) are raised: for an UPDATE both the new and the old rows
+    (a task moved to another plan changes both), only those where a watched column changed."""
     if event == "INSERT":
         return ["new_rows"]
     if event == "DELETE":
@@ -232,12 +232,12 @@ def _pg_bump(rule: Rule, rows: str, event: str) -> str:
     if rule.unit_period:
         keys = " UNION ALL ".join(
             f"SELECT (r.unit_id::bigint << 32) | r.period_id FROM {rel} r"
-            for rel in _pg_plan_relations(rule, event)
+            for rel in _pg_written_relations(rule, event)
         )
         units += f" PERFORM {PREFIX}bump_unit_periods(ARRAY({keys}));"
     if rule.plan is None:
         return units
-    relations = _pg_plan_relations(rule, event)
+    relations = _pg_written_relations(rule, event)
     keys = " UNION ALL ".join(plan_keys_sql(rule.plan, rel) for rel in relations)
     # A statement of many rows (an import, a bulk update) raises its plans' rows of unit 0: no join with the
     # assignments (nor of the old and new rows: every plan it wrote, changed or not), and nobody but such writers

@@ -146,17 +146,26 @@ def _revision_sums() -> tuple[int, int]:
         return cursor.fetchone()
 
 
-def _cached(kind: str, *, user, key: tuple, fingerprint, compute):
-    """`compute()`, kept in Django's cache under `fingerprint()` read before it ran. A change committed while it
-    runs leaves the stored value under the old fingerprint, where nobody looks again. Only outside a transaction:
-    a process cache does not roll back, and inside one the fingerprint may count writes that never commit (the
+def _kept_for(user) -> str | None:
+    """Whom and which database a roll-up kept in a process cache belongs to ("<scope>:<database>"), or None when
+    it is to be computed: a user who sees none, a database without the revision triggers, or inside a transaction
+    (a process cache does not roll back, and inside one the revisions may count writes that never commit; the
     dashboard, rewritten after every report, is kept in the database for that reason: DashboardCache)."""
     scope = rollup_scope(user)
     connection = connections["default"]
     if scope is None or not figures_cache_enabled() or connection.in_atomic_block:
+        return None
+    return f"{scope}:{connection.settings_dict['NAME']}"
+
+
+def _cached(kind: str, *, user, key: tuple, fingerprint, compute):
+    """`compute()`, kept in Django's cache under `fingerprint()` read before it ran (`_kept_for`). A change
+    committed while it runs leaves the stored value under the old fingerprint, where nobody looks again."""
+    owner = _kept_for(user)
+    if owner is None:
         return compute()
     current = fingerprint()
-    cache_key = f"rollup:{kind}:{scope}:{connection.settings_dict['NAME']}:{hash((key, current))}"
+    cache_key = f"rollup:{kind}:{owner}:{hash((key, current))}"
     hit = cache.get(cache_key)
     if hit is not None and hit[0] == (key, current):
         return hit[1]
@@ -377,12 +386,11 @@ def plan_revisions() -> dict[int, int]:
 def _plans_kept(key: tuple, *, period: Period, today: dt.date, user) -> list[PlanRow]:
     """`_rollup_by_plan` with each plan's row kept in Django's cache under the plan's revision (read before the
     rows are computed: a change landing meanwhile leaves them stale); only outside a transaction."""
-    scope = rollup_scope(user)
-    connection = connections["default"]
-    if scope is None or not figures_cache_enabled() or connection.in_atomic_block:
+    owner = _kept_for(user)
+    if owner is None:
         return _rollup_by_plan(period=period, today=today, user=user)
     revs = plan_revisions()
-    cache_key = f"rollup:plan-rows:{scope}:{connection.settings_dict['NAME']}:{hash(key)}"
+    cache_key = f"rollup:plan-rows:{owner}:{hash(key)}"
     hit = cache.get(cache_key)
     if hit is None or hit[0] != key:
         kept, changed = {}, None
@@ -516,19 +524,13 @@ def _rollup_trend(*, periods: list[Period], period: Period, today: dt.date, user
     unit_ids = list(rollup_units_visible_to(user=user).values_list("pk", flat=True))
     # Each unit's part is kept under its revision (read before anything is computed: a change landing meanwhile
     # leaves the part stale), only outside a transaction (a process cache does not roll back).
-    scope = rollup_scope(user)
-    connection = connections["default"]
-    keep = scope is not None and figures_cache_enabled() and not connection.in_atomic_block
-    revs = unit_revisions(user) if keep else None
+    owner = _kept_for(user)
+    revs = unit_revisions(user) if owner else None
     due, reported = _trend_unit_sums(
-        periods=periods, period=period, today=today, user=user, unit_ids=unit_ids, revs=revs
+        periods=periods, period=period, today=today, unit_ids=unit_ids, owner=owner, revs=revs
     )
     per_period = _completed_by_period(
-        periods=periods,
-        period=period,
-        unit_ids=unit_ids,
-        revs=revs,
-        key=(scope, connection.settings_dict["NAME"]),
+        periods=periods, period=period, unit_ids=unit_ids, owner=owner, revs=revs
     )
     # Tasks and targets due by each quarter's end: the tasks alone decide them (kept while no task changed).
     task_due, target_due = _fingerprinted(
@@ -548,10 +550,16 @@ def _rollup_trend(*, periods: list[Period], period: Period, today: dt.date, user
 
 
 def _trend_unit_sums(
-    *, periods: list[Period], period: Period, today: dt.date, user, unit_ids: list[int], revs: dict | None
+    *,
+    periods: list[Period],
+    period: Period,
+    today: dt.date,
+    unit_ids: list[int],
+    owner: str | None,
+    revs: dict | None,
 ) -> tuple[int, dict[int, tuple[int, int]]]:
-    """(reports due in `period`, {period id: (reports on time, late)}) over these units. With `revs` (the units'
-    revisions), each unit's share is kept in Django's cache under its revision, so after a report the figures of
+    """(reports due in `period`, {period id: (reports on time, late)}) over these units. With `owner`
+    (`_kept_for`) and `revs` (the units' revisions), each unit's share is kept in Django's cache under its revision, so after a report the figures of
     that one unit are read again (`unit_figures`), not those of every unit and quarter (2,640 rows at province
     scale)."""
     ids = [p.pk for p in periods]
@@ -563,12 +571,11 @@ def _trend_unit_sums(
             for u in units
         }  # fmt: skip
 
-    if revs is None:
+    if owner is None or revs is None:
         share = shares(unit_ids)
     else:
-        connection = connections["default"]
         key = (tuple(ids), period.pk, today)
-        cache_key = f"rollup:trend-units:{rollup_scope(user)}:{connection.settings_dict['NAME']}:{hash(key)}"
+        cache_key = f"rollup:trend-units:{owner}:{hash(key)}"
         hit = cache.get(cache_key)
         stored = hit[1] if hit is not None and hit[0] == key else {}
         changed = [u for u in unit_ids if stored.get(u, (None,))[0] != revs.get(u, 0)]
@@ -647,7 +654,7 @@ def process_caches_clear() -> None:
 
 
 def _completed_by_period(
-    *, periods: list[Period], period: Period, unit_ids: list[int], revs: dict | None, key: tuple
+    *, periods: list[Period], period: Period, unit_ids: list[int], owner: str | None, revs: dict | None
 ) -> dict[int, int]:
     """{period id: distinct tasks reported 已完成 in that quarter by a unit carrying them}. With `revs`, kept per
     process and per unit (`_CompletedTasks`): after a report, the completed tasks of that one unit are read
@@ -659,12 +666,12 @@ def _completed_by_period(
             out[unit].setdefault(p, set()).add(task)
         return out
 
-    if revs is None:
+    if owner is None or revs is None:
         state = _CompletedTasks()
         for unit, sets in sets_of(unit_ids).items():
             state.add(unit, 0, sets)
         return state.totals()
-    key = (*key, tuple(p.pk for p in periods), period.pk)
+    key = (owner, tuple(p.pk for p in periods), period.pk)
     with _COMPLETED_LOCK:
         state = _COMPLETED.pop(key, None) or _CompletedTasks()
         live = set(unit_ids)
