@@ -15,6 +15,7 @@ from django.db.models import (
     F,
     IntegerField,
     Value,
+    Window,
 )
 from django.db.models.expressions import RawSQL
 
@@ -270,24 +271,21 @@ def _task_items(lists: list[list[dict]], *, today: dt.date) -> list[list[TaskIte
     """Task rows as list items, with the light's reason. The lead units, milestones and targets of all the
     lists are read in one query each (plain rows grouped by task, not prefetch_related, whose per-object
     managers cost more than the SQL here)."""
-    ids = {t["id"] for rows in lists for t in rows}
+    ids = sorted({t["id"] for rows in lists for t in rows})
     leads: dict[int, list[tuple[int, str]]] = {}
     shared: dict[int, list[str]] = {}
-    for task_id, unit_id, name, role in (
-        TaskUnit.objects.filter(task_id__in=ids, role__in=(TaskUnit.Role.LEAD, TaskUnit.Role.RESPONSIBLE))
-        .order_by("task_id", "position", "id")
-        .values_list("task_id", "unit_id", "unit__name", "role")
-    ):
-        if role == TaskUnit.Role.LEAD:
-            leads.setdefault(task_id, []).append((unit_id, name))
-        else:
-            shared.setdefault(task_id, []).append(name)
     milestones: dict[int, list[Milestone]] = {}
-    for m in Milestone.objects.filter(task_id__in=ids, date__isnull=False, done=False):
-        milestones.setdefault(m.task_id, []).append(m)
     targets: dict[int, list[Target]] = {}
-    for t in Target.objects.filter(task_id__in=ids, due__isnull=False):
-        targets.setdefault(t.task_id, []).append(t)
+    if ids:
+        for row in _rows_of_tasks("task-items-units", _item_units, ids):
+            if row["role"] == TaskUnit.Role.LEAD:
+                leads.setdefault(row["task_id"], []).append((row["unit_id"], row["unit__name"]))
+            else:
+                shared.setdefault(row["task_id"], []).append(row["unit__name"])
+        for m in _instances(Milestone, _rows_of_tasks("task-items-milestones", _item_milestones, ids)):
+            milestones.setdefault(m.task_id, []).append(m)
+        for t in _instances(Target, _rows_of_tasks("task-items-targets", _item_targets, ids)):
+            targets.setdefault(t.task_id, []).append(t)
     out = []
     for rows in lists:
         items = []
@@ -317,6 +315,41 @@ def _task_items(lists: list[list[dict]], *, today: dt.date) -> list[list[TaskIte
             )
         out.append(items)
     return out
+
+
+def _item_units(ids):
+    return (
+        TaskUnit.objects.filter(task_id__in=ids, role__in=(TaskUnit.Role.LEAD, TaskUnit.Role.RESPONSIBLE))
+        .order_by("task_id", "position", "id")
+        .values("task_id", "unit_id", "unit__name", "role")
+    )
+
+
+def _item_milestones(ids):
+    return Milestone.objects.filter(task_id__in=ids, date__isnull=False, done=False).values(
+        *(f.attname for f in Milestone._meta.concrete_fields)
+    )
+
+
+def _item_targets(ids):
+    return Target.objects.filter(task_id__in=ids, due__isnull=False).values(
+        *(f.attname for f in Target._meta.concrete_fields)
+    )
+
+
+def _rows_of_tasks(name: str, build, ids: list[int]) -> list[dict]:
+    """The rows of `build(ids)`: on PostgreSQL compiled once per number of tasks (`_reused_statement`; building
+    these three reads through the ORM cost three times what PostgreSQL took to answer them), elsewhere through the
+    ORM, whose converters SQLite needs for dates and decimals."""
+    if connection.vendor != "postgresql":
+        return list(build(ids))
+    return _reused_statement((name,), build, ids=ids)
+
+
+def _instances(model, rows: list[dict]) -> list:
+    """Model instances from value rows of all its concrete fields (`Model.from_db`: no keyword __init__)."""
+    names = [f.attname for f in model._meta.concrete_fields]
+    return [model.from_db("default", names, [row[n] for n in names]) for row in rows]
 
 
 PACE_COLUMNS = ("pace_start", "pace_behind_on", "deadline", "reported_percent", "reported_period_end")
@@ -560,9 +593,9 @@ def _statement_rows(name: str, build, *, user, today: dt.date, documents, extra:
     return _reused_statement(key, build, documents=sorted(documents))
 
 
-def _plan_counts(*, user, today: dt.date, documents=None) -> dict[int, dict[str, int]]:
+def _plan_counts(*, user, today: dt.date, documents=None, at_risk: bool = True) -> dict[int, dict[str, int]]:
     """{plan id: COUNT_NAMES} of the tasks the user sees (of these plans) and their targets at risk: one grouped
-    query each."""
+    query each (`at_risk=False`: the tasks' query only, "at_risk" left at 0)."""
 
     def tasks(documents):
         return (
@@ -575,15 +608,21 @@ def _plan_counts(*, user, today: dt.date, documents=None) -> dict[int, dict[str,
             )
         )
 
-    def targets(documents):
-        return _at_risk_of(user, documents).order_by().values("task__document_id").annotate(n=Count("id"))
-
     out: dict[int, dict[str, int]] = {}
     for row in _statement_rows("plan-counts", tasks, user=user, today=today, documents=documents):
         out[row["document_id"]] = {name: row.get(name, 0) for name in COUNT_NAMES}
-    for row in _statement_rows("plan-at-risk", targets, user=user, today=today, documents=documents):
-        out.setdefault(row["task__document_id"], dict.fromkeys(COUNT_NAMES, 0))["at_risk"] = row["n"]
+    if at_risk:
+        for document_id, n in _at_risk_counts(user=user, today=today, documents=documents).items():
+            out.setdefault(document_id, dict.fromkeys(COUNT_NAMES, 0))["at_risk"] = n
     return out
+
+
+def _at_risk_counts(*, user, today: dt.date, documents=None) -> dict[int, int]:
+    def targets(documents):
+        return _at_risk_of(user, documents).order_by().values("task__document_id").annotate(n=Count("id"))
+
+    rows = _statement_rows("plan-at-risk", targets, user=user, today=today, documents=documents)
+    return {row["task__document_id"]: row["n"] for row in rows}
 
 
 AT_RISK_COLUMNS = (
@@ -593,29 +632,57 @@ AT_RISK_COLUMNS = (
 
 
 def _at_risk_items(*, user, today: dt.date, limit: int, documents=None) -> list[TargetItem]:
-    def build(documents):
-        return _at_risk_of(user, documents).values(*AT_RISK_COLUMNS).order_by("due", "id")[:limit]
+    """The first `limit` targets at risk (of these plans), earliest due first."""
+    return [
+        _target_item(t, today=today)
+        for t in _at_risk_rows(user=user, today=today, limit=limit, documents=documents)
+    ]
 
-    items = []
-    for t in _statement_rows("at-risk", build, user=user, today=today, documents=documents, extra=(limit,)):
-        target = Target(
-            indicator=t["indicator"], op=t["op"], value=t["value"], value_high=t["value_high"], unit=t["unit"]
-        )
-        items.append(
-            TargetItem(
-                id=t["id"],
-                task_id=t["task_id"],
-                task_path=t["task__path_key"],
-                task_title=t["task__title"],
-                label=target.label,
-                due=t["due"],
-                latest_value=t["latest_value"],
-                unit=t["unit"],
-                days_left=(t["due"] - today).days,
-                document_id=t["task__document_id"],
-            )
-        )
-    return items
+
+def _at_risk_part(
+    *, user, today: dt.date, limit: int, documents: set[int]
+) -> tuple[list[TargetItem], dict[int, int]]:
+    """`_at_risk_items` of these plans and each plan's number of targets at risk, in one statement (a window count
+    per plan rides along with the first rows); only a plan none of whose targets made the first `limit`, when
+    they are all taken, is counted by a second statement."""
+    rows = _at_risk_rows(user=user, today=today, limit=limit, documents=documents, counted=True)
+    counts = {t["task__document_id"]: t["plan_n"] for t in rows}
+    missing = [d for d in documents if d not in counts]
+    if missing and len(rows) >= limit:
+        counts.update(_at_risk_counts(user=user, today=today, documents=missing))
+    return [_target_item(t, today=today) for t in rows], counts
+
+
+def _at_risk_rows(*, user, today: dt.date, limit: int, documents=None, counted: bool = False) -> list[dict]:
+    def build(documents):
+        at_risk = _at_risk_of(user, documents)
+        columns = AT_RISK_COLUMNS
+        if counted:
+            at_risk = at_risk.annotate(plan_n=Window(Count("id"), partition_by=[F("task__document_id")]))
+            columns = (*columns, "plan_n")
+        return at_risk.values(*columns).order_by("due", "id")[:limit]
+
+    return _statement_rows(
+        "at-risk", build, user=user, today=today, documents=documents, extra=(limit, counted)
+    )
+
+
+def _target_item(t: dict, *, today: dt.date) -> TargetItem:
+    target = Target(
+        indicator=t["indicator"], op=t["op"], value=t["value"], value_high=t["value_high"], unit=t["unit"]
+    )
+    return TargetItem(
+        id=t["id"],
+        task_id=t["task_id"],
+        task_path=t["task__path_key"],
+        task_title=t["task__title"],
+        label=target.label,
+        due=t["due"],
+        latest_value=t["latest_value"],
+        unit=t["unit"],
+        days_left=(t["due"] - today).days,
+        document_id=t["task__document_id"],
+    )
 
 
 def _urgent_lists_of(*, user, today: dt.date, limit: int, documents=None) -> list[list[dict]]:
@@ -722,7 +789,12 @@ def _tasks_part_changed(*, user, today: dt.date, limit: int, cached: dict, revs:
     if any(i.document_id is None for items in lists for i in items):
         return None  # cached before the items named their plan
     counts = {d: c for d, c in old_counts.items() if d not in changed}
-    counts.update(_plan_counts(user=user, today=today, documents=changed))
+    fresh = _plan_counts(user=user, today=today, documents=changed, at_risk=False)
+    at_risk, at_risk_counts = _at_risk_part(user=user, today=today, limit=2 * limit, documents=changed)
+    for d, n in at_risk_counts.items():
+        if n:
+            fresh.setdefault(d, dict.fromkeys(COUNT_NAMES, 0))["at_risk"] = n
+    counts.update(fresh)
 
     def unknown(name: str, items: list) -> bool:
         before = sum(c[name] for d, c in old_counts.items() if d not in changed)
@@ -751,10 +823,7 @@ def _tasks_part_changed(*, user, today: dt.date, limit: int, cached: dict, revs:
     )
     targets = _merged(
         [(_target_key(t), t) for t in lists[2] if t.document_id not in changed],
-        [
-            (_target_key(t), t)
-            for t in _at_risk_items(user=user, today=today, limit=2 * limit, documents=changed)
-        ],
+        [(_target_key(t), t) for t in at_risk],
         limit=limit,
         unknown=unknown("at_risk", lists[2]),
     )

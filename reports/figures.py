@@ -6,8 +6,6 @@ reports.dashboard the leaders' ranking."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
@@ -22,11 +20,10 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Abs, Coalesce
-from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
+from django.db.models.functions import Coalesce
 
 from tasks.lights import light_q
-from tasks.models import Light, TaskUnit
+from tasks.models import Light, TaskUnit, target_met_q  # noqa: F401 - re-exported
 from tasks.pace import Pace, pace_q
 
 from .models import Period, ReportStatus, UnitFigures, UnitPeriodRevision, UnitRevision
@@ -51,32 +48,6 @@ def _prefixed(q: Q, prefix: str) -> Q:
         else:
             out.children.append((prefix + child[0], child[1]))
     return out
-
-
-@functools.lru_cache(maxsize=8)
-def target_met_q(prefix: str = "") -> Q:
-    """SQL twin of Target.is_met_by(latest_value); a target without a value is not met. Cached per prefix: a Q is
-    never changed by the querysets it is given to (combining makes a new one), and it is built on every page."""
-    f = lambda name: F(prefix + name)  # noqa: E731
-    latest, value = f("latest_value"), f("value")
-    op = prefix + "op"
-    return Q(**{prefix + "latest_value__isnull": False}) & (
-        (Q(**{op: ">="}) & Q(GreaterThanOrEqual(latest, value)))
-        | (Q(**{op: ">"}) & Q(GreaterThan(latest, value)))
-        | (Q(**{op: "<="}) & Q(LessThanOrEqual(latest, value)))
-        | (Q(**{op: "<"}) & Q(LessThan(latest, value)))
-        | (Q(**{op: "="}) & Q(Exact(latest, value)))
-        | (Q(**{op: "~"}) & Q(LessThanOrEqual(Abs(latest - value), Abs(value) * Value(Decimal("0.05")))))
-        | (
-            Q(**{op: "between"})
-            & Q(GreaterThanOrEqual(latest, value))
-            & Q(LessThanOrEqual(latest, Coalesce(f("value_high"), value)))
-        )
-        | (
-            Q(**{op: "+="})
-            & Q(GreaterThanOrEqual(latest - Coalesce(f("baseline"), Value(Decimal(0))), value))
-        )
-    )
 
 
 def obligation_rows(*, period: Period):

@@ -433,3 +433,32 @@ def test_a_change_in_one_plan_recomputes_that_plans_part_and_equals_a_fresh_dash
     if limit == 50 and change not in (*NOT_SHOWN, *REPORT_ONLY):
         # every list is whole at this length: the part of the plan that did not change is kept
         assert len(outcomes) == 1 and outcomes[0] is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_plans_changed_at_once_are_each_counted_even_when_one_fills_the_list(
+    ledger, leader_user, orphan, second_plan, monkeypatch
+):
+    """The targets at risk of the changed plans are read with a count per plan riding along the first rows; a
+    changed plan none of whose targets made those rows is counted by a statement of its own."""
+    monkeypatch.setattr(dash, "DASHBOARD_LIMIT", 1)  # two rows kept: the first plan's new targets fill them
+    for n in (3, 4):  # four plans, two of them changed: under the share that recomputes everything
+        doc = DocumentFactory(doc_number=f"测办〔2024〕{n}0号", title=f"第{n}个方案")
+        TaskFactory(document=doc, path=["一", "1"], lead=[ledger.c], open_due=dt.date(2024, 11, 1))
+    outcomes = []
+    real = dash._tasks_part_changed
+    monkeypatch.setattr(
+        dash, "_tasks_part_changed", lambda *a, **kw: outcomes.append(real(*a, **kw)) or outcomes[-1]
+    )
+    before = shown(ledger, leader_user, limit=1)
+    for day in (1, 2):  # earlier than any target at risk of either plan
+        TargetFactory(task=ledger.t1, indicator=f"新指标{day}", op=">=", value=90, due=dt.date(2024, 1, day))
+    TargetFactory(task=second_plan.p2, indicator="第二方案指标丙", op=">=", value=90, due=dt.date(2024, 12, 1))
+    after = shown(ledger, leader_user, limit=1)
+    assert outcomes and outcomes[-1] is not None  # the two plans' part, not a whole computation
+    assert after["targets_at_risk_count"] == before["targets_at_risk_count"] + 3
+    at_risk = lambda data: {int(k): v["at_risk"] for k, v in data["plan_counts"].items()}  # noqa: E731
+    assert at_risk(after)[second_plan.doc.pk] == at_risk(before)[second_plan.doc.pk] + 1
+    kept = outcomes[-1]["targets_at_risk"] + outcomes[-1]["targets_more"]
+    assert [t.document_id for t in kept] == [ledger.doc.pk, ledger.doc.pk]  # the second plan is not among them
+    assert after == fresh(ledger, leader_user, limit=1)
