@@ -473,6 +473,9 @@ class UnitRevision(models.Model):
     sum of `task_rev` is unchanged, so a report saved in the quarter's rush recomputes only the units' figures.
     Its database default lets writers that raise `rev` only (reports.services) insert a row without naming it."""
 
+    # Rebuilt from the ledger (triggers, recomputation), not data: a backup leaves it out (departments.backup).
+    DERIVED = True
+
     unit_id = models.IntegerField(primary_key=True)
     rev = models.BigIntegerField(default=1)
     task_rev = models.BigIntegerField(default=0, db_default=0)
@@ -494,6 +497,9 @@ class UnitFigures(models.Model):
     periods) and the row replaced.
     The revision is read before the figures are computed, so a change committed in between can only make the row
     look stale, never make stale figures look current."""
+
+    # Rebuilt from the ledger (triggers, recomputation), not data: a backup leaves it out (departments.backup).
+    DERIVED = True
 
     unit_id = models.IntegerField()
     period_id = models.IntegerField()
@@ -537,6 +543,9 @@ class UnitPeriodRevision(models.Model):
     reports of that period only: `UnitFigures.rev` stamps both, so a report saved in this quarter leaves the unit's
     figures of the earlier quarters (the dashboard's comparison, the trend's eight) valid."""
 
+    # Rebuilt from the ledger (triggers, recomputation), not data: a backup leaves it out (departments.backup).
+    DERIVED = True
+
     unit_id = models.BigIntegerField()
     period_id = models.BigIntegerField()
     rev = models.BigIntegerField(default=1)
@@ -564,6 +573,9 @@ class PlanRevision(models.Model):
     plan and its first unit, a unit whose `UnitRevision` row every writer of the task locks first anyway. Unit 0
     stands for tasks no unit carries, and for the plan itself (renamed)."""
 
+    # Rebuilt from the ledger (triggers, recomputation), not data: a backup leaves it out (departments.backup).
+    DERIVED = True
+
     document_id = models.BigIntegerField()
     unit_id = models.BigIntegerField()
     rev = models.BigIntegerField(default=1)
@@ -585,6 +597,9 @@ class DashboardCache(models.Model):
     units raises. The fingerprint is read before the dashboard is computed, so a change committed in between can
     only make the row look stale. Kept in the database rather than in a process cache so that it rolls back, and
     is restored, with the rows it was computed from."""
+
+    # Rebuilt from the ledger (triggers, recomputation), not data: a backup leaves it out (departments.backup).
+    DERIVED = True
 
     scope = models.CharField(max_length=40)  # "all", or "unit:<id>" for a reporter's own unit
     period_id = models.IntegerField()

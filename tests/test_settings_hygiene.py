@@ -1,5 +1,6 @@
 """What the settings promise and no code would notice missing."""
 
+import pytest
 from django.conf import settings
 
 
@@ -42,3 +43,25 @@ def test_the_deployment_check_is_clean_with_the_production_settings(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_postgresql_connections_tell_the_planner_the_ledger_is_in_memory(monkeypatch):
+    from reform_ledger.settings.base import planner_settings
+
+    pg = "django.db.backends.postgresql"
+    db = planner_settings({"ENGINE": pg, "OPTIONS": {"options": "-c work_mem=8MB"}})
+    assert db["OPTIONS"]["options"] == "-c work_mem=8MB -c random_page_cost=1.1"
+    assert "OPTIONS" not in planner_settings({"ENGINE": "django.db.backends.sqlite3"})
+    monkeypatch.setenv("DATABASE_RANDOM_PAGE_COST", "")  # the server's own value
+    assert "OPTIONS" not in planner_settings({"ENGINE": pg})
+
+
+@pytest.mark.django_db
+def test_the_test_database_connection_uses_the_planner_setting():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert float(cursor.fetchone()[0]) == 1.1

@@ -1,13 +1,14 @@
 """Production: PostgreSQL, Redis, gunicorn. Every secret comes from the environment; there are no defaults."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, planner_settings
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")  # no default: refuse to start without one
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+planner_settings(DATABASES["default"])
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
 # Redis redelivers a job not acknowledged within this time (acks_late), so it is set here rather than left at
 # Redis' one hour; reports.jobs caps every retry wait at half of it (an hour with this default).

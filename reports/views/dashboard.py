@@ -31,6 +31,7 @@ from .tables import (
     excel_download,
     reports_url,
     tasks_url,
+    unit_reports_url,
 )
 
 # --- the leaders' dashboard ----------------------------------------------------------------------------------
@@ -116,9 +117,10 @@ def _ranking_table(units: list[dash.RankItem], *, user, period: Period, mid_peri
             Column("behind", "欠进度", sortable=False),
         ]
     )
+    unit_url = unit_reports_url(user, period=period)
     for i, u in enumerate(units, start=1):
         overdue_url = tasks_url(unit=u.unit_id, light="overdue")
-        rep = reports_url(user, period=period, unit_id=u.unit_id)
+        rep = unit_url(u.unit_id)
         table.rows.append(
             [
                 _n(i),

@@ -32,6 +32,7 @@ from .tables import (
     excel_download,
     reports_url,
     tasks_url,
+    unit_reports_url,
 )
 
 # --- by department / county ----------------------------------------------------------------------------------
@@ -100,9 +101,9 @@ def unit_table(rollup: rollups.Rollup, *, user, county: bool) -> Table:
         Column("targets_total", "到期指标"),
     ]
     table = Table(columns=cols, html_key=("units", county, tuple(c.label for c in cols)))
-    period = rollup.period
+    unit_url = unit_reports_url(user, period=rollup.period)
     for r in rollup.rows:
-        rep = reports_url(user, period=period, unit_id=r.unit_id)
+        rep = unit_url(r.unit_id)
         values = (
             r.unit, r.tasks, *(() if county else (r.led, r.shared)), r.completed, r.normal, r.due_soon, r.overdue,
             *(getattr(r, col.key) for col in PACE_COLUMNS), r.reports_due, r.reports_on_time, r.reports_late,

@@ -453,12 +453,17 @@ def test_two_plans_changed_at_once_are_each_counted_even_when_one_fills_the_list
     before = shown(ledger, leader_user, limit=1)
     for day in (1, 2):  # earlier than any target at risk of either plan
         TargetFactory(task=ledger.t1, indicator=f"新指标{day}", op=">=", value=90, due=dt.date(2024, 1, day))
-    TargetFactory(task=second_plan.p2, indicator="第二方案指标丙", op=">=", value=90, due=dt.date(2024, 12, 1))
+    TargetFactory(
+        task=second_plan.p2, indicator="第二方案指标丙", op=">=", value=90, due=dt.date(2024, 12, 1)
+    )
     after = shown(ledger, leader_user, limit=1)
     assert outcomes and outcomes[-1] is not None  # the two plans' part, not a whole computation
     assert after["targets_at_risk_count"] == before["targets_at_risk_count"] + 3
     at_risk = lambda data: {int(k): v["at_risk"] for k, v in data["plan_counts"].items()}  # noqa: E731
     assert at_risk(after)[second_plan.doc.pk] == at_risk(before)[second_plan.doc.pk] + 1
     kept = outcomes[-1]["targets_at_risk"] + outcomes[-1]["targets_more"]
-    assert [t.document_id for t in kept] == [ledger.doc.pk, ledger.doc.pk]  # the second plan is not among them
+    assert [t.document_id for t in kept] == [
+        ledger.doc.pk,
+        ledger.doc.pk,
+    ]  # the second plan is not among them
     assert after == fresh(ledger, leader_user, limit=1)
