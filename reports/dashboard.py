@@ -17,7 +17,6 @@ from django.db.models import (
     Value,
     Window,
 )
-from django.db.models.expressions import RawSQL
 
 from departments.models import Role, User
 from tasks.lights import light_of, light_q
@@ -29,7 +28,6 @@ from .figures import _reused_statement, figures_cache_enabled, target_met_q
 from .models import DashboardCache, Period, UnitRevision
 from .periods import period_current, period_previous, period_resolve  # noqa: F401 - re-exported
 from .rollups import (
-    REVISION_SUMS_SQL,
     UnitRow,
     _sees_all,
     _unit_figures,
@@ -418,23 +416,12 @@ def dashboard_overdue(
         return _dashboard_compute(today=today, user=user, period=period, previous=previous, limit=limit)
     key = {"scope": scope, "period_id": period.pk, "limit": limit}
     previous_id = previous.pk if previous else None
-    row = (
-        DashboardCache.objects.filter(**key, previous_id=previous_id, as_of=today)
-        .annotate(
-            now=RawSQL(f"SELECT COALESCE(SUM(rev), 0) FROM {UnitRevision._meta.db_table}", []),
-            tasks_now=RawSQL(f"SELECT COALESCE(SUM(task_rev), 0) FROM {UnitRevision._meta.db_table}", []),
-        )
-        .values("data", "fingerprint", "task_fingerprint", "now", "tasks_now")
-        .first()
-    )
-    if row is not None:
-        row["data"] = orjson.loads(row["data"])
-    if row is None:
-        with connection.cursor() as cursor:
-            cursor.execute(REVISION_SUMS_SQL)
-            now, tasks_now = cursor.fetchone()
+    row = _cached_row(key, previous_id=previous_id, today=today)
+    now, tasks_now = row["now"], row["tasks_now"]
+    if row["data"] is None:
+        row = None
     else:
-        now, tasks_now = row["now"], row["tasks_now"]
+        row["data"] = orjson.loads(row["data"])
         if row["fingerprint"] == now:
             return Dashboard.from_data(row["data"], period=period, previous=previous, today=today)
     # One transaction for the figures and the dashboard written back: one commit, not two (units' figures
@@ -452,22 +439,57 @@ def dashboard_overdue(
                 today=today, user=user, period=period, previous=previous, limit=limit, cached=cached,
                 plan_revs=plan_revisions(),  # read before computing: a change landing meanwhile looks stale
             )  # fmt: skip
-        DashboardCache.objects.bulk_create(
-            [
-                DashboardCache(
-                    **key,
-                    previous_id=previous_id,
-                    as_of=today,
-                    fingerprint=now,
-                    task_fingerprint=tasks_now,
-                    data=_dumps(d.as_data()),
-                )
-            ],
-            update_conflicts=True,
-            unique_fields=list(key),
-            update_fields=["previous_id", "as_of", "fingerprint", "task_fingerprint", "data"],
+        _store_row(
+            key, previous_id=previous_id, today=today, fingerprint=now, task_fingerprint=tasks_now, data=d
         )
     return d
+
+
+def _cached_row(key: dict, *, previous_id: int | None, today: dt.date) -> dict:
+    """The audience's cached dashboard for this period, previous period and day ("data" None when there is none)
+    with the current revision sums ("now", "tasks_now"), in one statement written once: building it through the
+    ORM cost half of what a current dashboard costs in all."""
+    table, quote = DashboardCache._meta.db_table, connection.ops.quote_name
+    previous = "d.previous_id IS NULL" if previous_id is None else "d.previous_id = %s"
+    sql = (
+        "SELECT d.data, d.fingerprint, d.task_fingerprint, s.now, s.tasks_now FROM (SELECT COALESCE(SUM(rev), 0) "
+        f"AS now, COALESCE(SUM(task_rev), 0) AS tasks_now FROM {UnitRevision._meta.db_table}) s LEFT JOIN {table} d "
+        f"ON d.scope = %s AND d.period_id = %s AND d.{quote('limit')} = %s AND {previous} AND d.as_of = %s"
+    )
+    params = [key["scope"], key["period_id"], key["limit"], *([] if previous_id is None else [previous_id])]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, today.isoformat()])
+        names = [c[0] for c in cursor.description]
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+DASHBOARD_COLUMNS = (
+    "scope",
+    "period_id",
+    "limit",
+    "previous_id",
+    "as_of",
+    "fingerprint",
+    "task_fingerprint",
+    "data",
+)
+
+
+def _store_row(
+    key: dict, *, previous_id, today: dt.date, fingerprint: int, task_fingerprint: int, data
+) -> None:
+    """Insert or replace the audience's row (one per audience, period and list length), in one statement written
+    once (bulk_create(update_conflicts=True) compiled it again on every write)."""
+    quote = connection.ops.quote_name
+    columns = [quote(c) for c in DASHBOARD_COLUMNS]
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[3:])
+    sql = (
+        f"INSERT INTO {quote(DashboardCache._meta.db_table)} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT ({', '.join(columns[:3])}) DO UPDATE SET {updates}"
+    )
+    values = [key["scope"], key["period_id"], key["limit"], previous_id, today.isoformat(), fingerprint]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, task_fingerprint, _dumps(data.as_data())])
 
 
 # Above this share of the ranked units changed since the cached ranking, it is computed again whole.

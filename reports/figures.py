@@ -214,11 +214,8 @@ def _compute_figures_many(
 def _figures_of_group(
     periods: list[Period], today: dt.date, unit_ids, duplicates
 ) -> dict[tuple[int, int], dict]:
-    done = _prefixed(light_q(Light.DONE, today=today), "task__")
-    red = _prefixed(light_q(Light.OVERDUE, today=today), "task__")
-    yellow = _prefixed(light_q(Light.DUE_SOON, today=today), "task__")
-    pace = {f"pace_{p}": _prefixed(pace_q(p, today=today), "task__") for p in PACE_CLASSES}
-    shared_names = ["tasks", "led", "shared", "completed", "overdue", "due_soon", *pace]
+    pace_names = [f"pace_{p}" for p in PACE_CLASSES]
+    shared_names = ["tasks", "led", "shared", "completed", "overdue", "due_soon", *pace_names]
     per_period = [(f"on_time_{n}", f"late_{n}") for n in range(len(periods))]
     # Everything the statements depend on besides the two lists: the periods, the day and the due-soon window.
     key = (tuple((p.pk, p.end_date) for p in periods), today, settings.LIGHT_DUE_SOON_DAYS)
@@ -229,6 +226,11 @@ def _figures_of_group(
         )
 
     def task_parts(unit_ids, duplicates):
+        # built here, when the statement is compiled (once per day and list lengths), not on every call
+        done = _prefixed(light_q(Light.DONE, today=today), "task__")
+        red = _prefixed(light_q(Light.OVERDUE, today=today), "task__")
+        yellow = _prefixed(light_q(Light.DUE_SOON, today=today), "task__")
+        pace = {f"pace_{p}": _prefixed(pace_q(p, today=today), "task__") for p in PACE_CLASSES}
         parts = []
         for sign, part in base(unit_ids, duplicates):
             reports = {}
@@ -262,11 +264,11 @@ def _figures_of_group(
             row = out.setdefault((unit_id, period.pk), {})
             row.update({name: f[name] for name in shared_names})
             row["on_time"], row["late"] = f[per_period[n][0]], f[per_period[n][1]]
-    met = target_met_q("task__targets__")
     last_end = max(p.end_date for p in periods)
     target_names = [(f"targets_total_{n}", f"targets_met_{n}") for n in range(len(periods))]
 
     def target_parts(unit_ids, duplicates):
+        met = target_met_q("task__targets__")
         counts = {}
         for n, period in enumerate(periods):
             due = Q(task__targets__due__lte=period.end_date)
