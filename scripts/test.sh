@@ -175,7 +175,8 @@ set +e
 "$PY" -m pytest "$@"
 status=$?
 if [[ "$status" == 0 && -n "${DATABASE_URL:-}" ]]; then
-    # The embedded default's own paths (the SQLite backup format) skip on PostgreSQL: run them on SQLite too.
+    # The embedded default's own paths (the SQLite backup format, skipped on PostgreSQL) and the SQLite dialect of
+    # the revision triggers the caches rely on: run the tests marked `sqlite` on SQLite too.
     say "pytest -m sqlite (DATABASE_URL=sqlite)"
     env -u DATABASE_URL "$PY" -m pytest -m sqlite "$@"
     status=$?
