@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter, OrderedDict
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 from django.conf import settings
 from django.core.cache import cache
@@ -71,6 +71,7 @@ from .figures import (  # noqa: F401 - the figures' names stay importable from h
     _report_join,
     _reused_statement,
     figures_cache_enabled,
+    figures_forget,
     obligation_rows,
     target_met_q,
     unit_figures,
@@ -292,6 +293,9 @@ def unit_figures_warm(*, today: dt.date) -> int:
     return len(unit_ids) * len(periods) - before
 
 
+_UNIT_ROW_DEFAULTS = {f.name: f.default for f in fields(UnitRow) if f.default is not MISSING}
+
+
 def _unit_figures(*, period: Period, today: dt.date, units, previous: Period | None = None) -> list[UnitRow]:
     """The rows of these units (one query for the units, then `unit_figures`). With `previous`, the reports on
     time in that period too (`UnitRow.reports_on_time_previous`): the same obligations, the earlier reports."""
@@ -301,19 +305,21 @@ def _unit_figures(*, period: Period, today: dt.date, units, previous: Period | N
     periods = [period] + ([previous] if previous is not None else [])
     figures = unit_figures(periods=periods, today=today, unit_ids=[u["id"] for u in unit_list])
     rows = []
+    new = object.__new__  # 300 rows: keyword __init__ and setattr per figure cost more than reading them
     for u in unit_list:
         f = figures[(u["id"], period.pk)]
-        r = UnitRow(unit_id=u["id"], unit=u["name"], short_name=u["short_name"] or u["name"], kind=u["kind"])
-        r.tasks, r.led, r.shared, r.completed = f["tasks"], f["led"], f["shared"], f["completed"]
-        r.overdue, r.due_soon = f["overdue"], f["due_soon"]
-        r.on_track = r.tasks - r.completed - r.overdue
-        r.reports_due, r.reports_on_time, r.reports_late = r.tasks, f["on_time"], f["late"]
-        r.reports_missing = r.reports_due - r.reports_on_time - r.reports_late
-        r.targets_total, r.targets_met = f["targets_total"], f["targets_met"]
-        for name in UnitFigures.PACE_FIGURES:
-            setattr(r, name, f[name])
-        if previous is not None:
-            r.reports_on_time_previous = figures[(u["id"], previous.pk)]["on_time"]
+        r = new(UnitRow)
+        r.__dict__.update(_UNIT_ROW_DEFAULTS)  # a field added later starts at its default
+        r.__dict__.update(
+            {name: f[name] for name in UnitFigures.PACE_FIGURES},
+            unit_id=u["id"], unit=u["name"], short_name=u["short_name"] or u["name"], kind=u["kind"],
+            tasks=f["tasks"], led=f["led"], shared=f["shared"], completed=f["completed"], overdue=f["overdue"],
+            due_soon=f["due_soon"], on_track=f["tasks"] - f["completed"] - f["overdue"], reports_due=f["tasks"],
+            reports_on_time=f["on_time"], reports_late=f["late"],
+            reports_missing=f["tasks"] - f["on_time"] - f["late"], targets_total=f["targets_total"],
+            targets_met=f["targets_met"],
+            reports_on_time_previous=figures[(u["id"], previous.pk)]["on_time"] if previous is not None else 0,
+        )  # fmt: skip
         rows.append(r)
     return rows
 
@@ -651,6 +657,7 @@ def process_caches_clear() -> None:
     """Forget what this process keeps outside Django's cache (tests; a database restored under the same name)."""
     with _COMPLETED_LOCK:
         _COMPLETED.clear()
+    figures_forget()
 
 
 def _completed_by_period(

@@ -361,3 +361,60 @@ def test_a_report_leaves_the_units_figures_of_its_other_periods_current(ledger, 
     _t3_completed(ledger)
     figures.unit_figures(periods=periods, today=TODAY, unit_ids=units)
     assert computed == [([ledger.q2.pk, ledger.q3.pk], [ledger.a.pk, ledger.b.pk])]
+
+
+# --- the figures kept in the process's memory (reports.figures.unit_figures, outside a transaction) ----------
+
+
+@pytest.mark.django_db(transaction=True)  # kept only outside a transaction
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_figures_kept_in_memory_follow_every_kind_of_change(ledger, leader_user, change):
+    apply, moved = CHANGES[change]
+    before = cached(ledger, leader_user)
+    assert figures._KEPT, "outside a transaction the figures are kept in memory"
+    apply(ledger)
+    after = cached(ledger, leader_user)
+    unit = getattr(ledger, moved)
+    assert after.get(unit.pk) != before[unit.pk], "the change should move this unit's figures"
+    figures.figures_forget()
+    assert after == fresh(ledger, leader_user)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_figures_kept_in_memory_are_read_as_stamps_and_only_a_changed_units_row_again(ledger, leader_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cached(ledger, leader_user)
+    with CaptureQueriesContext(connection) as ctx:
+        cached(ledger, leader_user)
+    assert not [q for q in ctx.captured_queries if "reports_unitfigures" in q["sql"]]
+    _t1_submitted_by_b(ledger)
+    read = []
+    real = figures._unit_figures_stored
+    figures._unit_figures_stored = lambda **kw: read.append(sorted(kw["unit_ids"])) or real(**kw)
+    try:
+        cached(ledger, leader_user)
+    finally:
+        figures._unit_figures_stored = real
+    assert read == [[ledger.b.pk]]
+
+
+def test_inside_a_transaction_the_figures_are_not_kept_in_memory(ledger, leader_user):
+    cached(ledger, leader_user)
+    assert not figures._KEPT
+
+
+def test_stamps_of_many_units_read_from_the_whole_tables_equal_those_read_by_unit(
+    ledger, leader_user, monkeypatch
+):
+    cached(ledger, leader_user)
+    _t1_submitted_by_b(ledger)  # a unit-period counter moves
+    _t3_completed(ledger)  # a task counter moves
+    pairs = [(u.pk, p.pk) for u in (ledger.a, ledger.b, ledger.c, ledger.k1) for p in (ledger.q2, ledger.q3)]
+    pairs.append((10**9, ledger.q3.pk))  # a unit without any counter: 0
+    by_unit = figures._stamps(pairs)
+    assert set(by_unit) == set(pairs) and by_unit[(10**9, ledger.q3.pk)] == 0
+    assert len(set(by_unit.values())) > 2
+    monkeypatch.setattr(figures, "STAMPS_BY_UNIT", 0)
+    assert figures._stamps(pairs) == by_unit
