@@ -32,7 +32,7 @@ from tasks.models import ExtensionRequest, Light
 from tasks.pace import Pace, pace_q
 from tasks.selectors import tasks_visible_to
 
-from .dashboard import LIST_ORDER_SQL, PACE_COLUMNS, _task_items
+from .dashboard_lists import LIST_ORDER_SQL, PACE_COLUMNS, _task_items
 from .models import Bulletin, Notification, Period, Report, ReportStatus
 from .rollups import rollup_by_county, rollup_by_department
 
