@@ -30,9 +30,10 @@ from .dashboard_lists import (  # noqa: F401 - LIST_ORDER, _urgent_lists: import
     list_key,
 )
 from .figures import figures_cache_enabled
-from .models import DashboardCache, Period, UnitRevision
+from .models import DashboardCache, Period
 from .periods import period_current, period_previous, period_resolve  # noqa: F401 - re-exported
 from .rollups import (
+    REVISION_SUMS_SQL,
     UnitRow,
     _unit_figures,
     period_default,
@@ -283,8 +284,8 @@ def _cached_row(key: dict, *, previous_id: int | None, today: dt.date) -> dict:
     table, quote = DashboardCache._meta.db_table, connection.ops.quote_name
     previous = "d.previous_id IS NULL" if previous_id is None else "d.previous_id = %s"
     sql = (
-        "SELECT d.data, d.fingerprint, d.task_fingerprint, s.now, s.tasks_now FROM (SELECT COALESCE(SUM(rev), 0) "
-        f"AS now, COALESCE(SUM(task_rev), 0) AS tasks_now FROM {UnitRevision._meta.db_table}) s LEFT JOIN {table} d "
+        "SELECT d.data, d.fingerprint, d.task_fingerprint, s.now, s.tasks_now "
+        f"FROM ({REVISION_SUMS_SQL}) s LEFT JOIN {table} d "
         f"ON d.scope = %s AND d.period_id = %s AND d.{quote('limit')} = %s AND {previous} AND d.as_of = %s"
     )
     params = [key["scope"], key["period_id"], key["limit"], *([] if previous_id is None else [previous_id])]

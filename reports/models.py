@@ -457,7 +457,14 @@ class NoticeEvent(models.Model):
         return f"{self.notice_id} {self.action} {self.at}"
 
 
-class UnitRevision(models.Model):
+class Derived:
+    """A table rebuilt from the ledger (revision triggers, recomputation), not data: backups leave it out
+    (departments.backup.derived_tables)."""
+
+    DERIVED = True
+
+
+class UnitRevision(Derived, models.Model):
     """A counter per unit, raised by database triggers (defined in reports.invalidation) whenever anything that goes
     into the unit's roll-up figures or its dashboard lines changes: its task assignments, those tasks' status, deadlines,
     titles, milestones and targets and their document's name, its reports, the unit itself. Triggers rather than
@@ -473,9 +480,6 @@ class UnitRevision(models.Model):
     sum of `task_rev` is unchanged, so a report saved in the quarter's rush recomputes only the units' figures.
     Its database default lets writers that raise `rev` only (reports.services) insert a row without naming it."""
 
-    # Rebuilt from the ledger (triggers, recomputation), not data: a backup leaves it out (departments.backup).
-    DERIVED = True
-
     unit_id = models.IntegerField(primary_key=True)
     rev = models.BigIntegerField(default=1)
     task_rev = models.BigIntegerField(default=0, db_default=0)
@@ -488,7 +492,7 @@ class UnitRevision(models.Model):
         return f"unit {self.unit_id} rev {self.rev}"
 
 
-class UnitFigures(models.Model):
+class UnitFigures(Derived, models.Model):
     """One unit's roll-up figures for one period as computed on `as_of` from the data at revision `rev`.
 
     A cache, never a source: a row is used only while `as_of` is today and `rev` equals the unit's current stamp
@@ -497,9 +501,6 @@ class UnitFigures(models.Model):
     periods) and the row replaced.
     The revision is read before the figures are computed, so a change committed in between can only make the row
     look stale, never make stale figures look current."""
-
-    # Rebuilt from the ledger (triggers, recomputation), not data: a backup leaves it out (departments.backup).
-    DERIVED = True
 
     unit_id = models.IntegerField()
     period_id = models.IntegerField()
@@ -537,14 +538,11 @@ class UnitFigures(models.Model):
         return f"unit {self.unit_id} period {self.period_id} as of {self.as_of} (rev {self.rev})"
 
 
-class UnitPeriodRevision(models.Model):
+class UnitPeriodRevision(Derived, models.Model):
     """A counter per unit and period, raised (reports.invalidation) by every change of that unit's reports in that
     period. A unit's figures of one period depend on the tasks it carries (`UnitRevision.task_rev`) and on its
     reports of that period only: `UnitFigures.rev` stamps both, so a report saved in this quarter leaves the unit's
     figures of the earlier quarters (the dashboard's comparison, the trend's eight) valid."""
-
-    # Rebuilt from the ledger (triggers, recomputation), not data: a backup leaves it out (departments.backup).
-    DERIVED = True
 
     unit_id = models.BigIntegerField()
     period_id = models.BigIntegerField()
@@ -561,7 +559,7 @@ class UnitPeriodRevision(models.Model):
         return f"单位 {self.unit_id} · 填报期 {self.period_id}: {self.rev}"
 
 
-class PlanRevision(models.Model):
+class PlanRevision(Derived, models.Model):
     """A counter per plan (document) and unit, raised by the same triggers as `UnitRevision.task_rev`
     (reports.invalidation) for every change of what the dashboard reads from a plan's tasks: the tasks, their
     milestones, targets and assignments, the plan's name, the names of their units. The sum over a plan's rows is
@@ -572,9 +570,6 @@ class PlanRevision(models.Model):
     one row per plan would make every unit's report in a quarter wait for the others'. A task raises the row of its
     plan and its first unit, a unit whose `UnitRevision` row every writer of the task locks first anyway. Unit 0
     stands for tasks no unit carries, and for the plan itself (renamed)."""
-
-    # Rebuilt from the ledger (triggers, recomputation), not data: a backup leaves it out (departments.backup).
-    DERIVED = True
 
     document_id = models.BigIntegerField()
     unit_id = models.BigIntegerField()
@@ -589,7 +584,7 @@ class PlanRevision(models.Model):
         return f"文件 {self.document_id} · 单位 {self.unit_id}: {self.rev}"
 
 
-class DashboardCache(models.Model):
+class DashboardCache(Derived, models.Model):
     """The leaders' dashboard (reports.dashboard.Dashboard) of one audience and period as computed on `as_of`.
 
     A cache, never a source: a row is used only while `as_of` is today and `fingerprint` equals the sum of every
@@ -597,9 +592,6 @@ class DashboardCache(models.Model):
     units raises. The fingerprint is read before the dashboard is computed, so a change committed in between can
     only make the row look stale. Kept in the database rather than in a process cache so that it rolls back, and
     is restored, with the rows it was computed from."""
-
-    # Rebuilt from the ledger (triggers, recomputation), not data: a backup leaves it out (departments.backup).
-    DERIVED = True
 
     scope = models.CharField(max_length=40)  # "all", or "unit:<id>" for a reporter's own unit
     period_id = models.IntegerField()

@@ -128,7 +128,8 @@ def unit_revisions(user) -> dict[int, int]:
 # The fingerprints of everything cached: every committed revision bump raises the first, every one but a report's
 # the second (reports.invalidation is the one definition of what bumps what).
 REVISION_SUMS_SQL = (
-    f"SELECT COALESCE(SUM(rev), 0), COALESCE(SUM(task_rev), 0) FROM {UnitRevision._meta.db_table}"
+    "SELECT COALESCE(SUM(rev), 0) AS now, COALESCE(SUM(task_rev), 0) AS tasks_now "
+    f"FROM {UnitRevision._meta.db_table}"
 )
 ROLLUP_CACHE_SECONDS = 24 * 3600
 
