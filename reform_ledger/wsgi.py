@@ -6,13 +6,13 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reform_ledger.settings.production")
 application = get_wsgi_application()
 
-# Garbage collection tuned for a long-lived worker (measured in-process on the dashboard at 20,000 tasks: 2.0-2.3 ms
-# of collection per request before, 0.7-0.9 after):
+# Garbage collection tuned for a long-lived worker (measured in-process on the dashboard right after a task changed,
+# at 20,000 tasks: 2.0-2.7 ms of collection per request before, 0.55-1.0 ms after):
 # - everything loaded before the first request (settings, apps, models, the URLconf and the views it imports) is
 #   moved out of the collector's sight with gc.freeze(): a full collection then scans the ~7,000 objects requests
 #   made, not the ~160,000 the code is made of;
-# - a young collection runs every 10,000 allocations instead of 700: a dashboard allocates ~120,000 objects and
-#   almost none of them survive the request, so collecting them 170 times per request found nothing to free.
+# - a young collection runs every 10,000 net allocations instead of 700: about 4 per dashboard request before,
+#   about one per five requests after, and what a request allocates is mostly freed when it ends anyway.
 # Reference cycles are still collected, only less often.
 GC_YOUNG_THRESHOLD = 10_000
 
