@@ -1,0 +1,106 @@
+"""The leaders' dashboard computes its units' part on a second connection (reform_ledger.side) when it may, and the
+result is the same as computed on one connection: after a change of tasks, of a report, and from nothing."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from reform_ledger import side
+from reports import dashboard as dash
+from reports.models import DashboardCache, Report, UnitFigures
+from tasks.models import Task
+from tests.rollups.conftest import TODAY
+from tests.rollups.test_dashboard_cache import _data
+
+
+@pytest.fixture
+def side_on(monkeypatch):
+    """Persistent connections, as in production: the condition for the side connection."""
+    if connection.vendor != "postgresql":
+        pytest.skip("第二个数据库连接只在 PostgreSQL 上使用（设置 DATABASE_URL）")
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    yield
+    side.side_connection_close()  # the test database is dropped at the end: no connection may stay open
+
+
+def _units_part_threads(monkeypatch) -> list[int]:
+    threads = []
+    real = dash._dashboard_units_part
+
+    def recorded(**kwargs):
+        threads.append(threading.get_ident())
+        return real(**kwargs)
+
+    monkeypatch.setattr(dash, "_dashboard_units_part", recorded)
+    return threads
+
+
+def _whole(ledger, user):
+    DashboardCache.objects.all().delete()
+    UnitFigures.objects.all().delete()
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(side, "side_connection_usable", lambda: False)
+    monkeypatch.setattr(dash, "side_connection_usable", lambda: False)
+    try:
+        return _data(dash.dashboard_overdue(today=TODAY, user=user, period=ledger.q3))
+    finally:
+        monkeypatch.undo()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_task_changed_the_units_part_runs_beside_and_equals_one_connections_result(
+    ledger, leader_user, side_on, monkeypatch
+):
+    threads = _units_part_threads(monkeypatch)
+    dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3)  # computed whole, then kept
+    assert threads and threads[-1] != threading.get_ident()  # the units' part ran on the side thread
+    Task.objects.filter(pk=ledger.t3.pk).update(status="completed")  # T3 was due soon: every part moves
+    before = len(threads)
+    after = _data(dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3))
+    assert len(threads) == before + 1 and threads[-1] != threading.get_ident()
+    whole = _whole(ledger, leader_user)
+    assert after == whole
+    assert after["light_counts"]["done"] == whole["light_counts"]["done"]
+    # the side connection committed the units' figures it computed: the next reader finds them current
+    assert UnitFigures.objects.filter(as_of=TODAY).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_everything_stays_on_the_callers_connection(
+    ledger, leader_user, side_on, monkeypatch
+):
+    """A second connection would not see what the open transaction wrote: a task completed in it must count."""
+    from django.db import transaction
+
+    threads = _units_part_threads(monkeypatch)
+    with transaction.atomic():
+        Task.objects.filter(pk=ledger.t3.pk).update(status="completed")
+        inside = _data(dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3))
+    assert threads == [threading.get_ident()]
+    assert inside == _whole(ledger, leader_user)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_on_the_side_reaches_the_caller_and_nothing_is_kept(
+    ledger, leader_user, side_on, monkeypatch
+):
+    def broken(**kwargs):
+        raise RuntimeError("单位统计失败")
+
+    monkeypatch.setattr(dash, "_dashboard_units_part", broken)
+    with pytest.raises(RuntimeError, match="单位统计失败"):
+        dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3)
+    assert not DashboardCache.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_still_recomputes_only_the_units_part(ledger, leader_user, side_on, monkeypatch):
+    dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3)
+    computed = []
+    monkeypatch.setattr(dash, "_tasks_part", lambda **kw: computed.append(kw) or {})
+    Report.objects.filter(unit=ledger.b, task=ledger.t1, period=ledger.q3).update(is_late=True)
+    after = _data(dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3))
+    assert computed == []
+    monkeypatch.undo()
+    assert after == _whole(ledger, leader_user)
