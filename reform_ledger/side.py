@@ -58,6 +58,12 @@ def on_side_connection(fn: Callable[[], T]) -> Future:
     return _executor().submit(_run, fn)
 
 
+def side_connection_wait() -> None:
+    """Return when everything started on the side thread so far has finished."""
+    if _pool is not None and _pool_pid == os.getpid():
+        _pool.submit(lambda: None).result()
+
+
 def side_connection_close() -> None:
     """Close the side thread's connection, if it has one (tests, before their database is dropped)."""
     if _pool is not None and _pool_pid == os.getpid():

@@ -3,8 +3,10 @@ unit ranking, cached per audience and period in `DashboardCache` (see `dashboard
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import logging
 from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal
 
@@ -44,6 +46,8 @@ from .rollups import (
     rollup_units_visible_to,
     unit_revisions,
 )
+
+log = logging.getLogger(__name__)
 
 DASHBOARD_LIMIT = 50  # rows per list in the API
 DASHBOARD_PAGE_LIMIT = 20  # rows per list on the page: one A4 sheet each
@@ -259,10 +263,12 @@ def dashboard_overdue(
         if row["fingerprint"] == now:
             return Dashboard.from_data(row["data"], period=period, previous=previous, today=today)
     # One transaction for the figures and the dashboard written back: one commit, not two (units' figures
-    # rows are locked before the dashboard row, in every reader, so two readers cannot deadlock). Computed on
-    # the side connection, the units' figures are committed there before the dashboard row is written.
+    # rows are locked before the dashboard row, in every reader, so two readers cannot deadlock). With the side
+    # connection (reform_ledger.side: the caller is in no transaction), no transaction: the units' figures are
+    # committed as they are written, and the dashboard row, one statement, is written on the side connection
+    # after them while the caller renders the page (a reader who comes before it lands computes the same again).
     side = side_connection_usable()  # asked before the transaction below opens one
-    with transaction.atomic():
+    with contextlib.nullcontext() if side else transaction.atomic():
         if row is not None and row["task_fingerprint"] == tasks_now:
             d = Dashboard.from_data(row["data"], period=period, previous=previous, today=today)
             for name, value in _dashboard_units_part(
@@ -276,9 +282,13 @@ def dashboard_overdue(
                 plan_revs=plan_revisions(),  # read before computing: a change landing meanwhile looks stale
                 side=side,
             )  # fmt: skip
-        _store_row(
-            key, previous_id=previous_id, today=today, fingerprint=now, task_fingerprint=tasks_now, data=d
-        )
+        store = functools.partial(
+            _store_row, key, previous_id=previous_id, today=today, fingerprint=now, task_fingerprint=tasks_now, data=d
+        )  # fmt: skip
+        if side:
+            on_side_connection(store).add_done_callback(_log_failed_store)
+        else:
+            store()
     return d
 
 
@@ -298,6 +308,11 @@ def _cached_row(key: dict, *, previous_id: int | None, today: dt.date) -> dict:
         cursor.execute(sql, [*params, today.isoformat()])
         names = [c[0] for c in cursor.description]
         return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+def _log_failed_store(future) -> None:
+    if future.exception() is not None:
+        log.error("看板缓存写回失败（下一次打开时重新计算）", exc_info=future.exception())
 
 
 DASHBOARD_COLUMNS = (

@@ -8,7 +8,7 @@ from django.db import connection
 
 from reform_ledger import side
 from reports import dashboard as dash
-from reports.models import DashboardCache, Report, UnitFigures
+from reports.models import DashboardCache, Period, Report, UnitFigures
 from tasks.models import Task
 from tests.rollups.conftest import TODAY
 from tests.rollups.test_dashboard_cache import _data
@@ -61,9 +61,43 @@ def test_after_a_task_changed_the_units_part_runs_beside_and_equals_one_connecti
     assert len(threads) == before + 1 and threads[-1] != threading.get_ident()
     whole = _whole(ledger, leader_user)
     assert after == whole
-    assert after["light_counts"]["done"] == whole["light_counts"]["done"]
-    # the side connection committed the units' figures it computed: the next reader finds them current
-    assert UnitFigures.objects.filter(as_of=TODAY).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_row_written_on_the_side_is_what_the_next_reader_gets_in_one_query(
+    ledger, leader_user, side_on, django_assert_num_queries
+):
+    periods = list(Period.objects.all())  # as the page passes them: the previous period is not read again
+
+    def read():
+        return _data(dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3, periods=periods))
+
+    first = read()
+    side.side_connection_wait()  # the row is written on the side connection after the caller has its answer
+    with django_assert_num_queries(1):
+        assert read() == first
+    Task.objects.filter(pk=ledger.t3.pk).update(status="completed")
+    changed = read()
+    side.side_connection_wait()
+    with django_assert_num_queries(1):
+        assert read() == changed
+    assert changed == _whole(ledger, leader_user)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_write_back_is_logged_and_the_next_reader_computes_again(
+    ledger, leader_user, side_on, monkeypatch, caplog
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("写回失败")
+
+    monkeypatch.setattr(dash, "_store_row", broken)
+    first = _data(dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3))
+    side.side_connection_wait()
+    assert "看板缓存写回失败" in caplog.text
+    assert not DashboardCache.objects.exists()
+    monkeypatch.undo()
+    assert first == _whole(ledger, leader_user)
 
 
 @pytest.mark.django_db(transaction=True)
