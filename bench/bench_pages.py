@@ -217,7 +217,7 @@ def count_queries(env: dict, page_list) -> dict:
 
 
 def bench_size(args, size: int) -> dict:
-    db = f"{args.db_prefix}_{size}"
+    db = f"{args.db_prefix}_{size}" + (f"_p{args.tasks_per_plan}" if args.tasks_per_plan != 1000 else "")
     url = db_url_for(args.database_url, db)
     static_root = tempfile.mkdtemp(prefix="bench-static-")
     env = production_env(url, static_root)
@@ -230,7 +230,10 @@ def bench_size(args, size: int) -> dict:
     admin_sql(args.database_url, f"CREATE DATABASE {db}")
     manage(env, "migrate", "--noinput")
     units, counties = unit_counts(args, size)
-    print(f"building {size} tasks, {units} departments, {counties} counties, {args.quarters} quarters")
+    print(
+        f"building {size} tasks, {units} departments, {counties} counties, {args.quarters} quarters, "
+        f"{args.tasks_per_plan} tasks per plan"
+    )
     started = time.monotonic()
     print(
         manage(
@@ -246,6 +249,8 @@ def bench_size(args, size: int) -> dict:
             str(args.quarters),
             "--seed",
             "7",
+            "--tasks-per-plan",
+            str(args.tasks_per_plan),
         ).strip()
     )
     built = time.monotonic() - started
@@ -447,6 +452,7 @@ def main() -> None:
     parser.add_argument("--city-units", type=int, default=60, help="departments for sizes under 10,000")
     parser.add_argument("--city-counties", type=int, default=10, help="counties for sizes under 10,000")
     parser.add_argument("--quarters", type=int, default=8)
+    parser.add_argument("--tasks-per-plan", type=int, default=1000, help="tasks per plan (document)")
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--stale-requests", type=int, default=15, help="requests per stale-cache scenario")
     parser.add_argument("--workers", type=int, default=2)

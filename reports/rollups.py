@@ -39,7 +39,6 @@ from collections import Counter, OrderedDict
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connections
 from django.db.models import (
     Count,
@@ -131,7 +130,37 @@ REVISION_SUMS_SQL = (
     "SELECT COALESCE(SUM(rev), 0) AS now, COALESCE(SUM(task_rev), 0) AS tasks_now "
     f"FROM {UnitRevision._meta.db_table}"
 )
-ROLLUP_CACHE_SECONDS = 24 * 3600
+
+
+class _ProcessStore:
+    """Roll-ups kept in this process, by reference: Django's default local-memory cache pickled them on every
+    read and write, and unpickling a hundred plans with their areas was a fifth of the plan roll-up. Readers never
+    change what they get. Bounded like that cache (300 entries), least recently used first out; the keys name the
+    day or the revision sums, so what is out of date is never looked for again."""
+
+    def __init__(self, size: int = 300):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def set(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+_STORE = _ProcessStore()
 
 
 def _revision_sums() -> tuple[int, int]:
@@ -153,18 +182,18 @@ def _kept_for(user) -> str | None:
 
 
 def _cached(kind: str, *, user, key: tuple, fingerprint, compute):
-    """`compute()`, kept in Django's cache under `fingerprint()` read before it ran (`_kept_for`). A change
+    """`compute()`, kept in this process (`_STORE`) under `fingerprint()` read before it ran (`_kept_for`). A change
     committed while it runs leaves the stored value under the old fingerprint, where nobody looks again."""
     owner = _kept_for(user)
     if owner is None:
         return compute()
     current = fingerprint()
     cache_key = f"rollup:{kind}:{owner}:{hash((key, current))}"
-    hit = cache.get(cache_key)
+    hit = _STORE.get(cache_key)
     if hit is not None and hit[0] == (key, current):
         return hit[1]
     value = compute()
-    cache.set(cache_key, ((key, current), value), ROLLUP_CACHE_SECONDS)
+    _STORE.set(cache_key, ((key, current), value))
     return value
 
 
@@ -383,18 +412,18 @@ def plan_revisions() -> dict[int, int]:
 
 
 def _plans_kept(key: tuple, *, period: Period, today: dt.date, user) -> list[PlanRow]:
-    """`_rollup_by_plan` with each plan's row kept in Django's cache under the plan's revision (read before the
+    """`_rollup_by_plan` with each plan's row kept in this process (`_STORE`) under the plan's revision (read before the
     rows are computed: a change landing meanwhile leaves them stale); only outside a transaction."""
     owner = _kept_for(user)
     if owner is None:
         return _rollup_by_plan(period=period, today=today, user=user)
     revs = plan_revisions()
     cache_key = f"rollup:plan-rows:{owner}:{hash(key)}"
-    hit = cache.get(cache_key)
+    hit = _STORE.get(cache_key)
     if hit is None or hit[0] != key:
         kept, changed = {}, None
     else:
-        kept = hit[1]
+        kept = dict(hit[1])  # a new dict stored below: the kept one is never changed
         changed = {d for d in kept.keys() | revs.keys() if kept.get(d, (None,))[0] != revs.get(d)}
     if changed is None or changed:
         rows = {
@@ -404,7 +433,7 @@ def _plans_kept(key: tuple, *, period: Period, today: dt.date, user) -> list[Pla
         # a plan with a revision but no task the user sees is kept too (as None), or it would look changed forever
         for d in rows.keys() | (changed if changed is not None else revs.keys()):
             kept[d] = (revs.get(d), rows.get(d))
-    cache.set(cache_key, (key, kept), ROLLUP_CACHE_SECONDS)
+    _STORE.set(cache_key, (key, kept))
     return [kept[d][1] for d in sorted(kept) if kept[d][1] is not None]
 
 
@@ -558,7 +587,7 @@ def _trend_unit_sums(
     revs: dict | None,
 ) -> tuple[int, dict[int, tuple[int, int]]]:
     """(reports due in `period`, {period id: (reports on time, late)}) over these units. With `owner`
-    (`_kept_for`) and `revs` (the units' revisions), each unit's share is kept in Django's cache under its revision, so after a report the figures of
+    (`_kept_for`) and `revs` (the units' revisions), each unit's share is kept in this process (`_STORE`) under its revision, so after a report the figures of
     that one unit are read again (`unit_figures`), not those of every unit and quarter (2,640 rows at province
     scale)."""
     ids = [p.pk for p in periods]
@@ -575,12 +604,12 @@ def _trend_unit_sums(
     else:
         key = (tuple(ids), period.pk, today)
         cache_key = f"rollup:trend-units:{owner}:{hash(key)}"
-        hit = cache.get(cache_key)
+        hit = _STORE.get(cache_key)
         stored = hit[1] if hit is not None and hit[0] == key else {}
         changed = [u for u in unit_ids if stored.get(u, (None,))[0] != revs.get(u, 0)]
         fresh = shares(changed) if changed else {}
         share = {u: fresh[u] if u in fresh else stored[u][1] for u in unit_ids}
-        cache.set(cache_key, (key, {u: (revs.get(u, 0), share[u]) for u in unit_ids}), ROLLUP_CACHE_SECONDS)
+        _STORE.set(cache_key, (key, {u: (revs.get(u, 0), share[u]) for u in unit_ids}))
     due = sum(s[0] for s in share.values())
     reported = {
         p: (sum(s[1 + i][0] for s in share.values()), sum(s[1 + i][1] for s in share.values()))
@@ -640,16 +669,17 @@ class _CompletedTasks:
         return {p: len(c) for p, c in self.counts.items()}
 
 
-# Per process (the sets are too many to pickle into Django's cache on every read): a few audiences and ranges.
+# Per process (the sets are too many to pickle on every read): a few audiences and ranges.
 _COMPLETED: OrderedDict[tuple, _CompletedTasks] = OrderedDict()
 _COMPLETED_KEEP = 8
 _COMPLETED_LOCK = threading.Lock()
 
 
 def process_caches_clear() -> None:
-    """Forget what this process keeps outside Django's cache (tests; a database restored under the same name)."""
+    """Forget what this process keeps (tests; a database restored under the same name)."""
     with _COMPLETED_LOCK:
         _COMPLETED.clear()
+    _STORE.clear()
     figures_forget()
 
 

@@ -8,8 +8,8 @@ from tests.factories import UnitFactory, UserFactory
 
 @pytest.fixture(autouse=True)
 def _empty_process_cache():
-    """Roll-ups cached in Django's cache are keyed by revision sums, which start again in every test database:
-    no test may read another's."""
+    """Roll-ups kept in Django's cache or in this process are keyed by revision sums, which start again in every
+    test database: no test may read another's."""
     from django.core.cache import cache
 
     from reports.rollups import process_caches_clear

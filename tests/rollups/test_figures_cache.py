@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.utils import timezone
 
 from departments.models import Unit
@@ -274,7 +273,7 @@ def test_the_cached_trend_follows_every_kind_of_change(ledger, leader_user, chan
     assert _trend(ledger, leader_user) == before  # now served from the cache
     apply(ledger)
     after = _trend(ledger, leader_user)
-    cache.clear()
+    rollups.process_caches_clear()
     UnitFigures.objects.all().delete()
     assert after == _trend(ledger, leader_user)
     if change == "a task is reported completed":

@@ -58,12 +58,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--county-share", type=float, default=0.05, help="涉及各县(市、区)的任务所占比例（默认 0.05）"
         )
+        parser.add_argument(
+            "--tasks-per-plan",
+            type=int,
+            default=TASKS_PER_DOCUMENT,
+            help=f"每份文件（方案）的任务数（默认 {TASKS_PER_DOCUMENT}）",
+        )
         parser.add_argument("--reset", action="store_true", help="先删除此前生成的合成数据")
 
     def handle(self, *args, **opts):
-        for name in ("tasks", "units", "counties", "quarters"):
+        for name in ("tasks", "units", "counties", "quarters", "tasks_per_plan"):
             if opts[name] < (0 if name == "counties" else 1):
-                raise CommandError(f"--{name} 应为正整数，收到 {opts[name]}。")
+                raise CommandError(f"--{name.replace('_', '-')} 应为正整数，收到 {opts[name]}。")
         if not 0 <= opts["county_share"] <= 1:
             raise CommandError("--county-share 应在 0 到 1 之间。")
         started = time.monotonic()
@@ -118,7 +124,8 @@ class Command(BaseCommand):
         Period.objects.filter(pk=periods[-1].pk).update(is_open=True)
         first_day = periods[0].start_date
 
-        n_docs = max(1, -(-opts["tasks"] // TASKS_PER_DOCUMENT))
+        per_plan = opts["tasks_per_plan"]
+        n_docs = max(1, -(-opts["tasks"] // per_plan))
         documents = Document.objects.bulk_create(
             [
                 Document(
@@ -133,8 +140,8 @@ class Command(BaseCommand):
 
         tasks, schedules = [], []
         for i in range(opts["tasks"]):
-            doc = documents[i // TASKS_PER_DOCUMENT]
-            k = i % TASKS_PER_DOCUMENT
+            doc = documents[i // per_plan]
+            k = i % per_plan
             path = [
                 AREAS[k % len(AREAS)],
                 SECTIONS[(k // len(AREAS)) % len(SECTIONS)],
