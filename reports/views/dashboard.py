@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
@@ -17,6 +19,7 @@ from reports.models import Period
 from .tables import (
     Cell,
     Column,
+    LazyRow,
     Table,
     _base_context,
     _check,
@@ -58,9 +61,39 @@ def _names(names: list[str], shown: int = 3) -> str:
     return "、".join(names[:shown]) + (f"等 {len(names)} 个" if len(names) > shown else "")
 
 
+def _task_cells(t: dash.TaskItem, *, overdue: bool, own_unit: int | None) -> list[Cell]:
+    detail = _url_or_none("tasks:detail", t.id)
+    lead = "、".join(t.lead_units)
+    light = "overdue" if overdue else "due_soon"
+    lead_url = tasks_url(lead_unit=t.lead_unit_ids[0], light=light) if t.lead_unit_ids else None
+    due = t.open_due.strftime("%Y-%m-%d") if t.open_due else ""
+    days = -t.days if overdue else t.days
+    row = [
+        Cell(value=t.document, display=t.document, css="nowrap"),
+        Cell(value=t.path_key, display=t.path_key, url=detail, css="nowrap"),
+        Cell(value=t.title, display=t.title, url=detail),
+    ]
+    if own_unit:
+        share = _share(t, own_unit)
+        row.append(Cell(value=share, display=share))
+    return row + [
+        Cell(value=lead, display=lead, url=lead_url),
+        Cell(value="、".join(t.shared_units), display=_names(t.shared_units) or "—"),
+        Cell(value=t.open_due, display=due, css="nowrap"),
+        Cell(value=t.days, display=days_text(days), css=("hot" if overdue else "warm") + " nowrap"),
+        Cell(value=t.light_reason, display=t.light_reason, css="reason-cell"),
+    ]
+
+
+def _share(t: dash.TaskItem, own_unit: int) -> str:
+    return "牵头" if own_unit in t.lead_unit_ids else "配合"
+
+
 def _task_rows(items: list[dash.TaskItem], *, overdue: bool, user=None) -> Table:
     """Overdue or due-soon tasks: 文号 (a path like 二.(一).1 exists in several plans), the lead and the shared
-    (配合) units — for a reporter, its own part — and the days as words."""
+    (配合) units — for a reporter, its own part — and the days as words. Rows are lazy (`LazyRow`): the HTML of
+    a row whose task shows the same is kept, so a dashboard read again, or recomputed after one task changed,
+    escapes only the rows that changed."""
     own_unit = user.unit_id if user is not None and not has(user, "figures.read_all") else None
     columns = [
         Column("document", "文号", width=18, numeric=False, sortable=False),
@@ -76,92 +109,92 @@ def _task_rows(items: list[dash.TaskItem], *, overdue: bool, user=None) -> Table
         Column("days", "超期" if overdue else "剩余", sortable=False),
         Column("reason", "亮灯原因", width=60, numeric=False, sortable=False),
     ]
-    table = Table(columns=columns)
-    light = "overdue" if overdue else "due_soon"
+    table = Table(columns=columns, html_key=("dashboard-tasks", overdue, tuple(c.label for c in columns)))
     for t in items:
-        detail = _url_or_none("tasks:detail", t.id)
-        lead = "、".join(t.lead_units)
-        lead_url = tasks_url(lead_unit=t.lead_unit_ids[0], light=light) if t.lead_unit_ids else None
-        due = t.open_due.strftime("%Y-%m-%d") if t.open_due else ""
-        days = -t.days if overdue else t.days
-        row = [
-            Cell(value=t.document, display=t.document, css="nowrap"),
-            Cell(value=t.path_key, display=t.path_key, url=detail, css="nowrap"),
-            Cell(value=t.title, display=t.title, url=detail),
-        ]
-        if own_unit:
-            share = "牵头" if own_unit in t.lead_unit_ids else "配合"
-            row.append(Cell(value=share, display=share))
-        row += [
-            Cell(value=lead, display=lead, url=lead_url),
-            Cell(value="、".join(t.shared_units), display=_names(t.shared_units) or "—"),
-            Cell(value=t.open_due, display=due, css="nowrap"),
-            Cell(value=t.days, display=days_text(days), css=("hot" if overdue else "warm") + " nowrap"),
-            Cell(value=t.light_reason, display=t.light_reason, css="reason-cell"),
-        ]
-        table.rows.append(row)
+        values = (
+            t.document, t.path_key, t.title, *((_share(t, own_unit),) if own_unit else ()), "、".join(t.lead_units),
+            "、".join(t.shared_units), t.open_due, t.days, t.light_reason,
+        )  # fmt: skip
+        # the links: the task's page and its first lead unit's list (the names alone do not say which)
+        key = (t.id, tuple(t.lead_unit_ids[:1]), values)
+        table.rows.append(
+            LazyRow(values, key, functools.partial(_task_cells, t, overdue=overdue, own_unit=own_unit))
+        )
     return table
+
+
+def _rank_cells(i: int, u: dash.RankItem, rep: str | None) -> list[Cell]:
+    overdue_url = tasks_url(unit=u.unit_id, light="overdue")
+    return [
+        _n(i),
+        Cell(value=u.unit, display=u.unit, url=overdue_url, css="unit-link"),
+        _n(u.overdue, overdue_url, "hot" if u.overdue else ""),
+        _n(u.tasks, tasks_url(unit=u.unit_id)),
+        _n(u.reports_due, rep),
+        _n(u.reports_on_time, rep),
+        _rate(u.on_time_rate),
+        _n(u.behind, tasks_url(unit=u.unit_id, pace="behind"), "warm" if u.behind else ""),
+    ]
 
 
 def _ranking_table(units: list[dash.RankItem], *, user, period: Period, mid_period: bool = False) -> Table:
     # Before the due date every report in is on time: the share is "submitted so far", and is called so.
-    table = Table(
-        columns=[
-            Column("rank", "名次", width=6, sortable=False),
-            Column("unit", "单位", width=26, numeric=False, sortable=False),
-            Column("overdue", "超期任务", sortable=False),
-            Column("tasks", "任务数", sortable=False),
-            Column("reports_due", "应报", sortable=False),
-            Column("reports_on_time", "已提交" if mid_period else "按时报送", sortable=False),
-            Column("on_time_rate", "已提交比例" if mid_period else "按时率", sortable=False, kind=PERCENT),
-            Column("behind", "欠进度", sortable=False),
-        ]
-    )
+    columns = [
+        Column("rank", "名次", width=6, sortable=False),
+        Column("unit", "单位", width=26, numeric=False, sortable=False),
+        Column("overdue", "超期任务", sortable=False),
+        Column("tasks", "任务数", sortable=False),
+        Column("reports_due", "应报", sortable=False),
+        Column("reports_on_time", "已提交" if mid_period else "按时报送", sortable=False),
+        Column("on_time_rate", "已提交比例" if mid_period else "按时率", sortable=False, kind=PERCENT),
+        Column("behind", "欠进度", sortable=False),
+    ]
+    table = Table(columns=columns, html_key=("dashboard-ranking", tuple(c.label for c in columns)))
     unit_url = unit_reports_url(user, period=period)
     for i, u in enumerate(units, start=1):
-        overdue_url = tasks_url(unit=u.unit_id, light="overdue")
         rep = unit_url(u.unit_id)
+        values = (
+            i, u.unit, u.overdue, u.tasks, u.reports_due, u.reports_on_time, u.on_time_rate, u.behind,
+        )  # fmt: skip
         table.rows.append(
-            [
-                _n(i),
-                Cell(value=u.unit, display=u.unit, url=overdue_url, css="unit-link"),
-                _n(u.overdue, overdue_url, "hot" if u.overdue else ""),
-                _n(u.tasks, tasks_url(unit=u.unit_id)),
-                _n(u.reports_due, rep),
-                _n(u.reports_on_time, rep),
-                _rate(u.on_time_rate),
-                _n(u.behind, tasks_url(unit=u.unit_id, pace="behind"), "warm" if u.behind else ""),
-            ]
+            LazyRow(values, (u.unit_id, rep, values), functools.partial(_rank_cells, i, u, rep))
         )
     return table
 
 
+def _target_text(t: dash.TargetItem) -> tuple[str, str]:
+    latest = f"{t.latest_value.normalize():f}{t.unit}" if t.latest_value is not None else "尚无填报值"
+    return f"{t.task_path} {t.task_title}", latest
+
+
+def _target_cells(t: dash.TargetItem) -> list[Cell]:
+    task, latest = _target_text(t)
+    return [
+        Cell(value=task, display=task, url=_url_or_none("tasks:detail", t.task_id)),
+        Cell(value=t.label, display=t.label),
+        Cell(value=latest, display=latest),
+        Cell(value=t.due, display=t.due.strftime("%Y-%m-%d")),
+        Cell(
+            value=t.days_left,
+            display=days_text(t.days_left),
+            css="hot nowrap" if t.days_left < 0 else "warm nowrap",
+        ),
+    ]
+
+
 def _targets_table(items: list[dash.TargetItem]) -> Table:
-    table = Table(
-        columns=[
-            Column("task", "任务", width=36, numeric=False, sortable=False),
-            Column("target", "指标", width=36, numeric=False, sortable=False),
-            Column("latest", "最新值", width=12, numeric=False, sortable=False),
-            Column("due", "到期日", width=12, numeric=False, sortable=False, kind=DATE),
-            Column("days", "到期", sortable=False),
-        ]
-    )
+    columns = [
+        Column("task", "任务", width=36, numeric=False, sortable=False),
+        Column("target", "指标", width=36, numeric=False, sortable=False),
+        Column("latest", "最新值", width=12, numeric=False, sortable=False),
+        Column("due", "到期日", width=12, numeric=False, sortable=False, kind=DATE),
+        Column("days", "到期", sortable=False),
+    ]
+    table = Table(columns=columns, html_key=("dashboard-targets", tuple(c.label for c in columns)))
     for t in items:
-        latest = f"{t.latest_value.normalize():f}{t.unit}" if t.latest_value is not None else "尚无填报值"
-        task = f"{t.task_path} {t.task_title}"
-        table.rows.append(
-            [
-                Cell(value=task, display=task, url=_url_or_none("tasks:detail", t.task_id)),
-                Cell(value=t.label, display=t.label),
-                Cell(value=latest, display=latest),
-                Cell(value=t.due, display=t.due.strftime("%Y-%m-%d")),
-                Cell(
-                    value=t.days_left,
-                    display=days_text(t.days_left),
-                    css="hot nowrap" if t.days_left < 0 else "warm nowrap",
-                ),
-            ]
-        )
+        task, latest = _target_text(t)
+        values = (task, t.label, latest, t.due, t.days_left)
+        table.rows.append(LazyRow(values, (t.task_id, values), functools.partial(_target_cells, t)))
     return table
 
 

@@ -407,3 +407,32 @@ def test_plan_and_trend_rollups_are_cached_until_what_they_count_changes(
     # Another audience has its own entry: a reporter's plans count its own unit's tasks only.
     own, n = _task_queries(client_as(reporter), plans, page)
     assert n > 0 and _tbody(own) != _tbody(after)
+
+
+def _tbodies(html: str) -> list[str]:
+    return re.findall(r"<tbody.*?</tbody>", html, re.S)
+
+
+def test_dashboard_rows_come_from_the_row_cache_only_while_what_they_show_is_unchanged(
+    client_as, ledger, leader_user
+):
+    """The overdue, due-soon, ranking and at-risk rows are kept as HTML (`LazyRow`): a task retitled or a lead
+    unit renamed shows at once, and a reporter's rows (with its own part) are never a leader's."""
+    from reports.views.tables import ROW_HTML
+    from tasks.models import Task
+
+    ROW_HTML.rows.clear()
+    c = client_as(leader_user)
+    first = c.get(reverse("reports:dashboard")).content.decode()
+    cached = len(ROW_HTML.rows)
+    assert cached >= 4
+    again = c.get(reverse("reports:dashboard")).content.decode()
+    assert _tbodies(again) == _tbodies(first) and len(ROW_HTML.rows) == cached
+    Task.objects.filter(pk=ledger.t1.pk).update(title="县域医共体建设（修订）")
+    ledger.a.name = "市医疗保障局（更名）"
+    ledger.a.save()
+    after = c.get(reverse("reports:dashboard")).content.decode()
+    assert "县域医共体建设（修订）" in after and "市医疗保障局（更名）" in after
+    assert "市医疗保障局</a>" not in after
+    ROW_HTML.rows.clear()
+    assert _tbodies(c.get(reverse("reports:dashboard")).content.decode()) == _tbodies(after)
