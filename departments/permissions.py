@@ -131,8 +131,13 @@ def roles_of(user) -> frozenset[str]:
 
 def has(user, capability: str) -> bool:
     """True if the user holds the capability (see RULES)."""
+    return roles_hold(roles_of(user), capability)
+
+
+def roles_hold(roles: frozenset[str], capability: str) -> bool:
+    """True if these roles (`roles_of`) hold the capability: what a user may do depends on its roles alone."""
     allowed = RULES[capability]  # a KeyError for a misspelt capability, not a silent False
-    return any(role in allowed for role in roles_of(user))
+    return any(role in allowed for role in roles)
 
 
 def require(user, capability: str) -> None:
@@ -143,7 +148,11 @@ def require(user, capability: str) -> None:
 
 def may_reach_view(user, view_name: str) -> bool:
     """False when the user's role is confined to a few pages (the auditor) and this is not one of them."""
-    confined = [CONFINED[r] for r in roles_of(user) if r in CONFINED]
+    return roles_may_reach_view(roles_of(user), view_name)
+
+
+def roles_may_reach_view(roles: frozenset[str], view_name: str) -> bool:
+    confined = [CONFINED[r] for r in roles if r in CONFINED]
     return not confined or any(view_name in views for views in confined)
 
 

@@ -125,6 +125,32 @@ def test_open_notices_show_on_the_task_page_the_dashboard_and_the_landing_page(
     assert 'data-testid="open-notices"' not in client_as(leader).get("/reports/dashboard/").content.decode()
 
 
+def test_the_open_notices_box_lists_the_most_urgent_ten_with_their_tasks_and_counts_them_all(
+    world, client_as, secretariat, reporter, outsider, leader, unit_a, unit_b
+):
+    """The box on the dashboard and the landing page: the ten nearest reply dates, each notice's tasks in plan
+    order, late ones marked, the total of all of them; a reporter sees its own unit's only."""
+    PeriodFactory(year=2026, quarter=1, is_open=True)
+    for day in range(3, 14):  # eleven to unit A, reply dates 2026-03-03 .. 03-13
+        notice_issue(
+            unit=unit_a, tasks=[world["t2"].pk, world["t1"].pk], text="请加快推进。", reply_by=f"2026-03-{day:02d}",
+            actor=secretariat,
+        )  # fmt: skip
+    other = notice_issue(
+        unit=unit_b, tasks=[world["t3"].pk], text="请报送。", reply_by="2026-03-03", actor=secretariat
+    )
+    Notice.objects.filter(pk=other.pk).update(reply_by="2026-02-01")  # its reply date has passed
+    dashboard = client_as(leader).get("/reports/dashboard/").content.decode()
+    box = dashboard[dashboard.index('data-testid="open-notices"') :]
+    box = box[: box.index("</section>")]
+    assert "未办结的督办单（12）" in box and "查看全部 12 份" in box
+    assert box[box.index("<tbody>") :].count("<tr>") == 10 and other.number in box  # the earliest first
+    assert "一.(一).1、一.(一).2" in box  # the tasks in plan order, whatever order they were given in
+    assert box.count("逾期") == 1  # only B's: 2026-02-01 has passed, A's dates have not
+    landing = client_as(outsider).get("/", follow=True).content.decode()  # a reporter of unit B
+    assert other.number in landing and "督办〔2026〕1号" not in landing and "未办结的督办单（1）" in landing
+
+
 def test_a_lead_reporter_asks_for_an_extension_from_the_task_page(world, client_as, reporter, outsider):
     task_page = client_as(reporter).get(f"/tasks/{world['t1'].pk}/").content.decode()
     assert 'data-testid="extension-new"' in task_page
