@@ -2,16 +2,17 @@
 
     DATABASE_URL=postgres://ledger@127.0.0.1:55999/postgres .venv/bin/python bench/bench_pages.py \
         [--sizes 20000,500] [--units 300] [--counties 30] [--city-units 60] [--city-counties 10] [--quarters 8]
-        [--requests 40] [--stale-requests 15] [--keep] [--reuse]
+        [--requests 40] [--stale-requests 15] [--baseline-requests 5] [--tasks-per-plan 1000] [--keep] [--reuse]
 
-For each size it creates a database next to the one in DATABASE_URL (bench_pages_<size>; dropped at the end
-unless --keep), migrates it, fills it with `generate_scale_data --tasks N --units U --counties C --quarters Q`
+For each size it creates a database next to the one in DATABASE_URL (bench_pages_<size>, or
+bench_pages_<size>_p<N> with --tasks-per-plan N other than 1000; dropped at the end unless --keep), migrates it, fills it with `generate_scale_data --tasks N --units U --counties C --quarters Q`
 (timed; --reuse instead measures a database kept by an earlier --keep run, after migrating it, so code before
 and after a change can be compared on the same rows), runs VACUUM ANALYZE, adds a leader and a reporter,
 collects static files and starts gunicorn with the production settings (reform_ledger.settings.production;
 plain HTTP on 127.0.0.1, so SECURE_SSL_REDIRECT=0 and non-secure cookies). It signs in through the login form, requests every page and API call `--requests` times
 in a row over one keep-alive connection (after 3 warm-up requests) and prints the median and 95th percentile per
-page beside the trivial /healthz, with the ratio, plus the number of SQL queries each page issues (counted
+page beside the trivial /healthz, with the ratio (the trivial page is also sampled before every row's batch and
+the ratio taken to the pooled median: this machine's speed drifts within a run), plus the number of SQL queries each page issues (counted
 in-process with Django's test client on the same database).
 
 Sizes of 10,000 tasks and more get --units departments and --counties counties (province scale); smaller
@@ -328,13 +329,27 @@ def measure(args, env: dict, db: str, size: int, *, built: float | None) -> dict
         clients = {"leader": Client(args.port), "reporter": Client(args.port)}
         clients["leader"].login("bench_pages_leader")
         clients["reporter"].login("bench_pages_reporter")
+        # The trivial page is the yardstick: this machine's speed drifts within a run (the same warm page measured
+        # 12 and 22 ms in two runs minutes apart), so it is sampled before every page's batch too and the pooled
+        # sample is what the others are divided by.
+        trivial: list[float] = []
+
+        def baseline() -> None:
+            trivial.extend(timed(clients["leader"], "/healthz", args.baseline_requests, warmup=1))
+
         for label, who, path in page_list:
-            results[label] = figures(timed(clients[who], path, args.requests, warmup=3), path)
+            if path != "/healthz":
+                baseline()
+            times = timed(clients[who], path, args.requests, warmup=3)
+            if path == "/healthz":
+                trivial.extend(times)
+            results[label] = figures(times, path)
         # The roll-up figures are cached per unit (reports.UnitFigures) and recomputed for the units a write
         # touched; the dashboard is cached whole (reports.DashboardCache) and recomputed after any write. These
         # rows measure that cost: before each request one report is changed (the dashboard and that unit's
         # figures are stale), or both caches are emptied (the first request of a day, or after a ledger import).
         for label, path, sql in stale_scenarios(url_of(env)):
+            baseline()
             times = timed(
                 clients["leader"],
                 path,
@@ -343,6 +358,12 @@ def measure(args, env: dict, db: str, size: int, *, built: float | None) -> dict
                 before=lambda sql=sql: admin_sql(url_of(env), sql),
             )
             results[label] = figures(times, path, cached=False)
+        first = results["/healthz (trivial)"]["median"]
+        results["/healthz (trivial)"] = {
+            **figures(sorted(trivial), "/healthz"),
+            "pooled": len(trivial),
+            "first": first,
+        }
     except SystemExit:
         # a page answered an error: show the server's log (the traceback) before giving up
         os.killpg(gunicorn.pid, signal.SIGTERM)
@@ -439,6 +460,11 @@ def print_report(report: dict, target_ms: float) -> None:
     for label, r in results.items():
         queries = "-" if r["queries"] is None else str(r["queries"])
         print(f"{label:44} {r['median']:10.1f} {r['p95']:9.1f} {r['median'] / base:10.1f} {queries:>8}")
+    trivial = results["/healthz (trivial)"]
+    print(
+        f"(the trivial page: median of {trivial['pooled']} requests taken before every row's batch; "
+        f"{trivial['first']:.1f} ms in its own batch at the start)"
+    )
 
 
 def main() -> None:
@@ -455,6 +481,9 @@ def main() -> None:
     parser.add_argument("--tasks-per-plan", type=int, default=1000, help="tasks per plan (document)")
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--stale-requests", type=int, default=15, help="requests per stale-cache scenario")
+    parser.add_argument(
+        "--baseline-requests", type=int, default=5, help="trivial-page requests before every row's batch"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=0, help="gunicorn's port; 0: a free one")
     parser.add_argument("--db-prefix", default="bench_pages", help="bench databases are <prefix>_<size>")
