@@ -4,9 +4,12 @@ unit ranking, cached per audience and period in `DashboardCache` (see `dashboard
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal
 
@@ -153,7 +156,10 @@ class Dashboard:
 
 
 def _day(value):
-    return dt.date.fromisoformat(value) if value else None
+    """A date from DashboardCache.data: ISO text as read from JSON, or a date as `as_data` left it (`_Held`)."""
+    if not value:
+        return None
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
 def _task_items_from(items: list[dict]) -> list[TaskItem]:
@@ -254,14 +260,28 @@ def dashboard_overdue(
         return _dashboard_compute(today=today, user=user, period=period, previous=previous, limit=limit)
     key = {"scope": scope, "period_id": period.pk, "limit": limit}
     previous_id = previous.pk if previous else None
-    row = _cached_row(key, previous_id=previous_id, today=today)
+    # This process's copy of the row (`_HELD`), only outside a transaction: there a row read may never commit.
+    held_key = (connection.settings_dict["NAME"], scope, period.pk, limit, previous_id, today)
+    held = None if connection.in_atomic_block else _HELD.get(held_key)
+    row = _cached_row(key, previous_id=previous_id, today=today, held=held)
     now, tasks_now = row["now"], row["tasks_now"]
-    if row["data"] is None:
+    if row["fingerprint"] is None:
         row = None
     else:
-        row["data"] = orjson.loads(row["data"])
+        if row["data"] is None:  # the stored row is the one this process holds: not sent again
+            row["data"] = held.data
+        else:
+            row["data"] = orjson.loads(row["data"])
+            held = None
+            if not connection.in_atomic_block:
+                _HELD.put(held_key, _Held(row["fingerprint"], row["task_fingerprint"], row["data"]))
         if row["fingerprint"] == now:
-            return Dashboard.from_data(row["data"], period=period, previous=previous, today=today)
+            if held is not None and held.dashboard is not None:
+                return dataclasses.replace(held.dashboard, period=period, previous=previous, today=today)
+            d = Dashboard.from_data(row["data"], period=period, previous=previous, today=today)
+            if not connection.in_atomic_block:
+                _HELD.put(held_key, _Held(row["fingerprint"], row["task_fingerprint"], row["data"], d))
+            return d
     # One transaction for the figures and the dashboard written back: one commit, not two (units' figures
     # rows are locked before the dashboard row, in every reader, so two readers cannot deadlock). With the side
     # connection (reform_ledger.side: the caller is in no transaction), no transaction: the units' figures are
@@ -283,7 +303,8 @@ def dashboard_overdue(
                 side=side,
             )  # fmt: skip
         store = functools.partial(
-            _store_row, key, previous_id=previous_id, today=today, fingerprint=now, task_fingerprint=tasks_now, data=d
+            _store_row, key, previous_id=previous_id, today=today, fingerprint=now, task_fingerprint=tasks_now, data=d,
+            held_key=held_key if side else None,
         )  # fmt: skip
         if side:
             on_side_connection(store).add_done_callback(_log_failed_store)
@@ -292,22 +313,66 @@ def dashboard_overdue(
     return d
 
 
-def _cached_row(key: dict, *, previous_id: int | None, today: dt.date) -> dict:
-    """The audience's cached dashboard for this period, previous period and day ("data" None when there is none)
-    with the current revision sums ("now", "tasks_now"), in one statement written once: building it through the
-    ORM cost half of what a current dashboard costs in all."""
+def _cached_row(key: dict, *, previous_id: int | None, today: dt.date, held: _Held | None = None) -> dict:
+    """The audience's cached dashboard for this period, previous period and day ("fingerprint" None when there is
+    none) with the current revision sums ("now", "tasks_now"), in one statement written once: building it through
+    the ORM cost half of what a current dashboard costs in all. "data" is None too when the stored row has the
+    fingerprints of `held` (this process's copy of it): 100 kB not read, sent and parsed again."""
     table, quote = DashboardCache._meta.db_table, connection.ops.quote_name
     previous = "d.previous_id IS NULL" if previous_id is None else "d.previous_id = %s"
     sql = (
-        "SELECT d.data, d.fingerprint, d.task_fingerprint, s.now, s.tasks_now "
+        "SELECT CASE WHEN d.fingerprint = %s AND d.task_fingerprint = %s THEN NULL ELSE d.data END AS data, "
+        "d.fingerprint, d.task_fingerprint, s.now, s.tasks_now "
         f"FROM ({REVISION_SUMS_SQL}) s LEFT JOIN {table} d "
         f"ON d.scope = %s AND d.period_id = %s AND d.{quote('limit')} = %s AND {previous} AND d.as_of = %s"
     )
-    params = [key["scope"], key["period_id"], key["limit"], *([] if previous_id is None else [previous_id])]
+    params = [*((held.fingerprint, held.task_fingerprint) if held is not None else (-1, -1))]
+    params += [key["scope"], key["period_id"], key["limit"], *([] if previous_id is None else [previous_id])]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, today.isoformat()])
         names = [c[0] for c in cursor.description]
         return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+@dataclass
+class _Held:
+    """A DashboardCache row as this process last read or wrote it: its fingerprints, its data (as read from JSON,
+    or as `Dashboard.as_data` gave it: `from_data` takes both) and, once built, its Dashboard."""
+
+    fingerprint: int
+    task_fingerprint: int
+    data: dict
+    dashboard: Dashboard | None = None
+
+
+class _HeldRows:
+    """The dashboard rows this process holds, per database, audience, period, list length, previous period and day:
+    a leader's dashboard read again is not sent, parsed and built again while the stored row is the one held.
+    Nobody changes what they get (the Dashboard is handed out as a copy). Bounded, least recently used out."""
+
+    def __init__(self, size: int = 16):
+        self.size, self.rows, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key) -> _Held | None:
+        with self.lock:
+            held = self.rows.get(key)
+            if held is not None:
+                self.rows.move_to_end(key)
+            return held
+
+    def put(self, key, held: _Held) -> None:
+        with self.lock:
+            self.rows[key] = held
+            self.rows.move_to_end(key)
+            while len(self.rows) > self.size:
+                self.rows.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.rows.clear()
+
+
+_HELD = _HeldRows()
 
 
 def _log_failed_store(future) -> None:
@@ -328,10 +393,11 @@ DASHBOARD_COLUMNS = (
 
 
 def _store_row(
-    key: dict, *, previous_id, today: dt.date, fingerprint: int, task_fingerprint: int, data
+    key: dict, *, previous_id, today: dt.date, fingerprint: int, task_fingerprint: int, data, held_key=None
 ) -> None:
     """Insert or replace the audience's row (one per audience, period and list length), in one statement written
-    once (bulk_create(update_conflicts=True) compiled it again on every write)."""
+    once (bulk_create(update_conflicts=True) compiled it again on every write). With `held_key` (outside a
+    transaction: the row is committed when this returns), this process holds what it wrote (`_HELD`)."""
     quote = connection.ops.quote_name
     columns = [quote(c) for c in DASHBOARD_COLUMNS]
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[3:])
@@ -340,8 +406,11 @@ def _store_row(
         f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT ({', '.join(columns[:3])}) DO UPDATE SET {updates}"
     )
     values = [key["scope"], key["period_id"], key["limit"], previous_id, today.isoformat(), fingerprint]
+    as_data = data.as_data()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, task_fingerprint, _dumps(data.as_data())])
+        cursor.execute(sql, [*values, task_fingerprint, _dumps(as_data)])
+    if held_key is not None:
+        _HELD.put(held_key, _Held(fingerprint, task_fingerprint, as_data))
 
 
 # Above this share of the ranked units changed since the cached ranking, it is computed again whole.

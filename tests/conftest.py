@@ -12,13 +12,16 @@ def _empty_process_cache():
     test database: no test may read another's."""
     from django.core.cache import cache
 
+    from reports.dashboard import _HELD
     from reports.rollups import process_caches_clear
 
     cache.clear()
     process_caches_clear()
+    _HELD.clear()
     yield
     cache.clear()
     process_caches_clear()
+    _HELD.clear()
 
 
 @pytest.fixture

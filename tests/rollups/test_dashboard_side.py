@@ -138,3 +138,59 @@ def test_a_report_still_recomputes_only_the_units_part(ledger, leader_user, side
     assert computed == []
     monkeypatch.undo()
     assert after == _whole(ledger, leader_user)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dashboard_read_again_is_not_sent_or_parsed_again_while_the_stored_row_is_the_one_held(
+    ledger, leader_user, monkeypatch
+):
+    """This process holds the row it last read or wrote (`_HELD`): while the stored row has the same
+    fingerprints the statement does not send its data again, and the answer is the same as computed afresh."""
+    periods = list(Period.objects.all())
+    parsed = []
+    real_loads = dash.orjson.loads
+    monkeypatch.setattr(dash.orjson, "loads", lambda text: parsed.append(len(text)) or real_loads(text))
+
+    def read():
+        return dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3, periods=periods)
+
+    first = _data(read())  # computed and stored (inside the caller's own thread: no side connection here)
+    second = read()  # read from the table and parsed once
+    assert len(parsed) == 1 and _data(second) == first
+    third = read()  # held: the statement sends no data, nothing is parsed, a copy of the same Dashboard
+    assert len(parsed) == 1 and _data(third) == first and third is not second
+    third.units = []  # what a caller does with its copy is not what the next reader gets
+    assert _data(read()) == first
+    Task.objects.filter(pk=ledger.t3.pk).update(status="completed")
+    changed = _data(read())
+    assert changed != first and changed == _whole(ledger, leader_user)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_stored_by_another_process_is_read_even_when_this_one_holds_an_older_one(
+    ledger, leader_user, monkeypatch
+):
+    periods = list(Period.objects.all())
+
+    def read():
+        return _data(dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3, periods=periods))
+
+    read()
+    read()  # now held
+    Task.objects.filter(pk=ledger.t3.pk).update(status="completed")
+    # another process computes and stores the new row; this one still holds the old
+    held = dict(dash._HELD.rows)
+    read()
+    dash._HELD.rows.clear()
+    dash._HELD.rows.update(held)
+    assert read() == _whole(ledger, leader_user)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_no_row_is_held(ledger, leader_user):
+    from django.db import transaction
+
+    with transaction.atomic():
+        dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3)
+        dash.dashboard_overdue(today=TODAY, user=leader_user, period=ledger.q3)
+    assert not dash._HELD.rows
