@@ -445,7 +445,11 @@ def _dashboard_units_part(
             ranked = [i for i in items if i.unit_id not in gone]
         if changed:
             rows = _unit_figures(
-                period=period, today=today, units=units.filter(pk__in=changed), previous=previous
+                period=period,
+                today=today,
+                units=units.filter(pk__in=changed),
+                previous=previous,
+                ranking_only=True,
             )
             ranked += ranked_units(rows)
         ranked.sort(key=_rank_key)

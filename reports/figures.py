@@ -188,7 +188,12 @@ FIGURES_PERIODS_PER_STATEMENT = 8  # the trend's quarters: one report join each
 
 
 def _compute_figures_many(
-    *, periods: list[Period], today: dt.date, unit_ids: list[int], duplicates: list[int] | None = None
+    *,
+    periods: list[Period],
+    today: dt.date,
+    unit_ids: list[int],
+    duplicates: list[int] | None = None,
+    targets: bool = True,
 ) -> dict[tuple[int, int], dict]:
     """The figures of these units in each of `periods` from the ledger itself, in three queries whatever the
     number of periods (up to FIGURES_PERIODS_PER_STATEMENT; more are done in groups): repeated unit rows, task and
@@ -198,7 +203,8 @@ def _compute_figures_many(
     adds one LEFT JOIN of the unit's own report in it (at most one row: unique task, unit, period) and its two
     counts, and its targets due by its end. After a report is saved the dashboard needs the unit's figures of the
     period and of the one before it: one statement, not two. `duplicates` (`_duplicate_rows` of these units or
-    more; they do not depend on the period) saves the first query."""
+    more; they do not depend on the period) saves the first query. Without `targets` the target figures are left
+    at 0 and their query is not made (the leaders' ranking shows none of them)."""
     if duplicates is None:
         duplicates = _duplicate_rows(units=unit_ids)
     out: dict[tuple[int, int], dict] = {
@@ -206,13 +212,13 @@ def _compute_figures_many(
     }
     for i in range(0, len(periods), FIGURES_PERIODS_PER_STATEMENT):
         group = periods[i : i + FIGURES_PERIODS_PER_STATEMENT]
-        for (unit_id, period_id), f in _figures_of_group(group, today, unit_ids, duplicates).items():
+        for (unit_id, period_id), f in _figures_of_group(group, today, unit_ids, duplicates, targets).items():
             out[(unit_id, period_id)].update(f)
     return out
 
 
 def _figures_of_group(
-    periods: list[Period], today: dt.date, unit_ids, duplicates
+    periods: list[Period], today: dt.date, unit_ids, duplicates, targets: bool = True
 ) -> dict[tuple[int, int], dict]:
     pace_names = [f"pace_{p}" for p in PACE_CLASSES]
     shared_names = ["tasks", "led", "shared", "completed", "overdue", "due_soon", *pace_names]
@@ -264,6 +270,8 @@ def _figures_of_group(
             row = out.setdefault((unit_id, period.pk), {})
             row.update({name: f[name] for name in shared_names})
             row["on_time"], row["late"] = f[per_period[n][0]], f[per_period[n][1]]
+    if not targets:
+        return out
     last_end = max(p.end_date for p in periods)
     target_names = [(f"targets_total_{n}", f"targets_met_{n}") for n in range(len(periods))]
 

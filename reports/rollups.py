@@ -318,14 +318,24 @@ def unit_figures_warm(*, today: dt.date) -> int:
 _UNIT_ROW_DEFAULTS = {f.name: f.default for f in fields(UnitRow) if f.default is not MISSING}
 
 
-def _unit_figures(*, period: Period, today: dt.date, units, previous: Period | None = None) -> list[UnitRow]:
+def _unit_figures(
+    *, period: Period, today: dt.date, units, previous: Period | None = None, ranking_only: bool = False
+) -> list[UnitRow]:
     """The rows of these units (one query for the units, then `unit_figures`). With `previous`, the reports on
-    time in that period too (`UnitRow.reports_on_time_previous`): the same obligations, the earlier reports."""
+    time in that period too (`UnitRow.reports_on_time_previous`): the same obligations, the earlier reports.
+
+    `ranking_only`: what the leaders' ranking shows (tasks, overdue, 欠进度, reports on time; targets left at 0),
+    computed from the ledger without reading or writing UnitFigures rows: for the units a write just changed,
+    whose rows are stale anyway (two statements, not six)."""
     unit_list = list(units.order_by("kind", "sort_order", "name").values("id", "name", "short_name", "kind"))
     if not unit_list:
         return []
     periods = [period] + ([previous] if previous is not None else [])
-    figures = unit_figures(periods=periods, today=today, unit_ids=[u["id"] for u in unit_list])
+    ids = [u["id"] for u in unit_list]
+    if ranking_only:
+        figures = _compute_figures_many(periods=periods, today=today, unit_ids=ids, targets=False)
+    else:
+        figures = unit_figures(periods=periods, today=today, unit_ids=ids)
     rows = []
     new = object.__new__  # 300 rows: keyword __init__ and setattr per figure cost more than reading them
     for u in unit_list:

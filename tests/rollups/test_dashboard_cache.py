@@ -340,19 +340,25 @@ def test_a_reported_percent_reaches_the_tasks_part(ledger, leader_user):
 
 
 def test_after_a_report_only_its_units_figures_are_read_again(ledger, leader_user, orphan, monkeypatch):
-    """The ranking is updated in place: the other units' items come from the cached row, not from UnitFigures."""
+    """The ranking is updated in place: the other units' items come from the cached row, not from UnitFigures,
+    and the changed unit's from the ledger, without its target figures or its UnitFigures rows (`ranking_only`)."""
     shown(ledger, leader_user)
     CHANGES["a report is submitted"](ledger, orphan)  # unit b's report
     asked = []
     real = dash._unit_figures
 
     def spy(**kwargs):
-        asked.append(sorted(kwargs["units"].values_list("pk", flat=True)))
+        asked.append(
+            (sorted(kwargs["units"].values_list("pk", flat=True)), kwargs.get("ranking_only", False))
+        )
         return real(**kwargs)
 
     monkeypatch.setattr(dash, "_unit_figures", spy)
+    written = UnitFigures.objects.filter(unit_id=ledger.b.pk).values_list("rev", flat=True)
+    before = sorted(written)
     after = shown(ledger, leader_user)
-    assert asked == [[ledger.b.pk]]
+    assert asked == [([ledger.b.pk], True)]
+    assert sorted(written) == before  # nothing computed for the ranking alone was kept as the unit's figures
     monkeypatch.setattr(dash, "_unit_figures", real)
     assert after == fresh(ledger, leader_user)
 
