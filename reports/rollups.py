@@ -191,10 +191,10 @@ def _cached(kind: str, *, user, key: tuple, fingerprint, compute):
     cache_key = f"rollup:{kind}:{owner}:{hash((key, current))}"
     hit = _STORE.get(cache_key)
     if hit is not None and hit[0] == (key, current):
-        return hit[1]
+        return list(hit[1])  # a list of its own: what a caller does with it is not the next reader's
     value = compute()
     _STORE.set(cache_key, ((key, current), value))
-    return value
+    return list(value)
 
 
 def _fingerprinted(kind: str, *, user, key: tuple, tasks_only: bool, compute):
@@ -358,14 +358,52 @@ def _unit_figures(
 
 def rollup_by_department(*, period: Period, today: dt.date, user) -> Rollup:
     """One row per department (and the secretariat, if it carries tasks) the user may see."""
-    units = rollup_units_visible_to(user=user).exclude(kind=UnitKind.COUNTY)
-    return Rollup(period=period, rows=_unit_figures(period=period, today=today, units=units))
+    return _unit_rollup(period=period, today=today, user=user, county=False)
 
 
 def rollup_by_county(*, period: Period, today: dt.date, user) -> Rollup:
     """One row per county government the user may see, on the tasks that involve counties."""
-    units = rollup_units_visible_to(user=user).filter(kind=UnitKind.COUNTY)
-    return Rollup(period=period, rows=_unit_figures(period=period, today=today, units=units))
+    return _unit_rollup(period=period, today=today, user=user, county=True)
+
+
+# Above this share of the units changed since the rows kept in this process, they are computed again whole.
+UNITS_INCREMENTAL_SHARE = 0.25
+
+
+def _unit_rollup(*, period: Period, today: dt.date, user, county: bool) -> Rollup:
+    """The units' rows, kept in this process (`_STORE`) with each unit's revision (read before computing): while
+    no revision moved they are used as they are, and after a write only the units whose revision moved are
+    computed again (`_unit_figures`: one unit after a report) and put back in the units' order, read again then.
+    A unit added or deleted changes the set of revisions, and more than a quarter of them changed (a day's first
+    reader, an import) computes every row: then as without the rows kept. Only outside a transaction (`_kept_for`)."""
+    units = rollup_units_visible_to(user=user)
+    units = units.filter(kind=UnitKind.COUNTY) if county else units.exclude(kind=UnitKind.COUNTY)
+    owner = _kept_for(user)
+    if owner is None:
+        return Rollup(period=period, rows=_unit_figures(period=period, today=today, units=units))
+    revs = unit_revisions(user)  # every kind: a unit moved between the two pages changes on both
+    key = (period.pk, period.end_date, today, settings.LIGHT_DUE_SOON_DAYS)
+    cache_key = f"rollup:unit-rows:{owner}:{county}:{hash(key)}"
+    hit = _STORE.get(cache_key)
+    rows = None
+    if hit is not None and hit[0] == key and hit[1].keys() == revs.keys():
+        kept_revs, kept = hit[1], hit[2]
+        changed = [u for u, rev in revs.items() if kept_revs[u] != rev]
+        if not changed:
+            rows = kept
+        elif len(changed) <= UNITS_INCREMENTAL_SHARE * len(revs):
+            fresh = {
+                r.unit_id: r
+                for r in _unit_figures(period=period, today=today, units=units.filter(pk__in=changed))
+            }
+            by_id = {r.unit_id: r for r in kept}
+            # the order again: a changed unit may have been renamed, reordered or moved to the other page
+            order = units.order_by("kind", "sort_order", "name").values_list("id", flat=True)
+            rows = [fresh[u] if u in fresh else by_id[u] for u in order if u in fresh or u in by_id]
+    if rows is None:
+        rows = _unit_figures(period=period, today=today, units=units)
+    _STORE.set(cache_key, (key, revs, rows))
+    return Rollup(period=period, rows=list(rows))  # a list of its own: a caller may extend it (the 通报 does)
 
 
 # --- by plan and area ----------------------------------------------------------------------------------------

@@ -417,3 +417,35 @@ def test_stamps_of_many_units_read_from_the_whole_tables_equal_those_read_by_uni
     assert len(set(by_unit.values())) > 2
     monkeypatch.setattr(figures, "STAMPS_BY_UNIT", 0)
     assert figures._stamps(pairs) == by_unit
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_units_rows_kept_in_the_process_are_used_until_a_revision_moves_and_are_never_shared(
+    ledger, leader_user, monkeypatch
+):
+    """The roll-up by department and by county keep their rows per process with each unit's revision: read again
+    with nothing changed, no figures are read; after a report only that unit's; a caller that extends the list it
+    got (the 通报 adds the counties to the departments) does not change what the next reader gets."""
+    first = cached(ledger, leader_user)
+    asked = []
+    real = rollups._unit_figures
+    monkeypatch.setattr(
+        rollups,
+        "_unit_figures",
+        lambda **kw: asked.append(sorted(kw["units"].values_list("pk", flat=True))) or real(**kw),
+    )
+    assert cached(ledger, leader_user) == first and asked == []
+    departments = rollups.rollup_by_department(period=ledger.q3, today=TODAY, user=leader_user).rows
+    departments.append("something else")
+    assert (
+        "something else"
+        not in rollups.rollup_by_department(period=ledger.q3, today=TODAY, user=leader_user).rows
+    )
+    _t1_submitted_by_b(ledger)
+    after = cached(ledger, leader_user)
+    # the department page computes B's row again; the county page asks for the changed units of its kind: none
+    assert asked == [[ledger.b.pk], []]
+    monkeypatch.undo()
+    rollups.process_caches_clear()
+    figures.figures_forget()
+    assert after == fresh(ledger, leader_user) and after != first
