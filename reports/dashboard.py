@@ -8,8 +8,6 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal
 
@@ -42,6 +40,7 @@ from .periods import period_current, period_previous, period_resolve  # noqa: F4
 from .rollups import (
     REVISION_SUMS_SQL,
     UnitRow,
+    _ProcessStore,
     _unit_figures,
     period_default,
     plan_revisions,
@@ -273,14 +272,18 @@ def dashboard_overdue(
         else:
             row["data"] = orjson.loads(row["data"])
             held = None
-            if not connection.in_atomic_block:
-                _HELD.put(held_key, _Held(row["fingerprint"], row["task_fingerprint"], row["data"]))
-        if row["fingerprint"] == now:
-            if held is not None and held.dashboard is not None:
-                return dataclasses.replace(held.dashboard, period=period, previous=previous, today=today)
-            d = Dashboard.from_data(row["data"], period=period, previous=previous, today=today)
-            if not connection.in_atomic_block:
-                _HELD.put(held_key, _Held(row["fingerprint"], row["task_fingerprint"], row["data"], d))
+        current = row["fingerprint"] == now
+        if current and held is not None and held.dashboard is not None:
+            return dataclasses.replace(held.dashboard, period=period, previous=previous, today=today)
+        d = (
+            Dashboard.from_data(row["data"], period=period, previous=previous, today=today)
+            if current
+            else None
+        )
+        # held from now on: a row just read, or the Dashboard built from the one held (not inside a transaction)
+        if (held is None or d is not None) and not connection.in_atomic_block:
+            _HELD.set(held_key, _Held(row["fingerprint"], row["task_fingerprint"], row["data"], d))
+        if current:
             return d
     # One transaction for the figures and the dashboard written back: one commit, not two (units' figures
     # rows are locked before the dashboard row, in every reader, so two readers cannot deadlock). With the side
@@ -345,34 +348,9 @@ class _Held:
     dashboard: Dashboard | None = None
 
 
-class _HeldRows:
-    """The dashboard rows this process holds, per database, audience, period, list length, previous period and day:
-    a leader's dashboard read again is not sent, parsed and built again while the stored row is the one held.
-    Nobody changes what they get (the Dashboard is handed out as a copy). Bounded, least recently used out."""
-
-    def __init__(self, size: int = 16):
-        self.size, self.rows, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key) -> _Held | None:
-        with self.lock:
-            held = self.rows.get(key)
-            if held is not None:
-                self.rows.move_to_end(key)
-            return held
-
-    def put(self, key, held: _Held) -> None:
-        with self.lock:
-            self.rows[key] = held
-            self.rows.move_to_end(key)
-            while len(self.rows) > self.size:
-                self.rows.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.rows.clear()
-
-
-_HELD = _HeldRows()
+# The dashboard rows this process holds, per database, audience, period, list length, previous period and day: a
+# leader's dashboard read again is not sent, parsed and built again while the stored row is the one held.
+_HELD = _ProcessStore(size=16)
 
 
 def _log_failed_store(future) -> None:
@@ -410,7 +388,7 @@ def _store_row(
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values, task_fingerprint, _dumps(as_data)])
     if held_key is not None:
-        _HELD.put(held_key, _Held(fingerprint, task_fingerprint, as_data))
+        _HELD.set(held_key, _Held(fingerprint, task_fingerprint, as_data))
 
 
 # Above this share of the ranked units changed since the cached ranking, it is computed again whole.

@@ -133,31 +133,32 @@ REVISION_SUMS_SQL = (
 
 
 class _ProcessStore:
-    """Roll-ups kept in this process, by reference: Django's default local-memory cache pickled them on every
-    read and write, and unpickling a hundred plans with their areas was a fifth of the plan roll-up. Readers never
-    change what they get. Bounded like that cache (300 entries), least recently used first out; the keys name the
-    day or the revision sums, so what is out of date is never looked for again."""
+    """Values kept in this process, by reference: Django's default local-memory cache pickled them on every read
+    and write, and unpickling a hundred plans with their areas was a fifth of the plan roll-up. Readers never
+    change what they get. Bounded (the roll-ups: 300 entries, like that cache), least recently used first out; the
+    keys name the day or the revision sums, so what is out of date is never looked for again. The dashboard holds
+    its rows in one too (reports.dashboard._HELD)."""
 
     def __init__(self, size: int = 300):
-        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+        self.size, self.rows, self.lock = size, OrderedDict(), threading.Lock()
 
     def get(self, key):
         with self.lock:
-            value = self.items.get(key)
+            value = self.rows.get(key)
             if value is not None:
-                self.items.move_to_end(key)
+                self.rows.move_to_end(key)
             return value
 
     def set(self, key, value) -> None:
         with self.lock:
-            self.items[key] = value
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            self.rows[key] = value
+            self.rows.move_to_end(key)
+            while len(self.rows) > self.size:
+                self.rows.popitem(last=False)
 
     def clear(self) -> None:
         with self.lock:
-            self.items.clear()
+            self.rows.clear()
 
 
 _STORE = _ProcessStore()
